@@ -1,0 +1,136 @@
+use bulwark_types::{Ecosystem, OsRelease, PackageSource};
+use serde::{Deserialize, Serialize};
+
+/// The kind of a layer entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    Regular,
+    Dir,
+    Symlink,
+    Hardlink,
+    Other,
+}
+
+/// What an analyzer may look at to decide whether it wants a file: no content, so deciding
+/// costs a few string comparisons per entry.
+#[derive(Debug, Clone, Copy)]
+pub struct FileMeta<'a> {
+    /// Image-relative, normalized (`etc/os-release`, no leading `/`).
+    pub path: &'a str,
+    pub kind: FileKind,
+    pub size: u64,
+    pub mode: u32,
+}
+
+impl FileMeta<'_> {
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(self.path)
+    }
+}
+
+/// An analyzer's answer to [`FileMeta`]: skip it, or read up to `max_bytes` of it. A file
+/// larger than the cap is not read, and a diagnostic says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    Skip,
+    Read { max_bytes: u64 },
+}
+
+/// One package as its database describes it, before the image-wide join gives it a purl and
+/// an introducing layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRecord {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<PackageSource>,
+    /// rpm's epoch, kept apart because rpm purls carry it as a qualifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+/// A typed fact an analyzer found in one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fact {
+    /// The file describes the operating system.
+    Os(OsRelease),
+    /// The file is (part of) a package database: these packages are installed.
+    Packages { records: Vec<PackageRecord> },
+    /// The file lists the files a package owns (dpkg `info/*.list`, distroless `*.md5sums`).
+    OwnedFiles {
+        ecosystem: Ecosystem,
+        package: String,
+        files: Vec<String>,
+    },
+    /// The file declares a package's licences (dpkg `copyright`).
+    Licenses {
+        ecosystem: Ecosystem,
+        package: String,
+        licenses: Vec<String>,
+    },
+}
+
+/// The facts one analyzer found in one file of one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathFacts {
+    pub path: String,
+    pub analyzer: String,
+    pub facts: Vec<Fact>,
+}
+
+/// One entry of a layer's file index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub kind: FileKind,
+    pub size: u64,
+    pub mode: u32,
+    /// Symlink target as written, or hard link target normalized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiagnosticLevel {
+    /// Something was skipped by design (a limit); the results are complete otherwise.
+    Warning,
+    /// Something could not be analyzed: results may be missing.
+    Error,
+}
+
+/// A problem met while scanning that did not stop the scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub level: DiagnosticLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analyzer: Option<String>,
+    pub message: String,
+}
+
+/// Everything the single pass learned from one layer. This is what the cache stores.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerFacts {
+    pub files: Vec<FileRecord>,
+    /// Paths a `.wh.NAME` entry deletes from lower layers.
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer contents a `.wh..wh..opq` entry hides.
+    pub opaque_dirs: Vec<String>,
+    pub facts: Vec<PathFacts>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Uncompressed tar bytes.
+    pub tar_bytes: u64,
+}

@@ -1,0 +1,26 @@
+//! The single pass over an image, and what it leaves behind.
+//!
+//! An [`Analyzer`] declares cheaply, per tar entry, whether it wants the file
+//! ([`Analyzer::wants`]) and turns the bytes it asked for into typed [`Fact`]s. The [`Walker`]
+//! streams every layer exactly once (layers in parallel, one thread each), hands each entry only
+//! to the analyzers that want it, and records a [`LayerFacts`]: the layer's file index,
+//! whiteouts, facts per path and diagnostics. [`LayerCache`] stores those per `diff_id` and
+//! analyzer versions, so a rescan reads only layers it has not seen. [`assemble`] then applies
+//! the layers in order (whiteouts, opaque directories, overwrites, symlinks resolved inside the
+//! image) and joins the facts into [`ImageFacts`]: the OS, the package inventory with each
+//! package's introducing layer, and the visible file tree. Nothing after assembly touches the
+//! image again.
+#![forbid(unsafe_code)]
+
+mod assemble;
+mod cache;
+mod facts;
+mod walker;
+
+pub use assemble::{assemble, resolve_symlinks, ImageFacts, LayerSummary, VisibleFile};
+pub use cache::{CacheError, LayerCache};
+pub use facts::{
+    Diagnostic, DiagnosticLevel, Fact, FileKind, FileMeta, FileRecord, Interest, LayerFacts,
+    PackageRecord, PathFacts,
+};
+pub use walker::{Analyzer, AnalyzerOutput, NoProgress, Progress, ScanError, WalkedLayer, Walker};

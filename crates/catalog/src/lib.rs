@@ -1,0 +1,74 @@
+//! Package analyzers: what is installed, according to the image's own package databases.
+//!
+//! Each analyzer implements [`bulwark_analyze::Analyzer`] and is listed once in [`analyzers`],
+//! the explicit table the walker runs (a test keeps ids unique). They read, and produce:
+//!
+//! | analyzer | reads | produces |
+//! | --- | --- | --- |
+//! | `os-release` | `/etc/os-release`, `/usr/lib/os-release`, `alpine-release`, `*-release`, `debian_version` | the OS |
+//! | `dpkg` | `/var/lib/dpkg/status`, distroless `status.d/*`, `info/*.list`, `*.md5sums`, `/usr/share/doc/*/copyright` | deb packages, owned files, licences |
+//! | `apk` | `/lib/apk/db/installed` | apk packages with files and licences |
+//! | `rpm` | `rpmdb.sqlite`, BerkeleyDB `Packages`, ndb `Packages.db` under `/var/lib/rpm` or `/usr/lib/sysimage/rpm` | rpm packages with files and licences |
+//!
+//! Joining (which layer introduced a package, which files and licences belong to it, the purl)
+//! happens once per image in `bulwark-analyze`'s assembly; analyzers only describe one file.
+#![forbid(unsafe_code)]
+
+mod apk;
+mod dpkg;
+pub mod license;
+mod os;
+mod rpm;
+
+use bulwark_analyze::Analyzer;
+
+/// Every package analyzer, in one explicit table.
+pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(os::OsReleaseAnalyzer),
+        Box::new(dpkg::DpkgAnalyzer),
+        Box::new(apk::ApkAnalyzer),
+        Box::new(rpm::RpmAnalyzer),
+    ]
+}
+
+/// Splits an RFC 822-style control file (dpkg status, apk is different) into stanzas of
+/// `(field, value)`; continuation lines are folded into the previous value with a newline.
+pub(crate) fn control_stanzas(text: &str) -> Vec<Vec<(&str, String)>> {
+    let mut stanzas = Vec::new();
+    let mut current: Vec<(&str, String)> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                stanzas.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some((_, value)) = current.last_mut() {
+                value.push('\n');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            current.push((k.trim(), v.trim().to_string()));
+        }
+    }
+    if !current.is_empty() {
+        stanzas.push(current);
+    }
+    stanzas
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn analyzer_ids_are_unique() {
+        let mut ids: Vec<&str> = super::analyzers().iter().map(|a| a.id()).collect();
+        let before = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), before);
+    }
+}

@@ -1,0 +1,265 @@
+//! Licence names as packages declare them, mapped to SPDX identifiers.
+
+/// Debian's short licence names (DEP-5 and `/usr/share/common-licenses`) to SPDX ids.
+const DEBIAN_TO_SPDX: &[(&str, &str)] = &[
+    ("gpl-1", "GPL-1.0-only"),
+    ("gpl-1+", "GPL-1.0-or-later"),
+    ("gpl-2", "GPL-2.0-only"),
+    ("gpl-2+", "GPL-2.0-or-later"),
+    ("gpl-2.0", "GPL-2.0-only"),
+    ("gpl-2.0+", "GPL-2.0-or-later"),
+    ("gpl-3", "GPL-3.0-only"),
+    ("gpl-3+", "GPL-3.0-or-later"),
+    ("gpl-3.0", "GPL-3.0-only"),
+    ("gpl-3.0+", "GPL-3.0-or-later"),
+    ("lgpl-2", "LGPL-2.0-only"),
+    ("lgpl-2+", "LGPL-2.0-or-later"),
+    ("lgpl-2.0", "LGPL-2.0-only"),
+    ("lgpl-2.0+", "LGPL-2.0-or-later"),
+    ("lgpl-2.1", "LGPL-2.1-only"),
+    ("lgpl-2.1+", "LGPL-2.1-or-later"),
+    ("lgpl-3", "LGPL-3.0-only"),
+    ("lgpl-3+", "LGPL-3.0-or-later"),
+    ("lgpl-3.0+", "LGPL-3.0-or-later"),
+    ("agpl-3", "AGPL-3.0-only"),
+    ("agpl-3+", "AGPL-3.0-or-later"),
+    ("gfdl-1.2", "GFDL-1.2-only"),
+    ("gfdl-1.2+", "GFDL-1.2-or-later"),
+    ("gfdl-1.3", "GFDL-1.3-only"),
+    ("gfdl-1.3+", "GFDL-1.3-or-later"),
+    ("gfdl-nis", "GFDL-1.3-no-invariants-only"),
+    ("apache-2", "Apache-2.0"),
+    ("apache-2.0", "Apache-2.0"),
+    ("artistic", "Artistic-1.0-Perl"),
+    ("artistic-1", "Artistic-1.0"),
+    ("artistic-2.0", "Artistic-2.0"),
+    ("bsd-2-clause", "BSD-2-Clause"),
+    ("bsd-3-clause", "BSD-3-Clause"),
+    ("bsd-4-clause", "BSD-4-Clause"),
+    ("bsd", "BSD-3-Clause"),
+    ("expat", "MIT"),
+    ("mit", "MIT"),
+    ("x11", "X11"),
+    ("isc", "ISC"),
+    ("zlib", "Zlib"),
+    ("mpl-1.1", "MPL-1.1"),
+    ("mpl-2.0", "MPL-2.0"),
+    ("cc0-1.0", "CC0-1.0"),
+    ("cc0", "CC0-1.0"),
+    ("psf-2", "PSF-2.0"),
+    ("python", "Python-2.0"),
+    ("openssl", "OpenSSL"),
+    ("curl", "curl"),
+    ("unicode-dfs-2016", "Unicode-DFS-2016"),
+    ("bsl-1.0", "BSL-1.0"),
+    ("boost-1.0", "BSL-1.0"),
+    ("sleepycat", "Sleepycat"),
+    ("zpl-2.1", "ZPL-2.1"),
+    ("ofl-1.1", "OFL-1.1"),
+    ("wtfpl", "WTFPL"),
+    ("unlicense", "Unlicense"),
+    ("libpng", "Libpng"),
+    ("ftl", "FTL"),
+    ("tcl", "TCL"),
+    ("ruby", "Ruby"),
+    ("epl-1.0", "EPL-1.0"),
+    ("epl-2.0", "EPL-2.0"),
+    ("cddl-1.0", "CDDL-1.0"),
+    (
+        "mpl-2.0-no-copyleft-exception",
+        "MPL-2.0-no-copyleft-exception",
+    ),
+];
+
+/// Maps one licence name to an SPDX id, or to a `LicenseRef-` made of its safe characters.
+pub fn to_spdx(name: &str) -> String {
+    let trimmed = name.trim().trim_end_matches(',');
+    let lower = trimmed.to_ascii_lowercase();
+    if let Some((_, spdx)) = DEBIAN_TO_SPDX.iter().find(|(k, _)| *k == lower) {
+        return spdx.to_string();
+    }
+    if let Some(canonical) = SPDX_IDS.iter().find(|id| id.eq_ignore_ascii_case(trimmed)) {
+        return canonical.to_string();
+    }
+    let safe: String = trimmed
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("LicenseRef-{}", safe.trim_matches('-'))
+}
+
+/// Common SPDX ids that packages already spell correctly (rpm `License:`, apk `L:`).
+const SPDX_IDS: &[&str] = &[
+    "MIT",
+    "Apache-2.0",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "ISC",
+    "Zlib",
+    "MPL-2.0",
+    "GPL-2.0-only",
+    "GPL-2.0-or-later",
+    "GPL-3.0-only",
+    "GPL-3.0-or-later",
+    "LGPL-2.1-only",
+    "LGPL-2.1-or-later",
+    "LGPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "AGPL-3.0-only",
+    "AGPL-3.0-or-later",
+    "0BSD",
+    "CC0-1.0",
+    "OpenSSL",
+    "Python-2.0",
+    "PSF-2.0",
+    "BSL-1.0",
+    "Unlicense",
+    "curl",
+    "Artistic-2.0",
+    "PHP-3.01",
+    "Ruby",
+    "X11",
+    "OFL-1.1",
+    "Libpng",
+    "FTL",
+    "TCL",
+    "Vim",
+    "EPL-2.0",
+    "GPL-2.0",
+    "GPL-3.0",
+    "LGPL-2.1",
+    "LGPL-3.0",
+    "GPL-2.0+",
+    "LGPL-2.0-only",
+    "LGPL-2.0-or-later",
+    "MIT-0",
+];
+
+/// Turns a declared licence expression (`GPL-2+ or Artistic`, `MIT AND BSD-3-Clause`,
+/// `GPLv2+`) into an SPDX expression with `AND`/`OR`/`WITH`, mapping each operand.
+pub fn expression_to_spdx(declared: &str) -> Option<String> {
+    let declared = declared.trim();
+    if declared.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut operand = Vec::new();
+    let flush = |operand: &mut Vec<&str>, out: &mut Vec<String>| {
+        if !operand.is_empty() {
+            out.push(to_spdx(&fix_rpm_style(&operand.join(" "))));
+            operand.clear();
+        }
+    };
+    for word in declared.split_whitespace() {
+        let word = word.trim_matches(|c| c == '(' || c == ')' || c == ',' || c == ';');
+        match word.to_ascii_lowercase().as_str() {
+            "or" | "|" => {
+                flush(&mut operand, &mut out);
+                out.push("OR".into());
+            }
+            "and" | "&" => {
+                flush(&mut operand, &mut out);
+                out.push("AND".into());
+            }
+            "with" => {
+                flush(&mut operand, &mut out);
+                out.push("WITH".into());
+            }
+            "" => {}
+            _ => operand.push(word),
+        }
+    }
+    flush(&mut operand, &mut out);
+    while matches!(out.last().map(String::as_str), Some("OR" | "AND" | "WITH")) {
+        out.pop();
+    }
+    while matches!(out.first().map(String::as_str), Some("OR" | "AND" | "WITH")) {
+        out.remove(0);
+    }
+    (!out.is_empty()).then(|| out.join(" "))
+}
+
+/// Fedora's older short names (`GPLv2+`, `LGPLv2`, `ASL 2.0`).
+fn fix_rpm_style(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let mapped = match lower.as_str() {
+        "gplv2" => "GPL-2.0-only",
+        "gplv2+" => "GPL-2.0-or-later",
+        "gplv3" => "GPL-3.0-only",
+        "gplv3+" => "GPL-3.0-or-later",
+        "lgplv2" => "LGPL-2.0-only",
+        "lgplv2+" => "LGPL-2.0-or-later",
+        "lgplv2.1" => "LGPL-2.1-only",
+        "lgplv2.1+" => "LGPL-2.1-or-later",
+        "lgplv3" => "LGPL-3.0-only",
+        "lgplv3+" => "LGPL-3.0-or-later",
+        "asl 2.0" => "Apache-2.0",
+        "public domain" => "LicenseRef-public-domain",
+        _ => return name.to_string(),
+    };
+    mapped.to_string()
+}
+
+/// Licences a Debian `copyright` file declares: every DEP-5 `License:` short name, or for
+/// free-form files the `/usr/share/common-licenses/NAME` they point to.
+pub fn from_debian_copyright(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("License:") {
+            if let Some(expr) = expression_to_spdx(rest) {
+                found.push(expr);
+            }
+        }
+    }
+    if found.is_empty() {
+        for piece in text.split("/usr/share/common-licenses/").skip(1) {
+            let name: String = piece
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'))
+                .collect();
+            let name = name.trim_end_matches('.');
+            if !name.is_empty() {
+                found.push(to_spdx(name));
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_debian_names() {
+        assert_eq!(
+            expression_to_spdx("GPL-2+ or Artistic").unwrap(),
+            "GPL-2.0-or-later OR Artistic-1.0-Perl"
+        );
+        assert_eq!(to_spdx("Expat"), "MIT");
+        assert_eq!(to_spdx("public-domain"), "LicenseRef-public-domain");
+        assert_eq!(
+            expression_to_spdx("GPLv2+ and LGPLv2+").unwrap(),
+            "GPL-2.0-or-later AND LGPL-2.0-or-later"
+        );
+    }
+
+    #[test]
+    fn reads_copyright_files() {
+        let dep5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-3+\n\nFiles: lib/*\nLicense: LGPL-2.1+\n";
+        assert_eq!(
+            from_debian_copyright(dep5),
+            vec!["GPL-3.0-or-later", "LGPL-2.1-or-later"]
+        );
+        let free = "see /usr/share/common-licenses/GPL-2.\n";
+        assert_eq!(from_debian_copyright(free), vec!["GPL-2.0-only"]);
+    }
+}

@@ -1,0 +1,111 @@
+//! Every flag of the `bulwark` command, in one place. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bulwark",
+    version,
+    about = "Container security scanner: reads an image once, layer by layer, and reports what is inside."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a container image: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE,
+    /// dir:ROOTFS, or a path whose kind is detected.
+    Image(ImageArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A readable table (the default on a terminal).
+    Table,
+    /// bulwark's own JSON report (schema bulwark.report/v1; the default when piped).
+    Json,
+    /// CycloneDX 1.6 JSON SBOM.
+    Cyclonedx,
+    /// SPDX 2.3 JSON SBOM.
+    Spdx,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScannerArg {
+    /// The package inventory (OS packages).
+    Sbom,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImageArgs {
+    /// The image to scan.
+    pub reference: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    /// Platform to pick from a multi-platform image (os/arch[/variant]); default: this machine's.
+    #[arg(long, env = "BULWARK_PLATFORM")]
+    pub platform: Option<String>,
+
+    /// What to scan for (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sbom",
+        env = "BULWARK_SCANNERS"
+    )]
+    pub scanners: Vec<ScannerArg>,
+
+    /// Directory of the per-layer cache; default: the user's cache directory.
+    #[arg(long, value_name = "DIR", env = "BULWARK_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Neither read nor write the layer cache.
+    #[arg(long, env = "BULWARK_NO_CACHE")]
+    pub no_cache: bool,
+
+    /// Most uncompressed bytes one layer may expand to (suffixes K, M, G).
+    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = parse_size, env = "BULWARK_MAX_LAYER_SIZE")]
+    pub max_layer_size: u64,
+
+    /// Largest expansion ratio (uncompressed/compressed) a layer may reach past its first GiB.
+    #[arg(
+        long,
+        value_name = "RATIO",
+        default_value_t = 250,
+        env = "BULWARK_MAX_LAYER_RATIO"
+    )]
+    pub max_layer_ratio: u64,
+
+    /// No progress bars and no summary on standard error.
+    #[arg(short, long, env = "BULWARK_QUIET")]
+    pub quiet: bool,
+}
+
+/// `512`, `64K`, `10M`, `64G` (binary multiples).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, shift) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 30),
+        Some('T' | 't') => (&s[..s.len() - 1], 40),
+        _ => (s, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 512, 64K, 10M or 64G"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}

@@ -1,0 +1,124 @@
+//! `bulwark`: the command-line edge. Parses flags, builds the pipeline once, runs it, and maps
+//! outcomes to exit codes. All scanning logic lives in the library crates.
+
+mod cli;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use bulwark_analyze::{assemble, LayerCache, Walker};
+use bulwark_image::{Limits, Platform, SourceRef};
+use bulwark_report::{Format, ScanReport};
+use clap::Parser;
+
+use cli::{Cli, Command, FormatArg, ImageArgs};
+
+/// Exit codes (documented in README and docs/exit-codes.md).
+const EXIT_OK: u8 = 0;
+const EXIT_ERROR: u8 = 2;
+const EXIT_INCOMPLETE: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Image(args) => scan_image(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn scan_image(args: ImageArgs) -> Result<u8> {
+    // Stage one: validate everything the user said before touching the image.
+    let reference = SourceRef::parse(&args.reference)?;
+    let platform = match &args.platform {
+        Some(p) => p.parse::<Platform>().map_err(anyhow::Error::msg)?,
+        None => Platform::host(),
+    };
+    let format = match args.format {
+        Some(FormatArg::Table) => Format::Table,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Cyclonedx) => Format::CycloneDx,
+        Some(FormatArg::Spdx) => Format::Spdx,
+        None if args.output.is_none() && std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Json,
+    };
+    let limits = Limits {
+        max_layer_bytes: args.max_layer_size,
+        max_ratio: args.max_layer_ratio,
+        ..Limits::default()
+    };
+    let cache = if args.no_cache {
+        None
+    } else {
+        let dir = match &args.cache_dir {
+            Some(d) => d.clone(),
+            None => dirs::cache_dir()
+                .context(
+                    "no user cache directory is known here; pass --cache-dir DIR or --no-cache",
+                )?
+                .join("bulwark"),
+        };
+        Some(LayerCache::open(dir)?)
+    };
+
+    // Stage two: build the pipeline once and run it.
+    let image = bulwark_image::open(&reference, &platform)?;
+    let analyzers = bulwark_catalog::analyzers();
+    let walker = Walker::new(&analyzers)
+        .with_cache(cache.as_ref())
+        .with_limits(limits);
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let bars = progress::Bars::new(image.layers().len(), show_progress);
+    let walked = walker.walk(&image, &bars)?;
+    drop(bars);
+    let facts = assemble(&image, walked);
+    let report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
+    let rendered = bulwark_report::render(&report, format);
+
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered.as_bytes())
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout
+                .write_all(rendered.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("cannot write the report to standard output");
+                }
+            }
+        }
+    }
+
+    if !args.quiet {
+        for d in &report.diagnostics {
+            let mut place = String::new();
+            if let Some(l) = d.layer {
+                place.push_str(&format!("layer {l}: "));
+            }
+            if let Some(p) = &d.path {
+                place.push_str(&format!("{p}: "));
+            }
+            let level = match d.level {
+                bulwark_analyze::DiagnosticLevel::Warning => "warning",
+                bulwark_analyze::DiagnosticLevel::Error => "error",
+            };
+            eprintln!("{level}: {place}{}", d.message);
+        }
+    }
+    if report.has_errors() {
+        if !args.quiet {
+            eprintln!("bulwark: some files could not be analyzed; the results above may be incomplete (exit {EXIT_INCOMPLETE})");
+        }
+        return Ok(EXIT_INCOMPLETE);
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,146 @@
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::ImageError;
+
+/// How an image is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/`).
+    OciLayout,
+    /// A tar of an OCI image layout.
+    OciArchive,
+    /// `docker save` output (with `manifest.json`, or the older per-layer directories).
+    DockerArchive,
+    /// An unpacked root filesystem.
+    Rootfs,
+}
+
+/// A parsed image reference: where the image is and, for layouts, which image inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    pub kind: SourceKind,
+    pub path: PathBuf,
+    /// The `org.opencontainers.image.ref.name` to pick in a layout with several images.
+    pub name: Option<String>,
+}
+
+impl SourceRef {
+    /// Parses `oci:DIR[:NAME]`, `oci-archive:FILE[:NAME]`, `docker-archive:FILE`, `dir:DIR`,
+    /// or a bare path whose kind is detected from its contents.
+    pub fn parse(input: &str) -> Result<SourceRef, ImageError> {
+        let prefixed = [
+            ("oci:", SourceKind::OciLayout),
+            ("oci-dir:", SourceKind::OciLayout),
+            ("oci-archive:", SourceKind::OciArchive),
+            ("docker-archive:", SourceKind::DockerArchive),
+            ("dir:", SourceKind::Rootfs),
+        ];
+        for (prefix, kind) in prefixed {
+            if let Some(rest) = input.strip_prefix(prefix) {
+                if rest.is_empty() {
+                    return Err(ImageError::BadReference(format!(
+                        "{input:?} names no path after {prefix:?}"
+                    )));
+                }
+                let (path, name) = split_name(rest, kind);
+                return Ok(SourceRef {
+                    kind,
+                    path: PathBuf::from(path),
+                    name,
+                });
+            }
+        }
+        let path = PathBuf::from(input);
+        let kind = detect(&path)?;
+        Ok(SourceRef {
+            kind,
+            path,
+            name: None,
+        })
+    }
+
+    pub fn display_name(&self) -> String {
+        let prefix = match self.kind {
+            SourceKind::OciLayout => "oci",
+            SourceKind::OciArchive => "oci-archive",
+            SourceKind::DockerArchive => "docker-archive",
+            SourceKind::Rootfs => "dir",
+        };
+        match &self.name {
+            Some(n) => format!("{prefix}:{}:{n}", self.path.display()),
+            None => format!("{prefix}:{}", self.path.display()),
+        }
+    }
+}
+
+/// `oci:DIR:NAME` — the name is what follows the last `:` unless that turns the rest into a
+/// path that does not exist while the whole does (a directory with `:` in its name).
+fn split_name(rest: &str, kind: SourceKind) -> (&str, Option<String>) {
+    if !matches!(kind, SourceKind::OciLayout | SourceKind::OciArchive) {
+        return (rest, None);
+    }
+    match rest.rsplit_once(':') {
+        Some((path, name))
+            if !name.is_empty() && !name.contains('/') && !Path::new(rest).exists() =>
+        {
+            (path, Some(name.to_string()))
+        }
+        _ => (rest, None),
+    }
+}
+
+fn detect(path: &Path) -> Result<SourceKind, ImageError> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        ImageError::BadReference(format!(
+            "{}: {e}. Name an image as oci:DIR, oci-archive:FILE, docker-archive:FILE or dir:DIR",
+            path.display()
+        ))
+    })?;
+    if meta.is_dir() {
+        return Ok(if path.join("oci-layout").is_file() {
+            SourceKind::OciLayout
+        } else {
+            SourceKind::Rootfs
+        });
+    }
+    // A tar's first member name tells layout from docker save in nearly every archive; when it
+    // does not, scanning the member list settles it.
+    let mut header = [0u8; 512];
+    let mut file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+    file.read_exact(&mut header).map_err(|_| {
+        ImageError::BadReference(format!(
+            "{} is neither a directory nor a tar archive",
+            path.display()
+        ))
+    })?;
+    if &header[257..262] != b"ustar" {
+        return Err(ImageError::BadReference(format!(
+            "{} is not a tar archive (if it is compressed, decompress it first)",
+            path.display()
+        )));
+    }
+    let index = crate::archive::ArchiveIndex::read(path)?;
+    if index.get("oci-layout").is_some() && index.get("manifest.json").is_none() {
+        Ok(SourceKind::OciArchive)
+    } else {
+        Ok(SourceKind::DockerArchive)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_prefixes() {
+        let r = SourceRef::parse("oci:/nonexistent/layout:v1").unwrap();
+        assert_eq!(r.kind, SourceKind::OciLayout);
+        assert_eq!(r.path, PathBuf::from("/nonexistent/layout"));
+        assert_eq!(r.name.as_deref(), Some("v1"));
+        let r = SourceRef::parse("docker-archive:img.tar").unwrap();
+        assert_eq!(r.kind, SourceKind::DockerArchive);
+        assert!(SourceRef::parse("oci:").is_err());
+    }
+}

@@ -1,0 +1,128 @@
+use bulwark_analyze::{Diagnostic, DiagnosticLevel, ImageFacts, LayerSummary};
+use bulwark_image::Image;
+use bulwark_types::{Digest, OsRelease, Package};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+/// The version of bulwark's JSON report; bumped on any incompatible change.
+pub const REPORT_SCHEMA: &str = "bulwark.report/v1";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    CycloneDx,
+    Spdx,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// Which image was scanned.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageIdentity {
+    /// As the user named it (`oci:./layout`).
+    pub reference: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repo_tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// Everything a scan found, in one serializable, deterministic model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub schema: &'static str,
+    pub tool: ToolInfo,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub image: ImageIdentity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsRelease>,
+    pub layers: Vec<LayerSummary>,
+    pub packages: Vec<Package>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl ScanReport {
+    pub fn new(image: &Image, facts: &ImageFacts, tool_version: &'static str) -> ScanReport {
+        ScanReport {
+            schema: REPORT_SCHEMA,
+            tool: ToolInfo {
+                name: "bulwark",
+                version: tool_version,
+            },
+            created: now_rfc3339(),
+            image: ImageIdentity {
+                reference: image.source.clone(),
+                repo_tags: image.repo_tags.clone(),
+                manifest_digest: image.manifest_digest.clone(),
+                config_digest: image.config_digest.clone(),
+                platform: image.platform.as_ref().map(|p| p.to_string()),
+            },
+            os: facts.os.clone(),
+            layers: facts.layers.clone(),
+            packages: facts.packages.clone(),
+            diagnostics: facts.diagnostics.clone(),
+        }
+    }
+
+    /// Whether any part of the image could not be analyzed (results may be incomplete).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.level == DiagnosticLevel::Error)
+    }
+
+    /// A short name for the image: a tag if it has one, else the reference.
+    pub fn image_name(&self) -> String {
+        self.image
+            .repo_tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.image.reference.clone())
+    }
+
+    /// A UUID derived from what was scanned, so the same image gives the same document ids.
+    pub(crate) fn content_uuid(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.image.reference.as_bytes());
+        if let Some(d) = &self.image.config_digest {
+            h.update(d.to_string().as_bytes());
+        }
+        for p in &self.packages {
+            h.update(p.purl.to_string().as_bytes());
+        }
+        let b = h.finalize();
+        // Shaped as a version 8 (custom) UUID, RFC 9562.
+        format!(
+            "{}-{}-8{}-{:x}{}-{}",
+            hex::encode(&b[0..4]),
+            hex::encode(&b[4..6]),
+            &hex::encode(&b[6..8])[1..],
+            (b[8] & 0x3f) | 0x80,
+            &hex::encode(&b[8..10])[2..],
+            hex::encode(&b[10..16])
+        )
+    }
+}
+
+fn now_rfc3339() -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|secs| time::OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    now.format(&time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .expect("a fixed format renders")
+}

@@ -1,0 +1,18 @@
+//! Types that cross bulwark's crate boundaries, and nothing else.
+//!
+//! The image engine (`bulwark-image`) produces [`Digest`]s and [`LayerRef`]s, the analyzers
+//! (`bulwark-catalog`) produce [`Package`]s attributed to layers, and the reporters
+//! (`bulwark-report`) render them. Keeping these small, typed and serde-friendly here lets every
+//! stage agree on one vocabulary: ecosystems and package kinds are enums, not strings, and a
+//! package always carries its [`Purl`] and the [`LayerRef`] that introduced it.
+#![forbid(unsafe_code)]
+
+mod digest;
+mod os;
+mod package;
+mod purl;
+
+pub use digest::{Digest, DigestAlgorithm, DigestError};
+pub use os::{OsFamily, OsRelease};
+pub use package::{Ecosystem, LayerRef, Package, PackageSource};
+pub use purl::Purl;

@@ -1,0 +1,107 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Digest, Purl};
+
+/// Where a package comes from: decides its version rules, its purl type and its advisories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    Deb,
+    Apk,
+    Rpm,
+    PyPI,
+    Npm,
+    Go,
+    Cargo,
+    Maven,
+    Gem,
+    Composer,
+    NuGet,
+}
+
+impl Ecosystem {
+    /// The package-url type (`pkg:<type>/…`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Deb => "deb",
+            Ecosystem::Apk => "apk",
+            Ecosystem::Rpm => "rpm",
+            Ecosystem::PyPI => "pypi",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Go => "golang",
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Gem => "gem",
+            Ecosystem::Composer => "composer",
+            Ecosystem::NuGet => "nuget",
+        }
+    }
+
+    pub fn is_os(self) -> bool {
+        matches!(self, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm)
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.purl_type())
+    }
+}
+
+/// The layer that introduced something: its position, its uncompressed digest and the build
+/// step (history `created_by`) that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LayerRef {
+    pub index: usize,
+    /// `None` for sources without layers (an unpacked root filesystem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_id: Option<Digest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// The source package a binary package was built from (dpkg `Source:`, rpm `SOURCERPM`, apk
+/// origin). Distribution advisories are keyed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PackageSource {
+    pub name: String,
+    pub version: String,
+}
+
+/// One installed package, as the inventory (SBOM) lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    /// The full version in the ecosystem's own syntax, epoch included (`1:1.2.13.dfsg-1`).
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<PackageSource>,
+    /// SPDX license expressions, one per declared licence; `LicenseRef-…` where no SPDX id fits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub licenses: Vec<String>,
+    pub purl: Purl,
+    pub layer: LayerRef,
+    /// The files the package was read from (its database or metadata), image-absolute.
+    pub found_in: Vec<String>,
+    /// Files the package manager says the package owns, image-absolute and sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+}
+
+impl Package {
+    /// A stable ordering key, so every rendering is deterministic.
+    pub fn sort_key(&self) -> (Ecosystem, &str, &str, Option<&str>, &[String]) {
+        (
+            self.ecosystem,
+            &self.name,
+            &self.version,
+            self.arch.as_deref(),
+            &self.found_in,
+        )
+    }
+}
