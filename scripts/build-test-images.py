@@ -194,8 +194,27 @@ def chroot_mounts(root: str):
 def chroot_sh(root: str, script: str) -> None:
     with chroot_mounts(root):
         log(f"chroot$ {script}")
-        subprocess.run(["chroot", root, "/bin/sh", "-c", script], check=True,
-                       env=CHROOT_ENV, stdin=subprocess.DEVNULL)
+        # own process group, so an interrupted build stops apt/dpkg too
+        # before the mounts are taken down and the tree is deleted
+        p = subprocess.Popen(["chroot", root, "/bin/sh", "-c", script], env=CHROOT_ENV,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            rc = p.wait()
+        except BaseException:
+            for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, sig)
+                try:
+                    p.wait(timeout=grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            # let the rest of the group (dpkg children) go too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            raise
+        if rc != 0:
+            raise subprocess.CalledProcessError(rc, ["chroot", root, "/bin/sh", "-c", script])
 
 
 # --------------------------------------------------------------------------
@@ -899,6 +918,7 @@ def build_image(out: str, name: str, shash: str, base: dict, layer0: Layer0Cache
     final = os.path.join(out, name)
     tmp = os.path.join(out, f".{name}.tmp")
     safe_rmtree(tmp)
+    safe_rmtree(os.path.join(out, f".{name}.old"))  # left by an interrupted run
     os.makedirs(tmp)
     ok = False
     try:
@@ -1053,14 +1073,22 @@ def build_image(out: str, name: str, shash: str, base: dict, layer0: Layer0Cache
         }
         write_json(os.path.join(exp, "image.json"), image_json)
 
-        safe_rmtree(layers_dir)
-        removed = remove_special_files(work)
-        log(f"{name}: rootfs kept ({removed} device nodes removed)")
-        write_json(os.path.join(tmp, ".stamp.json"),
-                   {"script_sha256": shash, "base_created": base["created"], "built": created,
-                    "seconds": round(time.monotonic() - t_img, 1)})
-        safe_rmtree(final)
-        os.rename(tmp, final)
+        with timed(f"{name}: finish (drop temp layers, device nodes, old output)"):
+            safe_rmtree(layers_dir)
+            removed = remove_special_files(work)
+            log(f"{name}: rootfs kept ({removed} device nodes removed)")
+            write_json(os.path.join(tmp, ".stamp.json"),
+                       {"script_sha256": shash, "base_created": base["created"], "built": created,
+                        "seconds": round(time.monotonic() - t_img, 1)})
+            if os.path.lexists(final):
+                # move the old output aside first so the new one appears at once
+                old = os.path.join(out, f".{name}.old")
+                safe_rmtree(old)
+                os.rename(final, old)
+                os.rename(tmp, final)
+                safe_rmtree(old)
+            else:
+                os.rename(tmp, final)
         ok = True
         sizes = ", ".join(f"L{i} {lt.size / 1e6:.1f} MB/{gz_blobs[i][2] / 1e6:.1f} MB gz"
                           for i, lt in enumerate(layers))

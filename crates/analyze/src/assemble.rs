@@ -389,7 +389,8 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
             let source_rpm = record
                 .source
                 .as_ref()
-                .map(|s| s.name.clone())
+                // The source rpm's file name, as syft writes `upstream` for rpm.
+                .map(|s| format!("{}-{}.src.rpm", s.name, s.version))
                 .unwrap_or_default();
             Purl::new(ty, Some(&os_ns("redhat")), &record.name, Some(&version))
                 .with_qualifier("arch", arch)

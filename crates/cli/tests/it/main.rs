@@ -1,0 +1,8 @@
+//! bulwark's integration tests: one binary, one module per area.
+
+mod util;
+
+mod bad_input;
+mod real_images;
+mod sbom_formats;
+mod synthetic;
