@@ -148,34 +148,57 @@ pub fn expression_to_spdx(declared: &str) -> Option<String> {
     if declared.is_empty() {
         return None;
     }
-    let mut out = Vec::new();
-    let mut operand = Vec::new();
-    let flush = |operand: &mut Vec<&str>, out: &mut Vec<String>| {
-        if !operand.is_empty() {
-            out.push(to_spdx(&fix_rpm_style(&operand.join(" "))));
-            operand.clear();
+    let mut out: Vec<String> = Vec::new();
+    let mut operand: Vec<&str> = Vec::new();
+    // `X with Y exception`: SPDX allows only listed exception ids after WITH, so an unlisted
+    // exception folds the pair into one LicenseRef instead of producing an invalid expression.
+    let mut pending_with = false;
+    let flush = |operand: &mut Vec<&str>, out: &mut Vec<String>, pending_with: &mut bool| {
+        if operand.is_empty() {
+            return;
+        }
+        let text = operand.join(" ");
+        operand.clear();
+        if *pending_with {
+            *pending_with = false;
+            match to_spdx_exception(&text) {
+                Some(id) => {
+                    out.push("WITH".into());
+                    out.push(id.to_string());
+                }
+                None => {
+                    let base = out.pop().unwrap_or_default();
+                    out.push(to_spdx(&format!(
+                        "{}-with-{}",
+                        base.trim_start_matches("LicenseRef-"),
+                        text
+                    )));
+                }
+            }
+        } else {
+            out.push(to_spdx(&fix_rpm_style(&text)));
         }
     };
     for word in declared.split_whitespace() {
         let word = word.trim_matches(|c| c == '(' || c == ')' || c == ',' || c == ';');
         match word.to_ascii_lowercase().as_str() {
             "or" | "|" => {
-                flush(&mut operand, &mut out);
+                flush(&mut operand, &mut out, &mut pending_with);
                 out.push("OR".into());
             }
             "and" | "&" => {
-                flush(&mut operand, &mut out);
+                flush(&mut operand, &mut out, &mut pending_with);
                 out.push("AND".into());
             }
             "with" => {
-                flush(&mut operand, &mut out);
-                out.push("WITH".into());
+                flush(&mut operand, &mut out, &mut pending_with);
+                pending_with = !out.is_empty();
             }
             "" => {}
             _ => operand.push(word),
         }
     }
-    flush(&mut operand, &mut out);
+    flush(&mut operand, &mut out, &mut pending_with);
     while matches!(out.last().map(String::as_str), Some("OR" | "AND" | "WITH")) {
         out.pop();
     }
@@ -183,6 +206,28 @@ pub fn expression_to_spdx(declared: &str) -> Option<String> {
         out.remove(0);
     }
     (!out.is_empty()).then(|| out.join(" "))
+}
+
+/// The SPDX exception ids packages commonly name.
+fn to_spdx_exception(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let lower = lower
+        .trim_end_matches(" exception")
+        .trim_end_matches("-exception");
+    Some(match lower {
+        "classpath" | "classpath-2.0" => "Classpath-exception-2.0",
+        "gcc-3.1" | "gcc runtime library" | "gcc" => "GCC-exception-3.1",
+        "gcc-2.0" => "GCC-exception-2.0",
+        "autoconf" | "autoconf-3.0" => "Autoconf-exception-3.0",
+        "autoconf-2.0" => "Autoconf-exception-2.0",
+        "bison" | "bison-2.2" => "Bison-exception-2.2",
+        "llvm" => "LLVM-exception",
+        "font" | "font-2.0" => "Font-exception-2.0",
+        "linux-syscall-note" | "linux syscall note" => "Linux-syscall-note",
+        "libtool" => "Libtool-exception",
+        "openvpn-openssl" => "openvpn-openssl-exception",
+        _ => return None,
+    })
 }
 
 /// Fedora's older short names (`GPLv2+`, `LGPLv2`, `ASL 2.0`).
@@ -249,6 +294,18 @@ mod tests {
         assert_eq!(
             expression_to_spdx("GPLv2+ and LGPLv2+").unwrap(),
             "GPL-2.0-or-later AND LGPL-2.0-or-later"
+        );
+    }
+
+    #[test]
+    fn exceptions_stay_valid_spdx() {
+        assert_eq!(
+            expression_to_spdx("GPL-3+ with GCC-3.1 exception").unwrap(),
+            "GPL-3.0-or-later WITH GCC-exception-3.1"
+        );
+        assert_eq!(
+            expression_to_spdx("GPL-2+ with OpenSSL exception").unwrap(),
+            "LicenseRef-GPL-2.0-or-later-with-OpenSSL-exception"
         );
     }
 

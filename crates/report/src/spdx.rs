@@ -55,7 +55,7 @@ pub fn render(report: &ScanReport) -> Value {
             "SPDXID": "SPDXRef-OperatingSystem",
             "downloadLocation": "NOASSERTION",
             "filesAnalyzed": false,
-            "primaryPackagePurpose": "OPERATING-SYSTEM",
+            "primaryPackagePurpose": "OPERATING_SYSTEM",
             "licenseConcluded": "NOASSERTION",
             "licenseDeclared": "NOASSERTION",
             "copyrightText": "NOASSERTION",

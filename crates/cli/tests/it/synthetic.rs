@@ -82,16 +82,28 @@ fn layers_apply_in_order_with_attribution() {
         ],
         "curl was purged in layer 2; openssl came with layer 1"
     );
-    assert_eq!(report["os"]["id"], "debian", "os-release found through its symlink");
-    let openssl = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "openssl").unwrap();
-    assert_eq!(openssl["layer"]["created_by"], "RUN apt-get install -y openssl");
-    assert!(openssl["layer"]["diff_id"].as_str().unwrap().starts_with("sha256:"));
-    let zlib = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "zlib1g").unwrap();
+    assert_eq!(
+        report["os"]["id"], "debian",
+        "os-release found through its symlink"
+    );
+    let openssl = package(&report, "openssl");
+    assert_eq!(
+        openssl["layer"]["created_by"],
+        "RUN apt-get install -y openssl"
+    );
+    assert!(openssl["layer"]["diff_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    let zlib = package(&report, "zlib1g");
     assert_eq!(
         zlib["purl"],
         "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib"
     );
-    assert_eq!(zlib["files"], serde_json::json!(["/usr/lib/x86_64-linux-gnu/libz.so.1"]));
+    assert_eq!(
+        zlib["files"],
+        serde_json::json!(["/usr/lib/x86_64-linux-gnu/libz.so.1"])
+    );
     assert!(
         zlib.get("licenses").is_none(),
         "the copyright file was whited out in layer 2, so its licence no longer applies"
@@ -107,7 +119,7 @@ fn licences_come_from_copyright_files() {
     img.write_oci(tmp.path());
     let (code, report, stderr) = scan_json(&format!("oci:{}", tmp.path().display()), &[]);
     assert_eq!(code, 0, "{stderr}");
-    let zlib = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "zlib1g").unwrap();
+    let zlib = package(&report, "zlib1g");
     assert_eq!(zlib["licenses"], serde_json::json!(["Zlib"]));
 }
 
@@ -173,8 +185,14 @@ fn distroless_status_d_and_md5sums() {
     assert_eq!(pkgs.len(), 2);
     let ssl = pkgs.iter().find(|p| p["name"] == "libssl3").unwrap();
     assert_eq!(ssl["source"]["name"], "openssl");
-    assert_eq!(ssl["files"], serde_json::json!(["/usr/lib/x86_64-linux-gnu/libssl.so.3"]));
-    assert_eq!(ssl["found_in"], serde_json::json!(["/var/lib/dpkg/status.d/libssl3"]));
+    assert_eq!(
+        ssl["files"],
+        serde_json::json!(["/usr/lib/x86_64-linux-gnu/libssl.so.3"])
+    );
+    assert_eq!(
+        ssl["found_in"],
+        serde_json::json!(["/var/lib/dpkg/status.d/libssl3"])
+    );
 }
 
 #[test]
@@ -214,9 +232,27 @@ fn rpm_fixture(name: &str) -> Vec<u8> {
 #[test]
 fn rpm_databases_in_every_backend() {
     let cases = [
-        ("rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite", "expected-sqlite.tsv", "rocky", "9.3"),
-        ("Packages.bdb-le", "var/lib/rpm/Packages", "expected-bdb-le.tsv", "centos", "7"),
-        ("Packages.db", "usr/lib/sysimage/rpm/Packages.db", "expected-ndb.tsv", "opensuse-leap", "15.5"),
+        (
+            "rpmdb.sqlite",
+            "var/lib/rpm/rpmdb.sqlite",
+            "expected-sqlite.tsv",
+            "rocky",
+            "9.3",
+        ),
+        (
+            "Packages.bdb-le",
+            "var/lib/rpm/Packages",
+            "expected-bdb-le.tsv",
+            "centos",
+            "7",
+        ),
+        (
+            "Packages.db",
+            "usr/lib/sysimage/rpm/Packages.db",
+            "expected-ndb.tsv",
+            "opensuse-leap",
+            "15.5",
+        ),
     ];
     for (fixture, path, expected, os_id, os_version) in cases {
         let tmp = tempfile::tempdir().unwrap();
@@ -249,11 +285,18 @@ fn rpm_databases_in_every_backend() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| format!("{} {} {}", p["name"].as_str().unwrap(), p["version"].as_str().unwrap(), p["arch"].as_str().unwrap()))
+            .map(|p| {
+                format!(
+                    "{} {} {}",
+                    p["name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap(),
+                    p["arch"].as_str().unwrap()
+                )
+            })
             .collect();
         got.sort();
         assert_eq!(got, want, "{fixture}");
-        let libfoo = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "libfoo").unwrap();
+        let libfoo = package(&report, "libfoo");
         assert_eq!(
             libfoo["purl"],
             format!("pkg:rpm/{os_id}/libfoo@0.9.1-3.el9?arch=x86_64&distro={os_id}-{os_version}&epoch=2&upstream=libfoo-0.9.1-3.el9.src.rpm")
@@ -267,7 +310,10 @@ fn legacy_docker_save_form() {
     let tmp = tempfile::tempdir().unwrap();
     let base = LayerBuilder::new()
         .file("etc/os-release", os_release_debian())
-        .file("var/lib/dpkg/status", &status(&[("bash", "5.2.15-2+b2", None)]))
+        .file(
+            "var/lib/dpkg/status",
+            &status(&[("bash", "5.2.15-2+b2", None)]),
+        )
         .finish();
     let top = LayerBuilder::new()
         .file(
@@ -284,17 +330,27 @@ fn legacy_docker_save_form() {
     append(&mut b, &format!("{base_id}/layer.tar"), &base);
     append(&mut b, &format!("{top_id}/json"), format!(r#"{{"id":"{top_id}","parent":"{base_id}","os":"linux","architecture":"amd64","config":{{"User":"app"}},"container_config":{{"Cmd":["/bin/sh","-c","apt-get install gzip"]}}}}"#).as_bytes());
     append(&mut b, &format!("{top_id}/layer.tar"), &top);
-    append(&mut b, "repositories", format!(r#"{{"test":{{"latest":"{top_id}"}}}}"#).as_bytes());
+    append(
+        &mut b,
+        "repositories",
+        format!(r#"{{"test":{{"latest":"{top_id}"}}}}"#).as_bytes(),
+    );
     b.finish().unwrap();
     drop(b);
     let (code, report, stderr) = scan_json(&format!("docker-archive:{}", path.display()), &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         packages(&report),
-        vec![("bash".into(), "5.2.15-2+b2".into(), 0), ("gzip".into(), "1.12-1".into(), 1)]
+        vec![
+            ("bash".into(), "5.2.15-2+b2".into(), 0),
+            ("gzip".into(), "1.12-1".into(), 1)
+        ]
     );
-    let gzip = report["packages"].as_array().unwrap().iter().find(|p| p["name"] == "gzip").unwrap();
-    assert_eq!(gzip["layer"]["created_by"], "/bin/sh -c apt-get install gzip");
+    let gzip = package(&report, "gzip");
+    assert_eq!(
+        gzip["layer"]["created_by"],
+        "/bin/sh -c apt-get install gzip"
+    );
 }
 
 #[test]
@@ -306,12 +362,29 @@ fn warm_cache_reads_no_layer_and_gives_the_same_report() {
     let cache_arg = cache.display().to_string();
     let reference = format!("oci:{}", layout.display());
     let run = || {
-        let out = bulwark(&["image", &reference, "--format", "json", "--quiet", "--cache-dir", &cache_arg]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = bulwark(&[
+            "image",
+            &reference,
+            "--format",
+            "json",
+            "--quiet",
+            "--cache-dir",
+            &cache_arg,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let cold = run();
-    assert!(cold["layers"].as_array().unwrap().iter().all(|l| l["from_cache"] == false));
+    assert!(cold["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["from_cache"] == false));
     let entries = std::fs::read_dir(cache.join("layers")).unwrap().count();
     assert_eq!(entries, 3, "one cache entry per layer");
     // Prove the warm scan does not read layer blobs: make them unreadable garbage.
@@ -319,12 +392,28 @@ fn warm_cache_reads_no_layer_and_gives_the_same_report() {
         std::fs::write(layer, b"not a layer any more").unwrap();
     }
     // Sizes changed, so restore sizes by padding: the manifest check compares sizes first.
-    let warm_out = bulwark(&["image", &reference, "--format", "json", "--quiet", "--cache-dir", &cache_arg]);
+    let warm_out = bulwark(&[
+        "image",
+        &reference,
+        "--format",
+        "json",
+        "--quiet",
+        "--cache-dir",
+        &cache_arg,
+    ]);
     let stderr = String::from_utf8_lossy(&warm_out.stderr);
-    assert_eq!(warm_out.status.code(), Some(2), "a size mismatch is still caught from the manifest: {stderr}");
+    assert_eq!(
+        warm_out.status.code(),
+        Some(2),
+        "a size mismatch is still caught from the manifest: {stderr}"
+    );
     layered_image().write_oci(&layout);
     let warm = run();
-    assert!(warm["layers"].as_array().unwrap().iter().all(|l| l["from_cache"] == true));
+    assert!(warm["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["from_cache"] == true));
     assert_eq!(packages(&warm), packages(&cold));
     assert_eq!(warm["packages"], cold["packages"]);
 }
@@ -337,7 +426,15 @@ fn warm_scan_does_not_open_layer_blobs() {
     let cache = tmp.path().join("cache");
     let cache_arg = cache.display().to_string();
     let reference = format!("oci:{}", layout.display());
-    let args = ["image", &reference, "--format", "json", "--quiet", "--cache-dir", &cache_arg];
+    let args = [
+        "image",
+        &reference,
+        "--format",
+        "json",
+        "--quiet",
+        "--cache-dir",
+        &cache_arg,
+    ];
     assert_eq!(bulwark(&args).status.code(), Some(0));
     // Same size, different bytes: a cold scan would fail the digest check.
     for layer in &written.layers {
@@ -345,9 +442,25 @@ fn warm_scan_does_not_open_layer_blobs() {
         std::fs::write(layer, vec![0u8; len]).unwrap();
     }
     let out = bulwark(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let cold_args = ["image", &reference, "--format", "json", "--quiet", "--no-cache"];
-    assert_eq!(bulwark(&cold_args).status.code(), Some(2), "without the cache the tampering is caught");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cold_args = [
+        "image",
+        &reference,
+        "--format",
+        "json",
+        "--quiet",
+        "--no-cache",
+    ];
+    assert_eq!(
+        bulwark(&cold_args).status.code(),
+        Some(2),
+        "without the cache the tampering is caught"
+    );
 }
 
 #[test]
@@ -361,14 +474,27 @@ fn concurrent_scans_share_one_cache() {
         .map(|_| {
             let (r, c) = (reference.clone(), cache.clone());
             std::thread::spawn(move || {
-                bulwark(&["image", &r, "--format", "json", "--quiet", "--cache-dir", &c])
+                bulwark(&[
+                    "image",
+                    &r,
+                    "--format",
+                    "json",
+                    "--quiet",
+                    "--cache-dir",
+                    &c,
+                ])
             })
         })
         .collect();
     let mut outputs = Vec::new();
     for h in handles {
         let out = h.join().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         outputs.push(packages(&report));
     }
@@ -381,15 +507,29 @@ fn rootfs_directory_never_follows_links_out() {
     let root = tmp.path();
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
-    std::fs::write(root.join("var/lib/dpkg/status"), dpkg_stanza("bash", "5.2.15-2+b2", None)).unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        dpkg_stanza("bash", "5.2.15-2+b2", None),
+    )
+    .unwrap();
     // On the host, /etc/os-release is the machine's; inside the image it must resolve to
     // the image's own (absent) file, not the host's.
     std::os::unix::fs::symlink("/usr/lib/os-release", root.join("etc/os-release")).unwrap();
-    assert!(Path::new("/usr/lib/os-release").exists(), "the host has the link's target");
+    assert!(
+        Path::new("/usr/lib/os-release").exists(),
+        "the host has the link's target"
+    );
     let (code, report, stderr) = scan_json(&format!("dir:{}", root.display()), &[]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(report["os"].is_null(), "the host's os-release leaked in: {}", report["os"]);
-    assert_eq!(packages(&report), vec![("bash".into(), "5.2.15-2+b2".into(), 0)]);
+    assert!(
+        report["os"].is_null(),
+        "the host's os-release leaked in: {}",
+        report["os"]
+    );
+    assert_eq!(
+        packages(&report),
+        vec![("bash".into(), "5.2.15-2+b2".into(), 0)]
+    );
 }
 
 /// The README's first command scans this bundled example; keep it true.
@@ -400,6 +540,11 @@ fn bundled_example_scans_offline() {
     assert_eq!(code, 0, "{stderr}");
     let pkgs = packages(&report);
     assert_eq!(pkgs.len(), 91);
-    assert!(pkgs.iter().any(|(n, _, l)| n == "ca-certificates" && *l == 1));
-    assert!(!pkgs.iter().any(|(n, _, _)| n == "curl"), "curl is purged in layer 2");
+    assert!(pkgs
+        .iter()
+        .any(|(n, _, l)| n == "ca-certificates" && *l == 1));
+    assert!(
+        !pkgs.iter().any(|(n, _, _)| n == "curl"),
+        "curl is purged in layer 2"
+    );
 }

@@ -121,6 +121,7 @@ pub struct ImageBuilder {
 }
 
 /// Paths of what [`ImageBuilder::write_oci`] wrote, so tests can corrupt them.
+#[allow(dead_code)]
 pub struct WrittenOci {
     pub dir: PathBuf,
     pub manifest: PathBuf,
@@ -134,7 +135,9 @@ pub fn os_release_debian() -> &'static [u8] {
 }
 
 pub fn dpkg_stanza(name: &str, version: &str, source: Option<&str>) -> String {
-    let mut s = format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n");
+    let mut s = format!(
+        "Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n"
+    );
     if let Some(src) = source {
         s.push_str(&format!("Source: {src}\n"));
     }
@@ -200,7 +203,8 @@ impl ImageBuilder {
         for (tar, c, _) in &self.layers {
             let blob = compress(tar, *c);
             let (digest, path) = Self::write_blob(dir, &blob);
-            layer_descs.push(json!({"mediaType": media_type(*c), "digest": digest, "size": blob.len()}));
+            layer_descs
+                .push(json!({"mediaType": media_type(*c), "digest": digest, "size": blob.len()}));
             layer_paths.push(path);
         }
         let manifest = serde_json::to_vec(&json!({
@@ -247,8 +251,13 @@ impl ImageBuilder {
             append(&mut b, &name, tar);
             layer_names.push(name);
         }
-        let manifest = json!([{"Config": config_name, "RepoTags": ["test/image:1"], "Layers": layer_names}]);
-        append(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
+        let manifest =
+            json!([{"Config": config_name, "RepoTags": ["test/image:1"], "Layers": layer_names}]);
+        append(
+            &mut b,
+            "manifest.json",
+            &serde_json::to_vec(&manifest).unwrap(),
+        );
         b.finish().unwrap();
     }
 }
@@ -279,7 +288,14 @@ pub fn bulwark(args: &[&str]) -> Output {
 
 /// Scans and returns (exit code, parsed JSON report or Null, stderr).
 pub fn scan_json(reference: &str, extra: &[&str]) -> (i32, Value, String) {
-    let mut args = vec!["image", reference, "--format", "json", "--no-cache", "--quiet"];
+    let mut args = vec![
+        "image",
+        reference,
+        "--format",
+        "json",
+        "--no-cache",
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     let out = bulwark(&args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -305,4 +321,12 @@ pub fn packages(report: &Value) -> Vec<(String, String, u64)> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// The package called `name` in a report; panics with the inventory when it is absent.
+pub fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["packages"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("no package {name:?} in {:?}", packages(report)))
 }
