@@ -111,10 +111,15 @@ def sha256_file(path: str) -> str:
 
 
 def script_hash() -> str:
-    """Hash of this script (and any helper module next to it that it uses)."""
+    """Hash of this script and the per-ecosystem layer scripts in scripts/testdata/."""
     h = hashlib.sha256()
     with open(SCRIPT_PATH, "rb") as f:
         h.update(f.read())
+    testdata = os.path.join(REPO_ROOT, "scripts", "testdata")
+    if os.path.isdir(testdata):
+        for name in sorted(os.listdir(testdata)):
+            with open(os.path.join(testdata, name), "rb") as f:
+                h.update(name.encode() + b"\0" + f.read())
     return h.hexdigest()
 
 
@@ -696,6 +701,13 @@ def copy_step(dest: str, content: bytes, src: str) -> dict:
             "created_by": f"COPY {src} {dest}{BUILDKIT}"}
 
 
+def host_step(script: str, created_by: str) -> dict:
+    """A layer made by a project script run on the host as `bash SCRIPT ROOTFS EXPECTED_DIR`,
+    with the chroot's /proc, /dev and resolv.conf mounted so it may also `chroot ROOTFS ...`.
+    It writes its ecosystem's ground truth (from the ecosystem's own tool) into EXPECTED_DIR."""
+    return {"kind": "host", "script": script, "created_by": f"{created_by}{BUILDKIT}"}
+
+
 def empty_step(created_by: str, env: str | None = None, cmd: list | None = None) -> dict:
     return {"kind": "empty", "created_by": created_by, "env": env, "cmd": cmd}
 
@@ -729,6 +741,16 @@ RECIPES: dict[str, list[dict]] = {
         empty_step('CMD ["bash"]', cmd=["bash"]),
     ],
 }
+# Language packages, one layer per ecosystem; each script documents what it installs and
+# writes the ecosystem tool's own listing as ground truth.
+RECIPES["lang"] = [
+    empty_step("ENV LANG=C.UTF-8", env="LANG=C.UTF-8"),
+    host_step("scripts/testdata/python.sh", "RUN pip install (python layer)"),
+    host_step("scripts/testdata/node.sh", "RUN npm ci (node layer)"),
+    host_step("scripts/testdata/go-rust.sh", "COPY go and rust binaries"),
+    host_step("scripts/testdata/java.sh", "COPY java archives"),
+    host_step("scripts/testdata/ruby-php-dotnet.sh", "RUN gem/composer/dotnet (ruby, php, .NET layer)"),
+]
 ZSTD_IMAGES = {"minbase"}
 BASE_CREATED_BY = f"ADD rootfs.tar.gz / # debootstrap {SUITE} minbase"
 
@@ -951,6 +973,11 @@ def build_image(out: str, name: str, shash: str, base: dict, layer0: Layer0Cache
             with timed(f"{name}: layer {idx}: {step['created_by']}"):
                 if step["kind"] == "run":
                     chroot_sh(work, step["script"])
+                elif step["kind"] == "host":
+                    exp_dir = os.path.join(tmp, "expected")
+                    os.makedirs(exp_dir, exist_ok=True)
+                    with chroot_mounts(work):
+                        run(["bash", os.path.join(REPO_ROOT, step["script"]), work, exp_dir])
                 else:
                     apply_copy(work, step["dest"], step["content"])
             with timed(f"{name}: layer {idx}: snapshot + diff + tar"):
@@ -1015,7 +1042,7 @@ def build_image(out: str, name: str, shash: str, base: dict, layer0: Layer0Cache
 
         # ground truth
         exp = os.path.join(tmp, "expected")
-        os.makedirs(exp)
+        os.makedirs(exp, exist_ok=True)
         rows = package_rows(states)
         write_packages_tsv(os.path.join(exp, "packages.tsv"), rows)
         layer_info = []

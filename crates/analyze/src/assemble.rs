@@ -276,6 +276,7 @@ pub fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
             }
         }
     }
+    drop_os_owned_duplicates(&mut packages);
     packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     packages.dedup_by(|a, b| a.sort_key() == b.sort_key());
     diagnostics.sort();
@@ -289,6 +290,26 @@ pub fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
         layer_facts,
         diagnostics,
     }
+}
+
+/// A language package whose metadata files an OS package owns (Debian's `python3-yaml` ships
+/// `PyYAML-*.dist-info`) is the OS package: reporting both doubles every advisory match, the
+/// false positive peers are known for. The OS package stays, matched by its distro's data.
+fn drop_os_owned_duplicates(packages: &mut Vec<Package>) {
+    let owned: std::collections::HashSet<&str> = packages
+        .iter()
+        .filter(|p| p.ecosystem.is_os())
+        .flat_map(|p| p.files.iter().map(String::as_str))
+        .collect();
+    if owned.is_empty() {
+        return;
+    }
+    let duplicate: Vec<bool> = packages
+        .iter()
+        .map(|p| !p.ecosystem.is_os() && p.found_in.iter().all(|f| owned.contains(f.as_str())))
+        .collect();
+    let mut flags = duplicate.into_iter();
+    packages.retain(|_| !flags.next().unwrap_or(false));
 }
 
 /// The first layer of the unbroken run of layers, ending at `visible_layer`, whose copy of the
@@ -347,6 +368,9 @@ fn to_package(
         layer,
         found_in: vec![format!("/{path}")],
         files: record.files.clone(),
+        dev: record.dev,
+        inferred: record.inferred,
+        dependencies: record.dependencies.clone(),
     }
 }
 
@@ -401,8 +425,44 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
                 .with_qualifier("distro", distro)
                 .with_qualifier("upstream", source_rpm)
         }
-        _ => Purl::new(ty, None, &record.name, Some(&record.version)),
+        _ => {
+            let (namespace, name) = match (&record.namespace, record.ecosystem) {
+                (Some(ns), _) => (Some(ns.clone()), record.name.clone()),
+                (None, Ecosystem::Npm | Ecosystem::Composer | Ecosystem::Go) => {
+                    match record.name.rsplit_once('/') {
+                        Some((ns, n)) => (Some(ns.to_string()), n.to_string()),
+                        None => (None, record.name.clone()),
+                    }
+                }
+                (None, _) => (None, record.name.clone()),
+            };
+            // The purl spec normalizes PyPI names the way PEP 503 does.
+            let name = if record.ecosystem == Ecosystem::PyPI {
+                pep503_normalize(&name)
+            } else {
+                name
+            };
+            Purl::new(ty, namespace.as_deref(), &name, Some(&record.version))
+        }
     }
+}
+
+/// Lowercase, with every run of `-`, `_` and `.` made one `-` (PEP 503).
+pub(crate) fn pep503_normalize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_run {
+                out.push('-');
+            }
+            in_run = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            in_run = false;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

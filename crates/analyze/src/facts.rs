@@ -29,12 +29,19 @@ impl FileMeta<'_> {
     }
 }
 
-/// An analyzer's answer to [`FileMeta`]: skip it, or read up to `max_bytes` of it. A file
-/// larger than the cap is not read, and a diagnostic says so.
+/// An analyzer's answer to [`FileMeta`]: skip it, read up to `max_bytes` of it, or read it
+/// only if it starts with one of `magic` (binaries and archives, which no path identifies).
+/// A file larger than the cap is not read, and a diagnostic says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interest {
     Skip,
-    Read { max_bytes: u64 },
+    Read {
+        max_bytes: u64,
+    },
+    ReadIfMagic {
+        max_bytes: u64,
+        magic: &'static [&'static [u8]],
+    },
 }
 
 /// One package as its database describes it, before the image-wide join gives it a purl and
@@ -55,6 +62,39 @@ pub struct PackageRecord {
     pub licenses: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// The purl namespace where the name alone does not carry it (Maven groupId, Go module
+    /// path prefix, Composer vendor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Only needed to develop or build (npm devDependencies, poetry dev groups).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+    /// Found by a heuristic (a file name) rather than package metadata.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+    /// Names of the packages this one depends on, as its metadata lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+}
+
+impl PackageRecord {
+    /// A record with only the identifying fields set.
+    pub fn new(ecosystem: Ecosystem, name: impl Into<String>, version: impl Into<String>) -> Self {
+        PackageRecord {
+            ecosystem,
+            name: name.into(),
+            version: version.into(),
+            arch: None,
+            source: None,
+            epoch: None,
+            licenses: Vec::new(),
+            files: Vec::new(),
+            namespace: None,
+            dev: false,
+            inferred: false,
+            dependencies: Vec::new(),
+        }
+    }
 }
 
 /// A typed fact an analyzer found in one file.

@@ -81,6 +81,9 @@ pub enum ScanError {
 /// No real layer has millions of entries; a file index that large would itself be the attack.
 const MAX_ENTRIES_PER_LAYER: usize = 2_000_000;
 
+/// Enough of a file's head for every magic number an analyzer checks (ELF, zip, Mach-O).
+const MAGIC_PEEK: u64 = 16;
+
 /// Streams an image's layers once, in parallel, through the analyzers.
 pub struct Walker<'a> {
     analyzers: &'a [Box<dyn Analyzer>],
@@ -283,31 +286,55 @@ impl<'a> Walker<'a> {
         layer: usize,
         facts: &mut LayerFacts,
     ) -> std::io::Result<()> {
-        let mut interested: Vec<(&dyn Analyzer, u64)> = Vec::new();
+        let mut interested: Vec<&dyn Analyzer> = Vec::new();
+        let mut sniffers: Vec<(&dyn Analyzer, u64, &[&[u8]])> = Vec::new();
+        let too_large = |analyzer: &dyn Analyzer, max_bytes: u64, facts: &mut LayerFacts| {
+            facts.diagnostics.push(Diagnostic {
+                level: DiagnosticLevel::Warning,
+                layer: Some(layer),
+                path: Some(format!("/{}", meta.path)),
+                analyzer: Some(analyzer.id().to_string()),
+                message: format!(
+                    "file is {} bytes, over this analyzer's {max_bytes}-byte limit; skipped",
+                    meta.size
+                ),
+            });
+        };
         for analyzer in self.analyzers {
-            if let Interest::Read { max_bytes } = analyzer.wants(meta) {
-                if meta.size > max_bytes {
-                    facts.diagnostics.push(Diagnostic {
-                        level: DiagnosticLevel::Warning,
-                        layer: Some(layer),
-                        path: Some(format!("/{}", meta.path)),
-                        analyzer: Some(analyzer.id().to_string()),
-                        message: format!(
-                            "file is {} bytes, over this analyzer's {max_bytes}-byte limit; skipped",
-                            meta.size
-                        ),
-                    });
-                } else {
-                    interested.push((analyzer.as_ref(), max_bytes));
+            match analyzer.wants(meta) {
+                Interest::Skip => {}
+                Interest::Read { max_bytes } if meta.size > max_bytes => {
+                    too_large(analyzer.as_ref(), max_bytes, facts)
+                }
+                Interest::Read { .. } => interested.push(analyzer.as_ref()),
+                Interest::ReadIfMagic { max_bytes, magic } => {
+                    sniffers.push((analyzer.as_ref(), max_bytes, magic))
                 }
             }
         }
-        if interested.is_empty() {
+        if interested.is_empty() && sniffers.is_empty() {
             return Ok(());
         }
         buffer.clear();
-        reader.take(meta.size).read_to_end(buffer)?;
-        for (analyzer, _) in interested {
+        let mut reader = reader.take(meta.size);
+        if !sniffers.is_empty() {
+            // The head decides for the sniffers; the rest is read only if someone wants it.
+            (&mut reader).take(MAGIC_PEEK).read_to_end(buffer)?;
+            for (analyzer, max_bytes, magic) in sniffers {
+                if magic.iter().any(|m| buffer.starts_with(m)) {
+                    if meta.size > max_bytes {
+                        too_large(analyzer, max_bytes, facts);
+                    } else {
+                        interested.push(analyzer);
+                    }
+                }
+            }
+            if interested.is_empty() {
+                return Ok(());
+            }
+        }
+        reader.read_to_end(buffer)?;
+        for analyzer in interested {
             run_analyzer(analyzer, meta, buffer, Some(layer), facts);
         }
         Ok(())

@@ -99,6 +99,10 @@ fn parse_installed(text: &str) -> (Vec<PackageRecord>, usize) {
                 .into_iter()
                 .collect(),
             files,
+            namespace: None,
+            dev: false,
+            inferred: false,
+            dependencies: Vec::new(),
         });
     }
     (records, malformed)

@@ -174,6 +174,10 @@ fn parse_status(text: &str, out: &mut AnalyzerOutput) {
             epoch: None,
             licenses: Vec::new(),
             files: Vec::new(),
+            namespace: None,
+            dev: false,
+            inferred: false,
+            dependencies: Vec::new(),
         });
     }
     if malformed > 0 {

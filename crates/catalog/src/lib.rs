@@ -16,6 +16,7 @@
 
 mod apk;
 mod dpkg;
+pub mod lang;
 pub mod license;
 mod os;
 mod rpm;
@@ -29,6 +30,14 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(dpkg::DpkgAnalyzer),
         Box::new(apk::ApkAnalyzer),
         Box::new(rpm::RpmAnalyzer),
+        Box::new(lang::python::PythonAnalyzer),
+        Box::new(lang::javascript::NodeAnalyzer),
+        Box::new(lang::golang::GoAnalyzer),
+        Box::new(lang::rust::RustAnalyzer),
+        Box::new(lang::java::JavaAnalyzer),
+        Box::new(lang::ruby::RubyAnalyzer),
+        Box::new(lang::php::PhpAnalyzer),
+        Box::new(lang::dotnet::DotnetAnalyzer),
     ]
 }
 

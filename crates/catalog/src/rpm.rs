@@ -67,6 +67,10 @@ impl Analyzer for RpmAnalyzer {
                     arch: p.arch,
                     epoch: p.epoch.filter(|e| *e > 0),
                     files: p.files,
+                    namespace: None,
+                    dev: false,
+                    inferred: false,
+                    dependencies: Vec::new(),
                 }
             })
             .collect::<Vec<_>>();

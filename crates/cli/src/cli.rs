@@ -20,6 +20,8 @@ pub enum Command {
     /// Scan a container image: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE,
     /// dir:ROOTFS, or a path whose kind is detected.
     Image(ImageArgs),
+    /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
+    Fs(ImageArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

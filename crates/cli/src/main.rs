@@ -24,6 +24,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Image(args) => scan_image(args),
+        Command::Fs(mut args) => {
+            args.reference = format!("dir:{}", args.reference);
+            scan_image(args)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

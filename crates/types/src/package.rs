@@ -91,6 +91,15 @@ pub struct Package {
     /// Files the package manager says the package owns, image-absolute and sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// Only needed to develop or build, not at run time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+    /// Identified by a heuristic (e.g. a jar's file name) rather than package metadata.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
+    /// Names of the packages this one depends on, as its metadata lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
 }
 
 impl Package {

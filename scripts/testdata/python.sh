@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# Layer script for the `lang` test image: bash python.sh ROOTFS EXPECTED_DIR (see scripts/build-test-images.py).
+set -euo pipefail
