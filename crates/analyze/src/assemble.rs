@@ -279,6 +279,7 @@ pub fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
     drop_os_owned_duplicates(&mut packages);
     packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     packages.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    let packages = merge_language_duplicates(packages);
     diagnostics.sort();
     diagnostics.dedup();
 
@@ -310,6 +311,47 @@ fn drop_os_owned_duplicates(packages: &mut Vec<Package>) {
         .collect();
     let mut flags = duplicate.into_iter();
     packages.retain(|_| !flags.next().unwrap_or(false));
+}
+
+/// One language package seen in several places (installed under `node_modules` and pinned in
+/// the lockfile beside it) is one package with several locations, attributed to the earliest
+/// layer; counting it twice would double every finding. OS packages are never merged: two
+/// databases listing one name are two installations.
+fn merge_language_duplicates(sorted: Vec<Package>) -> Vec<Package> {
+    let mut out: Vec<Package> = Vec::with_capacity(sorted.len());
+    for p in sorted {
+        if let Some(last) = out.last_mut() {
+            let same = !p.ecosystem.is_os()
+                && last.ecosystem == p.ecosystem
+                && last.name == p.name
+                && last.version == p.version;
+            if same {
+                last.found_in.extend(p.found_in);
+                last.found_in.sort();
+                last.found_in.dedup();
+                if p.layer.index < last.layer.index {
+                    last.layer = p.layer;
+                }
+                // An installed manifest cannot tell dev from prod; a lockfile can.
+                last.dev |= p.dev;
+                last.inferred &= p.inferred;
+                for l in p.licenses {
+                    if !last.licenses.contains(&l) {
+                        last.licenses.push(l);
+                    }
+                }
+                for d in p.dependencies {
+                    if !last.dependencies.contains(&d) {
+                        last.dependencies.push(d);
+                    }
+                }
+                last.files.extend(p.files);
+                continue;
+            }
+        }
+        out.push(p);
+    }
+    out
 }
 
 /// The first layer of the unbroken run of layers, ending at `visible_layer`, whose copy of the

@@ -1,7 +1,46 @@
-use bulwark_analyze::{Analyzer, AnalyzerOutput, FileMeta, Interest};
+//! JavaScript packages: installed `node_modules/**/package.json` (nested and scoped) and the
+//! lockfiles of npm (`package-lock.json` v1–v3, `npm-shrinkwrap.json`), yarn (classic and
+//! berry), pnpm (`pnpm-lock.yaml` v5–v9) and bun (`bun.lock`), with dev dependencies marked.
 
-/// Placeholder until this ecosystem's analyzer lands.
+use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord};
+use bulwark_types::Ecosystem;
+use serde_json::Value;
+
+use crate::license;
+
 pub struct NodeAnalyzer;
+
+enum JsFile {
+    InstalledManifest,
+    NpmLock,
+    YarnLock,
+    PnpmLock,
+    BunLock,
+}
+
+fn classify(path: &str, name: &str) -> Option<JsFile> {
+    if name == "package.json" {
+        // Only a package's own manifest: `node_modules/<name>/package.json` or
+        // `node_modules/@scope/<name>/package.json`, not files deeper inside a package.
+        let (_, tail) = path.rsplit_once("node_modules/")?;
+        let parts: Vec<&str> = tail.split('/').collect();
+        return match parts.as_slice() {
+            [_, "package.json"] => Some(JsFile::InstalledManifest),
+            [scope, _, "package.json"] if scope.starts_with('@') => Some(JsFile::InstalledManifest),
+            _ => None,
+        };
+    }
+    if path.contains("node_modules/") {
+        return None;
+    }
+    match name {
+        "package-lock.json" | "npm-shrinkwrap.json" => Some(JsFile::NpmLock),
+        "yarn.lock" => Some(JsFile::YarnLock),
+        "pnpm-lock.yaml" => Some(JsFile::PnpmLock),
+        "bun.lock" => Some(JsFile::BunLock),
+        _ => None,
+    }
+}
 
 impl Analyzer for NodeAnalyzer {
     fn id(&self) -> &'static str {
@@ -9,12 +48,358 @@ impl Analyzer for NodeAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        0
+        1
     }
 
-    fn wants(&self, _file: &FileMeta) -> Interest {
-        Interest::Skip
+    fn wants(&self, file: &FileMeta) -> Interest {
+        if file.kind != FileKind::Regular {
+            return Interest::Skip;
+        }
+        match classify(file.path, file.file_name()) {
+            Some(JsFile::InstalledManifest) => Interest::Read { max_bytes: 4 << 20 },
+            Some(_) => Interest::Read { max_bytes: 64 << 20 },
+            None => Interest::Skip,
+        }
     }
 
-    fn analyze(&self, _file: &FileMeta, _content: &[u8], _out: &mut AnalyzerOutput) {}
+    fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
+        let text = String::from_utf8_lossy(content);
+        let result = match classify(file.path, file.file_name()) {
+            Some(JsFile::InstalledManifest) => parse_installed(&text).map(|r| r.into_iter().collect()),
+            Some(JsFile::NpmLock) => parse_npm_lock(&text),
+            Some(JsFile::YarnLock) => parse_yarn_lock(&text),
+            Some(JsFile::PnpmLock) => parse_pnpm_lock(&text),
+            Some(JsFile::BunLock) => parse_bun_lock(&text),
+            None => return,
+        };
+        match result {
+            Ok(records) if records.is_empty() => {}
+            Ok(records) => out.fact(Fact::Packages { records }),
+            Err(e) => out.problem(e),
+        }
+    }
+}
+
+fn license_of(v: &Value) -> Vec<String> {
+    let declared = match v.get("license") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(o)) => o.get("type").and_then(|t| t.as_str()).map(str::to_string),
+        _ => v
+            .get("licenses")
+            .and_then(|l| l.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get("type").and_then(|t| t.as_str()).or(x.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            }),
+    };
+    declared
+        .and_then(|d| license::expression_to_spdx(&d))
+        .into_iter()
+        .collect()
+}
+
+fn dependency_names(v: Option<&Value>) -> Vec<String> {
+    v.and_then(|d| d.as_object())
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// An installed package's manifest. Manifests without a name or version (test fixtures inside
+/// packages, private workspace roots) are not packages and are skipped quietly.
+fn parse_installed(text: &str) -> Result<Option<PackageRecord>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let (Some(name), Some(version)) = (
+        v.get("name").and_then(|n| n.as_str()),
+        v.get("version").and_then(|n| n.as_str()),
+    ) else {
+        return Ok(None);
+    };
+    let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+    r.licenses = license_of(&v);
+    r.dependencies = dependency_names(v.get("dependencies"));
+    Ok(Some(r))
+}
+
+/// npm lockfiles: v2/v3 list every installed path in `packages`; v1 nests `dependencies`.
+fn parse_npm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let mut out = Vec::new();
+    if let Some(packages) = v.get("packages").and_then(|p| p.as_object()) {
+        for (path, entry) in packages {
+            if path.is_empty() || entry.get("link").and_then(|l| l.as_bool()) == Some(true) {
+                continue;
+            }
+            let Some(tail) = path.rsplit_once("node_modules/").map(|(_, t)| t) else {
+                continue; // workspace member sources
+            };
+            let name = entry.get("name").and_then(|n| n.as_str()).unwrap_or(tail);
+            let Some(version) = entry.get("version").and_then(|n| n.as_str()) else { continue };
+            let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+            r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false)
+                || entry.get("devOptional").and_then(|d| d.as_bool()).unwrap_or(false);
+            r.licenses = license_of(entry);
+            r.dependencies = dependency_names(entry.get("dependencies"));
+            out.push(r);
+        }
+        return Ok(out);
+    }
+    fn walk(deps: &serde_json::Map<String, Value>, out: &mut Vec<PackageRecord>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        for (name, entry) in deps {
+            if let Some(version) = entry.get("version").and_then(|n| n.as_str()) {
+                if !version.starts_with("file:") {
+                    let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+                    r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
+                    r.dependencies = dependency_names(entry.get("requires"));
+                    out.push(r);
+                }
+            }
+            if let Some(nested) = entry.get("dependencies").and_then(|d| d.as_object()) {
+                walk(nested, out, depth + 1);
+            }
+        }
+    }
+    if let Some(deps) = v.get("dependencies").and_then(|d| d.as_object()) {
+        walk(deps, &mut out, 0);
+    }
+    Ok(out)
+}
+
+/// The name in a yarn/pnpm descriptor: `@scope/name@npm:^1.0.0` → `@scope/name`.
+fn descriptor_name(descriptor: &str) -> &str {
+    let d = descriptor.trim().trim_matches('"');
+    let search_from = usize::from(d.starts_with('@'));
+    match d[search_from..].find('@') {
+        Some(i) => &d[..i + search_from],
+        None => d,
+    }
+}
+
+/// yarn classic (`# yarn lockfile v1`) and berry (YAML with `__metadata`).
+fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
+    if text.contains("__metadata:") {
+        let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+        let map = doc.as_mapping().ok_or("a yarn berry lockfile is a mapping")?;
+        let mut out = Vec::new();
+        for (key, entry) in map {
+            let Some(key) = key.as_str() else { continue };
+            if key == "__metadata" || key.contains("@workspace:") || key.contains("@link:") {
+                continue;
+            }
+            let first = key.split(',').next().unwrap_or(key);
+            let Some(version) = entry.get("version").and_then(|v| v.as_str()) else { continue };
+            let mut r = PackageRecord::new(Ecosystem::Npm, descriptor_name(first), version);
+            if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_mapping()) {
+                r.dependencies = deps.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+            }
+            out.push(r);
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    let mut in_deps = false;
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !line.starts_with(' ') {
+            let first = line.trim_end_matches(':').split(", ").next().unwrap_or("");
+            current = Some(descriptor_name(first).to_string());
+            in_deps = false;
+            continue;
+        }
+        let trimmed = line.trim();
+        if line.starts_with("    ") && in_deps {
+            if let (Some(last), Some(dep)) = (out.last_mut(), trimmed.split_whitespace().next()) {
+                let last: &mut PackageRecord = last;
+                last.dependencies.push(dep.trim_matches('"').to_string());
+            }
+            continue;
+        }
+        in_deps = trimmed == "dependencies:";
+        if let Some(v) = trimmed.strip_prefix("version ") {
+            if let Some(name) = &current {
+                out.push(PackageRecord::new(Ecosystem::Npm, name.clone(), v.trim_matches('"')));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// pnpm: v5 keys `/name/1.0.0`, v6 `/name@1.0.0`, v9 `name@1.0.0` (peer suffixes in
+/// parentheses or after `_` are dropped).
+fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let Some(packages) = doc.get("packages").and_then(|p| p.as_mapping()) else {
+        return Ok(Vec::new());
+    };
+    let v5 = match doc.get("lockfileVersion") {
+        Some(serde_yaml::Value::Number(n)) => n.as_f64().is_some_and(|v| v < 6.0),
+        Some(serde_yaml::Value::String(s)) => s.starts_with('5'),
+        _ => false,
+    };
+    let mut out = Vec::new();
+    for (key, entry) in packages {
+        let Some(key) = key.as_str() else { continue };
+        let key = key.trim_start_matches('/');
+        if v5 && entry.get("name").is_none() {
+            // `/name/1.0.0_peer@2` or `/@scope/name/1.0.0`: the version is the last segment.
+            let segments: Vec<&str> = key.split('/').collect();
+            let (name, version) = match segments.as_slice() {
+                [scope, name, version] if scope.starts_with('@') => (format!("{scope}/{name}"), *version),
+                [name, version] => (name.to_string(), *version),
+                _ => continue,
+            };
+            let version = version.split('_').next().unwrap_or(version);
+            let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+            r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
+            out.push(r);
+            continue;
+        }
+        let key = key.split('(').next().unwrap_or(key);
+        let (name, version) = match entry.get("name").and_then(|n| n.as_str()) {
+            Some(n) => (n.to_string(), entry.get("version").and_then(|v| v.as_str()).map(str::to_string)),
+            None => {
+                let search_from = usize::from(key.starts_with('@'));
+                match key[search_from..].find('@') {
+                    Some(i) => (key[..i + search_from].to_string(), Some(key[i + search_from + 1..].to_string())),
+                    // v5: `/name/1.0.0` or `/@scope/name/1.0.0`
+                    None => match key.rsplit_once('/') {
+                        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                        None => continue,
+                    },
+                }
+            }
+        };
+        let Some(version) = version else { continue };
+        let version = version.split('_').next().unwrap_or(&version).to_string();
+        let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+        r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
+        if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_mapping()) {
+            r.dependencies = deps.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// bun's text lockfile is JSON with trailing commas; `packages` maps a key to
+/// `["name@version", registry, {deps}, integrity]`.
+fn parse_bun_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
+    let cleaned = strip_trailing_commas(text);
+    let v: Value = serde_json::from_str(&cleaned).map_err(|e| format!("not valid bun.lock JSON: {e}"))?;
+    let mut out = Vec::new();
+    if let Some(packages) = v.get("packages").and_then(|p| p.as_object()) {
+        for entry in packages.values() {
+            let Some(id) = entry.get(0).and_then(|i| i.as_str()) else { continue };
+            let search_from = usize::from(id.starts_with('@'));
+            let Some(i) = id[search_from..].find('@') else { continue };
+            let (name, version) = (&id[..i + search_from], &id[i + search_from + 1..]);
+            if version.starts_with("workspace:") || version.starts_with("link:") {
+                continue;
+            }
+            let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+            r.dependencies = dependency_names(entry.get(2).and_then(|m| m.get("dependencies")));
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+fn strip_trailing_commas(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        if c == ',' {
+            let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+            if matches!(next, Some('}') | Some(']')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(records: &[PackageRecord]) -> Vec<String> {
+        let mut v: Vec<String> = records.iter().map(|r| format!("{}@{}{}", r.name, r.version, if r.dev { " dev" } else { "" })).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn classifies_manifests() {
+        assert!(matches!(classify("app/node_modules/@types/node/package.json", "package.json"), Some(JsFile::InstalledManifest)));
+        assert!(matches!(classify("app/node_modules/a/node_modules/b/package.json", "package.json"), Some(JsFile::InstalledManifest)));
+        assert!(classify("app/node_modules/a/lib/package.json", "package.json").is_none());
+        assert!(classify("app/package.json", "package.json").is_none());
+        assert!(classify("app/node_modules/a/package-lock.json", "package-lock.json").is_none());
+    }
+
+    #[test]
+    fn npm_lock_v1_and_v3() {
+        let v3 = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/lodash": {"version": "4.17.15", "license": "MIT"}, "node_modules/@scope/x": {"version": "1.0.0", "dev": true}, "node_modules/a/node_modules/lodash": {"version": "4.17.21"}, "packages/ws": {"version": "0.0.1"}, "node_modules/ws-link": {"resolved": "packages/ws", "link": true}}}"#;
+        assert_eq!(names(&parse_npm_lock(v3).unwrap()), vec!["@scope/x@1.0.0 dev", "lodash@4.17.15", "lodash@4.17.21"]);
+        let v1 = r#"{"lockfileVersion": 1, "dependencies": {"express": {"version": "4.16.0", "requires": {"debug": "2.6.9"}, "dependencies": {"debug": {"version": "2.6.9"}}}, "mocha": {"version": "1.0.0", "dev": true}}}"#;
+        assert_eq!(names(&parse_npm_lock(v1).unwrap()), vec!["debug@2.6.9", "express@4.16.0", "mocha@1.0.0 dev"]);
+    }
+
+    #[test]
+    fn yarn_classic_and_berry() {
+        let classic = "# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.10.4\":\n  version \"7.12.13\"\n  dependencies:\n    \"@babel/highlight\" \"^7.12.13\"\n\nlodash@^4.17.15:\n  version \"4.17.21\"\n";
+        let r = parse_yarn_lock(classic).unwrap();
+        assert_eq!(names(&r), vec!["@babel/code-frame@7.12.13", "lodash@4.17.21"]);
+        assert_eq!(r[0].dependencies, vec!["@babel/highlight"]);
+        let berry = "__metadata:\n  version: 6\n\n\"lodash@npm:^4.17.15\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n";
+        assert_eq!(names(&parse_yarn_lock(berry).unwrap()), vec!["lodash@4.17.21"]);
+    }
+
+    #[test]
+    fn pnpm_versions() {
+        let v5 = "lockfileVersion: 5.4\npackages:\n  /lodash/4.17.15:\n    dev: false\n  /@scope/pkg/1.0.0_react@18.0.0:\n    dev: true\n";
+        assert_eq!(names(&parse_pnpm_lock(v5).unwrap()), vec!["@scope/pkg@1.0.0 dev", "lodash@4.17.15"]);
+        let v6 = "lockfileVersion: '6.0'\npackages:\n  /minimist@1.2.0:\n    dev: false\n";
+        assert_eq!(names(&parse_pnpm_lock(v6).unwrap()), vec!["minimist@1.2.0"]);
+        let v9 = "lockfileVersion: '9.0'\npackages:\n  express@4.16.0:\n    resolution: {integrity: sha512-x}\n  '@types/node@20.1.0':\n    resolution: {integrity: sha512-y}\nsnapshots:\n  express@4.16.0: {}\n";
+        assert_eq!(names(&parse_pnpm_lock(v9).unwrap()), vec!["@types/node@20.1.0", "express@4.16.0"]);
+    }
+
+    #[test]
+    fn bun_lock() {
+        let text = "{\n  \"lockfileVersion\": 1,\n  \"workspaces\": {\"\": {\"name\": \"app\",},},\n  \"packages\": {\n    \"lodash\": [\"lodash@4.17.15\", \"\", {}, \"sha512-x\"],\n    \"@types/bun\": [\"@types/bun@1.1.0\", \"\", {\"dependencies\": {\"bun-types\": \"1.1.0\"}}, \"sha512-y\"],\n  },\n}\n";
+        let r = parse_bun_lock(text).unwrap();
+        assert_eq!(names(&r), vec!["@types/bun@1.1.0", "lodash@4.17.15"]);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse_npm_lock("{").is_err());
+        assert!(parse_pnpm_lock(": : :\n\t-").is_err() || parse_pnpm_lock(": : :\n\t-").unwrap().is_empty());
+        assert!(parse_installed("[1,2]").unwrap().is_none());
+        assert_eq!(descriptor_name("@"), "@");
+    }
 }

@@ -5,4 +5,5 @@ mod util;
 mod bad_input;
 mod real_images;
 mod sbom_formats;
+mod lang_python_node;
 mod synthetic;

@@ -1,0 +1,161 @@
+//! Differential tests: every pair recorded from the ecosystem's own
+//! implementation (see `tests/vectors/generate.py` and the header line of
+//! each `.tsv`) must compare the same here.
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use bulwark_version::{compare, parse_check, Scheme};
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+}
+
+fn lines(name: &str) -> Vec<String> {
+    let path = vectors_dir().join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks every row of `<scheme>.tsv`; returns the number of rows.
+fn check_scheme(scheme: Scheme, strict: bool) -> usize {
+    let rows = lines(&format!("{}.tsv", scheme.name()));
+    let mut failures = vec![];
+    for row in &rows {
+        let mut f = row.split('\t');
+        let (a, b, want) = (
+            f.next().expect("a"),
+            f.next().expect("b"),
+            f.next().expect("result"),
+        );
+        let want = match want {
+            "-1" => Ordering::Less,
+            "0" => Ordering::Equal,
+            "1" => Ordering::Greater,
+            other => panic!("bad expected value {other:?} in {row:?}"),
+        };
+        match compare(scheme, a, b) {
+            Ok(got) if got == want => {}
+            got => failures.push(format!("{a:?} vs {b:?}: reference {want:?}, got {got:?}")),
+        }
+        // Antisymmetry comes for free from the reference answer, except for
+        // PHP, whose version_compare is not antisymmetric for '#' parts.
+        match compare(scheme, b, a) {
+            _ if scheme == Scheme::Composer => {}
+            Ok(got) if got == want.reverse() => {}
+            got => failures.push(format!(
+                "{b:?} vs {a:?} (swapped): reference {:?}, got {got:?}",
+                want.reverse()
+            )),
+        }
+        if strict {
+            for v in [a, b] {
+                if let Err(e) = parse_check(scheme, v) {
+                    failures.push(format!(
+                        "{v:?} accepted by the reference, rejected here: {e}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{scheme}: {} of {} rows disagree with the reference:\n{}",
+        failures.len(),
+        rows.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(rows.len() >= 40, "{scheme}: only {} vectors", rows.len());
+    rows.len()
+}
+
+/// Strings the reference implementation refused must be refused here.
+fn check_invalid(scheme: Scheme) {
+    let rows = lines(&format!("{}.invalid", scheme.name()));
+    let accepted: Vec<&String> = rows
+        .iter()
+        // Deliberate extension: Go versions without the `v` (as OSV writes
+        // them) are read as if they had it.
+        .filter(|v| scheme != Scheme::Go || v.starts_with('v'))
+        .filter(|v| parse_check(scheme, v).is_ok())
+        .collect();
+    assert!(
+        accepted.is_empty(),
+        "{scheme}: {} of {} strings rejected by the reference are accepted here: {:?}",
+        accepted.len(),
+        rows.len(),
+        accepted.iter().take(40).collect::<Vec<_>>()
+    );
+    for v in rows
+        .iter()
+        .filter(|v| !accepted.contains(v) && parse_check(scheme, v).is_err())
+    {
+        assert!(
+            compare(scheme, v, "1.0.0").is_err(),
+            "{scheme}: compare accepted {v:?}, which parse_check rejects"
+        );
+    }
+}
+
+#[test]
+fn dpkg_matches_dpkg_compare_versions() {
+    check_scheme(Scheme::Dpkg, false);
+}
+
+#[test]
+fn rpm_matches_rpmvercmp() {
+    check_scheme(Scheme::Rpm, false);
+}
+
+#[test]
+fn apk_matches_apk_tools_test_data() {
+    check_scheme(Scheme::Apk, false);
+}
+
+#[test]
+fn pep440_matches_packaging() {
+    check_scheme(Scheme::Pep440, true);
+    check_invalid(Scheme::Pep440);
+}
+
+#[test]
+fn semver_matches_npm_semver() {
+    check_scheme(Scheme::SemVer, true);
+    check_invalid(Scheme::SemVer);
+}
+
+#[test]
+fn go_matches_x_mod_semver() {
+    check_scheme(Scheme::Go, true);
+    check_invalid(Scheme::Go);
+}
+
+#[test]
+fn maven_matches_comparable_version() {
+    check_scheme(Scheme::Maven, false);
+}
+
+#[test]
+fn rubygems_matches_gem_version() {
+    check_scheme(Scheme::RubyGems, true);
+    check_invalid(Scheme::RubyGems);
+}
+
+#[test]
+fn nuget_matches_nuget_versioning_tests() {
+    check_scheme(Scheme::NuGet, true);
+}
+
+#[test]
+fn composer_matches_php_version_compare() {
+    check_scheme(Scheme::Composer, false);
+}
