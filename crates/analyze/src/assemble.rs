@@ -1,7 +1,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bulwark_image::Image;
-use bulwark_types::{Digest, Ecosystem, LayerRef, OsRelease, Package, Purl};
+use bulwark_types::{
+    Digest, Ecosystem, LayerRef, OsRelease, Package, Purl, SecretFinding, SecretLocation,
+};
 use serde::Serialize;
 
 use crate::facts::{
@@ -43,6 +45,8 @@ pub struct ImageFacts {
     pub layers: Vec<LayerSummary>,
     /// The final filesystem, by image-relative path.
     pub files: BTreeMap<String, VisibleFile>,
+    /// Secrets in every layer's files, including files a later layer deleted or replaced.
+    pub secrets: Vec<SecretFinding>,
     /// Per-layer facts, kept for scanners that care about deleted files too.
     pub layer_facts: Vec<LayerFacts>,
     pub diagnostics: Vec<Diagnostic>,
@@ -283,14 +287,64 @@ pub fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
     diagnostics.sort();
     diagnostics.dedup();
 
+    // Secrets count in every layer, visible or not: deleting a file in a later layer leaves
+    // its bytes in the image.
+    let mut secrets = Vec::new();
+    for (li, lf) in layer_facts.iter().enumerate() {
+        for pf in &lf.facts {
+            for fact in &pf.facts {
+                if let Fact::Secret(hit) = fact {
+                    secrets.push(SecretFinding {
+                        location: SecretLocation::File {
+                            path: format!("/{}", pf.path),
+                        },
+                        layer: Some(layer_ref(li)),
+                        removed_in_layer: if visible(li, &pf.path) {
+                            None
+                        } else {
+                            removed_in(&layer_facts, li, &pf.path)
+                        },
+                        hit: hit.clone(),
+                    });
+                }
+            }
+        }
+    }
+    secrets.sort();
+    secrets.dedup();
+
     ImageFacts {
         os,
+        secrets,
         packages,
         layers,
         files,
         layer_facts,
         diagnostics,
     }
+}
+
+/// The first layer after `layer` that deletes or replaces `path`: a whiteout or opaque
+/// directory over it or an ancestor, or a new entry at it or at an ancestor.
+fn removed_in(layer_facts: &[LayerFacts], layer: usize, path: &str) -> Option<usize> {
+    let ancestors: Vec<&str> = path.match_indices('/').map(|(i, _)| &path[..i]).collect();
+    for (li, lf) in layer_facts.iter().enumerate().skip(layer + 1) {
+        let whited = lf
+            .whiteouts
+            .iter()
+            .any(|w| w == path || ancestors.contains(&w.as_str()));
+        let opaque = lf
+            .opaque_dirs
+            .iter()
+            .any(|d| ancestors.contains(&d.as_str()));
+        let replaced = lf.files.iter().any(|f| {
+            f.path == path || (f.kind != FileKind::Dir && ancestors.contains(&f.path.as_str()))
+        });
+        if whited || opaque || replaced {
+            return Some(li);
+        }
+    }
+    None
 }
 
 /// A language package whose metadata files an OS package owns (Debian's `python3-yaml` ships

@@ -1,4 +1,4 @@
-use bulwark_types::{Ecosystem, OsRelease, PackageSource};
+use bulwark_types::{Ecosystem, OsRelease, PackageSource, SecretHit};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a layer entry.
@@ -111,6 +111,8 @@ pub enum Fact {
         package: String,
         files: Vec<String>,
     },
+    /// A secret in the file's bytes (already redacted).
+    Secret(SecretHit),
     /// The file declares a package's licences (dpkg `copyright`).
     Licenses {
         ecosystem: Ecosystem,

@@ -38,8 +38,10 @@ pub enum FormatArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScannerArg {
-    /// The package inventory (OS packages).
+    /// The package inventory (OS and language packages).
     Sbom,
+    /// Secrets in every layer's files (deleted ones too), ENV, labels and build history.
+    Secret,
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,7 +66,7 @@ pub struct ImageArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "sbom",
+        default_values = ["sbom", "secret"],
         env = "BULWARK_SCANNERS"
     )]
     pub scanners: Vec<ScannerArg>,
@@ -89,6 +91,10 @@ pub struct ImageArgs {
         env = "BULWARK_MAX_LAYER_RATIO"
     )]
     pub max_layer_ratio: u64,
+
+    /// Files larger than this are not scanned for secrets (reported as a warning).
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size, env = "BULWARK_SECRET_MAX_FILE_SIZE")]
+    pub secret_max_file_size: u64,
 
     /// No progress bars and no summary on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]

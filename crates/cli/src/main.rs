@@ -13,7 +13,7 @@ use bulwark_image::{Limits, Platform, SourceRef};
 use bulwark_report::{Format, ScanReport};
 use clap::Parser;
 
-use cli::{Cli, Command, FormatArg, ImageArgs};
+use cli::{Cli, Command, FormatArg, ImageArgs, ScannerArg};
 
 /// Exit codes (documented in README and docs/exit-codes.md).
 const EXIT_OK: u8 = 0;
@@ -89,7 +89,20 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
 
     // Stage two: build the pipeline once and run it.
     let image = bulwark_image::open(&reference, &platform)?;
-    let analyzers = bulwark_catalog::analyzers();
+    let wants = |s: ScannerArg| args.scanners.contains(&s);
+    let mut analyzers = if wants(ScannerArg::Sbom) {
+        bulwark_catalog::analyzers()
+    } else {
+        Vec::new()
+    };
+    let secret_scanner = wants(ScannerArg::Secret).then(|| {
+        bulwark_secrets::Scanner::builtin().with_max_file_bytes(args.secret_max_file_size)
+    });
+    if let Some(scanner) = &secret_scanner {
+        analyzers.push(Box::new(bulwark_secrets::SecretAnalyzer::new(
+            scanner.clone(),
+        )));
+    }
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())
         .with_limits(limits);
@@ -98,7 +111,13 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     let walked = walker.walk(&image, &bars)?;
     drop(bars);
     let facts = assemble(&image, walked);
-    let report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
+    let mut report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
+    if let Some(scanner) = &secret_scanner {
+        report.add_secrets(bulwark_secrets::scan_image_config(scanner, &image));
+    }
+    // Redaction holds whether or not secrets were asked for.
+    let redactor = secret_scanner.unwrap_or_else(bulwark_secrets::Scanner::builtin);
+    report.redact_history(|text| redactor.redact_text(text));
     let rendered = bulwark_report::render(&report, format);
 
     match &args.output {
@@ -118,20 +137,7 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     }
 
     if !args.quiet {
-        for d in &report.diagnostics {
-            let mut place = String::new();
-            if let Some(l) = d.layer {
-                place.push_str(&format!("layer {l}: "));
-            }
-            if let Some(p) = &d.path {
-                place.push_str(&format!("{p}: "));
-            }
-            let level = match d.level {
-                bulwark_analyze::DiagnosticLevel::Warning => "warning",
-                bulwark_analyze::DiagnosticLevel::Error => "error",
-            };
-            eprintln!("{level}: {place}{}", d.message);
-        }
+        print_diagnostics(&report.diagnostics);
     }
     if report.has_errors() {
         if !args.quiet {
@@ -140,4 +146,37 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(EXIT_OK)
+}
+
+/// Errors on stderr in full; warnings (limits hit by design) only the first few, since a
+/// size cap can trip on many files: the JSON report keeps them all.
+fn print_diagnostics(diagnostics: &[bulwark_analyze::Diagnostic]) {
+    const MAX_WARNINGS: usize = 5;
+    let mut warnings = 0;
+    for d in diagnostics {
+        let level = match d.level {
+            bulwark_analyze::DiagnosticLevel::Warning => {
+                warnings += 1;
+                if warnings > MAX_WARNINGS {
+                    continue;
+                }
+                "warning"
+            }
+            bulwark_analyze::DiagnosticLevel::Error => "error",
+        };
+        let mut place = String::new();
+        if let Some(l) = d.layer {
+            place.push_str(&format!("layer {l}: "));
+        }
+        if let Some(p) = &d.path {
+            place.push_str(&format!("{p}: "));
+        }
+        eprintln!("{level}: {place}{}", d.message);
+    }
+    if warnings > MAX_WARNINGS {
+        eprintln!(
+            "warning: {} more warnings (see the JSON report's diagnostics)",
+            warnings - MAX_WARNINGS
+        );
+    }
 }

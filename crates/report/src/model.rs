@@ -1,6 +1,6 @@
 use bulwark_analyze::{Diagnostic, DiagnosticLevel, ImageFacts, LayerSummary};
 use bulwark_image::Image;
-use bulwark_types::{Digest, OsRelease, Package};
+use bulwark_types::{Digest, OsRelease, Package, SecretFinding};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -49,6 +49,8 @@ pub struct ScanReport {
     pub os: Option<OsRelease>,
     pub layers: Vec<LayerSummary>,
     pub packages: Vec<Package>,
+    /// Redacted: a finding names the rule, place, prefix and fingerprint, never the secret.
+    pub secrets: Vec<SecretFinding>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -71,7 +73,36 @@ impl ScanReport {
             os: facts.os.clone(),
             layers: facts.layers.clone(),
             packages: facts.packages.clone(),
+            secrets: facts.secrets.clone(),
             diagnostics: facts.diagnostics.clone(),
+        }
+    }
+
+    /// Adds secrets found outside the layers (config, history), keeping the order stable.
+    pub fn add_secrets(&mut self, more: Vec<SecretFinding>) {
+        self.secrets.extend(more);
+        self.secrets.sort();
+        self.secrets.dedup();
+    }
+
+    /// Rewrites every build-step text the report carries (layers, packages' and secrets'
+    /// layers) through `redact`, so a token in a `RUN` line is never printed whole.
+    pub fn redact_history(&mut self, redact: impl Fn(&str) -> String) {
+        let fix = |s: &mut Option<String>| {
+            if let Some(text) = s {
+                *text = redact(text);
+            }
+        };
+        for l in &mut self.layers {
+            fix(&mut l.created_by);
+        }
+        for p in &mut self.packages {
+            fix(&mut p.layer.created_by);
+        }
+        for s in &mut self.secrets {
+            if let Some(layer) = &mut s.layer {
+                fix(&mut layer.created_by);
+            }
         }
     }
 

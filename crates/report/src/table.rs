@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use bulwark_analyze::DiagnosticLevel;
+use bulwark_types::SecretLocation;
 
 use crate::ScanReport;
 
@@ -100,6 +101,35 @@ pub fn render(report: &ScanReport) -> String {
     line(headers, &mut out);
     for row in &rows {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]], &mut out);
+    }
+    if !report.secrets.is_empty() {
+        let _ = writeln!(out, "\nSECRETS ({})", report.secrets.len());
+        for s in &report.secrets {
+            let place = match &s.location {
+                SecretLocation::File { path } => format!("{path}:{}", s.hit.line),
+                SecretLocation::Env { name } => format!("ENV {name}"),
+                SecretLocation::Label { key } => format!("LABEL {key}"),
+                SecretLocation::History { step } => format!("history step {step}"),
+            };
+            let mut layer = s
+                .layer
+                .as_ref()
+                .map(|l| format!("layer {}", l.index))
+                .unwrap_or_else(|| "config".into());
+            if let Some(r) = s.removed_in_layer {
+                layer.push_str(&format!(", removed in layer {r} (still in the image)"));
+            }
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<28} {}  {}  [{}] {}",
+                s.hit.severity.as_str().to_uppercase(),
+                s.hit.rule_id,
+                place,
+                s.hit.redacted,
+                layer,
+                s.hit.fingerprint
+            );
+        }
     }
     if !report.diagnostics.is_empty() {
         out.push('\n');

@@ -11,8 +11,12 @@ mod digest;
 mod os;
 mod package;
 mod purl;
+mod secret;
+mod severity;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use os::{OsFamily, OsRelease};
 pub use package::{Ecosystem, LayerRef, Package, PackageSource};
 pub use purl::Purl;
+pub use secret::{SecretFinding, SecretHit, SecretLocation};
+pub use severity::Severity;

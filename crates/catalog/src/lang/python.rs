@@ -2,7 +2,9 @@
 //! site-packages, dist-packages and virtualenvs anywhere) and what source trees pin
 //! (`requirements*.txt`, `poetry.lock`, `Pipfile.lock`, `uv.lock`, `pdm.lock`).
 
-use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord};
+use bulwark_analyze::{
+    Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
+};
 use bulwark_types::Ecosystem;
 
 use crate::license;
@@ -20,13 +22,17 @@ enum PyFile {
 
 fn classify(path: &str, name: &str) -> Option<PyFile> {
     if (name == "METADATA" && path.ends_with(".dist-info/METADATA"))
-        || (name == "PKG-INFO" && (path.ends_with(".egg-info/PKG-INFO") || path.ends_with("EGG-INFO/PKG-INFO")))
+        || (name == "PKG-INFO"
+            && (path.ends_with(".egg-info/PKG-INFO") || path.ends_with("EGG-INFO/PKG-INFO")))
         || (name.ends_with(".egg-info") && path.contains("-packages/"))
     {
         return Some(PyFile::Metadata);
     }
     // Lockfiles inside installed packages are their authors' dev environments, not this image's.
-    if path.contains("site-packages/") || path.contains("dist-packages/") || path.contains("node_modules/") {
+    if path.contains("site-packages/")
+        || path.contains("dist-packages/")
+        || path.contains("node_modules/")
+    {
         return None;
     }
     match name {
@@ -53,7 +59,9 @@ impl Analyzer for PythonAnalyzer {
             return Interest::Skip;
         }
         match classify(file.path, file.file_name()) {
-            Some(_) => Interest::Read { max_bytes: 16 << 20 },
+            Some(_) => Interest::Read {
+                max_bytes: 16 << 20,
+            },
             None => Interest::Skip,
         }
     }
@@ -89,7 +97,9 @@ fn parse_metadata(text: &str) -> Result<PackageRecord, String> {
         if line.is_empty() {
             break;
         }
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match key {
             "Name" => name = Some(value.to_string()),
@@ -101,16 +111,14 @@ fn parse_metadata(text: &str) -> Result<PackageRecord, String> {
                     classifiers.push(l.to_string());
                 }
             }
-            "Requires-Dist" => {
-                // `requests (>=2.0) ; extra == "socks"`: optional extras are not dependencies.
-                if !value.contains("extra ==") {
-                    let dep: String = value
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-                        .collect();
-                    if !dep.is_empty() {
-                        requires.push(dep);
-                    }
+            // `requests (>=2.0) ; extra == "socks"`: optional extras are not dependencies.
+            "Requires-Dist" if !value.contains("extra ==") => {
+                let dep: String = value
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .collect();
+                if !dep.is_empty() {
+                    requires.push(dep);
                 }
             }
             _ => {}
@@ -128,7 +136,11 @@ fn parse_metadata(text: &str) -> Result<PackageRecord, String> {
 /// `License-Expression` (PEP 639) is authoritative; then the classifiers, which are
 /// controlled vocabulary; the free-text `License` field last, and only when it is short
 /// (many packages paste the whole licence text there).
-fn licences(expression: Option<String>, field: Option<String>, classifiers: &[String]) -> Vec<String> {
+fn licences(
+    expression: Option<String>,
+    field: Option<String>,
+    classifiers: &[String],
+) -> Vec<String> {
     if let Some(e) = expression.filter(|e| !e.is_empty()) {
         return vec![e];
     }
@@ -141,7 +153,12 @@ fn licences(expression: Option<String>, field: Option<String>, classifiers: &[St
         return from_classifiers;
     }
     field
-        .filter(|f| !f.is_empty() && f.len() < 64 && !f.eq_ignore_ascii_case("unknown") && !f.eq_ignore_ascii_case("UNKNOWN"))
+        .filter(|f| {
+            !f.is_empty()
+                && f.len() < 64
+                && !f.eq_ignore_ascii_case("unknown")
+                && !f.eq_ignore_ascii_case("UNKNOWN")
+        })
         .and_then(|f| license::expression_to_spdx(&f))
         .into_iter()
         .collect()
@@ -183,8 +200,14 @@ fn parse_requirements(text: &str) -> Vec<PackageRecord> {
         }
         let line = line.split(';').next().unwrap_or("").trim();
         let line = line.split(" \\").next().unwrap_or(line).trim();
-        let Some((spec, version)) = line.split_once("==") else { continue };
-        let version = version.trim_start_matches('=').split_whitespace().next().unwrap_or("");
+        let Some((spec, version)) = line.split_once("==") else {
+            continue;
+        };
+        let version = version
+            .trim_start_matches('=')
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
         let name = spec.split('[').next().unwrap_or("").trim();
         if name.is_empty() || version.is_empty() || version.contains('*') {
             continue;
@@ -210,7 +233,9 @@ fn parse_toml_lock(text: &str, kind: TomlLock) -> Result<Vec<PackageRecord>, Str
     let mut out = Vec::new();
     for p in packages {
         let get = |k: &str| p.get(k).and_then(|v| v.as_str());
-        let (Some(name), Some(version)) = (get("name"), get("version")) else { continue };
+        let (Some(name), Some(version)) = (get("name"), get("version")) else {
+            continue;
+        };
         if let TomlLock::Uv = kind {
             // The project itself and workspace members are sources, not dependencies.
             let source = p.get("source");
@@ -233,8 +258,15 @@ fn parse_toml_lock(text: &str, kind: TomlLock) -> Result<Vec<PackageRecord>, Str
                 toml::Value::Array(a) => a
                     .iter()
                     .filter_map(|d| match d {
-                        toml::Value::Table(t) => t.get("name").and_then(|n| n.as_str()).map(str::to_string),
-                        toml::Value::String(s) => s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')).next().map(str::to_string),
+                        toml::Value::Table(t) => {
+                            t.get("name").and_then(|n| n.as_str()).map(str::to_string)
+                        }
+                        toml::Value::String(s) => s
+                            .split(|c: char| {
+                                !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                            })
+                            .next()
+                            .map(str::to_string),
                         _ => None,
                     })
                     .collect(),
@@ -247,13 +279,19 @@ fn parse_toml_lock(text: &str, kind: TomlLock) -> Result<Vec<PackageRecord>, Str
 }
 
 fn parse_pipfile_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
-    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let mut out = Vec::new();
     for (section, dev) in [("default", false), ("develop", true)] {
-        let Some(entries) = doc.get(section).and_then(|s| s.as_object()) else { continue };
+        let Some(entries) = doc.get(section).and_then(|s| s.as_object()) else {
+            continue;
+        };
         for (name, entry) in entries {
-            let Some(version) = entry.get("version").and_then(|v| v.as_str()) else { continue };
-            let mut record = PackageRecord::new(Ecosystem::PyPI, name, version.trim_start_matches("=="));
+            let Some(version) = entry.get("version").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let mut record =
+                PackageRecord::new(Ecosystem::PyPI, name, version.trim_start_matches("=="));
             record.dev = dev;
             out.push(record);
         }
@@ -278,10 +316,17 @@ mod tests {
     #[test]
     fn reads_pinned_requirements_only() {
         let text = "# comment\nDjango==3.2.0\nrequests[socks]==2.19.0 ; python_version >= '3'\nflask>=1.0\n-r other.txt\nurllib3===1.24.1 \\\n    --hash=sha256:abc\n";
-        let got: Vec<(String, String)> = parse_requirements(text).into_iter().map(|r| (r.name, r.version)).collect();
+        let got: Vec<(String, String)> = parse_requirements(text)
+            .into_iter()
+            .map(|r| (r.name, r.version))
+            .collect();
         assert_eq!(
             got,
-            vec![("Django".into(), "3.2.0".into()), ("requests".into(), "2.19.0".into()), ("urllib3".into(), "1.24.1".into())]
+            vec![
+                ("Django".into(), "3.2.0".into()),
+                ("requests".into(), "2.19.0".into()),
+                ("urllib3".into(), "1.24.1".into())
+            ]
         );
     }
 

@@ -3,7 +3,8 @@
 mod util;
 
 mod bad_input;
+mod lang_python_node;
 mod real_images;
 mod sbom_formats;
-mod lang_python_node;
+mod secrets;
 mod synthetic;

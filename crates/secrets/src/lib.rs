@@ -1,0 +1,663 @@
+//! `bulwark-secrets` owns finding leaked credentials (private keys, cloud and
+//! SaaS API tokens, passwords in URLs and config files) in the files and the
+//! metadata of a container image. A rule is described by a serde-friendly
+//! [`RuleSpec`] (the built-in table is [`builtin_rules`]; users can add their
+//! own from config) and compiled into a [`Rule`]. A [`Scanner`] is built once
+//! from a list of specs plus an [`Allowlist`] (path globs and secret regexes):
+//! it compiles every rule and one case-insensitive Aho-Corasick automaton over
+//! all rule keywords. [`Scanner::scan`] takes a file's image-relative path and
+//! bytes, skips binary content, finds which keywords occur, runs only the
+//! regexes of the rules those keywords belong to, filters candidates by
+//! Shannon entropy, per-rule placeholder regexes and the allowlist, and
+//! returns [`SecretMatch`]es; [`Scanner::scan_text`] does the same for a
+//! string such as an `ENV` value, a label or a history `created_by`. A match
+//! carries the rule, the 1-based line and column, a redacted preview and a
+//! stable fingerprint, but never the secret itself. Input is treated as
+//! hostile: regexes are the linear-time `regex::bytes` kind, invalid UTF-8
+//! never fails, files are capped at [`Scanner::max_file_bytes`] and findings
+//! per file at [`MAX_FINDINGS_PER_FILE`].
+#![forbid(unsafe_code)]
+
+mod image;
+mod rules;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
+
+/// Default per-file size cap of [`Scanner::max_file_bytes`]: 10 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+/// At most this many findings are reported for one file or text.
+pub const MAX_FINDINGS_PER_FILE: usize = 1000;
+/// Candidate secrets shorter than this many bytes are never reported.
+pub const MIN_SECRET_LEN: usize = 6;
+/// How many leading bytes are sniffed for NUL bytes by [`is_binary`].
+pub const SNIFF_BYTES: usize = 8192;
+
+/// Errors from building a [`Scanner`].
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("rule id {0:?} is not kebab-case (lowercase ascii letters, digits, single dashes)")]
+    InvalidId(String),
+    #[error("duplicate rule id {0:?}")]
+    DuplicateId(String),
+    #[error("rule {0:?} has no keywords (every rule needs at least one prefilter keyword)")]
+    NoKeywords(String),
+    #[error("rule {rule:?}: keyword {keyword:?} is empty or not lowercase")]
+    InvalidKeyword { rule: String, keyword: String },
+    #[error("rule {rule:?}: invalid {what} regex: {source}")]
+    InvalidRegex {
+        rule: String,
+        what: &'static str,
+        #[source]
+        source: Box<regex::Error>,
+    },
+    #[error(
+        "rule {rule:?}: secret_group {group} but the pattern has only {groups} capture groups"
+    )]
+    InvalidSecretGroup {
+        rule: String,
+        group: usize,
+        groups: usize,
+    },
+    #[error("allowlist: invalid path glob {glob:?}: {source}")]
+    InvalidGlob {
+        glob: String,
+        #[source]
+        source: globset::Error,
+    },
+    #[error("allowlist: invalid regex {pattern:?}: {source}")]
+    InvalidAllowRegex {
+        pattern: String,
+        #[source]
+        source: Box<regex::Error>,
+    },
+    #[error("keyword automaton: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
+}
+
+/// How bad a leak of this kind of secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+fn default_secret_group() -> usize {
+    1
+}
+
+/// The uncompiled, serializable description of a rule: what the built-in
+/// table is made of and what users write in config to add rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable kebab-case id, e.g. `aws-access-key-id`.
+    pub id: String,
+    /// Short human title, e.g. `AWS access key ID`.
+    pub title: String,
+    /// One line on what the rule finds (and what it deliberately does not).
+    #[serde(default)]
+    pub description: String,
+    pub severity: Severity,
+    /// Lowercase literals; the rule's regex only runs on input that contains
+    /// at least one of them (matched case-insensitively). Must not be empty.
+    pub keywords: Vec<String>,
+    /// A `regex::bytes` pattern (Unicode mode off: classes are ASCII/bytes).
+    pub pattern: String,
+    /// Capture group that holds the secret (0 = the whole match).
+    #[serde(default = "default_secret_group")]
+    pub secret_group: usize,
+    /// Minimum Shannon entropy (bits per byte) of the secret, if any.
+    #[serde(default)]
+    pub entropy_min: Option<f64>,
+    /// Regex applied to the secret; a match drops the candidate (placeholder
+    /// filter). [`PLACEHOLDER_ALLOW`] is the common one.
+    #[serde(default)]
+    pub allow: Option<String>,
+    /// A generic rule's finding is dropped when its secret overlaps the
+    /// secret of a finding of a non-generic (specific) rule in the same input.
+    #[serde(default)]
+    pub generic: bool,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub keywords: Vec<String>,
+    pub regex: Regex,
+    pub secret_group: usize,
+    pub entropy_min: Option<f64>,
+    pub allow: Option<Regex>,
+    pub generic: bool,
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(64 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+}
+
+impl Rule {
+    /// Compiles and validates a spec.
+    pub fn compile(spec: RuleSpec) -> Result<Rule, SecretsError> {
+        if !is_kebab(&spec.id) {
+            return Err(SecretsError::InvalidId(spec.id));
+        }
+        if spec.keywords.is_empty() {
+            return Err(SecretsError::NoKeywords(spec.id));
+        }
+        if let Some(k) = spec
+            .keywords
+            .iter()
+            .find(|k| k.is_empty() || k.to_ascii_lowercase() != **k)
+        {
+            return Err(SecretsError::InvalidKeyword {
+                rule: spec.id.clone(),
+                keyword: k.clone(),
+            });
+        }
+        let regex = build_regex(&spec.pattern).map_err(|e| SecretsError::InvalidRegex {
+            rule: spec.id.clone(),
+            what: "pattern",
+            source: Box::new(e),
+        })?;
+        let groups = regex.captures_len() - 1;
+        if spec.secret_group > groups {
+            return Err(SecretsError::InvalidSecretGroup {
+                rule: spec.id,
+                group: spec.secret_group,
+                groups,
+            });
+        }
+        let allow = match &spec.allow {
+            Some(p) => Some(build_regex(p).map_err(|e| SecretsError::InvalidRegex {
+                rule: spec.id.clone(),
+                what: "allow",
+                source: Box::new(e),
+            })?),
+            None => None,
+        };
+        Ok(Rule {
+            id: spec.id,
+            title: spec.title,
+            description: spec.description,
+            severity: spec.severity,
+            keywords: spec.keywords,
+            regex,
+            secret_group: spec.secret_group,
+            entropy_min: spec.entropy_min,
+            allow,
+            generic: spec.generic,
+        })
+    }
+}
+
+/// What to never report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allowlist {
+    /// Globs over the image-relative path (without a leading `/`; `*` does not
+    /// cross `/`, `**` does). Matching files are not scanned.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Regexes applied to the secret; a match drops the finding.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+}
+
+/// One secret found. Deliberately holds no copy of the secret: only a
+/// redacted prefix and a salted-by-rule, truncated hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretMatch {
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// 1-based line of the first byte of the secret.
+    pub line: usize,
+    /// 1-based byte column of the first byte of the secret in that line.
+    pub column: usize,
+    /// At most the first 4 characters (2 for secrets under 12) then `****`.
+    pub redacted: String,
+    /// `sha256:` + the first 16 hex digits of sha256(`rule_id:secret`).
+    pub fingerprint: String,
+}
+
+/// The secret scanner: build once, share across threads (`Send + Sync`).
+#[derive(Debug, Clone)]
+pub struct Scanner {
+    rules: Vec<Rule>,
+    keywords: AhoCorasick,
+    /// keyword pattern index -> rule indices having that keyword
+    keyword_rules: Vec<Vec<usize>>,
+    allow_paths: GlobSet,
+    allow_regexes: Vec<Regex>,
+    max_file_bytes: u64,
+}
+
+/// Is this content binary? NUL bytes in the first [`SNIFF_BYTES`], or the
+/// magic of ELF, zip/jar, gzip, xz, zstd, bzip2, PNG, JPEG, GIF or a Java class.
+pub fn is_binary(content: &[u8]) -> bool {
+    const MAGICS: &[&[u8]] = &[
+        b"\x7fELF",
+        b"PK\x03\x04",
+        b"PK\x05\x06",
+        b"\x1f\x8b",
+        b"\xfd7zXZ\x00",
+        b"\x28\xb5\x2f\xfd",
+        b"BZh",
+        b"\x89PNG",
+        b"\xff\xd8\xff",
+        b"GIF8",
+        b"\xca\xfe\xba\xbe",
+    ];
+    if MAGICS.iter().any(|m| content.starts_with(m)) {
+        return true;
+    }
+    let head = &content[..content.len().min(SNIFF_BYTES)];
+    memchr::memchr(0, head).is_some()
+}
+
+/// Shannon entropy of `data` in bits per byte (0 for empty input).
+pub fn shannon_entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    let mut distinct = [0u8; 256];
+    let mut nd = 0;
+    for &b in data {
+        if counts[b as usize] == 0 {
+            distinct[nd] = b;
+            nd += 1;
+        }
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    let mut h = 0.0;
+    for &b in &distinct[..nd] {
+        let p = f64::from(counts[b as usize]) / n;
+        h -= p * p.log2();
+    }
+    h
+}
+
+/// The redacted preview of a secret: never the whole secret.
+pub fn redact(secret: &str) -> String {
+    let n = secret.chars().count();
+    let keep = if n >= 12 {
+        4
+    } else if n >= 6 {
+        2
+    } else {
+        0
+    };
+    let mut s: String = secret.chars().take(keep).collect();
+    s.push_str("****");
+    s
+}
+
+/// The stable fingerprint of a secret found by a rule.
+pub fn fingerprint(rule_id: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update(b":");
+    h.update(secret.as_bytes());
+    let digest = h.finalize();
+    format!("sha256:{}", &hex::encode(digest)[..16])
+}
+
+struct Candidate {
+    rule: usize,
+    start: usize,
+    end: usize,
+    secret: String,
+}
+
+impl Scanner {
+    /// Compiles the rules, the keyword automaton and the allowlist.
+    pub fn new(rules: Vec<RuleSpec>, allow: Allowlist) -> Result<Scanner, SecretsError> {
+        let mut seen = HashSet::new();
+        let mut compiled = Vec::with_capacity(rules.len());
+        for spec in rules {
+            if !seen.insert(spec.id.clone()) {
+                return Err(SecretsError::DuplicateId(spec.id));
+            }
+            compiled.push(Rule::compile(spec)?);
+        }
+        let mut kw_index: std::collections::HashMap<String, usize> = Default::default();
+        let mut kw_list: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (ri, rule) in compiled.iter().enumerate() {
+            for k in &rule.keywords {
+                let idx = *kw_index.entry(k.clone()).or_insert_with(|| {
+                    kw_list.push(k.clone());
+                    keyword_rules.push(Vec::new());
+                    kw_list.len() - 1
+                });
+                if !keyword_rules[idx].contains(&ri) {
+                    keyword_rules[idx].push(ri);
+                }
+            }
+        }
+        let keywords = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&kw_list)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&kw_list)
+            })?;
+        let mut gb = GlobSetBuilder::new();
+        for g in &allow.paths {
+            let glob = GlobBuilder::new(g.trim_start_matches('/'))
+                .literal_separator(true)
+                .build()
+                .map_err(|source| SecretsError::InvalidGlob {
+                    glob: g.clone(),
+                    source,
+                })?;
+            gb.add(glob);
+        }
+        let allow_paths = gb.build().map_err(|source| SecretsError::InvalidGlob {
+            glob: allow.paths.join(", "),
+            source,
+        })?;
+        let allow_regexes = allow
+            .regexes
+            .iter()
+            .map(|p| {
+                build_regex(p).map_err(|e| SecretsError::InvalidAllowRegex {
+                    pattern: p.clone(),
+                    source: Box::new(e),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Scanner {
+            rules: compiled,
+            keywords,
+            keyword_rules,
+            allow_paths,
+            allow_regexes,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        })
+    }
+
+    /// The scanner with every built-in rule and an empty allowlist.
+    pub fn builtin() -> Scanner {
+        Scanner::new(builtin_rules(), Allowlist::default()).expect("built-in rules compile")
+    }
+
+    /// Sets the per-file size cap (bytes beyond it are not scanned).
+    pub fn with_max_file_bytes(mut self, max: u64) -> Scanner {
+        self.max_file_bytes = max;
+        self
+    }
+
+    /// The compiled rules, in table order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// False for paths matched by the allowlist globs: the caller need not
+    /// even read those files. Binary files are not judged by path but by
+    /// content in [`Scanner::scan`].
+    pub fn wants_path(&self, path: &str) -> bool {
+        !self.allow_paths.is_match(path.trim_start_matches('/'))
+    }
+
+    /// The per-file size cap: callers should read at most this many bytes of
+    /// a file; [`Scanner::scan`] ignores anything beyond it.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_bytes
+    }
+
+    /// Scans one file. `path` is image-relative; allowlisted paths and binary
+    /// content (see [`is_binary`]) yield nothing.
+    pub fn scan(&self, path: &str, content: &[u8]) -> Vec<SecretMatch> {
+        if !self.wants_path(path) {
+            return Vec::new();
+        }
+        let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
+        let content = &content[..content.len().min(cap)];
+        if is_binary(content) {
+            return Vec::new();
+        }
+        self.scan_bytes(content)
+    }
+
+    /// Scans a piece of image metadata (an `ENV` value, a label, a history
+    /// `created_by`); `origin` names it for the caller and is not matched
+    /// against the path allowlist.
+    pub fn scan_text(&self, origin: &str, text: &str) -> Vec<SecretMatch> {
+        let _ = origin;
+        let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
+        let bytes = text.as_bytes();
+        self.scan_bytes(&bytes[..bytes.len().min(cap)])
+    }
+
+    fn active_rules(&self, content: &[u8]) -> Vec<bool> {
+        let mut active = vec![false; self.rules.len()];
+        let mut seen_kw = vec![false; self.keyword_rules.len()];
+        let mut remaining = self.keyword_rules.len();
+        for m in self.keywords.find_overlapping_iter(content) {
+            let k = m.pattern().as_usize();
+            if !seen_kw[k] {
+                seen_kw[k] = true;
+                for &r in &self.keyword_rules[k] {
+                    active[r] = true;
+                }
+                remaining -= 1;
+                if remaining == 0 {
+                    break;
+                }
+            }
+        }
+        active
+    }
+
+    /// `text` with every secret the rules find replaced by its redacted form, for showing
+    /// metadata (history steps, labels) that may carry one.
+    pub fn redact_text(&self, text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut pos = 0;
+        for c in self.candidates(bytes) {
+            if c.start < pos {
+                continue;
+            }
+            let (Some(before), Some(secret)) = (text.get(pos..c.start), text.get(c.start..c.end))
+            else {
+                continue;
+            };
+            out.push_str(before);
+            out.push_str(&redact(secret));
+            pos = c.end;
+        }
+        out.push_str(text.get(pos..).unwrap_or(""));
+        out
+    }
+
+    fn scan_bytes(&self, content: &[u8]) -> Vec<SecretMatch> {
+        let cands = self.candidates(content);
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        self.matches(content, cands)
+    }
+
+    /// The secrets in `content`, ordered by offset, generic ones dropped where a specific
+    /// rule matched the same bytes.
+    fn candidates(&self, content: &[u8]) -> Vec<Candidate> {
+        if content.is_empty() {
+            return Vec::new();
+        }
+        let active = self.active_rules(content);
+        let mut cands: Vec<Candidate> = Vec::new();
+        'rules: for (ri, rule) in self.rules.iter().enumerate() {
+            if !active[ri] {
+                continue;
+            }
+            let mut locs = rule.regex.capture_locations();
+            let mut at = 0;
+            while at <= content.len() {
+                let Some(m) = rule.regex.captures_read_at(&mut locs, content, at) else {
+                    break;
+                };
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+                let Some((start, end)) = locs.get(rule.secret_group) else {
+                    continue;
+                };
+                if let Some(c) = self.candidate(ri, rule, content, start, end) {
+                    cands.push(c);
+                    if cands.len() >= MAX_FINDINGS_PER_FILE * 2 {
+                        break 'rules;
+                    }
+                }
+            }
+        }
+        if cands.is_empty() {
+            return cands;
+        }
+        // Drop generic findings that overlap a specific one.
+        let specific: Vec<(usize, usize)> = cands
+            .iter()
+            .filter(|c| !self.rules[c.rule].generic)
+            .map(|c| (c.start, c.end))
+            .collect();
+        cands.retain(|c| {
+            !self.rules[c.rule].generic || !specific.iter().any(|&(s, e)| c.start < e && s < c.end)
+        });
+        cands.sort_by_key(|c| (c.start, c.rule));
+        cands.truncate(MAX_FINDINGS_PER_FILE);
+        cands
+    }
+
+    fn matches(&self, content: &[u8], cands: Vec<Candidate>) -> Vec<SecretMatch> {
+        // Line/column only for the matches, incrementally in offset order.
+        let mut out = Vec::with_capacity(cands.len());
+        let (mut pos, mut line, mut line_start) = (0usize, 1usize, 0usize);
+        for c in cands {
+            let seg = &content[pos..c.start];
+            let nl = memchr::memchr_iter(b'\n', seg).count();
+            if nl > 0 {
+                line += nl;
+                line_start = pos + memchr::memrchr(b'\n', seg).map_or(0, |i| i + 1);
+            }
+            pos = c.start;
+            let rule = &self.rules[c.rule];
+            out.push(SecretMatch {
+                rule_id: rule.id.clone(),
+                title: rule.title.clone(),
+                severity: rule.severity,
+                line,
+                column: c.start - line_start + 1,
+                redacted: redact(&c.secret),
+                fingerprint: fingerprint(&rule.id, &c.secret),
+            });
+        }
+        out
+    }
+
+    fn candidate(
+        &self,
+        ri: usize,
+        rule: &Rule,
+        content: &[u8],
+        mut start: usize,
+        mut end: usize,
+    ) -> Option<Candidate> {
+        // Trim whitespace and literal `\n`-style escapes (keys inside JSON).
+        loop {
+            if start < end && content[start].is_ascii_whitespace() {
+                start += 1;
+            } else if end - start >= 2
+                && content[start] == b'\\'
+                && matches!(content[start + 1], b'n' | b'r' | b't')
+            {
+                start += 2;
+            } else {
+                break;
+            }
+        }
+        loop {
+            if end > start && content[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            } else if end - start >= 2
+                && content[end - 2] == b'\\'
+                && matches!(content[end - 1], b'n' | b'r' | b't')
+            {
+                end -= 2;
+            } else {
+                break;
+            }
+        }
+        let raw = &content[start..end];
+        if raw.len() < MIN_SECRET_LEN {
+            return None;
+        }
+        if let Some(min) = rule.entropy_min {
+            if shannon_entropy(raw) < min {
+                return None;
+            }
+        }
+        if rule.allow.as_ref().is_some_and(|a| a.is_match(raw)) {
+            return None;
+        }
+        if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
+            return None;
+        }
+        Some(Candidate {
+            rule: ri,
+            start,
+            end,
+            secret: String::from_utf8_lossy(raw).into_owned(),
+        })
+    }
+}
+
+pub use image::{scan_image_config, SecretAnalyzer};
