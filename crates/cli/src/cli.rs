@@ -96,6 +96,11 @@ pub struct ImageArgs {
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size, env = "BULWARK_SECRET_MAX_FILE_SIZE")]
     pub secret_max_file_size: u64,
 
+    /// YAML or JSON file with extra secret rules and an allowlist (`rules:`, `allow: {paths,
+    /// regexes}`, `builtin: true|false`); see docs/secrets.md.
+    #[arg(long, value_name = "FILE", env = "BULWARK_SECRET_CONFIG")]
+    pub secret_config: Option<PathBuf>,
+
     /// No progress bars and no summary on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]
     pub quiet: bool,

@@ -88,24 +88,38 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     };
 
     // Stage two: build the pipeline once and run it.
-    let image = bulwark_image::open(&reference, &platform)?;
     let wants = |s: ScannerArg| args.scanners.contains(&s);
     let mut analyzers = if wants(ScannerArg::Sbom) {
         bulwark_catalog::analyzers()
     } else {
         Vec::new()
     };
-    let secret_scanner = wants(ScannerArg::Secret).then(|| {
-        bulwark_secrets::Scanner::builtin().with_max_file_bytes(args.secret_max_file_size)
-    });
+    let secret_scanner = if wants(ScannerArg::Secret) {
+        Some(secret_scanner(&args)?)
+    } else {
+        None
+    };
     if let Some(scanner) = &secret_scanner {
         analyzers.push(Box::new(bulwark_secrets::SecretAnalyzer::new(
             scanner.clone(),
         )));
     }
+    // Options that change what analyzers report are part of every layer's cache key.
+    let options_key = format!(
+        "secret-max={};secret-config={}",
+        args.secret_max_file_size,
+        match &args.secret_config {
+            Some(p) => std::fs::read(p)
+                .map(|b| content_key(&b))
+                .unwrap_or_default(),
+            None => String::new(),
+        }
+    );
+    let image = bulwark_image::open(&reference, &platform)?;
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())
-        .with_limits(limits);
+        .with_limits(limits)
+        .with_options_key(options_key);
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let bars = progress::Bars::new(image.layers().len(), show_progress);
     let walked = walker.walk(&image, &bars)?;
@@ -179,4 +193,32 @@ fn print_diagnostics(diagnostics: &[bulwark_analyze::Diagnostic]) {
             warnings - MAX_WARNINGS
         );
     }
+}
+
+/// The built-in scanner, or the one `--secret-config` describes; config errors name the file
+/// and stop before any work starts.
+fn secret_scanner(args: &ImageArgs) -> Result<bulwark_secrets::Scanner> {
+    let scanner = match &args.secret_config {
+        None => bulwark_secrets::Scanner::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the secret config {}", path.display()))?;
+            let config = bulwark_secrets::SecretConfig::parse(&text)
+                .map_err(|e| anyhow::anyhow!("secret config {}: {e}", path.display()))?;
+            config
+                .scanner()
+                .map_err(|e| anyhow::anyhow!("secret config {}: {e}", path.display()))?
+        }
+    };
+    Ok(scanner.with_max_file_bytes(args.secret_max_file_size))
+}
+
+/// A short stable key for file content (FNV-1a; this only separates cache entries).
+fn content_key(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
 }

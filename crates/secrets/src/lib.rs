@@ -661,3 +661,39 @@ impl Scanner {
 }
 
 pub use image::{scan_image_config, SecretAnalyzer};
+
+/// Users' additions to the scanner, from a YAML (or JSON) file: extra rules, an allowlist,
+/// and whether the built-in rules stay on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretConfig {
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    #[serde(default)]
+    pub allow: Allowlist,
+    #[serde(default = "default_true")]
+    pub builtin: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl SecretConfig {
+    /// Parses the file's text; errors carry the line and column YAML reports.
+    pub fn parse(text: &str) -> Result<SecretConfig, String> {
+        serde_yaml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The scanner this config describes: the built-in rules (unless turned off) plus the
+    /// user's, with the user's allowlist.
+    pub fn scanner(self) -> Result<Scanner, SecretsError> {
+        let mut rules = if self.builtin {
+            builtin_rules()
+        } else {
+            Vec::new()
+        };
+        rules.extend(self.rules);
+        Scanner::new(rules, self.allow)
+    }
+}

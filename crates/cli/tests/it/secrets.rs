@@ -225,3 +225,75 @@ fn secrets_in_a_source_tree_via_fs() {
     assert_eq!(secrets[0]["rule_id"], "github-pat");
     assert_eq!(secrets[0]["location"]["path"], "/.env");
 }
+
+#[test]
+fn user_rules_and_allowlists_from_a_config_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join("fixtures")).unwrap();
+    let token = fake("acme_", 32, b"abcdef0123456789", 21);
+    std::fs::write(tree.join("app.conf"), format!("token: {token}\n")).unwrap();
+    std::fs::write(
+        tree.join("fixtures/sample.conf"),
+        format!("token: {token}\n"),
+    )
+    .unwrap();
+    let config = tmp.path().join("secrets.yaml");
+    std::fs::write(
+        &config,
+        "rules:\n  - id: acme-token\n    title: ACME API token\n    severity: high\n    keywords: [acme_]\n    pattern: '(acme_[0-9a-f]{32})'\nallow:\n  paths: ['fixtures/**']\n",
+    )
+    .unwrap();
+    let cache = tmp.path().join("cache").display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "fs",
+            tree.to_str().unwrap(),
+            "--scanners",
+            "secret",
+            "--format",
+            "json",
+            "--quiet",
+            "--cache-dir",
+            &cache,
+        ];
+        args.extend_from_slice(extra);
+        let out = bulwark(&args);
+        (
+            out.status.code(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, report, stderr) = run(&["--secret-config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let secrets = report["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 1, "{secrets:#?}");
+    assert_eq!(secrets[0]["rule_id"], "acme-token");
+    assert_eq!(
+        secrets[0]["location"]["path"], "/app.conf",
+        "fixtures/ is allowlisted"
+    );
+    let (_, plain, _) = run(&[]);
+    let plain = plain["secrets"].as_array().unwrap();
+    assert!(
+        plain.iter().all(|s| s["rule_id"] != "acme-token"),
+        "without the config the rule is unknown"
+    );
+    assert!(
+        plain.iter().any(|s| s["location"]["path"] == "/fixtures/sample.conf"),
+        "without the config nothing is allowlisted (the generic token rule sees both files): {plain:#?}"
+    );
+
+    std::fs::write(&config, "rules:\n  - id: Bad Id\n    title: x\n    severity: high\n    keywords: [x]\n    pattern: x\n").unwrap();
+    let (code, _, stderr) = run(&["--secret-config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("secrets.yaml") && stderr.contains("Bad Id"),
+        "{stderr}"
+    );
+    std::fs::write(&config, "rules: [\nunknown_key: 1\n").unwrap();
+    let (code, _, stderr) = run(&["--secret-config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("line"), "YAML errors say where: {stderr}");
+}
