@@ -22,6 +22,27 @@ pub enum Command {
     Image(ImageArgs),
     /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
     Fs(ImageArgs),
+    /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
+    /// packages as if they had been scanned.
+    Sbom(SbomArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SbomArgs {
+    /// The SBOM file (CycloneDX 1.4-1.6 or SPDX 2.x, JSON).
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    /// No diagnostics on standard error.
+    #[arg(short, long, env = "BULWARK_QUIET")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,7 +13,7 @@ use bulwark_image::{Limits, Platform, SourceRef};
 use bulwark_report::{Format, ScanReport};
 use clap::Parser;
 
-use cli::{Cli, Command, FormatArg, ImageArgs, ScannerArg};
+use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs, ScannerArg};
 
 /// Exit codes (documented in README and docs/exit-codes.md).
 const EXIT_OK: u8 = 0;
@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Image(args) => scan_image(args),
+        Command::Sbom(args) => scan_sbom(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
             scan_image(args)
@@ -60,14 +61,7 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
         Some(p) => p.parse::<Platform>().map_err(anyhow::Error::msg)?,
         None => Platform::host(),
     };
-    let format = match args.format {
-        Some(FormatArg::Table) => Format::Table,
-        Some(FormatArg::Json) => Format::Json,
-        Some(FormatArg::Cyclonedx) => Format::CycloneDx,
-        Some(FormatArg::Spdx) => Format::Spdx,
-        None if args.output.is_none() && std::io::stdout().is_terminal() => Format::Table,
-        None => Format::Json,
-    };
+    let format = choose_format(args.format, args.output.is_some());
     let limits = Limits {
         max_layer_bytes: args.max_layer_size,
         max_ratio: args.max_layer_ratio,
@@ -134,21 +128,7 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     report.redact_history(|text| redactor.redact_text(text));
     let rendered = bulwark_report::render(&report, format);
 
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered.as_bytes())
-            .with_context(|| format!("cannot write the report to {}", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout
-                .write_all(rendered.as_bytes())
-                .and_then(|_| stdout.flush())
-            {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write the report to standard output");
-                }
-            }
-        }
-    }
+    write_output(args.output.as_deref(), &rendered)?;
 
     if !args.quiet {
         print_diagnostics(&report.diagnostics);
@@ -221,4 +201,56 @@ fn content_key(bytes: &[u8]) -> String {
         h = h.wrapping_mul(0x100000001b3);
     }
     format!("{h:016x}")
+}
+
+/// Table on a terminal, JSON when piped or written to a file, unless the user chose.
+fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
+    match chosen {
+        Some(FormatArg::Table) => Format::Table,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Cyclonedx) => Format::CycloneDx,
+        Some(FormatArg::Spdx) => Format::Spdx,
+        None if !to_file && std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Json,
+    }
+}
+
+fn write_output(path: Option<&std::path::Path>, rendered: &str) -> Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, rendered.as_bytes())
+            .with_context(|| format!("cannot write the report to {}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(rendered.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(e).context("cannot write the report to standard output")
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn scan_sbom(args: SbomArgs) -> Result<u8> {
+    let format = choose_format(args.format, args.output.is_some());
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read the SBOM {}", args.file.display()))?;
+    let sbom = bulwark_report::import::read_sbom(&bytes)
+        .with_context(|| format!("{} is not a usable SBOM", args.file.display()))?;
+    let report = ScanReport::from_sbom(
+        format!("sbom:{}", args.file.display()),
+        &sbom,
+        env!("CARGO_PKG_VERSION"),
+    );
+    write_output(
+        args.output.as_deref(),
+        &bulwark_report::render(&report, format),
+    )?;
+    if !args.quiet {
+        print_diagnostics(&report.diagnostics);
+    }
+    Ok(EXIT_OK)
 }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cyclonedx;
+pub mod import;
 mod model;
 pub mod spdx;
 pub mod table;

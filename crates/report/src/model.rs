@@ -78,6 +78,45 @@ impl ScanReport {
         }
     }
 
+    /// A report for an SBOM file read back in: its packages (and OS), no layers to show.
+    pub fn from_sbom(
+        reference: String,
+        sbom: &crate::import::ImportedSbom,
+        tool_version: &'static str,
+    ) -> ScanReport {
+        let diagnostics = sbom
+            .skipped
+            .iter()
+            .map(|reason| Diagnostic {
+                level: DiagnosticLevel::Warning,
+                layer: None,
+                path: None,
+                analyzer: Some(format!("sbom-{}", sbom.format)),
+                message: format!("component skipped: {reason}"),
+            })
+            .collect();
+        ScanReport {
+            schema: REPORT_SCHEMA,
+            tool: ToolInfo {
+                name: "bulwark",
+                version: tool_version,
+            },
+            created: now_rfc3339(),
+            image: ImageIdentity {
+                reference,
+                repo_tags: Vec::new(),
+                manifest_digest: None,
+                config_digest: None,
+                platform: None,
+            },
+            os: sbom.os.clone(),
+            layers: Vec::new(),
+            packages: sbom.packages.clone(),
+            secrets: Vec::new(),
+            diagnostics,
+        }
+    }
+
     /// Adds secrets found outside the layers (config, history), keeping the order stable.
     pub fn add_secrets(&mut self, more: Vec<SecretFinding>) {
         self.secrets.extend(more);

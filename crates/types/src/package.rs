@@ -39,6 +39,24 @@ impl Ecosystem {
         }
     }
 
+    /// The ecosystem a purl type names (`pkg:golang/…` → Go).
+    pub fn from_purl_type(ty: &str) -> Option<Ecosystem> {
+        Some(match ty {
+            "deb" => Ecosystem::Deb,
+            "apk" => Ecosystem::Apk,
+            "rpm" => Ecosystem::Rpm,
+            "pypi" => Ecosystem::PyPI,
+            "npm" => Ecosystem::Npm,
+            "golang" => Ecosystem::Go,
+            "cargo" => Ecosystem::Cargo,
+            "maven" => Ecosystem::Maven,
+            "gem" => Ecosystem::Gem,
+            "composer" => Ecosystem::Composer,
+            "nuget" => Ecosystem::NuGet,
+            _ => return None,
+        })
+    }
+
     pub fn is_os(self) -> bool {
         matches!(self, Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm)
     }

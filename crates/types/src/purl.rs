@@ -109,6 +109,14 @@ fn decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+impl std::str::FromStr for Purl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse(s).ok_or_else(|| format!("not a package URL: {s:?}"))
+    }
+}
+
 /// Parses the canonical form (enough to read back what bulwark and its peers write).
 fn parse(s: &str) -> Option<Purl> {
     let rest = s.strip_prefix("pkg:")?;

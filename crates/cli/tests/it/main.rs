@@ -6,5 +6,6 @@ mod bad_input;
 mod lang_python_node;
 mod real_images;
 mod sbom_formats;
+mod sbom_input;
 mod secrets;
 mod synthetic;
