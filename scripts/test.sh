@@ -3,5 +3,5 @@
 # run needs Debian's package mirror), then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 scripts/build-test-images.py minbase python
+python3 scripts/build-test-images.py minbase python lang
 cargo test --workspace --all-targets

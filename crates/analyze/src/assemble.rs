@@ -378,7 +378,8 @@ fn merge_language_duplicates(sorted: Vec<Package>) -> Vec<Package> {
             let same = !p.ecosystem.is_os()
                 && last.ecosystem == p.ecosystem
                 && last.name == p.name
-                && last.version == p.version;
+                && last.version == p.version
+                && last.purl.namespace == p.purl.namespace;
             if same {
                 last.found_in.extend(p.found_in);
                 last.found_in.sort();

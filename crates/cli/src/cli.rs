@@ -22,6 +22,8 @@ pub enum Command {
     Image(ImageArgs),
     /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
     Fs(ImageArgs),
+    /// Manage the vulnerability database (update, import, status).
+    Db(crate::db::DbArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),
@@ -39,6 +41,13 @@ pub struct SbomArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub vuln: VulnArgs,
+
+    /// Only list the SBOM's packages; do not match them against advisories.
+    #[arg(long)]
+    pub no_vuln: bool,
 
     /// No diagnostics on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]
@@ -63,6 +72,20 @@ pub enum ScannerArg {
     Sbom,
     /// Secrets in every layer's files (deleted ones too), ENV, labels and build history.
     Secret,
+    /// Known vulnerabilities of the packages, from the advisory database (`bulwark db`).
+    Vuln,
+}
+
+/// Where vulnerability matching reads advisories, and what it shows.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VulnArgs {
+    /// The advisory database directory (see `bulwark db`); default: the user's cache dir.
+    #[arg(long, value_name = "DIR", env = "BULWARK_DB_DIR")]
+    pub db_dir: Option<PathBuf>,
+
+    /// Hide vulnerabilities that have no fixed version yet.
+    #[arg(long, env = "BULWARK_IGNORE_UNFIXED")]
+    pub ignore_unfixed: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,15 +105,13 @@ pub struct ImageArgs {
     #[arg(long, env = "BULWARK_PLATFORM")]
     pub platform: Option<String>,
 
-    /// What to scan for (comma-separated).
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_values = ["sbom", "secret"],
-        env = "BULWARK_SCANNERS"
-    )]
-    pub scanners: Vec<ScannerArg>,
+    #[command(flatten)]
+    pub vuln: VulnArgs,
+
+    /// What to scan for (comma-separated: sbom, secret, vuln). Default: sbom and secret, plus
+    /// vuln when an advisory database exists; naming vuln makes a missing database an error.
+    #[arg(long, value_enum, value_delimiter = ',', env = "BULWARK_SCANNERS")]
+    pub scanners: Option<Vec<ScannerArg>>,
 
     /// Directory of the per-layer cache; default: the user's cache directory.
     #[arg(long, value_name = "DIR", env = "BULWARK_CACHE_DIR")]

@@ -2,6 +2,7 @@
 //! outcomes to exit codes. All scanning logic lives in the library crates.
 
 mod cli;
+mod db;
 mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Image(args) => scan_image(args),
         Command::Sbom(args) => scan_sbom(args),
+        Command::Db(args) => db::run(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
             scan_image(args)
@@ -82,7 +84,14 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     };
 
     // Stage two: build the pipeline once and run it.
-    let wants = |s: ScannerArg| args.scanners.contains(&s);
+    let wants = |s: ScannerArg| match &args.scanners {
+        Some(chosen) => chosen.contains(&s),
+        None => true,
+    };
+    let vuln_required = args
+        .scanners
+        .as_ref()
+        .is_some_and(|c| c.contains(&ScannerArg::Vuln));
     let mut analyzers = if wants(ScannerArg::Sbom) {
         bulwark_catalog::analyzers()
     } else {
@@ -98,6 +107,11 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
             scanner.clone(),
         )));
     }
+    let vuln_store = if wants(ScannerArg::Vuln) {
+        open_vuln_store(&args.vuln, vuln_required, args.quiet)?
+    } else {
+        None
+    };
     // Options that change what analyzers report are part of every layer's cache key.
     let options_key = format!(
         "secret-max={};secret-config={}",
@@ -122,6 +136,15 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     let mut report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
     if let Some(scanner) = &secret_scanner {
         report.add_secrets(bulwark_secrets::scan_image_config(scanner, &image));
+    }
+    if let Some(store) = &vuln_store {
+        let outcome = bulwark_vulndb::match_packages(
+            store,
+            report.os.as_ref(),
+            &report.packages,
+            &bulwark_vulndb::MatchOptions::default(),
+        );
+        report.set_vulnerabilities(outcome, args.vuln.ignore_unfixed);
     }
     // Redaction holds whether or not secrets were asked for.
     let redactor = secret_scanner.unwrap_or_else(bulwark_secrets::Scanner::builtin);
@@ -240,11 +263,22 @@ fn scan_sbom(args: SbomArgs) -> Result<u8> {
         .with_context(|| format!("cannot read the SBOM {}", args.file.display()))?;
     let sbom = bulwark_report::import::read_sbom(&bytes)
         .with_context(|| format!("{} is not a usable SBOM", args.file.display()))?;
-    let report = ScanReport::from_sbom(
+    let mut report = ScanReport::from_sbom(
         format!("sbom:{}", args.file.display()),
         &sbom,
         env!("CARGO_PKG_VERSION"),
     );
+    if !args.no_vuln {
+        if let Some(store) = open_vuln_store(&args.vuln, false, args.quiet)? {
+            let outcome = bulwark_vulndb::match_packages(
+                &store,
+                report.os.as_ref(),
+                &report.packages,
+                &bulwark_vulndb::MatchOptions::default(),
+            );
+            report.set_vulnerabilities(outcome, args.vuln.ignore_unfixed);
+        }
+    }
     write_output(
         args.output.as_deref(),
         &bulwark_report::render(&report, format),
@@ -253,4 +287,40 @@ fn scan_sbom(args: SbomArgs) -> Result<u8> {
         print_diagnostics(&report.diagnostics);
     }
     Ok(EXIT_OK)
+}
+
+/// The advisory store, when vulnerabilities are to be matched. Asked for explicitly and
+/// missing: an error that says what to run. Not asked for: used when present, and a one-line
+/// hint otherwise, so an offline first scan still works.
+fn open_vuln_store(
+    args: &cli::VulnArgs,
+    explicitly: bool,
+    quiet: bool,
+) -> Result<Option<bulwark_vulndb::Store>> {
+    let dir = db::db_dir(args.db_dir.clone())?;
+    if !dir.join(bulwark_vulndb::DB_FILE).exists() {
+        if explicitly {
+            anyhow::bail!(
+                "no vulnerability database in {}; run `bulwark db update` (online) or `bulwark db import PATH...` (offline) first",
+                dir.display()
+            );
+        }
+        if !quiet {
+            eprintln!(
+                "note: no vulnerability database in {}; run `bulwark db update` or `bulwark db import` to also report vulnerabilities",
+                dir.display()
+            );
+        }
+        return Ok(None);
+    }
+    let store = bulwark_vulndb::Store::open(&dir)?;
+    let age = bulwark_vulndb::check_age(
+        &store.metadata()?,
+        bulwark_vulndb::OffsetDateTime::now_utc(),
+        &bulwark_vulndb::AgePolicy::default(),
+    )?;
+    if let (Some(warning), false) = (age, quiet) {
+        eprintln!("warning: {}", warning.message);
+    }
+    Ok(Some(store))
 }

@@ -15,7 +15,7 @@ mod model;
 pub mod spdx;
 pub mod table;
 
-pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, REPORT_SCHEMA};
+pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
 
 /// Renders the report in `format`.
 pub fn render(report: &ScanReport, format: Format) -> String {

@@ -22,6 +22,13 @@ pub struct ToolInfo {
     pub version: &'static str,
 }
 
+/// A package the matcher could not judge, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unmatched {
+    pub purl: String,
+    pub reason: String,
+}
+
 /// Which image was scanned.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageIdentity {
@@ -51,6 +58,11 @@ pub struct ScanReport {
     pub packages: Vec<Package>,
     /// Redacted: a finding names the rule, place, prefix and fingerprint, never the secret.
     pub secrets: Vec<SecretFinding>,
+    /// Known vulnerabilities, highest priority first (KEV, then EPSS, then severity).
+    pub vulnerabilities: Vec<bulwark_vulndb::Finding>,
+    /// Packages that could not be matched, with why (an unparsable version, no OS).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<Unmatched>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -74,6 +86,8 @@ impl ScanReport {
             layers: facts.layers.clone(),
             packages: facts.packages.clone(),
             secrets: facts.secrets.clone(),
+            vulnerabilities: Vec::new(),
+            unmatched: Vec::new(),
             diagnostics: facts.diagnostics.clone(),
         }
     }
@@ -113,8 +127,31 @@ impl ScanReport {
             layers: Vec::new(),
             packages: sbom.packages.clone(),
             secrets: Vec::new(),
+            vulnerabilities: Vec::new(),
+            unmatched: Vec::new(),
             diagnostics,
         }
+    }
+
+    /// Attaches a matcher's outcome; `ignore_unfixed` drops findings with no fix yet.
+    pub fn set_vulnerabilities(
+        &mut self,
+        outcome: bulwark_vulndb::MatchOutcome,
+        ignore_unfixed: bool,
+    ) {
+        let mut findings = outcome.findings;
+        if ignore_unfixed {
+            findings.retain(|f| f.status != bulwark_vulndb::FindingStatus::Unfixed);
+        }
+        self.vulnerabilities = findings;
+        self.unmatched = outcome
+            .unmatched
+            .into_iter()
+            .map(|(purl, reason)| Unmatched {
+                purl: purl.to_string(),
+                reason,
+            })
+            .collect();
     }
 
     /// Adds secrets found outside the layers (config, history), keeping the order stable.

@@ -102,6 +102,48 @@ pub fn render(report: &ScanReport) -> String {
     for row in &rows {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]], &mut out);
     }
+    if !report.vulnerabilities.is_empty() {
+        let _ = writeln!(out, "\nVULNERABILITIES ({})", report.vulnerabilities.len());
+        // Grouped by package, packages in the order of their most urgent finding.
+        let mut order: Vec<String> = Vec::new();
+        for f in &report.vulnerabilities {
+            let key = f.package.purl.to_string();
+            if !order.contains(&key) {
+                order.push(key);
+            }
+        }
+        for key in order {
+            let group: Vec<_> = report
+                .vulnerabilities
+                .iter()
+                .filter(|f| f.package.purl.to_string() == key)
+                .collect();
+            let first = group[0];
+            let _ = writeln!(
+                out,
+                "  {} {} ({}, layer {})",
+                first.package.name,
+                first.installed_version,
+                first.package.ecosystem,
+                first.package.layer_index
+            );
+            for f in group {
+                let fixed = if f.fixed_versions.is_empty() {
+                    format!("{:?}", f.status).to_lowercase()
+                } else {
+                    format!("fixed in {}", f.fixed_versions.join(", "))
+                };
+                let _ = writeln!(
+                    out,
+                    "    {:<9} {:<20} {:<28} {}",
+                    f.severity.as_str().to_uppercase(),
+                    f.id,
+                    truncate(&fixed, 28),
+                    truncate(&f.priority.reason, 70)
+                );
+            }
+        }
+    }
     if !report.secrets.is_empty() {
         let _ = writeln!(out, "\nSECRETS ({})", report.secrets.len());
         for s in &report.secrets {

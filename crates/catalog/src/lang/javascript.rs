@@ -2,7 +2,9 @@
 //! lockfiles of npm (`package-lock.json` v1–v3, `npm-shrinkwrap.json`), yarn (classic and
 //! berry), pnpm (`pnpm-lock.yaml` v5–v9) and bun (`bun.lock`), with dev dependencies marked.
 
-use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord};
+use bulwark_analyze::{
+    Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
+};
 use bulwark_types::Ecosystem;
 use serde_json::Value;
 
@@ -57,7 +59,9 @@ impl Analyzer for NodeAnalyzer {
         }
         match classify(file.path, file.file_name()) {
             Some(JsFile::InstalledManifest) => Interest::Read { max_bytes: 4 << 20 },
-            Some(_) => Interest::Read { max_bytes: 64 << 20 },
+            Some(_) => Interest::Read {
+                max_bytes: 64 << 20,
+            },
             None => Interest::Skip,
         }
     }
@@ -65,7 +69,9 @@ impl Analyzer for NodeAnalyzer {
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
         let text = String::from_utf8_lossy(content);
         let result = match classify(file.path, file.file_name()) {
-            Some(JsFile::InstalledManifest) => parse_installed(&text).map(|r| r.into_iter().collect()),
+            Some(JsFile::InstalledManifest) => {
+                parse_installed(&text).map(|r| r.into_iter().collect())
+            }
             Some(JsFile::NpmLock) => parse_npm_lock(&text),
             Some(JsFile::YarnLock) => parse_yarn_lock(&text),
             Some(JsFile::PnpmLock) => parse_pnpm_lock(&text),
@@ -84,15 +90,12 @@ fn license_of(v: &Value) -> Vec<String> {
     let declared = match v.get("license") {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Object(o)) => o.get("type").and_then(|t| t.as_str()).map(str::to_string),
-        _ => v
-            .get("licenses")
-            .and_then(|l| l.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.get("type").and_then(|t| t.as_str()).or(x.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(" OR ")
-            }),
+        _ => v.get("licenses").and_then(|l| l.as_array()).map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("type").and_then(|t| t.as_str()).or(x.as_str()))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        }),
     };
     declared
         .and_then(|d| license::expression_to_spdx(&d))
@@ -135,10 +138,15 @@ fn parse_npm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
                 continue; // workspace member sources
             };
             let name = entry.get("name").and_then(|n| n.as_str()).unwrap_or(tail);
-            let Some(version) = entry.get("version").and_then(|n| n.as_str()) else { continue };
+            let Some(version) = entry.get("version").and_then(|n| n.as_str()) else {
+                continue;
+            };
             let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
             r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false)
-                || entry.get("devOptional").and_then(|d| d.as_bool()).unwrap_or(false);
+                || entry
+                    .get("devOptional")
+                    .and_then(|d| d.as_bool())
+                    .unwrap_or(false);
             r.licenses = license_of(entry);
             r.dependencies = dependency_names(entry.get("dependencies"));
             out.push(r);
@@ -182,8 +190,11 @@ fn descriptor_name(descriptor: &str) -> &str {
 /// yarn classic (`# yarn lockfile v1`) and berry (YAML with `__metadata`).
 fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     if text.contains("__metadata:") {
-        let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-        let map = doc.as_mapping().ok_or("a yarn berry lockfile is a mapping")?;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+        let map = doc
+            .as_mapping()
+            .ok_or("a yarn berry lockfile is a mapping")?;
         let mut out = Vec::new();
         for (key, entry) in map {
             let Some(key) = key.as_str() else { continue };
@@ -191,10 +202,15 @@ fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
                 continue;
             }
             let first = key.split(',').next().unwrap_or(key);
-            let Some(version) = entry.get("version").and_then(|v| v.as_str()) else { continue };
+            let Some(version) = entry.get("version").and_then(|v| v.as_str()) else {
+                continue;
+            };
             let mut r = PackageRecord::new(Ecosystem::Npm, descriptor_name(first), version);
             if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_mapping()) {
-                r.dependencies = deps.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+                r.dependencies = deps
+                    .keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect();
             }
             out.push(r);
         }
@@ -224,7 +240,11 @@ fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         in_deps = trimmed == "dependencies:";
         if let Some(v) = trimmed.strip_prefix("version ") {
             if let Some(name) = &current {
-                out.push(PackageRecord::new(Ecosystem::Npm, name.clone(), v.trim_matches('"')));
+                out.push(PackageRecord::new(
+                    Ecosystem::Npm,
+                    name.clone(),
+                    v.trim_matches('"'),
+                ));
             }
         }
     }
@@ -234,7 +254,8 @@ fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
 /// pnpm: v5 keys `/name/1.0.0`, v6 `/name@1.0.0`, v9 `name@1.0.0` (peer suffixes in
 /// parentheses or after `_` are dropped).
 fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
     let Some(packages) = doc.get("packages").and_then(|p| p.as_mapping()) else {
         return Ok(Vec::new());
     };
@@ -251,7 +272,9 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
             // `/name/1.0.0_peer@2` or `/@scope/name/1.0.0`: the version is the last segment.
             let segments: Vec<&str> = key.split('/').collect();
             let (name, version) = match segments.as_slice() {
-                [scope, name, version] if scope.starts_with('@') => (format!("{scope}/{name}"), *version),
+                [scope, name, version] if scope.starts_with('@') => {
+                    (format!("{scope}/{name}"), *version)
+                }
                 [name, version] => (name.to_string(), *version),
                 _ => continue,
             };
@@ -263,11 +286,20 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         }
         let key = key.split('(').next().unwrap_or(key);
         let (name, version) = match entry.get("name").and_then(|n| n.as_str()) {
-            Some(n) => (n.to_string(), entry.get("version").and_then(|v| v.as_str()).map(str::to_string)),
+            Some(n) => (
+                n.to_string(),
+                entry
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+            ),
             None => {
                 let search_from = usize::from(key.starts_with('@'));
                 match key[search_from..].find('@') {
-                    Some(i) => (key[..i + search_from].to_string(), Some(key[i + search_from + 1..].to_string())),
+                    Some(i) => (
+                        key[..i + search_from].to_string(),
+                        Some(key[i + search_from + 1..].to_string()),
+                    ),
                     // v5: `/name/1.0.0` or `/@scope/name/1.0.0`
                     None => match key.rsplit_once('/') {
                         Some((n, v)) => (n.to_string(), Some(v.to_string())),
@@ -281,7 +313,10 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
         r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
         if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_mapping()) {
-            r.dependencies = deps.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+            r.dependencies = deps
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect();
         }
         out.push(r);
     }
@@ -292,13 +327,18 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
 /// `["name@version", registry, {deps}, integrity]`.
 fn parse_bun_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     let cleaned = strip_trailing_commas(text);
-    let v: Value = serde_json::from_str(&cleaned).map_err(|e| format!("not valid bun.lock JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_str(&cleaned).map_err(|e| format!("not valid bun.lock JSON: {e}"))?;
     let mut out = Vec::new();
     if let Some(packages) = v.get("packages").and_then(|p| p.as_object()) {
         for entry in packages.values() {
-            let Some(id) = entry.get(0).and_then(|i| i.as_str()) else { continue };
+            let Some(id) = entry.get(0).and_then(|i| i.as_str()) else {
+                continue;
+            };
             let search_from = usize::from(id.starts_with('@'));
-            let Some(i) = id[search_from..].find('@') else { continue };
+            let Some(i) = id[search_from..].find('@') else {
+                continue;
+            };
             let (name, version) = (&id[..i + search_from], &id[i + search_from + 1..]);
             if version.starts_with("workspace:") || version.starts_with("link:") {
                 continue;
@@ -346,15 +386,34 @@ mod tests {
     use super::*;
 
     fn names(records: &[PackageRecord]) -> Vec<String> {
-        let mut v: Vec<String> = records.iter().map(|r| format!("{}@{}{}", r.name, r.version, if r.dev { " dev" } else { "" })).collect();
+        let mut v: Vec<String> = records
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}@{}{}",
+                    r.name,
+                    r.version,
+                    if r.dev { " dev" } else { "" }
+                )
+            })
+            .collect();
         v.sort();
         v
     }
 
     #[test]
     fn classifies_manifests() {
-        assert!(matches!(classify("app/node_modules/@types/node/package.json", "package.json"), Some(JsFile::InstalledManifest)));
-        assert!(matches!(classify("app/node_modules/a/node_modules/b/package.json", "package.json"), Some(JsFile::InstalledManifest)));
+        assert!(matches!(
+            classify("app/node_modules/@types/node/package.json", "package.json"),
+            Some(JsFile::InstalledManifest)
+        ));
+        assert!(matches!(
+            classify(
+                "app/node_modules/a/node_modules/b/package.json",
+                "package.json"
+            ),
+            Some(JsFile::InstalledManifest)
+        ));
         assert!(classify("app/node_modules/a/lib/package.json", "package.json").is_none());
         assert!(classify("app/package.json", "package.json").is_none());
         assert!(classify("app/node_modules/a/package-lock.json", "package-lock.json").is_none());
@@ -363,29 +422,47 @@ mod tests {
     #[test]
     fn npm_lock_v1_and_v3() {
         let v3 = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/lodash": {"version": "4.17.15", "license": "MIT"}, "node_modules/@scope/x": {"version": "1.0.0", "dev": true}, "node_modules/a/node_modules/lodash": {"version": "4.17.21"}, "packages/ws": {"version": "0.0.1"}, "node_modules/ws-link": {"resolved": "packages/ws", "link": true}}}"#;
-        assert_eq!(names(&parse_npm_lock(v3).unwrap()), vec!["@scope/x@1.0.0 dev", "lodash@4.17.15", "lodash@4.17.21"]);
+        assert_eq!(
+            names(&parse_npm_lock(v3).unwrap()),
+            vec!["@scope/x@1.0.0 dev", "lodash@4.17.15", "lodash@4.17.21"]
+        );
         let v1 = r#"{"lockfileVersion": 1, "dependencies": {"express": {"version": "4.16.0", "requires": {"debug": "2.6.9"}, "dependencies": {"debug": {"version": "2.6.9"}}}, "mocha": {"version": "1.0.0", "dev": true}}}"#;
-        assert_eq!(names(&parse_npm_lock(v1).unwrap()), vec!["debug@2.6.9", "express@4.16.0", "mocha@1.0.0 dev"]);
+        assert_eq!(
+            names(&parse_npm_lock(v1).unwrap()),
+            vec!["debug@2.6.9", "express@4.16.0", "mocha@1.0.0 dev"]
+        );
     }
 
     #[test]
     fn yarn_classic_and_berry() {
         let classic = "# yarn lockfile v1\n\n\"@babel/code-frame@^7.0.0\", \"@babel/code-frame@^7.10.4\":\n  version \"7.12.13\"\n  dependencies:\n    \"@babel/highlight\" \"^7.12.13\"\n\nlodash@^4.17.15:\n  version \"4.17.21\"\n";
         let r = parse_yarn_lock(classic).unwrap();
-        assert_eq!(names(&r), vec!["@babel/code-frame@7.12.13", "lodash@4.17.21"]);
+        assert_eq!(
+            names(&r),
+            vec!["@babel/code-frame@7.12.13", "lodash@4.17.21"]
+        );
         assert_eq!(r[0].dependencies, vec!["@babel/highlight"]);
         let berry = "__metadata:\n  version: 6\n\n\"lodash@npm:^4.17.15\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n";
-        assert_eq!(names(&parse_yarn_lock(berry).unwrap()), vec!["lodash@4.17.21"]);
+        assert_eq!(
+            names(&parse_yarn_lock(berry).unwrap()),
+            vec!["lodash@4.17.21"]
+        );
     }
 
     #[test]
     fn pnpm_versions() {
         let v5 = "lockfileVersion: 5.4\npackages:\n  /lodash/4.17.15:\n    dev: false\n  /@scope/pkg/1.0.0_react@18.0.0:\n    dev: true\n";
-        assert_eq!(names(&parse_pnpm_lock(v5).unwrap()), vec!["@scope/pkg@1.0.0 dev", "lodash@4.17.15"]);
+        assert_eq!(
+            names(&parse_pnpm_lock(v5).unwrap()),
+            vec!["@scope/pkg@1.0.0 dev", "lodash@4.17.15"]
+        );
         let v6 = "lockfileVersion: '6.0'\npackages:\n  /minimist@1.2.0:\n    dev: false\n";
         assert_eq!(names(&parse_pnpm_lock(v6).unwrap()), vec!["minimist@1.2.0"]);
         let v9 = "lockfileVersion: '9.0'\npackages:\n  express@4.16.0:\n    resolution: {integrity: sha512-x}\n  '@types/node@20.1.0':\n    resolution: {integrity: sha512-y}\nsnapshots:\n  express@4.16.0: {}\n";
-        assert_eq!(names(&parse_pnpm_lock(v9).unwrap()), vec!["@types/node@20.1.0", "express@4.16.0"]);
+        assert_eq!(
+            names(&parse_pnpm_lock(v9).unwrap()),
+            vec!["@types/node@20.1.0", "express@4.16.0"]
+        );
     }
 
     #[test]
@@ -398,7 +475,10 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(parse_npm_lock("{").is_err());
-        assert!(parse_pnpm_lock(": : :\n\t-").is_err() || parse_pnpm_lock(": : :\n\t-").unwrap().is_empty());
+        assert!(
+            parse_pnpm_lock(": : :\n\t-").is_err()
+                || parse_pnpm_lock(": : :\n\t-").unwrap().is_empty()
+        );
         assert!(parse_installed("[1,2]").unwrap().is_none());
         assert_eq!(descriptor_name("@"), "@");
     }

@@ -13,7 +13,9 @@ use crate::util::*;
 pub fn lang_image() -> Option<PathBuf> {
     let dir = std::env::var_os("BULWARK_TESTIMAGES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/testimages"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/testimages")
+        })
         .join("lang");
     if dir.join("oci/index.json").exists() {
         return Some(dir);
@@ -46,26 +48,46 @@ fn of_ecosystem(report: &Value, ecosystem: &str) -> Vec<Value> {
 
 #[test]
 fn python_packages_match_pip_list() {
-    let Some((dir, report)) = scan_lang() else { return };
-    let pip: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected/pip-list.json")).unwrap()).unwrap();
+    let Some((dir, report)) = scan_lang() else {
+        return;
+    };
+    let pip: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected/pip-list.json")).unwrap())
+            .unwrap();
     let want: BTreeSet<(String, String)> = pip
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_lowercase(), p["version"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_lowercase(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let pypi = of_ecosystem(&report, "pypi");
     let got: BTreeSet<(String, String)> = pypi
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_lowercase(), p["version"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_lowercase(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(got, want, "PyPI packages differ from pip list");
     let django = pypi.iter().find(|p| p["name"] == "Django").unwrap();
     assert_eq!(django["purl"], "pkg:pypi/django@3.2");
     assert_eq!(django["licenses"], serde_json::json!(["BSD-3-Clause"]));
-    assert!(django["layer"]["created_by"].as_str().unwrap().contains("python"));
+    assert!(django["layer"]["created_by"]
+        .as_str()
+        .unwrap()
+        .contains("python"));
     // Debian's python3-yaml ships a PyYAML dist-info that dpkg owns: it is the deb, not PyPI.
-    assert!(pypi.iter().all(|p| !p["found_in"][0].as_str().unwrap().starts_with("/usr/lib/python3/")));
+    assert!(pypi.iter().all(|p| !p["found_in"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("/usr/lib/python3/")));
     let debs = of_ecosystem(&report, "deb");
     assert!(debs.iter().any(|p| p["name"] == "python3-yaml"));
 }
@@ -84,8 +106,13 @@ fn npm_tree(v: &Value, out: &mut BTreeSet<(String, String)>) {
 
 #[test]
 fn npm_packages_match_npm_ls_and_dev_is_marked() {
-    let Some((dir, report)) = scan_lang() else { return };
-    let read = |f: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(dir.join("expected").join(f)).unwrap()).unwrap() };
+    let Some((dir, report)) = scan_lang() else {
+        return;
+    };
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected").join(f)).unwrap())
+            .unwrap()
+    };
     let mut want = BTreeSet::new();
     npm_tree(&read("npm-ls.json"), &mut want);
     let mut prod = BTreeSet::new();
@@ -93,21 +120,46 @@ fn npm_packages_match_npm_ls_and_dev_is_marked() {
     let npm = of_ecosystem(&report, "npm");
     let got: BTreeSet<(String, String)> = npm
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_string(), p["version"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(got, want, "npm packages differ from npm ls --all");
     let dev: BTreeSet<(String, String)> = npm
         .iter()
         .filter(|p| p["dev"] == true)
-        .map(|p| (p["name"].as_str().unwrap().to_string(), p["version"].as_str().unwrap().to_string()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let want_dev: BTreeSet<_> = want.difference(&prod).cloned().collect();
-    assert_eq!(dev, want_dev, "dev dependencies are those npm omits with --omit=dev");
+    assert_eq!(
+        dev, want_dev,
+        "dev dependencies are those npm omits with --omit=dev"
+    );
     let lodash = npm.iter().find(|p| p["name"] == "lodash").unwrap();
     assert_eq!(lodash["purl"], "pkg:npm/lodash@4.17.15");
     assert_eq!(lodash["licenses"], serde_json::json!(["MIT"]));
-    let found: Vec<&str> = lodash["found_in"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
-    assert_eq!(found, vec!["/app/node/node_modules/lodash/package.json", "/app/node/package-lock.json"], "one package, two locations");
+    let found: Vec<&str> = lodash["found_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            "/app/node/node_modules/lodash/package.json",
+            "/app/node/package-lock.json"
+        ],
+        "one package, two locations"
+    );
 }
 
 fn scan_tree(files: &[(&str, &str)]) -> (i32, Value, String) {
@@ -117,7 +169,14 @@ fn scan_tree(files: &[(&str, &str)]) -> (i32, Value, String) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
     }
-    let out = bulwark(&["fs", &tmp.path().display().to_string(), "--format", "json", "--quiet", "--no-cache"]);
+    let out = bulwark(&[
+        "fs",
+        &tmp.path().display().to_string(),
+        "--format",
+        "json",
+        "--quiet",
+        "--no-cache",
+    ]);
     (
         out.status.code().unwrap_or(-1),
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
@@ -138,9 +197,15 @@ fn source_tree_lockfiles_via_fs() {
     assert_eq!(code, 0, "{stderr}");
     let got: Vec<(String, String, u64)> = packages(&report);
     let names: Vec<&str> = got.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(names, vec!["Django", "express", "left-pad", "minimist", "pytest"]);
+    assert_eq!(
+        names,
+        vec!["Django", "express", "left-pad", "minimist", "pytest"]
+    );
     assert_eq!(package(&report, "pytest")["dev"], true);
-    assert_eq!(package(&report, "left-pad")["licenses"], serde_json::json!(["WTFPL"]));
+    assert_eq!(
+        package(&report, "left-pad")["licenses"],
+        serde_json::json!(["WTFPL"])
+    );
 }
 
 #[test]
@@ -153,7 +218,11 @@ fn malformed_lockfiles_are_diagnostics_not_failures() {
     assert_eq!(code, 3, "{stderr}");
     assert!(!stderr.contains("panicked"));
     let diags = report["diagnostics"].as_array().unwrap();
-    assert!(diags.iter().any(|d| d["path"].as_str().unwrap().ends_with("a/package-lock.json") && d["analyzer"] == "node"));
-    assert!(diags.iter().any(|d| d["path"].as_str().unwrap().ends_with("b/poetry.lock") && d["analyzer"] == "python"));
+    assert!(diags.iter().any(
+        |d| d["path"].as_str().unwrap().ends_with("a/package-lock.json") && d["analyzer"] == "node"
+    ));
+    assert!(diags.iter().any(
+        |d| d["path"].as_str().unwrap().ends_with("b/poetry.lock") && d["analyzer"] == "python"
+    ));
     assert_eq!(packages(&report).len(), 1, "the good file is still read");
 }

@@ -3,9 +3,13 @@
 mod util;
 
 mod bad_input;
+mod lang_go_rust;
+mod lang_java;
 mod lang_python_node;
+mod lang_ruby_php_dotnet;
 mod real_images;
 mod sbom_formats;
 mod sbom_input;
 mod secrets;
 mod synthetic;
+mod vulns;

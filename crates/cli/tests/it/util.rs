@@ -281,6 +281,11 @@ pub fn bulwark(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bulwark"))
         .args(args)
         .env_remove("BULWARK_CACHE_DIR")
+        // Never the developer's own advisory database: tests that want one pass --db-dir.
+        .env(
+            "BULWARK_DB_DIR",
+            std::env::temp_dir().join("bulwark-tests-no-db"),
+        )
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .output()
         .expect("the bulwark binary runs")

@@ -1,0 +1,330 @@
+//! `pom.xml` in source trees: the project (groupId and version inherited from `<parent>`)
+//! and its `<dependencies>` that carry an explicit version, with `${…}` resolved from the
+//! same pom (`project.*`, `parent.*`, `<properties>`). Versions managed elsewhere (a parent's
+//! or a BOM's `<dependencyManagement>`), ranges and unresolvable placeholders are skipped:
+//! reading other poms would need the Maven repository. `<scope>test</scope>` is dev.
+
+use std::collections::HashMap;
+
+use bulwark_analyze::PackageRecord;
+use bulwark_types::Ecosystem;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use crate::license;
+
+#[derive(Default)]
+struct Pom {
+    group: Option<String>,
+    artifact: Option<String>,
+    version: Option<String>,
+    parent_group: Option<String>,
+    parent_version: Option<String>,
+    properties: HashMap<String, String>,
+    dependencies: Vec<Dependency>,
+    licenses: Vec<String>,
+}
+
+#[derive(Default)]
+struct Dependency {
+    group: Option<String>,
+    artifact: Option<String>,
+    version: Option<String>,
+    scope: Option<String>,
+}
+
+/// Element nesting accepted; a real pom is a dozen levels deep.
+const MAX_NESTING: usize = 256;
+/// Longest value `${…}` substitution may build (property chains doubling at each step).
+const MAX_RESOLVED_LEN: usize = 4096;
+
+pub(super) fn parse(text: &str) -> Result<Vec<PackageRecord>, String> {
+    let pom = read(text)?;
+    let mut records = Vec::new();
+    let mut names = Vec::new();
+    for dep in &pom.dependencies {
+        let (Some(group), Some(artifact)) = (
+            dep.group.as_deref().and_then(|g| resolve(&pom, g)),
+            dep.artifact.as_deref().and_then(|a| resolve(&pom, a)),
+        ) else {
+            continue;
+        };
+        names.push(format!("{group}:{artifact}"));
+        let Some(version) = dep.version.as_deref().and_then(|v| resolve(&pom, v)) else {
+            continue;
+        };
+        if version.starts_with(['[', '(']) || version.is_empty() {
+            continue;
+        }
+        let mut record = PackageRecord::new(Ecosystem::Maven, artifact, version);
+        record.namespace = Some(group);
+        record.dev = dep.scope.as_deref().map(str::trim) == Some("test");
+        records.push(record);
+    }
+    let group = pom.group.as_ref().or(pom.parent_group.as_ref());
+    let version = pom.version.as_ref().or(pom.parent_version.as_ref());
+    if let (Some(group), Some(artifact), Some(version)) = (
+        group.and_then(|g| resolve(&pom, g)),
+        pom.artifact.as_deref().and_then(|a| resolve(&pom, a)),
+        version.and_then(|v| resolve(&pom, v)),
+    ) {
+        let mut project = PackageRecord::new(Ecosystem::Maven, artifact, version);
+        project.namespace = Some(group);
+        project.dependencies = names;
+        project.licenses = pom
+            .licenses
+            .iter()
+            .filter_map(|l| maven_license(l).or_else(|| license::expression_to_spdx(l)))
+            .collect();
+        records.insert(0, project);
+    }
+    Ok(records)
+}
+
+/// The licence names poms commonly carry, which are prose rather than SPDX ids.
+fn maven_license(name: &str) -> Option<String> {
+    let n = name.to_ascii_lowercase();
+    let has = |w: &str| n.contains(w);
+    let id = if has("apache") && (has("2.0") || has("version 2")) {
+        "Apache-2.0"
+    } else if has("mit license") || n.trim() == "mit" {
+        "MIT"
+    } else if has("eclipse public license") && has("2.0") {
+        "EPL-2.0"
+    } else if has("eclipse public license") && has("1.0") {
+        "EPL-1.0"
+    } else if has("eclipse distribution license")
+        || (has("bsd") && (has("3-clause") || has("3 clause") || has("new")))
+    {
+        "BSD-3-Clause"
+    } else if has("bsd") && (has("2-clause") || has("2 clause") || has("simplified")) {
+        "BSD-2-Clause"
+    } else if has("lesser general public license") && has("2.1") {
+        "LGPL-2.1-only"
+    } else if has("common development and distribution license") && has("1.0") {
+        "CDDL-1.0"
+    } else {
+        return None;
+    };
+    Some(id.to_string())
+}
+
+fn read(text: &str) -> Result<Pom, String> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    let mut pom = Pom::default();
+    let mut stack: Vec<String> = Vec::new();
+    let mut text_buf = String::new();
+    let mut dep: Option<Dependency> = None;
+    let mut saw_project = false;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("malformed pom.xml at byte {}: {e}", reader.error_position()))?;
+        match event {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if stack.is_empty() {
+                    if name != "project" {
+                        return Err(format!("not a Maven POM: the root element is <{name}>"));
+                    }
+                    saw_project = true;
+                }
+                stack.push(name);
+                if stack.len() > MAX_NESTING {
+                    return Err(format!("pom.xml nests elements over {MAX_NESTING} deep"));
+                }
+                if is(&stack, &["project", "dependencies", "dependency"]) {
+                    dep = Some(Dependency::default());
+                }
+                text_buf.clear();
+            }
+            Event::Text(t) => {
+                let t = t
+                    .unescape()
+                    .map_err(|e| format!("malformed pom.xml: {e}"))?;
+                text_buf.push_str(&t);
+            }
+            Event::CData(c) => text_buf.push_str(&String::from_utf8_lossy(&c.into_inner())),
+            Event::End(_) => {
+                let value = std::mem::take(&mut text_buf).trim().to_string();
+                let path: Vec<&str> = stack.iter().map(String::as_str).collect();
+                match path.as_slice() {
+                    ["project", "groupId"] => pom.group = Some(value),
+                    ["project", "artifactId"] => pom.artifact = Some(value),
+                    ["project", "version"] => pom.version = Some(value),
+                    ["project", "parent", "groupId"] => pom.parent_group = Some(value),
+                    ["project", "parent", "version"] => pom.parent_version = Some(value),
+                    ["project", "properties", key] => {
+                        pom.properties.insert(key.to_string(), value);
+                    }
+                    ["project", "licenses", "license", "name"] => pom.licenses.push(value),
+                    ["project", "dependencies", "dependency"] => {
+                        pom.dependencies.extend(dep.take());
+                    }
+                    ["project", "dependencies", "dependency", field] => {
+                        if let Some(d) = dep.as_mut() {
+                            let slot = match *field {
+                                "groupId" => &mut d.group,
+                                "artifactId" => &mut d.artifact,
+                                "version" => &mut d.version,
+                                "scope" => &mut d.scope,
+                                _ => &mut None,
+                            };
+                            *slot = Some(value);
+                        }
+                    }
+                    _ => {}
+                }
+                stack.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_project {
+        return Err("not a Maven POM: no <project> element".into());
+    }
+    Ok(pom)
+}
+
+fn is(stack: &[String], path: &[&str]) -> bool {
+    stack.len() == path.len() && stack.iter().zip(path).all(|(a, b)| a == b)
+}
+
+/// Replaces every `${name}`; `None` if one cannot be resolved from this pom.
+fn resolve(pom: &Pom, value: &str) -> Option<String> {
+    let mut current = value.trim().to_string();
+    for _ in 0..32 {
+        let Some(start) = current.find("${") else {
+            return Some(current).filter(|v| !v.is_empty());
+        };
+        let end = start + current[start..].find('}')?;
+        let key = &current[start + 2..end];
+        let replacement = lookup(pom, key)?;
+        current = format!(
+            "{}{}{}",
+            &current[..start],
+            replacement,
+            &current[end + 1..]
+        );
+        if current.len() > MAX_RESOLVED_LEN {
+            return None;
+        }
+    }
+    None
+}
+
+fn lookup<'a>(pom: &'a Pom, key: &str) -> Option<&'a str> {
+    let field =
+        |own: &'a Option<String>, parent: &'a Option<String>| own.as_deref().or(parent.as_deref());
+    match key {
+        "project.version" | "pom.version" | "version" => field(&pom.version, &pom.parent_version),
+        "project.groupId" | "pom.groupId" | "groupId" => field(&pom.group, &pom.parent_group),
+        "project.artifactId" | "pom.artifactId" | "artifactId" => pom.artifact.as_deref(),
+        "project.parent.version" | "parent.version" => pom.parent_version.as_deref(),
+        "project.parent.groupId" | "parent.groupId" => pom.parent_group.as_deref(),
+        other => pom.properties.get(other).map(String::as_str),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <parent>
+    <groupId>com.example</groupId>
+    <artifactId>parent</artifactId>
+    <version>2.1.0</version>
+  </parent>
+  <artifactId>service</artifactId>
+  <licenses><license><name>Apache License, Version 2.0</name></license></licenses>
+  <properties>
+    <log4j.version>2.14.1</log4j.version>
+    <jackson.version>${jackson.major}.4</jackson.version>
+    <jackson.major>2.13</jackson.major>
+    <loop>${loop}</loop>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId>
+      <artifactId>log4j-core</artifactId>
+      <version>${log4j.version}</version>
+    </dependency>
+    <dependency>
+      <groupId>com.fasterxml.jackson.core</groupId>
+      <artifactId>jackson-databind</artifactId>
+      <version>${jackson.version}</version>
+    </dependency>
+    <dependency>
+      <groupId>${project.groupId}</groupId>
+      <artifactId>common</artifactId>
+      <version>${project.version}</version>
+    </dependency>
+    <dependency>
+      <groupId>junit</groupId><artifactId>junit</artifactId><version>4.13.2</version>
+      <scope>test</scope>
+    </dependency>
+    <dependency><groupId>org.managed</groupId><artifactId>no-version</artifactId></dependency>
+    <dependency><groupId>org.x</groupId><artifactId>ranged</artifactId><version>[1.0,2.0)</version></dependency>
+    <dependency><groupId>org.x</groupId><artifactId>unknown</artifactId><version>${nope}</version></dependency>
+    <dependency><groupId>org.x</groupId><artifactId>looping</artifactId><version>${loop}</version></dependency>
+  </dependencies>
+  <dependencyManagement><dependencies><dependency>
+    <groupId>org.bom</groupId><artifactId>bom</artifactId><version>1</version><scope>import</scope>
+  </dependency></dependencies></dependencyManagement>
+  <build><plugins><plugin><dependencies><dependency>
+    <groupId>org.plugin</groupId><artifactId>dep</artifactId><version>1</version>
+  </dependency></dependencies></plugin></plugins></build>
+</project>"#;
+
+    #[test]
+    fn project_dependencies_properties_and_parent() {
+        let r = parse(POM).unwrap();
+        let got: Vec<_> = r
+            .iter()
+            .map(|r| {
+                (
+                    r.namespace.as_deref().unwrap(),
+                    r.name.as_str(),
+                    r.version.as_str(),
+                    r.dev,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("com.example", "service", "2.1.0", false),
+                ("org.apache.logging.log4j", "log4j-core", "2.14.1", false),
+                (
+                    "com.fasterxml.jackson.core",
+                    "jackson-databind",
+                    "2.13.4",
+                    false
+                ),
+                ("com.example", "common", "2.1.0", false),
+                ("junit", "junit", "4.13.2", true),
+            ]
+        );
+        assert_eq!(r[0].licenses, vec!["Apache-2.0".to_string()]);
+        assert!(r[0]
+            .dependencies
+            .contains(&"org.apache.logging.log4j:log4j-core".to_string()));
+        assert_eq!(r[0].dependencies.len(), 8);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_pom() {
+        assert!(parse("<settings></settings>")
+            .unwrap_err()
+            .contains("not a Maven POM"));
+        assert!(parse("<project><dependencies></project>").is_err());
+        assert!(parse("").is_err());
+        let deep = format!("<project>{}", "<a>".repeat(300));
+        assert!(parse(&deep).is_err());
+    }
+}

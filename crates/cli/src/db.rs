@@ -1,0 +1,236 @@
+//! `bulwark db`: build, refresh and inspect the vulnerability database.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use bulwark_vulndb::{
+    check_age, import_paths, update, AgePolicy, ImportSummary, Progress, Store, UpdateOptions,
+};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The database directory.
+    #[arg(long, value_name = "DIR", env = "BULWARK_DB_DIR", global = true)]
+    pub db_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download OSV advisories, CISA KEV and EPSS scores and replace the database atomically.
+    Update(UpdateArgs),
+    /// Import advisory files for air-gapped use: OSV JSON files, directories or zips of them, a
+    /// KEV JSON, an EPSS CSV (.csv or .csv.gz), Alpine secdb JSON, Debian tracker CVE/DSA/DLA lists.
+    Import {
+        /// Files or directories to import.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the database's sources, record counts and age.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine.
+    /// Default: the common language ecosystems plus Debian, Alpine and Ubuntu.
+    #[arg(long = "ecosystem", value_name = "ECOSYSTEM")]
+    pub ecosystems: Vec<String>,
+    /// Base URL of an OSV mirror (`<URL>/<ECOSYSTEM>/all.zip`).
+    #[arg(long, value_name = "URL", env = "BULWARK_DB_OSV_URL")]
+    pub osv_url: Option<String>,
+    /// URL of the CISA KEV JSON feed.
+    #[arg(long, value_name = "URL", env = "BULWARK_DB_KEV_URL")]
+    pub kev_url: Option<String>,
+    /// URL of the EPSS CSV (.csv.gz) feed.
+    #[arg(long, value_name = "URL", env = "BULWARK_DB_EPSS_URL")]
+    pub epss_url: Option<String>,
+    /// Skip the KEV feed.
+    #[arg(long)]
+    pub no_kev: bool,
+    /// Skip the EPSS feed.
+    #[arg(long)]
+    pub no_epss: bool,
+    /// Largest download accepted, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    pub max_download_mib: u64,
+}
+
+const EXIT_OK: u8 = 0;
+
+/// The database directory: `--db-dir`, `$BULWARK_DB_DIR`, or `<cache dir>/bulwark/db`.
+pub fn db_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
+    match arg {
+        Some(d) => Ok(d),
+        None => dirs::cache_dir()
+            .map(|d| d.join("bulwark").join("db"))
+            .context("no cache directory on this system: pass --db-dir or set BULWARK_DB_DIR"),
+    }
+}
+
+/// Progress bars on stderr when it is a terminal; nothing otherwise.
+struct Bar {
+    bar: Mutex<Option<ProgressBar>>,
+    visible: bool,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        Bar {
+            bar: Mutex::new(None),
+            visible: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn phase(&self, label: &str, total: Option<u64>) {
+        if !self.visible {
+            return;
+        }
+        let bar = match total {
+            Some(t) => ProgressBar::new(t),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        let template = if label.starts_with("downloading") {
+            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}"
+        } else {
+            "{msg} {bar:30} {pos}/{len}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar.set_message(label.to_string());
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(old) = slot.replace(bar) {
+                old.finish_and_clear();
+            }
+        }
+    }
+
+    fn advance(&self, done: u64) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.set_position(done);
+            }
+        }
+    }
+
+    fn done(&self) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn print_summary(summary: &ImportSummary) {
+    for s in &summary.sources {
+        let c = &s.counts;
+        let mut what = Vec::new();
+        if c.advisories > 0 || (c.kev == 0 && c.epss == 0) {
+            what.push(format!(
+                "{} advisories ({} affected packages)",
+                c.advisories, c.affected
+            ));
+        }
+        if c.kev > 0 {
+            what.push(format!("{} KEV entries", c.kev));
+        }
+        if c.epss > 0 {
+            what.push(format!("{} EPSS scores", c.epss));
+        }
+        eprintln!("{}: {}", s.name, what.join(", "));
+        for (reason, n) in &s.skipped.0 {
+            eprintln!("  warning: skipped {n}: {reason}");
+        }
+    }
+    for name in &summary.unchanged {
+        eprintln!("{name}: unchanged upstream, kept");
+    }
+    if !summary.ignored_files.is_empty() {
+        eprintln!(
+            "ignored {} files that are not advisory data",
+            summary.ignored_files.len()
+        );
+    }
+}
+
+pub fn run(args: DbArgs) -> Result<u8> {
+    let dir = db_dir(args.db_dir)?;
+    match args.command {
+        DbCommand::Update(u) => {
+            let mut opts = UpdateOptions::from_env();
+            if !u.ecosystems.is_empty() {
+                opts.ecosystems = u.ecosystems;
+            }
+            if let Some(url) = u.osv_url {
+                opts.osv_base_url = url;
+            }
+            if let Some(url) = u.kev_url {
+                opts.kev_url = Some(url);
+            }
+            if let Some(url) = u.epss_url {
+                opts.epss_url = Some(url);
+            }
+            if u.no_kev {
+                opts.kev_url = None;
+            }
+            if u.no_epss {
+                opts.epss_url = None;
+            }
+            opts.max_download_bytes = u.max_download_mib.saturating_mul(1 << 20);
+            let summary = update(&dir, &opts, &Bar::new())?;
+            print_summary(&summary);
+            eprintln!("database updated in {}", dir.display());
+            Ok(EXIT_OK)
+        }
+        DbCommand::Import { paths } => {
+            let summary = import_paths(&dir, &paths, &Bar::new())?;
+            print_summary(&summary);
+            eprintln!("database updated in {}", dir.display());
+            Ok(EXIT_OK)
+        }
+        DbCommand::Status => {
+            let store = Store::open(&dir)?;
+            let meta = store.metadata()?;
+            println!("database:   {}", dir.display());
+            println!("schema:     {}", meta.schema_version);
+            println!("updated at: {}", meta.updated_at);
+            println!(
+                "size:       {:.1} MiB",
+                meta.size_bytes as f64 / (1 << 20) as f64
+            );
+            println!(
+                "records:    {} advisories, {} affected packages, {} KEV, {} EPSS",
+                meta.advisories, meta.affected, meta.kev, meta.epss
+            );
+            println!("sources:");
+            for s in &meta.sources {
+                println!(
+                    "  {:<40} fetched {}  advisories {}  affected {}  kev {}  epss {}  skipped {}",
+                    s.name, s.fetched_at, s.advisories, s.affected, s.kev, s.epss, s.skipped
+                );
+                println!("    from {}", s.location);
+            }
+            match check_age(&meta, time_now(), &AgePolicy::default()) {
+                Ok(None) => {}
+                Ok(Some(w)) => eprintln!("warning: {}", w.message),
+                Err(e) => eprintln!("warning: {e}"),
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn time_now() -> bulwark_vulndb::OffsetDateTime {
+    bulwark_vulndb::OffsetDateTime::now_utc()
+}

@@ -1,0 +1,750 @@
+//! Matching installed packages against the store.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use bulwark_types::{Ecosystem, OsFamily, OsRelease, Package, Purl, Severity};
+use bulwark_version::{compare, in_osv_range, Scheme};
+use serde::Serialize;
+
+use crate::cvss::{base_score_v3, severity_for_score};
+use crate::error::Result;
+use crate::feeds::debian_release;
+use crate::osv::normalize_name;
+use crate::store::{AdvisoryRow, EpssScore, KevEntry, Store};
+
+/// Knobs for [`match_packages`].
+#[derive(Debug, Clone, Default)]
+pub struct MatchOptions {
+    /// Also report flaws a distribution says do not affect its package (status `not-affected`).
+    pub include_not_affected: bool,
+}
+
+/// Whether a fix exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingStatus {
+    /// A fixed version is known (see `fixed_versions`).
+    Fixed,
+    /// Affected and no fix is published (hidden by `--ignore-unfixed`).
+    Unfixed,
+    /// The distribution says this package is not affected (only with `include_not_affected`).
+    NotAffected,
+}
+
+impl FindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Fixed => "fixed",
+            FindingStatus::Unfixed => "unfixed",
+            FindingStatus::NotAffected => "not-affected",
+        }
+    }
+}
+
+/// The package a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingPackage {
+    pub name: String,
+    pub version: String,
+    pub purl: Purl,
+    pub ecosystem: Ecosystem,
+    /// `Package.layer.index`: the layer that introduced the package.
+    pub layer_index: usize,
+    /// The advisory ecosystem it was matched in (`PyPI`, `Debian:12`, `Alpine:v3.22`).
+    pub advisory_ecosystem: String,
+    /// The name it was matched under (the source package for Debian/Ubuntu/Alpine).
+    pub advisory_name: String,
+}
+
+/// A CVSS vector and, for v3.x, the base score computed from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CvssInfo {
+    /// `3.1`, `3.0` or `4.0`.
+    pub version: String,
+    pub vector: String,
+    /// Computed base score; `None` for v4.0 vectors (not scored by bulwark).
+    pub base_score: Option<f64>,
+}
+
+/// Ranking inputs and the human reason, as `priority` orders findings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Priority {
+    pub kev: bool,
+    pub epss: Option<f64>,
+    /// CVSS base score, or a stand-in for the source's rating (critical 9.5, high 8, medium
+    /// 5.5, low 2).
+    pub score: f64,
+    /// e.g. `in CISA KEV (due 2022-01-10); EPSS 0.97 (99th percentile); CVSS 10.0 critical`.
+    pub reason: String,
+}
+
+/// One flaw in one package: every id that names it, merged through aliases.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The primary id: a CVE when one is known, else a GHSA, else the smallest id.
+    pub id: String,
+    /// All ids, primary first, then sorted.
+    pub ids: Vec<String>,
+    pub package: FindingPackage,
+    pub installed_version: String,
+    /// Versions that fix it (newer than the installed one), in version order.
+    pub fixed_versions: Vec<String>,
+    pub status: FindingStatus,
+    /// The distribution's note (`no-dsa`, `postponed: …`, `not affected: …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_note: Option<String>,
+    pub severity: Severity,
+    /// Where `severity` came from: `CVSS 3.1`, `GHSA rating`, `Debian urgency`, `none`.
+    pub severity_source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<CvssInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epss: Option<EpssScore>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kev: Option<KevEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub references: Vec<String>,
+    pub priority: Priority,
+}
+
+impl Finding {
+    /// KEV first (earliest due date first), then higher EPSS, then higher score, then id.
+    pub fn priority_cmp(&self, other: &Finding) -> Ordering {
+        other
+            .priority
+            .kev
+            .cmp(&self.priority.kev)
+            .then_with(|| {
+                let (a, b) = (
+                    self.priority.epss.unwrap_or(-1.0),
+                    other.priority.epss.unwrap_or(-1.0),
+                );
+                b.partial_cmp(&a).unwrap_or(Ordering::Equal)
+            })
+            .then_with(|| {
+                other
+                    .priority
+                    .score
+                    .partial_cmp(&self.priority.score)
+                    .unwrap_or(Ordering::Equal)
+            })
+            .then_with(|| self.id.cmp(&other.id))
+            .then_with(|| self.package.purl.cmp(&other.package.purl))
+    }
+}
+
+/// Findings plus the packages that could not be checked, with the reason.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MatchOutcome {
+    /// Sorted by priority (see [`Finding::priority_cmp`]).
+    pub findings: Vec<Finding>,
+    pub unmatched: Vec<(Purl, String)>,
+}
+
+/// The OSV ecosystem a language package is matched in; `None` for OS packages.
+pub fn language_ecosystem(eco: Ecosystem) -> Option<&'static str> {
+    Some(match eco {
+        Ecosystem::PyPI => "PyPI",
+        Ecosystem::Npm => "npm",
+        Ecosystem::Go => "Go",
+        Ecosystem::Cargo => "crates.io",
+        Ecosystem::Maven => "Maven",
+        Ecosystem::Gem => "RubyGems",
+        Ecosystem::Composer => "Packagist",
+        Ecosystem::NuGet => "NuGet",
+        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => return None,
+    })
+}
+
+fn major(v: &str) -> &str {
+    v.split('.').next().unwrap_or(v)
+}
+
+fn major_minor(v: &str) -> Option<String> {
+    let mut it = v.split('.');
+    let (a, b) = (it.next()?, it.next()?);
+    let b: String = b.chars().take_while(char::is_ascii_digit).collect();
+    (!a.is_empty() && !b.is_empty()).then(|| format!("{a}.{b}"))
+}
+
+/// The distribution advisory ecosystem for the OS (`Debian:12`, `Ubuntu:22.04:LTS`,
+/// `Alpine:v3.19`, `Rocky Linux:9`...) and whether it is a prefix (Red Hat's ecosystems carry
+/// the product stream: `Red Hat:enterprise_linux:9::appstream`).
+pub fn os_ecosystem(os: &OsRelease) -> std::result::Result<(String, bool), String> {
+    let vid = os
+        .version_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let need = |what: &str| {
+        format!(
+            "{} has no VERSION_ID: cannot pick the {what} advisory release",
+            os.id
+        )
+    };
+    let family = if os.family == OsFamily::Distroless || os.family == OsFamily::Other {
+        OsFamily::from_os_release_id(&os.id)
+    } else {
+        os.family
+    };
+    let exact = |s: String| Ok((s, false));
+    match family {
+        OsFamily::Debian => match vid {
+            Some(v) => exact(format!("Debian:{}", major(v))),
+            None => match os.version_codename.as_deref().and_then(debian_release) {
+                Some(r) => exact(format!("Debian:{r}")),
+                None => Err(need("Debian")),
+            },
+        },
+        OsFamily::Ubuntu => {
+            let v = vid.ok_or_else(|| need("Ubuntu"))?;
+            let lts = v.ends_with(".04") && major(v).parse::<u32>().is_ok_and(|m| m % 2 == 0);
+            exact(if lts {
+                format!("Ubuntu:{v}:LTS")
+            } else {
+                format!("Ubuntu:{v}")
+            })
+        }
+        OsFamily::Alpine => {
+            let v = vid.ok_or_else(|| need("Alpine"))?;
+            let mm = major_minor(v)
+                .ok_or_else(|| format!("Alpine VERSION_ID {v:?} is not MAJOR.MINOR[.PATCH]"))?;
+            exact(format!("Alpine:v{mm}"))
+        }
+        OsFamily::Wolfi => exact("Wolfi".into()),
+        OsFamily::Chainguard => exact("Chainguard".into()),
+        OsFamily::Rocky => exact(format!(
+            "Rocky Linux:{}",
+            major(vid.ok_or_else(|| need("Rocky Linux"))?)
+        )),
+        OsFamily::Alma => exact(format!(
+            "AlmaLinux:{}",
+            major(vid.ok_or_else(|| need("AlmaLinux"))?)
+        )),
+        OsFamily::Rhel => Ok((
+            format!(
+                "Red Hat:enterprise_linux:{}",
+                major(vid.ok_or_else(|| need("Red Hat"))?)
+            ),
+            true,
+        )),
+        OsFamily::Suse => {
+            let v = vid.ok_or_else(|| need("SUSE"))?;
+            match os.id.as_str() {
+                "opensuse-leap" => exact(format!("openSUSE:Leap {v}")),
+                "opensuse-tumbleweed" => exact("openSUSE:Tumbleweed".into()),
+                _ => {
+                    let (maj, sp) = v.split_once('.').unwrap_or((v, "0"));
+                    exact(if sp == "0" {
+                        format!("SUSE:Linux Enterprise Server {maj}")
+                    } else {
+                        format!("SUSE:Linux Enterprise Server {maj} SP{sp}")
+                    })
+                }
+            }
+        }
+        OsFamily::Photon => exact(format!(
+            "Photon OS:{}",
+            vid.ok_or_else(|| need("Photon OS"))?
+        )),
+        _ => Err(format!(
+            "no advisory source for {} packages (unsupported distribution)",
+            os.id
+        )),
+    }
+}
+
+struct Target {
+    ecosystem: String,
+    prefix: bool,
+    name: String,
+    version: String,
+    scheme: Scheme,
+}
+
+fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, String> {
+    if let Some(eco) = language_ecosystem(pkg.ecosystem) {
+        let raw = if pkg.ecosystem == Ecosystem::Maven && !pkg.name.contains(':') {
+            match &pkg.purl.namespace {
+                Some(ns) => format!("{ns}:{}", pkg.name),
+                None => return Err("Maven package without a group id".into()),
+            }
+        } else {
+            pkg.name.clone()
+        };
+        let scheme = Scheme::for_osv_ecosystem(eco).expect("known ecosystem");
+        return Ok(Target {
+            ecosystem: eco.to_string(),
+            prefix: false,
+            name: normalize_name(eco, &raw),
+            version: pkg.version.clone(),
+            scheme,
+        });
+    }
+    let os = os.ok_or(
+        "OS package but the image's OS is unknown: cannot pick a distribution advisory ecosystem",
+    )?;
+    let (ecosystem, prefix) = os_ecosystem(os)?;
+    let scheme = Scheme::for_osv_ecosystem(&ecosystem)
+        .ok_or_else(|| format!("no version scheme for {ecosystem}"))?;
+    let expected = match pkg.ecosystem {
+        Ecosystem::Deb => Scheme::Dpkg,
+        Ecosystem::Apk => Scheme::Apk,
+        _ => Scheme::Rpm,
+    };
+    if scheme != expected {
+        return Err(format!(
+            "{} package on {ecosystem}: package type does not match the distribution",
+            pkg.ecosystem
+        ));
+    }
+    let by_source = matches!(pkg.ecosystem, Ecosystem::Deb | Ecosystem::Apk);
+    let (name, version) = match (&pkg.source, by_source) {
+        (Some(src), true) if !src.name.is_empty() => {
+            let v = if src.version.trim().is_empty() {
+                &pkg.version
+            } else {
+                &src.version
+            };
+            (src.name.clone(), v.clone())
+        }
+        _ => (pkg.name.clone(), pkg.version.clone()),
+    };
+    Ok(Target {
+        ecosystem,
+        prefix,
+        name,
+        version,
+        scheme,
+    })
+}
+
+struct Eval {
+    rid: i64,
+    affected: bool,
+    not_affected_row: bool,
+    fix_known: bool,
+    fixed_above: Vec<String>,
+    note: Option<String>,
+    ecosystem: String,
+}
+
+fn evaluate(t: &Target, row: &crate::store::AffectedRow) -> Eval {
+    let mut ev = Eval {
+        rid: row.advisory,
+        affected: false,
+        not_affected_row: row.status == "not-affected",
+        fix_known: false,
+        fixed_above: Vec::new(),
+        note: row.note.clone(),
+        ecosystem: row.ecosystem.clone(),
+    };
+    if ev.not_affected_row {
+        return ev;
+    }
+    let scheme = Scheme::for_osv_ecosystem(&row.ecosystem).unwrap_or(t.scheme);
+    let bare = t.version.strip_prefix('v').unwrap_or(&t.version);
+    if !row.versions.is_empty()
+        && row.versions.split('\n').any(|v| {
+            v == t.version || (scheme == Scheme::Go && v.strip_prefix('v').unwrap_or(v) == bare)
+        })
+    {
+        ev.affected = true;
+    }
+    for range in &row.ranges {
+        let Some(rs) = Scheme::for_osv_range(&range.kind, &row.ecosystem) else {
+            continue;
+        };
+        if in_osv_range(rs, &t.version, &range.to_events()) == Ok(true) {
+            ev.affected = true;
+        }
+        for f in range.fixed_versions() {
+            ev.fix_known = true;
+            if compare(rs, f, &t.version) == Ok(Ordering::Greater)
+                && !ev.fixed_above.iter().any(|x| x == f)
+            {
+                ev.fixed_above.push(f.to_string());
+            }
+        }
+    }
+    ev
+}
+
+/// Ids of fix announcements that may cover several flaws.
+fn is_bundle_id(id: &str) -> bool {
+    [
+        "DSA-", "DLA-", "DTSA-", "RHSA-", "RHBA-", "USN-", "ALAS", "ALSA-", "RLSA-", "SUSE-SU-",
+    ]
+    .iter()
+    .any(|p| id.starts_with(p))
+}
+
+fn id_rank(id: &str) -> (u8, &str) {
+    let r = if id.starts_with("CVE-") {
+        0
+    } else if id.starts_with("GHSA-") {
+        1
+    } else {
+        2
+    };
+    (r, id)
+}
+
+fn source_rating(s: &str) -> Option<(Severity, &'static str)> {
+    let lower = s.to_ascii_lowercase();
+    if lower == "unimportant" {
+        return Some((Severity::Low, "Debian urgency"));
+    }
+    let sev: Severity = lower.parse().ok()?;
+    let label = if matches!(lower.as_str(), "low" | "medium" | "high") && s == lower {
+        "Debian urgency"
+    } else {
+        "source rating"
+    };
+    Some((sev, label))
+}
+
+fn stand_in(sev: Severity) -> f64 {
+    match sev {
+        Severity::Critical => 9.5,
+        Severity::High => 8.0,
+        Severity::Medium => 5.5,
+        Severity::Low => 2.0,
+        Severity::Unknown => 0.0,
+    }
+}
+
+fn ordinal(pct: u32) -> String {
+    let suffix = match (pct % 10, pct % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{pct}{suffix}")
+}
+
+/// Matches `packages` against the store. Language packages are looked up only in their own
+/// ecosystem; OS packages in the distribution's (derived from `os`), through their source
+/// package for Debian, Ubuntu and Alpine. Advisories that name each other (aliases) become one
+/// finding. Store read errors are returned; per-package problems go to `unmatched`.
+pub fn match_packages(
+    store: &Store,
+    os: Option<&OsRelease>,
+    packages: &[Package],
+    opts: &MatchOptions,
+) -> MatchOutcome {
+    match try_match(store, os, packages, opts) {
+        Ok(o) => o,
+        Err(e) => {
+            // A broken store: nothing could be checked.
+            MatchOutcome {
+                findings: Vec::new(),
+                unmatched: packages
+                    .iter()
+                    .map(|p| (p.purl.clone(), e.to_string()))
+                    .collect(),
+            }
+        }
+    }
+}
+
+/// Like [`match_packages`] but returning store errors instead of folding them into `unmatched`.
+pub fn try_match(
+    store: &Store,
+    os: Option<&OsRelease>,
+    packages: &[Package],
+    opts: &MatchOptions,
+) -> Result<MatchOutcome> {
+    let mut out = MatchOutcome::default();
+    let mut cache: HashMap<i64, AdvisoryRow> = HashMap::new();
+    // The same package often appears many times (node_modules copies, several layers).
+    #[allow(clippy::type_complexity)]
+    let mut row_cache: HashMap<(String, String), Vec<crate::store::AffectedRow>> = HashMap::new();
+    let mut kev_cache: HashMap<String, Option<KevEntry>> = HashMap::new();
+    let mut epss_cache: HashMap<String, Option<EpssScore>> = HashMap::new();
+    for pkg in packages {
+        let t = match target(os, pkg) {
+            Ok(t) => t,
+            Err(reason) => {
+                out.unmatched.push((pkg.purl.clone(), reason));
+                continue;
+            }
+        };
+        if let Err(e) = compare(t.scheme, &t.version, &t.version) {
+            out.unmatched.push((
+                pkg.purl.clone(),
+                format!("installed version cannot be compared: {e}"),
+            ));
+            continue;
+        }
+        let key = (t.name.clone(), t.ecosystem.clone());
+        if !row_cache.contains_key(&key) {
+            let rows = store.affected_for(&t.name, &t.ecosystem, t.prefix)?;
+            row_cache.insert(key.clone(), rows);
+        }
+        let rows = &row_cache[&key];
+        if rows.is_empty() {
+            continue;
+        }
+        let mut evals = Vec::new();
+        for row in rows {
+            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(row.advisory) {
+                slot.insert(store.advisory(row.advisory)?);
+            }
+            if cache[&row.advisory].withdrawn.is_some() {
+                continue;
+            }
+            evals.push(evaluate(&t, row));
+        }
+        // Union advisories whose ids/aliases overlap.
+        let mut group_of_key: HashMap<String, usize> = HashMap::new();
+        let mut parent: Vec<usize> = Vec::new();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        let mut eval_group = Vec::with_capacity(evals.len());
+        for ev in &evals {
+            let adv = &cache[&ev.rid];
+            let g = parent.len();
+            parent.push(g);
+            // Fix bundles (a DSA listing five CVEs) are aliases of each CVE but must not merge
+            // those CVEs into one finding: they only link records by id.
+            let keys =
+                std::iter::once(&adv.id).chain(adv.aliases.iter().filter(|a| !is_bundle_id(a)));
+            for key in keys {
+                match group_of_key.get(key) {
+                    Some(&other) => {
+                        let (a, b) = (find(&mut parent, other), find(&mut parent, g));
+                        if a != b {
+                            parent[b] = a;
+                        }
+                    }
+                    None => {
+                        group_of_key.insert(key.clone(), g);
+                    }
+                }
+            }
+            eval_group.push(g);
+        }
+        let mut groups: HashMap<usize, Vec<&Eval>> = HashMap::new();
+        for (ev, g) in evals.iter().zip(eval_group) {
+            let root = find(&mut parent, g);
+            groups.entry(root).or_default().push(ev);
+        }
+        let mut roots: Vec<usize> = groups.keys().copied().collect();
+        roots.sort_unstable();
+        for root in roots {
+            let members = &groups[&root];
+            let affected: Vec<&&Eval> = members.iter().filter(|e| e.affected).collect();
+            let status;
+            if affected.is_empty() {
+                if opts.include_not_affected && members.iter().any(|e| e.not_affected_row) {
+                    status = FindingStatus::NotAffected;
+                } else {
+                    continue;
+                }
+            } else {
+                // A record that knows the fix (and says this version has it) beats records that
+                // only know the flaw is unfixed (the Debian CVE list vs the DSA list).
+                let fixed_here = members
+                    .iter()
+                    .any(|e| !e.affected && !e.not_affected_row && e.fix_known);
+                // For a distribution, a release's own fix (a DSA/DLA line) is authoritative:
+                // the CVE list's version for a release without its own line is inherited from
+                // unstable and is only a later build of the same fix.
+                if fixed_here && (pkg.ecosystem.is_os() || affected.iter().all(|e| !e.fix_known)) {
+                    continue;
+                }
+                status = if affected.iter().any(|e| !e.fixed_above.is_empty()) {
+                    FindingStatus::Fixed
+                } else {
+                    FindingStatus::Unfixed
+                };
+            }
+            let relevant: Vec<&Eval> = if status == FindingStatus::NotAffected {
+                members
+                    .iter()
+                    .copied()
+                    .filter(|e| e.not_affected_row)
+                    .collect()
+            } else {
+                affected.iter().map(|e| **e).collect()
+            };
+            let advs: Vec<&AdvisoryRow> = members.iter().map(|e| &cache[&e.rid]).collect();
+            let mut ids: BTreeSet<String> = BTreeSet::new();
+            for a in &advs {
+                ids.insert(a.id.clone());
+                ids.extend(a.aliases.iter().cloned());
+            }
+            let primary = ids
+                .iter()
+                .min_by(|a, b| id_rank(a).cmp(&id_rank(b)))
+                .cloned()
+                .unwrap_or_default();
+            let mut all_ids = vec![primary.clone()];
+            all_ids.extend(ids.iter().filter(|i| **i != primary).cloned());
+
+            let mut fixed: Vec<String> = Vec::new();
+            for e in &relevant {
+                for f in &e.fixed_above {
+                    if !fixed.contains(f) {
+                        fixed.push(f.clone());
+                    }
+                }
+            }
+            fixed.sort_by(|a, b| compare(t.scheme, a, b).unwrap_or(Ordering::Equal));
+            let status_note = relevant.iter().find_map(|e| e.note.clone());
+
+            // Severity: computed CVSS v3 first, then the sources' own ratings.
+            let mut cvss: Option<CvssInfo> = None;
+            let mut v4: Option<CvssInfo> = None;
+            for a in &advs {
+                for s in &a.severity {
+                    if s.kind.starts_with("CVSS_V3") {
+                        if let Some(c) = base_score_v3(&s.score) {
+                            if cvss
+                                .as_ref()
+                                .and_then(|x| x.base_score)
+                                .is_none_or(|best| c.base_score > best)
+                            {
+                                cvss = Some(CvssInfo {
+                                    version: format!("3.{}", c.minor),
+                                    vector: s.score.clone(),
+                                    base_score: Some(c.base_score),
+                                });
+                            }
+                        }
+                    } else if s.kind == "CVSS_V4" && v4.is_none() {
+                        v4 = Some(CvssInfo {
+                            version: "4.0".into(),
+                            vector: s.score.clone(),
+                            base_score: None,
+                        });
+                    }
+                }
+            }
+            let rated = advs
+                .iter()
+                .filter_map(|a| a.source_severity.as_deref().and_then(source_rating))
+                .max_by_key(|(s, _)| *s);
+            let (severity, severity_source, score) = match (&cvss, rated) {
+                (Some(c), _) => {
+                    let s = c.base_score.unwrap_or(0.0);
+                    (severity_for_score(s), format!("CVSS {}", c.version), s)
+                }
+                (None, Some((sev, label))) => (sev, label.to_string(), stand_in(sev)),
+                (None, None) => (Severity::Unknown, "none".to_string(), 0.0),
+            };
+            let cvss = cvss.or(v4);
+
+            let mut kev = None;
+            let mut epss: Option<EpssScore> = None;
+            for id in all_ids.iter().filter(|i| i.starts_with("CVE-")) {
+                let k = kev_cache
+                    .entry(id.clone())
+                    .or_insert_with(|| store.kev(id).ok().flatten());
+                if kev.is_none() {
+                    kev.clone_from(k);
+                }
+                let e = epss_cache
+                    .entry(id.clone())
+                    .or_insert_with(|| store.epss(id).ok().flatten());
+                if let Some(e) = e {
+                    if epss.as_ref().is_none_or(|best| e.score > best.score) {
+                        epss = Some(e.clone());
+                    }
+                }
+            }
+            let mut reasons = Vec::new();
+            if let Some(k) = &kev {
+                reasons.push(match &k.due_date {
+                    Some(d) => format!("in CISA KEV (due {d})"),
+                    None => "in CISA KEV".to_string(),
+                });
+            }
+            if let Some(e) = &epss {
+                reasons.push(format!(
+                    "EPSS {:.2} ({} percentile)",
+                    e.score,
+                    ordinal((e.percentile * 100.0).floor() as u32)
+                ));
+            }
+            match (&cvss, severity) {
+                (
+                    Some(CvssInfo {
+                        base_score: Some(s),
+                        version,
+                        ..
+                    }),
+                    sev,
+                ) if version.starts_with('3') => reasons.push(format!("CVSS {s:.1} {sev}")),
+                (_, Severity::Unknown) => reasons.push("severity unknown".into()),
+                (_, sev) => reasons.push(format!("{severity_source} {sev}")),
+            }
+            let primary_adv = advs.iter().find(|a| a.id == primary).or(advs.first());
+            let title = primary_adv
+                .and_then(|a| a.summary.clone())
+                .or_else(|| advs.iter().find_map(|a| a.summary.clone()))
+                .or_else(|| {
+                    advs.iter().find_map(|a| {
+                        a.details
+                            .as_deref()
+                            .map(|d| d.lines().next().unwrap_or("").chars().take(160).collect())
+                    })
+                })
+                .filter(|s: &String| !s.is_empty());
+            let mut references: Vec<String> = Vec::new();
+            for a in &advs {
+                for r in &a.references {
+                    if references.len() < 10 && !references.contains(r) {
+                        references.push(r.clone());
+                    }
+                }
+            }
+            let ecosystem = relevant
+                .first()
+                .map(|e| e.ecosystem.clone())
+                .unwrap_or_else(|| t.ecosystem.clone());
+            out.findings.push(Finding {
+                id: primary,
+                ids: all_ids,
+                package: FindingPackage {
+                    name: pkg.name.clone(),
+                    version: pkg.version.clone(),
+                    purl: pkg.purl.clone(),
+                    ecosystem: pkg.ecosystem,
+                    layer_index: pkg.layer.index,
+                    advisory_ecosystem: ecosystem,
+                    advisory_name: t.name.clone(),
+                },
+                installed_version: t.version.clone(),
+                fixed_versions: fixed,
+                status,
+                status_note,
+                severity,
+                severity_source,
+                cvss,
+                priority: Priority {
+                    kev: kev.is_some(),
+                    epss: epss.as_ref().map(|e| e.score),
+                    score,
+                    reason: reasons.join("; "),
+                },
+                epss,
+                kev,
+                title,
+                references,
+            });
+        }
+    }
+    out.findings.sort_by(|a, b| a.priority_cmp(b));
+    Ok(out)
+}

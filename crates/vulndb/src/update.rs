@@ -1,0 +1,357 @@
+//! `bulwark db update`: download OSV, KEV and EPSS over HTTPS and swap in a new store.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::error::{io_err, Error, Result};
+use crate::import::{read_capped, ImportSummary, Sink};
+use crate::store::{Metadata, StoreBuilder};
+use crate::Progress;
+
+pub const DEFAULT_OSV_URL: &str = "https://osv-vulnerabilities.storage.googleapis.com";
+pub const DEFAULT_KEV_URL: &str =
+    "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
+pub const DEFAULT_EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
+/// OSV ecosystems fetched when none are named.
+pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
+    "PyPI",
+    "npm",
+    "Go",
+    "crates.io",
+    "Maven",
+    "RubyGems",
+    "NuGet",
+    "Packagist",
+    "Debian",
+    "Alpine",
+    "Ubuntu",
+];
+
+/// Where and what `update` fetches.
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    /// OSV ecosystems (`PyPI`, `Debian`...): `<osv_base_url>/<ecosystem>/all.zip` each.
+    pub ecosystems: Vec<String>,
+    pub osv_base_url: String,
+    /// `None` skips KEV.
+    pub kev_url: Option<String>,
+    /// `None` skips EPSS.
+    pub epss_url: Option<String>,
+    /// Cap on each download, in bytes.
+    pub max_download_bytes: u64,
+    /// Connect and per-read timeout.
+    pub timeout: Duration,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        UpdateOptions {
+            ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|s| s.to_string()).collect(),
+            osv_base_url: DEFAULT_OSV_URL.into(),
+            kev_url: Some(DEFAULT_KEV_URL.into()),
+            epss_url: Some(DEFAULT_EPSS_URL.into()),
+            max_download_bytes: 2 << 30,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl UpdateOptions {
+    /// Defaults, with mirrors from `BULWARK_DB_OSV_URL`, `BULWARK_DB_KEV_URL`,
+    /// `BULWARK_DB_EPSS_URL` when set.
+    pub fn from_env() -> Self {
+        let mut o = UpdateOptions::default();
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("BULWARK_DB_OSV_URL") {
+            o.osv_base_url = v;
+        }
+        if let Some(v) = var("BULWARK_DB_KEV_URL") {
+            o.kev_url = Some(v);
+        }
+        if let Some(v) = var("BULWARK_DB_EPSS_URL") {
+            o.epss_url = Some(v);
+        }
+        o
+    }
+}
+
+fn encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn agent(opts: &UpdateOptions) -> ureq::Agent {
+    // TLS: rustls with the platform's roots via rustls-native-certs (ureq's `native-certs`
+    // feature), which reads SSL_CERT_FILE / SSL_CERT_DIR or the system bundle
+    // (/etc/ssl/certs/ca-certificates.crt on Debian): certificates are always verified.
+    ureq::AgentBuilder::new()
+        .timeout_connect(opts.timeout)
+        .timeout_read(opts.timeout)
+        .try_proxy_from_env(true)
+        .user_agent(concat!("bulwark/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+enum Fetched {
+    NotModified,
+    File {
+        path: PathBuf,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fetch(
+    agent: &ureq::Agent,
+    url: &str,
+    env: &'static str,
+    validators: Option<(Option<String>, Option<String>)>,
+    dest: &Path,
+    cap: u64,
+    label: &str,
+    progress: &dyn Progress,
+) -> Result<Fetched> {
+    let download = |reason: String| Error::Download {
+        url: url.to_string(),
+        reason,
+        env,
+    };
+    let mut req = agent.get(url);
+    if let Some((etag, lm)) = &validators {
+        if let Some(e) = etag {
+            req = req.set("If-None-Match", e);
+        }
+        if let Some(l) = lm {
+            req = req.set("If-Modified-Since", l);
+        }
+    }
+    let resp = match req.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            return Err(download(format!("HTTP {code} {}", r.status_text())));
+        }
+        Err(e) => return Err(download(e.to_string())),
+    };
+    if resp.status() == 304 {
+        return Ok(Fetched::NotModified);
+    }
+    if resp.status() != 200 {
+        return Err(download(format!("unexpected HTTP {}", resp.status())));
+    }
+    let etag = resp.header("ETag").map(str::to_string);
+    let last_modified = resp.header("Last-Modified").map(str::to_string);
+    let total: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
+    if let Some(t) = total {
+        if t > cap {
+            return Err(Error::TooLarge {
+                url: url.into(),
+                limit: cap,
+            });
+        }
+    }
+    progress.phase(label, total);
+    let mut reader = resp.into_reader().take(cap + 1);
+    let mut file = std::fs::File::create(dest).map_err(io_err(dest))?;
+    let mut buf = vec![0u8; 256 << 10];
+    let mut done: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(download(format!(
+                    "connection failed after {done} bytes: {e}"
+                )))
+            }
+        };
+        done += n as u64;
+        if done > cap {
+            return Err(Error::TooLarge {
+                url: url.into(),
+                limit: cap,
+            });
+        }
+        file.write_all(&buf[..n]).map_err(io_err(dest))?;
+        progress.advance(done);
+    }
+    if let Some(t) = total {
+        if done != t {
+            return Err(download(format!(
+                "connection closed after {done} of {t} bytes"
+            )));
+        }
+    }
+    file.sync_all().map_err(io_err(dest))?;
+    progress.done();
+    Ok(Fetched::File {
+        path: dest.to_path_buf(),
+        etag,
+        last_modified,
+    })
+}
+
+/// Downloads every source into a new store next to `dir` and swaps it in. A source that did not
+/// change upstream (HTTP 304 on the stored ETag/Last-Modified) keeps its current data. Any
+/// failure (network, size cap, corrupt zip, a feed with no records) aborts before the swap and
+/// leaves the previous store as it was.
+pub fn update(dir: &Path, opts: &UpdateOptions, progress: &dyn Progress) -> Result<ImportSummary> {
+    let agent = agent(opts);
+    let mut builder = StoreBuilder::begin(dir, true)?;
+    let tmp = builder.tmp_dir().to_path_buf();
+    let mut unchanged = Vec::new();
+    let mut fetched = Vec::new();
+    // Download everything first, so a network failure costs no parsing.
+    let mut jobs: Vec<(String, String, &'static str, &'static str)> = Vec::new();
+    for eco in &opts.ecosystems {
+        let url = format!(
+            "{}/{}/all.zip",
+            opts.osv_base_url.trim_end_matches('/'),
+            encode_segment(eco)
+        );
+        jobs.push((format!("osv:{eco}"), url, "BULWARK_DB_OSV_URL", "osv"));
+    }
+    if let Some(u) = &opts.kev_url {
+        jobs.push(("kev".into(), u.clone(), "BULWARK_DB_KEV_URL", "kev"));
+    }
+    if let Some(u) = &opts.epss_url {
+        jobs.push(("epss".into(), u.clone(), "BULWARK_DB_EPSS_URL", "epss"));
+    }
+    for (i, (name, url, env, kind)) in jobs.iter().enumerate() {
+        let validators = builder.source_validators(name)?;
+        let dest = tmp.join(format!("download-{i}"));
+        match fetch(
+            &agent,
+            url,
+            env,
+            validators,
+            &dest,
+            opts.max_download_bytes,
+            &format!("downloading {name}"),
+            progress,
+        )? {
+            Fetched::NotModified => unchanged.push(name.clone()),
+            Fetched::File {
+                path,
+                etag,
+                last_modified,
+            } => fetched.push((name.clone(), url.clone(), *kind, path, etag, last_modified)),
+        }
+    }
+    for name in &unchanged {
+        builder.touch_source(name)?;
+    }
+    let mut sink = Sink::new(&mut builder);
+    for (name, url, kind, path, etag, last_modified) in &fetched {
+        progress.phase(&format!("reading {name}"), None);
+        match *kind {
+            "osv" => sink.zip(name, url, path)?,
+            "kev" => {
+                let bytes = read_capped(std::fs::File::open(path).map_err(io_err(path))?, path)?;
+                let v: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                        what: url.clone(),
+                        reason: format!("KEV JSON: {e}"),
+                    })?;
+                sink.kev(url, &v)?;
+            }
+            _ => {
+                let file = std::fs::File::open(path).map_err(io_err(path))?;
+                let mut head = [0u8; 2];
+                let gz = std::fs::File::open(path)
+                    .and_then(|mut f| f.read_exact(&mut head))
+                    .is_ok()
+                    && head == [0x1f, 0x8b];
+                let bytes = if gz {
+                    read_capped(flate2::read::MultiGzDecoder::new(file), path).map_err(|e| {
+                        Error::Corrupt {
+                            what: url.clone(),
+                            reason: format!("EPSS gzip: {e}"),
+                        }
+                    })?
+                } else {
+                    read_capped(file, path)?
+                };
+                sink.epss(url, &String::from_utf8_lossy(&bytes))?;
+            }
+        }
+        if sink.records(name) == 0 {
+            return Err(Error::Corrupt {
+                what: url.clone(),
+                reason: "no valid records in it".into(),
+            });
+        }
+        sink.set_validators(name, etag.clone(), last_modified.clone());
+        let _ = std::fs::remove_file(path);
+        progress.done();
+    }
+    let mut summary = sink.finish()?;
+    summary.unchanged = unchanged;
+    builder.commit()?;
+    Ok(summary)
+}
+
+/// How old the data may get before `check_age` warns, and before it refuses.
+#[derive(Debug, Clone, Copy)]
+pub struct AgePolicy {
+    pub warn_after_days: i64,
+    pub fail_after_days: i64,
+}
+
+impl Default for AgePolicy {
+    fn default() -> Self {
+        AgePolicy {
+            warn_after_days: 7,
+            fail_after_days: 90,
+        }
+    }
+}
+
+/// A store old enough to mention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgeWarning {
+    pub age_days: i64,
+    pub message: String,
+}
+
+/// `Ok(None)` when fresh, `Ok(Some(warning))` past `warn_after_days`, [`Error::TooOld`] past
+/// `fail_after_days`.
+pub fn check_age(
+    meta: &Metadata,
+    now: OffsetDateTime,
+    policy: &AgePolicy,
+) -> Result<Option<AgeWarning>> {
+    let updated = OffsetDateTime::parse(
+        &meta.updated_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| Error::BadTimestamp(meta.updated_at.clone()))?;
+    let age_days = (now - updated).whole_days();
+    if age_days > policy.fail_after_days {
+        return Err(Error::TooOld {
+            age_days,
+            limit_days: policy.fail_after_days,
+        });
+    }
+    if age_days > policy.warn_after_days {
+        return Ok(Some(AgeWarning {
+            age_days,
+            message: format!(
+                "the vulnerability database is {age_days} days old (last updated {}): run `bulwark db update`",
+                meta.updated_at
+            ),
+        }));
+    }
+    Ok(None)
+}
