@@ -35,11 +35,13 @@ impl Purl {
 }
 
 /// Percent-encodes everything but the purl spec's unreserved set. `:` is kept too: the spec
-/// allows it unencoded and every peer writes deb epochs as `1:2.3-4`.
+/// allows it unencoded and every peer writes deb epochs as `1:2.3-4`. `+` is encoded (`%2B`),
+/// as packageurl-python, packageurl-go and syft do, since a bare `+` reads as a space in
+/// form-encoded contexts.
 fn encode(out: &mut String, s: &str, keep_slash: bool) {
     for b in s.bytes() {
         let keep = b.is_ascii_alphanumeric()
-            || matches!(b, b'.' | b'-' | b'_' | b'~' | b':' | b'+')
+            || matches!(b, b'.' | b'-' | b'_' | b'~' | b':')
             || (keep_slash && b == b'/');
         if keep {
             out.push(b as char);
@@ -170,5 +172,8 @@ mod tests {
         assert_eq!(p.to_string(), "pkg:npm/%40angular/core@1.0.0%20beta");
         let epoch = Purl::new("deb", Some("debian"), "zlib1g", Some("1:1.2.13.dfsg-1"));
         assert_eq!(epoch.to_string(), "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1");
+        let plus = Purl::new("deb", Some("debian"), "bash", Some("5.2.15-2+b2"));
+        assert_eq!(plus.to_string(), "pkg:deb/debian/bash@5.2.15-2%2Bb2");
+        assert_eq!(plus.to_string().parse::<Purl>().unwrap(), plus);
     }
 }
