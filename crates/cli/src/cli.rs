@@ -86,6 +86,24 @@ pub struct VulnArgs {
     /// Hide vulnerabilities that have no fixed version yet.
     #[arg(long, env = "BULWARK_IGNORE_UNFIXED")]
     pub ignore_unfixed: bool,
+
+    /// Warn when the advisory database is older than this many days.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 7,
+        env = "BULWARK_DB_WARN_AGE"
+    )]
+    pub db_warn_age: i64,
+
+    /// Refuse to match against an advisory database older than this many days.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 90,
+        env = "BULWARK_DB_MAX_AGE"
+    )]
+    pub db_max_age: i64,
 }
 
 #[derive(Debug, clap::Args)]

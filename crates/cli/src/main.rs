@@ -317,7 +317,10 @@ fn open_vuln_store(
     let age = bulwark_vulndb::check_age(
         &store.metadata()?,
         bulwark_vulndb::OffsetDateTime::now_utc(),
-        &bulwark_vulndb::AgePolicy::default(),
+        &bulwark_vulndb::AgePolicy {
+            warn_after_days: args.db_warn_age,
+            fail_after_days: args.db_max_age,
+        },
     )?;
     if let (Some(warning), false) = (age, quiet) {
         eprintln!("warning: {}", warning.message);

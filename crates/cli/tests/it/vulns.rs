@@ -200,3 +200,52 @@ fn an_sbom_from_another_tool_is_matched_like_an_image() {
         "matching works the same on syft's SBOM"
     );
 }
+
+#[test]
+fn database_age_limits_are_configurable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = advisory_db(tmp.path());
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/debian-mini")
+        .display()
+        .to_string();
+    let db_arg = db.to_str().unwrap();
+    // A fresh database (age 0 days) is over a limit of -1 days: the knobs really apply.
+    let out = bulwark(&[
+        "image",
+        &example,
+        "--db-dir",
+        db_arg,
+        "--db-warn-age=-1",
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bulwark(&[
+        "image",
+        &example,
+        "--db-dir",
+        db_arg,
+        "--db-max-age=-1",
+        "--no-cache",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bulwark db update"));
+    let out = bulwark(&[
+        "image",
+        &example,
+        "--db-dir",
+        db_arg,
+        "--format",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning: the vulnerability database"));
+}
