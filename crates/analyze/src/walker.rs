@@ -81,6 +81,10 @@ pub enum ScanError {
 /// No real layer has millions of entries; a file index that large would itself be the attack.
 const MAX_ENTRIES_PER_LAYER: usize = 2_000_000;
 
+/// A reusable read buffer larger than this is dropped after use, so peak memory follows the
+/// largest file being analyzed, not the largest one seen earlier.
+const BUFFER_KEEP_BYTES: usize = 16 << 20;
+
 /// Enough of a file's head for every magic number an analyzer checks (ELF, zip, Mach-O).
 const MAGIC_PEEK: u64 = 16;
 
@@ -249,6 +253,10 @@ impl<'a> Walker<'a> {
                     };
                     self.analyze_entry(&meta, &mut entry, &mut buffer, layer.index, &mut facts)
                         .map_err(|e| layer_err(StreamError::from_io(e, compression, true)))?;
+                    // One large binary should not pin its size for the rest of the layer.
+                    if buffer.capacity() > BUFFER_KEEP_BYTES {
+                        buffer = Vec::new();
+                    }
                 } else if kind == FileKind::Hardlink {
                     if let Some(target) = &link {
                         copy_hardlink_facts(&path, target, &mut facts);
