@@ -12,25 +12,9 @@ use serde_json::Value;
 
 use crate::util::*;
 
-/// The `lang` image, or `None` when skipping on purpose (see real_images.rs for the rule).
+/// The `lang` image with this module's ground truth, or `None` when skipping on purpose.
 fn lang_image() -> Option<PathBuf> {
-    let dir = std::env::var_os("BULWARK_TESTIMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/testimages")
-        })
-        .join("lang");
-    if dir.join("oci/index.json").exists() && dir.join("expected/java.tsv").exists() {
-        return Some(dir);
-    }
-    if std::env::var_os("BULWARK_SKIP_REAL_IMAGES").is_some() {
-        eprintln!("skipping: the lang test image is not built and BULWARK_SKIP_REAL_IMAGES is set");
-        return None;
-    }
-    panic!(
-        "the lang test image (with expected/java.tsv) is missing in {}; build it with `python3 scripts/build-test-images.py lang` (or set BULWARK_SKIP_REAL_IMAGES=1 to skip)",
-        dir.display()
-    );
+    test_image("lang", &["expected/java.tsv"])
 }
 
 fn maven(report: &Value) -> Vec<&Value> {

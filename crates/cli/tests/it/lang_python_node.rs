@@ -9,24 +9,9 @@ use serde_json::Value;
 
 use crate::util::*;
 
-/// The `lang` image, or `None` when skipping on purpose (see real_images.rs for the rule).
+/// The `lang` image with this module's ground truth, or `None` when skipping on purpose.
 pub fn lang_image() -> Option<PathBuf> {
-    let dir = std::env::var_os("BULWARK_TESTIMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/testimages")
-        })
-        .join("lang");
-    if dir.join("oci/index.json").exists() {
-        return Some(dir);
-    }
-    if std::env::var_os("BULWARK_SKIP_REAL_IMAGES").is_some() {
-        return None;
-    }
-    panic!(
-        "the lang test image is missing in {}; build it with `python3 scripts/build-test-images.py lang`",
-        dir.display()
-    );
+    test_image("lang", &["expected/pip-list.json", "expected/npm-ls.json"])
 }
 
 fn scan_lang() -> Option<(PathBuf, Value)> {

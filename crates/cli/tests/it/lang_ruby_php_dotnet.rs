@@ -13,25 +13,9 @@ use crate::util::*;
 
 const MY_ANALYZERS: &[&str] = &["ruby", "php", "dotnet"];
 
-/// The `lang` image, or `None` when skipping on purpose (the rule of real_images.rs).
+/// The `lang` image with this module's ground truth, or `None` when skipping on purpose.
 fn lang_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("BULWARK_TESTIMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/testimages")
-        })
-        .join("lang");
-    if dir.join("oci/index.json").exists() && dir.join("expected/gems.tsv").exists() {
-        return Some(dir);
-    }
-    if std::env::var_os("BULWARK_SKIP_REAL_IMAGES").is_some() {
-        eprintln!("skipping: the lang test image is not built and BULWARK_SKIP_REAL_IMAGES is set");
-        return None;
-    }
-    panic!(
-        "the lang test image (with its ruby/php/.NET layer) is missing in {}; build it with `python3 scripts/build-test-images.py lang` (or set BULWARK_SKIP_REAL_IMAGES=1 to skip)",
-        dir.display()
-    );
+    test_image("lang", &["expected/gems.tsv"])
 }
 
 /// Scans the lang image; other ecosystems' layers are not this module's business, but none of

@@ -335,3 +335,31 @@ pub fn package<'a>(report: &'a Value, name: &str) -> &'a Value {
         .and_then(|a| a.iter().find(|p| p["name"] == name))
         .unwrap_or_else(|| panic!("no package {name:?} in {:?}", packages(report)))
 }
+
+/// A real test image built by `scripts/build-test-images.py` (in `.cache/testimages`, or
+/// `$BULWARK_TESTIMAGES`), checked for the ground-truth files a test needs. Missing, it fails
+/// with the command to run, unless `BULWARK_SKIP_REAL_IMAGES` says to skip on purpose.
+pub fn test_image(name: &str, required: &[&str]) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("BULWARK_TESTIMAGES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/testimages")
+        })
+        .join(name);
+    let present = std::iter::once("oci/index.json")
+        .chain(required.iter().copied())
+        .all(|f| dir.join(f).exists());
+    if present {
+        return Some(dir);
+    }
+    if std::env::var_os("BULWARK_SKIP_REAL_IMAGES").is_some() {
+        eprintln!(
+            "skipping: the {name} test image is not built and BULWARK_SKIP_REAL_IMAGES is set"
+        );
+        return None;
+    }
+    panic!(
+        "the {name} test image (with {required:?}) is missing in {}; build it with `python3 scripts/build-test-images.py {name}` (or set BULWARK_SKIP_REAL_IMAGES=1 to skip)",
+        dir.display()
+    );
+}
