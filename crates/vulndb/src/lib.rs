@@ -10,8 +10,8 @@
 //! malformed records ([`ImportSummary`]). [`match_packages`] takes `bulwark_types::Package`s
 //! and an `OsRelease`, evaluates ranges with `bulwark_version`'s schemes, merges aliases into
 //! one [`Finding`] per flaw and package, and enriches it with KEV, EPSS and a severity
-//! (CVSS v3.x base scores are computed by [`cvss`]; CVSS v4.0 vectors are carried but not
-//! scored, so the source's own rating is used for them). The library prints nothing: progress
+//! (CVSS v3.x and v4.0 base scores are computed from the vectors by [`cvss`]; the source's own
+//! rating is used only when there is no vector). The library prints nothing: progress
 //! goes through the [`Progress`] trait.
 #![forbid(unsafe_code)]
 

@@ -7,7 +7,7 @@ use bulwark_types::{Ecosystem, OsFamily, OsRelease, Package, Purl, Severity};
 use bulwark_version::{compare, in_osv_range, Scheme};
 use serde::Serialize;
 
-use crate::cvss::{base_score_v3, severity_for_score};
+use crate::cvss::{base_score_v3, base_score_v4, severity_for_score};
 use crate::error::Result;
 use crate::feeds::debian_release;
 use crate::osv::normalize_name;
@@ -63,7 +63,8 @@ pub struct CvssInfo {
     /// `3.1`, `3.0` or `4.0`.
     pub version: String,
     pub vector: String,
-    /// Computed base score; `None` for v4.0 vectors (not scored by bulwark).
+    /// Computed score (v3.x base score; v4.0 CVSS-B/-BT/-BE/-BTE score); `None` when the
+    /// vector could not be scored.
     pub base_score: Option<f64>,
 }
 
@@ -622,12 +623,20 @@ pub fn try_match(
                                 });
                             }
                         }
-                    } else if s.kind == "CVSS_V4" && v4.is_none() {
-                        v4 = Some(CvssInfo {
-                            version: "4.0".into(),
-                            vector: s.score.clone(),
-                            base_score: None,
-                        });
+                    } else if s.kind == "CVSS_V4" {
+                        let score = base_score_v4(&s.score).ok();
+                        let better = match (&v4, score) {
+                            (None, _) => true,
+                            (Some(x), Some(new)) => x.base_score.is_none_or(|best| new > best),
+                            (Some(_), None) => false,
+                        };
+                        if better {
+                            v4 = Some(CvssInfo {
+                                version: "4.0".into(),
+                                vector: s.score.clone(),
+                                base_score: score,
+                            });
+                        }
                     }
                 }
             }
@@ -635,7 +644,11 @@ pub fn try_match(
                 .iter()
                 .filter_map(|a| a.source_severity.as_deref().and_then(source_rating))
                 .max_by_key(|(s, _)| *s);
-            let (severity, severity_source, score) = match (&cvss, rated) {
+            // A scored v4.0 vector counts only when no v3 vector was scored.
+            let computed = cvss
+                .as_ref()
+                .or(v4.as_ref().filter(|c| c.base_score.is_some()));
+            let (severity, severity_source, score) = match (computed, rated) {
                 (Some(c), _) => {
                     let s = c.base_score.unwrap_or(0.0);
                     (severity_for_score(s), format!("CVSS {}", c.version), s)
@@ -685,7 +698,9 @@ pub fn try_match(
                         ..
                     }),
                     sev,
-                ) if version.starts_with('3') => reasons.push(format!("CVSS {s:.1} {sev}")),
+                ) if version.starts_with('3') || version.starts_with('4') => {
+                    reasons.push(format!("CVSS {s:.1} {sev}"))
+                }
                 (_, Severity::Unknown) => reasons.push("severity unknown".into()),
                 (_, sev) => reasons.push(format!("{severity_source} {sev}")),
             }
