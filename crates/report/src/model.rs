@@ -180,6 +180,9 @@ impl ScanReport {
                 fix(&mut layer.created_by);
             }
         }
+        for v in &mut self.vulnerabilities {
+            fix(&mut v.package.layer_created_by);
+        }
     }
 
     /// Whether any part of the image could not be analyzed (results may be incomplete).

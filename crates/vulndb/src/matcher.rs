@@ -51,6 +51,9 @@ pub struct FindingPackage {
     pub ecosystem: Ecosystem,
     /// `Package.layer.index`: the layer that introduced the package.
     pub layer_index: usize,
+    /// The build step (history `created_by`) that made that layer, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_created_by: Option<String>,
     /// The advisory ecosystem it was matched in (`PyPI`, `Debian:12`, `Alpine:v3.22`).
     pub advisory_ecosystem: String,
     /// The name it was matched under (the source package for Debian/Ubuntu/Alpine).
@@ -737,6 +740,7 @@ pub fn try_match(
                     purl: pkg.purl.clone(),
                     ecosystem: pkg.ecosystem,
                     layer_index: pkg.layer.index,
+                    layer_created_by: pkg.layer.created_by.clone(),
                     advisory_ecosystem: ecosystem,
                     advisory_name: t.name.clone(),
                 },

@@ -76,6 +76,14 @@ fn language_packages_in_the_real_image_match_their_advisories() {
         requests["package"]["layer_index"], 1,
         "the layer that brought requests"
     );
+    assert!(
+        requests["package"]["layer_created_by"]
+            .as_str()
+            .unwrap()
+            .contains("pip install"),
+        "and its build step: {}",
+        requests["package"]
+    );
     // Priority order: KEV first, then EPSS.
     let order: Vec<(bool, f64)> = report["vulnerabilities"]
         .as_array()
