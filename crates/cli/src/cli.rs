@@ -76,6 +76,24 @@ pub enum ScannerArg {
     Vuln,
 }
 
+/// When a scan fails a pipeline.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateArgs {
+    /// Exit with this code when a vulnerability or secret at one of `--severity` is found
+    /// (0, the default, never fails on findings). Errors exit 2, incomplete scans 3.
+    #[arg(long, value_name = "N", default_value_t = 0, env = "BULWARK_EXIT_CODE")]
+    pub exit_code: u8,
+
+    /// Severities that count for `--exit-code` (comma-separated: unknown, low, medium, high,
+    /// critical); default: all.
+    #[arg(long, value_delimiter = ',', value_parser = parse_severity, env = "BULWARK_SEVERITY")]
+    pub severity: Vec<bulwark_types::Severity>,
+}
+
+fn parse_severity(s: &str) -> Result<bulwark_types::Severity, String> {
+    s.parse()
+}
+
 /// Where vulnerability matching reads advisories, and what it shows.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VulnArgs {
@@ -125,6 +143,9 @@ pub struct ImageArgs {
 
     #[command(flatten)]
     pub vuln: VulnArgs,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
 
     /// What to scan for (comma-separated: sbom, secret, vuln). Default: sbom and secret, plus
     /// vuln when an advisory database exists; naming vuln makes a missing database an error.

@@ -156,6 +156,15 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     if !args.quiet {
         print_diagnostics(&report.diagnostics);
     }
+    if let Some(reason) = failed_gate(&report, &args.gate) {
+        if !args.quiet {
+            eprintln!(
+                "bulwark: gate failed: {reason} (exit {})",
+                args.gate.exit_code
+            );
+        }
+        return Ok(args.gate.exit_code);
+    }
     if report.has_errors() {
         if !args.quiet {
             eprintln!("bulwark: some files could not be analyzed; the results above may be incomplete (exit {EXIT_INCOMPLETE})");
@@ -163,6 +172,42 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(EXIT_OK)
+}
+
+/// Why the findings fail the pipeline under `--exit-code`/`--severity`, if they do.
+fn failed_gate(report: &ScanReport, gate: &cli::GateArgs) -> Option<String> {
+    if gate.exit_code == 0 {
+        return None;
+    }
+    let counts =
+        |s: bulwark_types::Severity| gate.severity.is_empty() || gate.severity.contains(&s);
+    let vulns = report
+        .vulnerabilities
+        .iter()
+        .filter(|v| counts(v.severity))
+        .count();
+    let secrets = report
+        .secrets
+        .iter()
+        .filter(|s| counts(s.hit.severity))
+        .count();
+    if vulns + secrets == 0 {
+        return None;
+    }
+    let levels = if gate.severity.is_empty() {
+        "any severity".to_string()
+    } else {
+        gate.severity
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(format!(
+        "{vulns} vulnerabilit{} and {secrets} secret{} at {levels}",
+        if vulns == 1 { "y" } else { "ies" },
+        if secrets == 1 { "" } else { "s" }
+    ))
 }
 
 /// Errors on stderr in full; warnings (limits hit by design) only the first few, since a

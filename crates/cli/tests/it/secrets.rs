@@ -297,3 +297,45 @@ fn user_rules_and_allowlists_from_a_config_file() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("line"), "YAML errors say where: {stderr}");
 }
+
+#[test]
+fn exit_code_gate_fails_on_findings_at_the_chosen_severities() {
+    let p = planted();
+    let tmp = tempfile::tempdir().unwrap();
+    secret_image(&p).write_oci(tmp.path());
+    let reference = format!("oci:{}", tmp.path().display());
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "image",
+            reference.as_str(),
+            "--format",
+            "json",
+            "--no-cache",
+        ];
+        args.extend_from_slice(extra);
+        let out = bulwark(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _) = run(&[]);
+    assert_eq!(code, Some(0), "findings alone never fail a scan");
+    let (code, stderr) = run(&["--exit-code", "5"]);
+    assert_eq!(code, Some(5));
+    assert!(
+        stderr.contains("gate failed") && stderr.contains("secret"),
+        "{stderr}"
+    );
+    let (code, _) = run(&["--exit-code", "5", "--severity", "low"]);
+    assert_eq!(code, Some(0), "no planted secret is low severity");
+    let (code, stderr) = run(&["--exit-code", "5", "--severity", "high,critical"]);
+    assert_eq!(code, Some(5));
+    assert!(stderr.contains("high, critical"), "{stderr}");
+    let (code, stderr) = run(&["--exit-code", "5", "--severity", "urgent"]);
+    assert_eq!(
+        code,
+        Some(2),
+        "an unknown severity is a usage error: {stderr}"
+    );
+}
