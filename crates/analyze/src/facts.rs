@@ -173,6 +173,4 @@ pub struct LayerFacts {
     pub opaque_dirs: Vec<String>,
     pub facts: Vec<PathFacts>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Uncompressed tar bytes.
-    pub tar_bytes: u64,
 }

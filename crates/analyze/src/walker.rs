@@ -276,7 +276,6 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        facts.tar_bytes = stream_out_bytes(&facts);
         stream.finish().map_err(layer_err)?;
         let now = counter.load(Ordering::Relaxed);
         progress.layer_advanced(layer.index, now.saturating_sub(reported));
@@ -426,7 +425,6 @@ impl<'a> Walker<'a> {
                     });
                 }
             }
-            facts.tar_bytes += md.len();
             facts.files.push(FileRecord {
                 path,
                 kind,
@@ -501,8 +499,4 @@ fn copy_hardlink_facts(path: &str, target: &str, facts: &mut LayerFacts) {
         })
         .collect();
     facts.facts.extend(copies);
-}
-
-fn stream_out_bytes(facts: &LayerFacts) -> u64 {
-    facts.files.iter().map(|f| f.size).sum()
 }

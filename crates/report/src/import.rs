@@ -35,19 +35,25 @@ pub fn read_sbom(bytes: &[u8]) -> Result<ImportedSbom, SbomError> {
     }
 }
 
+fn os_release(id: &str, version: Option<&str>, pretty: Option<&str>) -> OsRelease {
+    let id = id.to_ascii_lowercase();
+    OsRelease {
+        family: OsFamily::from_os_release_id(&id),
+        id,
+        version_id: version.map(str::to_string),
+        version_codename: None,
+        pretty_name: pretty.map(str::to_string),
+        source_path: "sbom".into(),
+    }
+}
+
+/// The OS from a purl's `distro` qualifier (`debian-12`, `alpine-3.19.1`).
 fn os_from_distro(distro: &str) -> Option<OsRelease> {
     let (id, version) = match distro.split_once('-') {
-        Some((id, v)) => (id, Some(v.to_string())),
+        Some((id, v)) => (id, Some(v)),
         None => (distro, None),
     };
-    Some(OsRelease {
-        family: OsFamily::from_os_release_id(id),
-        id: id.to_string(),
-        version_id: version,
-        version_codename: None,
-        pretty_name: None,
-        source_path: "sbom".into(),
-    })
+    Some(os_release(id, version, None))
 }
 
 /// One package from its purl and whatever else the document says about it.
@@ -148,25 +154,11 @@ fn read_cyclonedx(doc: &Value) -> ImportedSbom {
             stack.extend(nested.iter());
         }
         if c.get("type").and_then(|t| t.as_str()) == Some("operating-system") {
-            let id = c
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            out.os = Some(OsRelease {
-                family: OsFamily::from_os_release_id(&id),
-                id,
-                version_id: c
-                    .get("version")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                version_codename: None,
-                pretty_name: c
-                    .get("description")
-                    .and_then(|d| d.as_str())
-                    .map(str::to_string),
-                source_path: "sbom".into(),
-            });
+            out.os = Some(os_release(
+                c.get("name").and_then(|n| n.as_str()).unwrap_or(""),
+                c.get("version").and_then(|v| v.as_str()),
+                c.get("description").and_then(|d| d.as_str()),
+            ));
             continue;
         }
         let Some(purl_text) = c.get("purl").and_then(|p| p.as_str()) else {
@@ -245,22 +237,11 @@ fn read_spdx(doc: &Value) -> ImportedSbom {
     {
         let purpose = p.get("primaryPackagePurpose").and_then(|v| v.as_str());
         if purpose == Some("OPERATING_SYSTEM") {
-            let id = p
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            out.os = Some(OsRelease {
-                family: OsFamily::from_os_release_id(&id),
-                id,
-                version_id: p
-                    .get("versionInfo")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                version_codename: None,
-                pretty_name: None,
-                source_path: "sbom".into(),
-            });
+            out.os = Some(os_release(
+                p.get("name").and_then(|n| n.as_str()).unwrap_or(""),
+                p.get("versionInfo").and_then(|v| v.as_str()),
+                None,
+            ));
             continue;
         }
         let purl_text = p

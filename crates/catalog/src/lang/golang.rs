@@ -62,6 +62,19 @@ const MAX_BUILDINFO_STRING: u64 = 16 << 20;
 
 /// Whether a regular file at `path` could be an executable worth opening. Object files,
 /// static archives, kernel modules and separate debug info are never programs.
+/// What a binary analyzer asks of a file: its bytes if it looks like an executable and starts
+/// with an executable format's magic, nothing otherwise.
+pub(crate) fn executable_interest(file: &FileMeta) -> Interest {
+    if executable_candidate(file) {
+        Interest::ReadIfMagic {
+            max_bytes: MAX_EXECUTABLE_BYTES,
+            magic: EXECUTABLE_MAGIC,
+        }
+    } else {
+        Interest::Skip
+    }
+}
+
 pub(crate) fn executable_candidate(file: &FileMeta) -> bool {
     if file.kind != FileKind::Regular || file.size < 64 {
         return false;
@@ -122,13 +135,7 @@ impl Analyzer for GoAnalyzer {
                 Interest::Skip
             };
         }
-        if executable_candidate(file) {
-            return Interest::ReadIfMagic {
-                max_bytes: MAX_EXECUTABLE_BYTES,
-                magic: EXECUTABLE_MAGIC,
-            };
-        }
-        Interest::Skip
+        executable_interest(file)
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {

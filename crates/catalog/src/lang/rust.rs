@@ -27,9 +27,7 @@ use bulwark_types::Ecosystem;
 use object::{Object, ObjectSection};
 use serde::Deserialize;
 
-use super::golang::{
-    executable_candidate, open_executable, EXECUTABLE_MAGIC, MAX_EXECUTABLE_BYTES,
-};
+use super::golang::{executable_interest, open_executable, EXECUTABLE_MAGIC};
 
 pub struct RustAnalyzer;
 
@@ -73,13 +71,7 @@ impl Analyzer for RustAnalyzer {
                 Interest::Skip
             };
         }
-        if executable_candidate(file) {
-            return Interest::ReadIfMagic {
-                max_bytes: MAX_EXECUTABLE_BYTES,
-                magic: EXECUTABLE_MAGIC,
-            };
-        }
-        Interest::Skip
+        executable_interest(file)
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
