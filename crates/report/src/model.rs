@@ -1,6 +1,6 @@
 use bulwark_analyze::{Diagnostic, DiagnosticLevel, ImageFacts, LayerSummary};
 use bulwark_image::Image;
-use bulwark_types::{Digest, OsRelease, Package, SecretFinding};
+use bulwark_types::{Digest, Misconfiguration, OsRelease, Package, SecretFinding};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -60,6 +60,9 @@ pub struct ScanReport {
     pub secrets: Vec<SecretFinding>,
     /// Known vulnerabilities, highest priority first (KEV, then EPSS, then severity).
     pub vulnerabilities: Vec<bulwark_vulndb::Finding>,
+    /// Misconfigurations of the image config, Dockerfiles, manifests and host settings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misconfigurations: Vec<Misconfiguration>,
     /// Packages that could not be matched, with why (an unparsable version, no OS).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
@@ -87,6 +90,7 @@ impl ScanReport {
             packages: facts.packages.clone(),
             secrets: facts.secrets.clone(),
             vulnerabilities: Vec::new(),
+            misconfigurations: Vec::new(),
             unmatched: Vec::new(),
             diagnostics: facts.diagnostics.clone(),
         }
@@ -128,6 +132,7 @@ impl ScanReport {
             packages: sbom.packages.clone(),
             secrets: Vec::new(),
             vulnerabilities: Vec::new(),
+            misconfigurations: Vec::new(),
             unmatched: Vec::new(),
             diagnostics,
         }
@@ -152,6 +157,48 @@ impl ScanReport {
                 reason,
             })
             .collect();
+    }
+
+    /// A report on files rather than an image (`bulwark config PATH...`): nothing but the
+    /// target's name until findings are added.
+    pub fn for_files(reference: String, tool_version: &'static str) -> ScanReport {
+        ScanReport {
+            schema: REPORT_SCHEMA,
+            tool: ToolInfo {
+                name: "bulwark",
+                version: tool_version,
+            },
+            created: now_rfc3339(),
+            image: ImageIdentity {
+                reference,
+                repo_tags: Vec::new(),
+                manifest_digest: None,
+                config_digest: None,
+                platform: None,
+            },
+            os: None,
+            layers: Vec::new(),
+            packages: Vec::new(),
+            secrets: Vec::new(),
+            vulnerabilities: Vec::new(),
+            misconfigurations: Vec::new(),
+            unmatched: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Adds misconfigurations, keeping them in a stable order (file, line, check).
+    pub fn add_misconfigurations(&mut self, more: Vec<Misconfiguration>) {
+        self.misconfigurations.extend(more);
+        self.misconfigurations.sort_by(|a, b| {
+            (&a.location.path, a.location.line, &a.check_id, &a.message).cmp(&(
+                &b.location.path,
+                b.location.line,
+                &b.check_id,
+                &b.message,
+            ))
+        });
+        self.misconfigurations.dedup();
     }
 
     /// Adds secrets found outside the layers (config, history), keeping the order stable.

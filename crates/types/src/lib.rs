@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod digest;
+mod misconfig;
 mod os;
 mod package;
 mod purl;
@@ -15,6 +16,7 @@ mod secret;
 mod severity;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError};
+pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguration};
 pub use os::{OsFamily, OsRelease};
 pub use package::{Ecosystem, LayerRef, Package, PackageSource};
 pub use purl::Purl;
