@@ -12,10 +12,12 @@
 pub mod cyclonedx;
 pub mod import;
 mod model;
+mod policy_model;
 pub mod spdx;
 pub mod table;
 
 pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
+pub use policy_model::{FindingKind, GateResult, LicenseCategory, LicenseFinding, Suppression};
 
 /// Renders the report in `format`.
 pub fn render(report: &ScanReport, format: Format) -> String {

@@ -2,6 +2,8 @@ use bulwark_analyze::{Diagnostic, DiagnosticLevel, ImageFacts, LayerSummary};
 use bulwark_image::Image;
 use bulwark_types::{Digest, Misconfiguration, OsRelease, Package, SecretFinding};
 use serde::Serialize;
+
+use crate::policy_model::{GateResult, LicenseFinding, Suppression};
 use sha2::{Digest as _, Sha256};
 
 /// The version of bulwark's JSON report; bumped on any incompatible change.
@@ -63,6 +65,15 @@ pub struct ScanReport {
     /// Misconfigurations of the image config, Dockerfiles, manifests and host settings.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub misconfigurations: Vec<Misconfiguration>,
+    /// Packages whose licence the licence policy objects to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub license_findings: Vec<LicenseFinding>,
+    /// Findings removed by ignore rules or VEX statements, with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppression>,
+    /// The verdict of every configured gate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateResult>,
     /// Packages that could not be matched, with why (an unparsable version, no OS).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
@@ -91,6 +102,9 @@ impl ScanReport {
             secrets: facts.secrets.clone(),
             vulnerabilities: Vec::new(),
             misconfigurations: Vec::new(),
+            license_findings: Vec::new(),
+            suppressed: Vec::new(),
+            gates: Vec::new(),
             unmatched: Vec::new(),
             diagnostics: facts.diagnostics.clone(),
         }
@@ -133,6 +147,9 @@ impl ScanReport {
             secrets: Vec::new(),
             vulnerabilities: Vec::new(),
             misconfigurations: Vec::new(),
+            license_findings: Vec::new(),
+            suppressed: Vec::new(),
+            gates: Vec::new(),
             unmatched: Vec::new(),
             diagnostics,
         }
@@ -182,6 +199,9 @@ impl ScanReport {
             secrets: Vec::new(),
             vulnerabilities: Vec::new(),
             misconfigurations: Vec::new(),
+            license_findings: Vec::new(),
+            suppressed: Vec::new(),
+            gates: Vec::new(),
             unmatched: Vec::new(),
             diagnostics: Vec::new(),
         }
