@@ -20,6 +20,7 @@ pub mod host;
 pub mod image_config;
 pub mod kubernetes;
 mod scan;
+pub mod yaml;
 
 pub use catalog::{catalog, CheckKind, CheckMeta, Hit};
 pub use detect::FileKind;
