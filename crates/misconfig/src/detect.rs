@@ -55,11 +55,13 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Option<FileKind> {
     None
 }
 
-/// Whether a line starts with `key:` (YAML) or the text has `"key":` (JSON): a cheap look
-/// that avoids parsing every YAML file in a source tree.
+/// Whether a line starts with `key:` (YAML; indented too, for flow-style documents written
+/// `{\n  apiVersion: "v1",`) or the text has `"key":` (JSON): a cheap look that avoids
+/// parsing every YAML file in a source tree.
 fn has_top_level_key(text: &str, key: &str) -> bool {
     text.lines().any(|l| {
-        l.strip_prefix(key)
+        l.trim_start()
+            .strip_prefix(key)
             .is_some_and(|rest| rest.starts_with(':'))
             || l.trim_start()
                 .strip_prefix('"')
@@ -96,6 +98,13 @@ mod tests {
             d(
                 "pod.json",
                 "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\"\n}"
+            ),
+            Some(FileKind::Kubernetes)
+        );
+        assert_eq!(
+            d(
+                "pod.yaml",
+                "---\n{\n  apiVersion: \"v1\",\n  kind: \"Pod\",\n}\n"
             ),
             Some(FileKind::Kubernetes)
         );

@@ -58,7 +58,8 @@ fn runtime_socket(path: &str) -> bool {
     let p = path.trim_end_matches('/');
     matches!(
         p,
-        "/var/run/docker.sock"
+        "" | "/var"
+            | "/var/run/docker.sock"
             | "/run/docker.sock"
             | "/var/run"
             | "/run"

@@ -208,6 +208,8 @@ const RUNTIME_SOCKETS: &[&str] = &[
     "/var/run/crio/crio.sock",
     "/run/crio/crio.sock",
     "/var/run/cri-dockerd.sock",
+    "/",
+    "/var",
     "/var/run",
     "/run",
     "/var/run/docker",
@@ -698,14 +700,30 @@ fn secret_name(name: &str) -> bool {
         "PRIVATE_KEY",
         "CREDENTIAL",
         "AUTH_KEY",
+        "ACCOUNT_KEY",
+        "CONNECTION_STRING",
     ]
     .iter()
     .any(|w| n.contains(w))
         || n.ends_with("_PWD")
         || n == "PWD_HASH";
     let indirect = [
-        "_FILE", "_PATH", "_DIR", "_URL", "_NAME", "_LENGTH", "_TTL", "_EXPIRY", "_TIMEOUT",
-        "_HEADER", "_ENABLED",
+        "_FILE",
+        "_PATH",
+        "_DIR",
+        "_URL",
+        "_NAME",
+        "_LENGTH",
+        "_TTL",
+        "_EXPIRY",
+        "_TIMEOUT",
+        "_HEADER",
+        "_ENABLED",
+        "_INTERVAL",
+        "_SECONDS",
+        "_REFRESH",
+        "_SIZE",
+        "_TYPE",
     ]
     .iter()
     .any(|s| n.ends_with(s));
@@ -723,6 +741,7 @@ fn env(obj: &Object, c: &Container, out: &mut Out) {
                 && !value.starts_with("$(")
                 && !value.starts_with('/')
                 && v.as_bool().is_none()
+                && value.parse::<f64>().is_err()
             {
                 out.hit(
                     obj,

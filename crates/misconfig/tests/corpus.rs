@@ -1,0 +1,89 @@
+//! The Kubernetes half of the benchmark corpus (`bench/misconfig/corpus/kubernetes`: real
+//! public manifests, see `ATTRIBUTION.md`) scanned the way `bulwark config DIR` scans it: every
+//! file is detected and parsed without error, and the deliberately insecure ones
+//! (kubernetes-goat) are flagged where a reader would point.
+
+use std::path::PathBuf;
+
+use bulwark_misconfig::scan_paths;
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/misconfig/corpus/kubernetes")
+}
+
+#[test]
+fn the_kubernetes_corpus_scans_without_errors_and_flags_the_insecure_manifests() {
+    let scan = scan_paths(&[corpus()]);
+    assert!(
+        scan.errors.is_empty(),
+        "errors: {:#?}",
+        scan.errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+    let files = std::fs::read_dir(corpus())
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .count();
+    assert!(
+        scan.files_scanned >= 30,
+        "{} of {files} files scanned",
+        scan.files_scanned
+    );
+    assert_eq!(
+        scan.files_scanned, files,
+        "every corpus file is detected as a manifest"
+    );
+
+    let at = |file: &str, id: &str| -> Vec<usize> {
+        let mut lines: Vec<usize> = scan
+            .findings
+            .iter()
+            .filter(|f| f.location.path.ends_with(file) && f.check_id == id)
+            .filter_map(|f| f.location.line)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let goat = "kubernetes-goat/";
+    // system-monitor: hostPID/hostIPC/hostNetwork, / mounted, privileged with escalation.
+    let sm = format!("{goat}system-monitor__deployment.yaml");
+    assert_eq!(at(&sm, "BW-K8S-001"), [39]);
+    assert_eq!(at(&sm, "BW-K8S-002"), [25]);
+    assert_eq!(at(&sm, "BW-K8S-003"), [23]);
+    assert_eq!(at(&sm, "BW-K8S-004"), [24]);
+    assert_eq!(at(&sm, "BW-K8S-005"), [28]);
+    assert_eq!(at(&sm, "BW-K8S-032"), [29]);
+    assert_eq!(at(&sm, "BW-K8S-009"), [38]);
+    assert_eq!(at(&sm, "BW-K8S-023"), [32]);
+    // health-check: privileged with the Docker socket mounted.
+    let hc = format!("{goat}health-check__deployment.yaml");
+    assert_eq!(at(&hc, "BW-K8S-001"), [25]);
+    assert_eq!(at(&hc, "BW-K8S-032"), [32]);
+    // insecure-rbac: cluster-admin bound to a service account.
+    assert_eq!(
+        at(&format!("{goat}insecure-rbac__setup.yaml"), "BW-K8S-035"),
+        [14]
+    );
+    // docker-bench: uid 0 on the pod, AUDIT_CONTROL added.
+    let db = format!("{goat}docker-bench-security__deployment.yaml");
+    assert_eq!(at(&db, "BW-K8S-011"), [31]);
+    assert_eq!(at(&db, "BW-K8S-007"), [47]);
+    // A NodePort Service and an Ingress without TLS.
+    assert_eq!(
+        at(
+            &format!("{goat}custom-kubernetes__ingress-bad.yaml"),
+            "BW-K8S-046"
+        ),
+        [5]
+    );
+    // Literal secrets in env (the SAS token), not the token refresh interval.
+    assert_eq!(
+        at(&format!("{goat}deamonset.yaml"), "BW-K8S-031"),
+        [79, 81, 83]
+    );
+    // Flow-style manifests (kubernetes/website) parse, with positions.
+    assert_eq!(at("website/security-context-4.yaml", "BW-K8S-007"), [14]);
+    assert_eq!(at("website/simple-clusterrole.yaml", "BW-K8S-037"), [16]);
+}
