@@ -36,6 +36,17 @@ fn the_kubernetes_corpus_scans_without_errors_and_flags_the_insecure_manifests()
         "every corpus file is detected as a manifest"
     );
 
+    // Per-check counts, for `cargo test --test corpus -- --nocapture`.
+    let mut counts = std::collections::BTreeMap::new();
+    for f in &scan.findings {
+        *counts.entry(f.check_id.as_str()).or_insert(0usize) += 1;
+    }
+    eprintln!(
+        "{} findings over {} files: {counts:?}",
+        scan.findings.len(),
+        scan.files_scanned
+    );
+
     let at = |file: &str, id: &str| -> Vec<usize> {
         let mut lines: Vec<usize> = scan
             .findings
@@ -83,6 +94,37 @@ fn the_kubernetes_corpus_scans_without_errors_and_flags_the_insecure_manifests()
         at(&format!("{goat}deamonset.yaml"), "BW-K8S-031"),
         [79, 81, 83]
     );
+    // Literal database passwords in env.
+    assert_eq!(at("website/mysql-deployment.yaml", "BW-K8S-031"), [33]);
+    assert_eq!(
+        at("examples/javaee__mysql-pod.yaml", "BW-K8S-031"),
+        [16, 20]
+    );
+    // The documentation's allow-all policies, on the `{}` rule.
+    assert_eq!(
+        at(
+            "website/network-policy-allow-all-ingress.yaml",
+            "BW-K8S-043"
+        ),
+        [10]
+    );
+    assert_eq!(
+        at("website/network-policy-allow-all-egress.yaml", "BW-K8S-043"),
+        [10]
+    );
+    // A hardened example stays quiet on the PSS baseline.
+    for id in [
+        "BW-K8S-001",
+        "BW-K8S-002",
+        "BW-K8S-005",
+        "BW-K8S-007",
+        "BW-K8S-031",
+    ] {
+        assert!(
+            at("microservices-demo/adservice.yaml", id).is_empty(),
+            "{id}"
+        );
+    }
     // Flow-style manifests (kubernetes/website) parse, with positions.
     assert_eq!(at("website/security-context-4.yaml", "BW-K8S-007"), [14]);
     assert_eq!(at("website/simple-clusterrole.yaml", "BW-K8S-037"), [16]);
