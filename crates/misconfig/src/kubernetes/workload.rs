@@ -395,6 +395,28 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
                 );
             }
         }
+        // Restricted: of the baseline set, only NET_BIND_SERVICE may be added back.
+        if let Some((k, add)) = caps.and_then(|c| c.entry("add")) {
+            let extra: Vec<&str> = add
+                .strs()
+                .into_iter()
+                .filter(|cap| {
+                    let cap = cap.trim_start_matches("CAP_");
+                    cap != "NET_BIND_SERVICE" && BASELINE_CAPS.contains(&cap)
+                })
+                .collect();
+            if !extra.is_empty() {
+                out.hit(
+                    obj,
+                    k,
+                    "BW-K8S-008",
+                    format!(
+                        "{label} adds {}: the restricted level allows adding only NET_BIND_SERVICE",
+                        extra.join(", ")
+                    ),
+                );
+            }
+        }
         let drops_all = caps
             .and_then(|c| c.get("drop"))
             .is_some_and(|d| d.strs().iter().any(|s| s.eq_ignore_ascii_case("ALL")));
