@@ -135,6 +135,17 @@ fn binding(obj: &Object, out: &mut Out) {
     for s in subjects {
         if let Some((k, v)) = s.entry("name") {
             let name = v.as_str().unwrap_or("");
+            if name == "default" && s.get("kind").and_then(Node::as_str) == Some("ServiceAccount") {
+                out.hit(
+                    obj,
+                    k,
+                    "BW-K8S-030",
+                    format!(
+                        "grants role {:?} to a namespace's default service account, which every pod without its own account runs as",
+                        role.and_then(|r| r.get("name")).and_then(Node::as_str).unwrap_or("")
+                    ),
+                );
+            }
             if matches!(
                 name,
                 "system:anonymous"
