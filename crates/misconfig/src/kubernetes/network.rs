@@ -85,6 +85,18 @@ fn service(obj: &Object, out: &mut Out) {
     let Some(spec) = obj.node.get("spec") else {
         return;
     };
+    for p in spec.get("ports").map(Node::seq).unwrap_or_default() {
+        if let Some((k, v)) = p.entry("port") {
+            if v.as_i64() == Some(44134) || obj.name == "tiller-deploy" {
+                out.hit(
+                    obj,
+                    k,
+                    "BW-K8S-049",
+                    "the Service exposes Helm v2 Tiller's gRPC port".into(),
+                );
+            }
+        }
+    }
     let Some((type_key, t)) = spec.entry("type") else {
         return;
     };
@@ -130,6 +142,22 @@ fn service(obj: &Object, out: &mut Out) {
 }
 
 fn ingress(obj: &Object, out: &mut Out) {
+    // ingress-nginx snippet annotations splice raw NGINX configuration (and, before the fix,
+    // Lua) into the controller, which holds every Secret of the cluster (CVE-2021-25742).
+    let annotations = obj.node.path(&["metadata", "annotations"]);
+    for (k, _) in annotations.map(Node::map).unwrap_or_default() {
+        let Some(key) = k.as_str() else { continue };
+        if let Some(name) = key.strip_prefix("nginx.ingress.kubernetes.io/") {
+            if name.ends_with("-snippet") || name == "configuration-snippet" {
+                out.hit(
+                    obj,
+                    k,
+                    "BW-K8S-047",
+                    format!("annotation {key} injects raw NGINX configuration into the ingress controller"),
+                );
+            }
+        }
+    }
     let Some((k, spec)) = obj.node.entry("spec") else {
         return;
     };

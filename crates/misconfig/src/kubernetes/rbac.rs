@@ -15,6 +15,29 @@ const WORKLOAD_RESOURCES: &[&str] = &[
     "cronjobs",
 ];
 
+/// Resources whose control undermines the cluster's own security, with the verbs that do it:
+/// admission webhooks (see or change every object), CSR approval (mint client certificates),
+/// persistent volumes (mount any host path), token requests (act as any service account),
+/// Service status (CVE-2020-8554 traffic interception).
+const CRITICAL: &[(&str, &[&str])] = &[
+    (
+        "mutatingwebhookconfigurations",
+        &["create", "update", "patch", "delete", "*"],
+    ),
+    (
+        "validatingwebhookconfigurations",
+        &["create", "update", "patch", "delete", "*"],
+    ),
+    (
+        "certificatesigningrequests/approval",
+        &["update", "patch", "*"],
+    ),
+    ("signers", &["approve", "sign", "*"]),
+    ("persistentvolumes", &["create", "*"]),
+    ("serviceaccounts/token", &["create", "*"]),
+    ("services/status", &["update", "patch", "*"]),
+];
+
 pub(crate) fn check(obj: &Object, out: &mut Out) {
     match obj.kind {
         "Role" | "ClusterRole" => rules(obj, out),
@@ -94,6 +117,19 @@ fn rules(obj: &Object, out: &mut Out) {
                 rk,
                 "BW-K8S-039",
                 "a rule grants nodes/proxy: direct access to the kubelet API".into(),
+            );
+        }
+        let critical: Vec<&str> = CRITICAL
+            .iter()
+            .filter(|(r, vs)| has_res(r) && any_verb(vs))
+            .map(|(r, _)| *r)
+            .collect();
+        if !critical.is_empty() {
+            out.hit(
+                obj,
+                rk,
+                "BW-K8S-048",
+                format!("a rule grants control of {}", critical.join(", ")),
             );
         }
         let created: Vec<&str> = WORKLOAD_RESOURCES

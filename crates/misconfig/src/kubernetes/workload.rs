@@ -528,6 +528,7 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
         }
         env(obj, c, out);
         dashboard_args(obj, c, out);
+        tiller(obj, c, out);
     }
 
     service_account(obj, &pod, set, out);
@@ -824,6 +825,26 @@ fn dashboard_args(obj: &Object, c: &Container, out: &mut Out) {
                 );
             }
         }
+    }
+}
+
+/// Helm v2's Tiller: an unauthenticated gRPC endpoint (port 44134) that installs anything with
+/// its own, usually cluster-admin, service account.
+fn tiller(obj: &Object, c: &Container, out: &mut Out) {
+    let Some((k, v)) = c.node.entry("image") else {
+        return;
+    };
+    let image = v.as_str().unwrap_or("");
+    let name = image.split(['@', ':']).next().unwrap_or("");
+    let repo = image.split('@').next().unwrap_or("");
+    let last = repo.rsplit('/').next().unwrap_or(repo);
+    if last.split(':').next() == Some("tiller") || name.ends_with("/tiller") {
+        out.hit(
+            obj,
+            k,
+            "BW-K8S-049",
+            format!("{} runs Helm v2 Tiller ({image})", c.label()),
+        );
     }
 }
 
