@@ -382,6 +382,16 @@ mod tests {
     }
 
     #[test]
+    fn crlf_and_byte_order_mark() {
+        let docs =
+            load_stream("\u{feff}apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  hostPID: true\r\n")
+                .unwrap();
+        let k = docs[0].path_key(&["spec", "hostPID"]).unwrap();
+        assert_eq!((k.line, k.col), (4, 3));
+        assert_eq!(docs[0].get("kind").unwrap().as_str(), Some("Pod"));
+    }
+
+    #[test]
     fn json_and_tabs() {
         let docs =
             load_stream("{\n\t\"kind\": \"Pod\",\n\t\"spec\": {\"hostPID\": true}\n}\n").unwrap();

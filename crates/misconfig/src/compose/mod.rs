@@ -55,6 +55,8 @@ const SENSITIVE_PORTS: &[(u32, &str)] = &[
 
 /// Host paths that hand the container the Docker daemon (and so the host).
 fn runtime_socket(path: &str) -> bool {
+    // `//var/run/docker.sock` is the Docker Desktop for Windows spelling.
+    let path = format!("/{}", path.trim_start_matches('/'));
     let p = path.trim_end_matches('/');
     matches!(
         p,
@@ -134,6 +136,8 @@ impl Service<'_, '_> {
         // docker.sock
         for v in node.get("volumes").map(Node::seq).unwrap_or_default() {
             let (source, at) = match v.as_str() {
+                // A lone path is an anonymous volume at that container path, not a mount.
+                Some(short) if !short.contains(':') => continue,
                 Some(short) => (short.split(':').next().unwrap_or(""), v),
                 None => match v.entry("source") {
                     Some((k, s))
