@@ -129,3 +129,64 @@ fn the_kubernetes_corpus_scans_without_errors_and_flags_the_insecure_manifests()
     assert_eq!(at("website/security-context-4.yaml", "BW-K8S-007"), [14]);
     assert_eq!(at("website/simple-clusterrole.yaml", "BW-K8S-037"), [16]);
 }
+
+/// Bad input in a directory: each broken file is reported with its line, the good ones are
+/// still checked, and nothing panics or blows up memory.
+#[test]
+fn broken_files_are_reported_and_the_rest_still_scanned() {
+    let dir = std::env::temp_dir().join(format!("bulwark-mk8s-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: ConfigMap\na: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n",
+    );
+    for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+    {
+        bomb.push_str(&format!("{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    }
+    let files = [
+        ("bomb.yaml", bomb.as_str()),
+        ("broken.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n"),
+        (
+            "deep.json",
+            &format!(
+                "{{\n\"apiVersion\": \"v1\",\n\"kind\": \"Pod\",\n\"x\": {}{}}}",
+                "[".repeat(300),
+                "]".repeat(300)
+            ),
+        ),
+        ("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  hostPID: true\n  containers: [{name: c, image: nginx}]\n"),
+        ("docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    privileged: true\n"),
+        ("compose.yaml", "services: [\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let scan = scan_paths(&[dir.clone()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let errors: Vec<(String, Option<usize>)> = scan
+        .errors
+        .iter()
+        .map(|e| (e.path.rsplit('/').next().unwrap().to_string(), e.line))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("bomb.yaml".to_string(), Some(7)),
+            ("broken.yaml".to_string(), Some(5)),
+            ("compose.yaml".to_string(), Some(2)),
+            ("deep.json".to_string(), Some(4)),
+        ],
+        "{:#?}",
+        scan.errors
+    );
+    assert!(
+        scan.errors[0].message.contains("billion laughs"),
+        "{}",
+        scan.errors[0]
+    );
+    let ids: Vec<&str> = scan.findings.iter().map(|f| f.check_id.as_str()).collect();
+    assert!(ids.contains(&"BW-K8S-003"), "{ids:?}");
+    assert!(ids.contains(&"BW-CMP-001"), "{ids:?}");
+}
