@@ -163,7 +163,7 @@ fn broken_files_are_reported_and_the_rest_still_scanned() {
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let scan = scan_paths(&[dir.clone()]);
+    let scan = scan_paths(std::slice::from_ref(&dir));
     std::fs::remove_dir_all(&dir).unwrap();
     let errors: Vec<(String, Option<usize>)> = scan
         .errors
