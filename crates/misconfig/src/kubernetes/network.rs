@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::workload::is_workload;
+use super::workload::{is_workload, pod_labels};
 use super::{Object, Out};
 use crate::yaml::Node;
 
@@ -193,25 +193,69 @@ fn policy(obj: &Object, out: &mut Out) {
 }
 
 /// Namespaces with workloads and no NetworkPolicy in the scanned set: reported once, on the
-/// first workload (in file order) of the namespace.
+/// first workload (in file order) of the namespace. In a namespace that has policies, each
+/// workload whose pod labels no policy's `podSelector` matches is reported on its own.
 pub(crate) fn check_set(objects: &[Object], out: &mut Out) {
-    let covered: BTreeSet<&str> = objects
-        .iter()
-        .filter(|o| o.kind == "NetworkPolicy")
-        .map(|o| o.effective_namespace())
-        .collect();
-    let mut first: BTreeMap<&str, &Object> = BTreeMap::new();
-    for o in objects.iter().filter(|o| is_workload(o.kind)) {
-        first.entry(o.effective_namespace()).or_insert(o);
+    let mut policies: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
+    for o in objects.iter().filter(|o| o.kind == "NetworkPolicy") {
+        let selector = o.node.path(&["spec", "podSelector"]);
+        // A policy without a podSelector is invalid: it selects nothing.
+        policies
+            .entry(o.effective_namespace())
+            .or_default()
+            .extend(selector);
     }
-    for (ns, o) in first {
-        if !covered.contains(ns) {
-            out.hit(
+    let mut reported: BTreeSet<&str> = BTreeSet::new();
+    for o in objects.iter().filter(|o| is_workload(o.kind)) {
+        let ns = o.effective_namespace();
+        match policies.get(ns) {
+            None if reported.insert(ns) => out.hit(
                 o,
                 o.at(),
                 "BW-K8S-042",
                 format!("namespace {ns:?} runs workloads and no NetworkPolicy in the scanned files selects them: every pod accepts traffic from anywhere"),
-            );
+            ),
+            None => {}
+            Some(selectors) => {
+                let labels = pod_labels(o);
+                if !selectors.iter().any(|s| selects(s, labels)) {
+                    out.hit(
+                        o,
+                        o.at(),
+                        "BW-K8S-042",
+                        format!("no NetworkPolicy in namespace {ns:?} selects the pods of {}: they accept traffic from anywhere", o.resource()),
+                    );
+                }
+            }
         }
     }
+}
+
+/// Whether a label selector (`matchLabels`, `matchExpressions`) matches `labels`; an empty
+/// selector matches every pod.
+fn selects(selector: &Node, labels: Option<&Node>) -> bool {
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Node::as_str);
+    let labels_ok = selector
+        .get("matchLabels")
+        .map(Node::map)
+        .unwrap_or_default()
+        .iter()
+        .all(|(k, v)| k.as_str().is_some_and(|k| label(k) == v.as_str()));
+    let exprs_ok = selector
+        .get("matchExpressions")
+        .map(Node::seq)
+        .unwrap_or_default()
+        .iter()
+        .all(|e| {
+            let key = e.get("key").and_then(Node::as_str).unwrap_or("");
+            let values = e.get("values").map(Node::strs).unwrap_or_default();
+            match e.get("operator").and_then(Node::as_str) {
+                Some("In") => label(key).is_some_and(|v| values.contains(&v)),
+                Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
+                Some("Exists") => label(key).is_some(),
+                Some("DoesNotExist") => label(key).is_none(),
+                _ => true,
+            }
+        });
+    labels_ok && exprs_ok
 }

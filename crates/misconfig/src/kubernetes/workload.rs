@@ -46,6 +46,23 @@ fn pod_template<'a>(obj: &Object<'a>) -> Option<Pod<'a>> {
     })
 }
 
+/// The labels of the pods a workload creates.
+pub(crate) fn pod_labels<'a>(obj: &Object<'a>) -> Option<&'a Node> {
+    let root = obj.node;
+    match obj.kind {
+        "Pod" => root.path(&["metadata", "labels"]),
+        "CronJob" => root.path(&[
+            "spec",
+            "jobTemplate",
+            "spec",
+            "template",
+            "metadata",
+            "labels",
+        ]),
+        _ => root.path(&["spec", "template", "metadata", "labels"]),
+    }
+}
+
 pub(crate) fn is_workload(kind: &str) -> bool {
     matches!(
         kind,
