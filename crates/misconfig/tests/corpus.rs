@@ -190,3 +190,51 @@ fn broken_files_are_reported_and_the_rest_still_scanned() {
     assert!(ids.contains(&"BW-K8S-003"), "{ids:?}");
     assert!(ids.contains(&"BW-CMP-001"), "{ids:?}");
 }
+
+/// Every prefix (at a stride) of every corpus file, and each with a byte flipped, is either
+/// scanned or reported as an error with a line: the parser and the checks never panic on
+/// half-written or corrupted manifests.
+#[test]
+fn truncated_and_corrupted_manifests_never_panic() {
+    use bulwark_misconfig::{scan_files, FileKind, SourceFile};
+    let mut scanned = 0;
+    let compose_cases = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cases/compose");
+    let dirs = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|d| (d.unwrap().path(), FileKind::Kubernetes))
+        .chain(
+            std::fs::read_dir(compose_cases)
+                .unwrap()
+                .map(|d| (d.unwrap().path(), FileKind::Compose)),
+        );
+    for (dir, kind) in dirs {
+        for file in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            for cut in (0..bytes.len()).step_by(23) {
+                let mut variants = vec![bytes[..cut].to_vec()];
+                let mut flipped = bytes.clone();
+                flipped[cut] = match flipped[cut] {
+                    b':' => b' ',
+                    b' ' => b'[',
+                    b'-' => b'{',
+                    _ => b':',
+                };
+                variants.push(flipped);
+                for bytes in variants {
+                    let scan = scan_files(&[SourceFile {
+                        path: "m.yaml".into(),
+                        kind,
+                        bytes,
+                    }]);
+                    assert!(
+                        scan.errors.iter().all(|e| e.line.is_some()),
+                        "{:?}",
+                        scan.errors
+                    );
+                    scanned += 1;
+                }
+            }
+        }
+    }
+    assert!(scanned > 1000, "{scanned}");
+}
