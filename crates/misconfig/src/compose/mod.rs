@@ -77,6 +77,34 @@ fn runtime_socket(path: &str) -> bool {
         && (p.contains("docker") || p.contains("containerd") || p.contains("podman")))
 }
 
+/// Host directories whose mount exposes or lets the container change the host itself.
+fn sensitive_host_dir(path: &str) -> Option<&'static str> {
+    let path = format!("/{}", path.trim_start_matches('/'));
+    let p = path.trim_end_matches('/');
+    [
+        "/etc",
+        "/boot",
+        "/dev",
+        "/proc",
+        "/sys",
+        "/usr",
+        "/lib",
+        "/lib64",
+        "/bin",
+        "/sbin",
+        "/root",
+        "/var/lib/kubelet",
+        "/etc/kubernetes",
+    ]
+    .into_iter()
+    .find(|d| {
+        p == *d
+            || (p.starts_with(d)
+                && p[d.len()..].starts_with('/')
+                && matches!(*d, "/boot" | "/root" | "/proc" | "/sys"))
+    })
+}
+
 /// Runs every compose check on one file.
 pub fn scan(file: &SourceFile) -> Result<Vec<Hit>, FileError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|_| {
@@ -152,6 +180,34 @@ impl Service<'_, '_> {
             };
             if runtime_socket(source) {
                 self.hit(at, "BW-CMP-002", format!("service {name} mounts {source}: control of the Docker daemon is control of the host"));
+            } else if let Some(dir) = sensitive_host_dir(source) {
+                self.hit(
+                    at,
+                    "BW-CMP-015",
+                    format!("service {name} mounts the host's {dir}"),
+                );
+            }
+            // Mount propagation: short syntax `src:dst:rshared`, long `bind: {propagation: shared}`.
+            let shared = |p: &str| matches!(p, "shared" | "rshared");
+            let propagation = match v.as_str() {
+                Some(short) => short
+                    .split(':')
+                    .nth(2)
+                    .and_then(|opts| opts.split(',').find(|o| shared(o)))
+                    .map(|o| (v, o.to_string())),
+                None => v
+                    .path(&["bind", "propagation"])
+                    .and_then(Node::as_str)
+                    .filter(|p| shared(p))
+                    .map(|p| {
+                        (
+                            v.path_key(&["bind", "propagation"]).unwrap_or(v),
+                            p.to_string(),
+                        )
+                    }),
+            };
+            if let Some((at, mode)) = propagation {
+                self.hit(at, "BW-CMP-016", format!("service {name} mounts {source} with {mode} propagation: mounts made in the container reach the host"));
             }
         }
         // host namespaces
@@ -279,6 +335,33 @@ impl Service<'_, '_> {
                     dev.split(':').next().unwrap_or("")
                 ),
             );
+        }
+        // pids limit
+        let pids = node
+            .get("pids_limit")
+            .and_then(Node::as_i64)
+            .filter(|n| *n > 0)
+            .is_some()
+            || node
+                .path(&["deploy", "resources", "limits", "pids"])
+                .and_then(Node::as_i64)
+                .is_some_and(|n| n > 0);
+        if !pids {
+            self.hit(key, "BW-CMP-017", format!("service {name} has no PIDs limit (pids_limit): a fork bomb in it exhausts the host"));
+        }
+        // healthcheck turned off
+        if let Some((k, hc)) = node.entry("healthcheck") {
+            let disabled = hc.get("disable").and_then(Node::as_bool) == Some(true)
+                || hc
+                    .get("test")
+                    .is_some_and(|t| t.strs().first() == Some(&"NONE"));
+            if disabled {
+                self.hit(
+                    k,
+                    "BW-CMP-018",
+                    format!("service {name} turns its image's HEALTHCHECK off"),
+                );
+            }
         }
         // restart policy
         if let Some((k, v)) = node.entry("restart") {
