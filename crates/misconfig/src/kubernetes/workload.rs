@@ -239,6 +239,7 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
     match obj.kind {
         "PodSecurityPolicy" => return psp(obj, out),
         "ServiceAccount" => return default_service_account(obj, out),
+        "ConfigMap" => return config_map(obj, out),
         _ => {}
     }
     let Some(pod) = pod_template(obj) else {
@@ -895,6 +896,33 @@ fn service_account(obj: &Object, pod: &Pod, set: &SetContext, out: &mut Out) {
                 "BW-K8S-030",
                 "the pod runs as the namespace's default service account with its token mounted"
                     .into(),
+            );
+        }
+    }
+}
+
+/// ConfigMap entries named like credentials with a literal value: ConfigMaps are not secret
+/// (readable by anyone who can read the namespace's configuration, and not encrypted at rest).
+fn config_map(obj: &Object, out: &mut Out) {
+    for (k, v) in obj.node.get("data").map(Node::map).unwrap_or_default() {
+        let (Some(key), Some(value)) = (k.as_str(), v.as_str()) else {
+            continue;
+        };
+        // A whole config file (`application.properties: |`) is not a value.
+        let env_name = key.replace(['.', '-'], "_");
+        if secret_name(&env_name)
+            && !value.trim().is_empty()
+            && !value.contains('\n')
+            && !value.starts_with('/')
+            && !value.starts_with("${")
+            && v.as_bool().is_none()
+            && value.parse::<f64>().is_err()
+        {
+            out.hit(
+                obj,
+                k,
+                "BW-K8S-050",
+                format!("ConfigMap key {key} holds a literal credential (value redacted)"),
             );
         }
     }
