@@ -4,11 +4,12 @@
 //! policies, admin ports on LoadBalancer/NodePort Services, dashboards, Ingress without TLS).
 //!
 //! [`scan_set`] loads every manifest with positions ([`crate::yaml`]), expands `List` kinds,
-//! runs the per-object checks ([`workload`], [`rbac`], [`network`]) and then the checks about
+//! runs the per-object checks ([`workload`], [`psp`], [`rbac`], [`network`]) and then the checks about
 //! the set. Unknown kinds are skipped; a file that cannot be parsed is reported with its line
 //! and the other files are still checked.
 
 mod network;
+mod psp;
 mod rbac;
 mod workload;
 
