@@ -4,9 +4,10 @@
 //! policies, admin ports on LoadBalancer/NodePort Services, dashboards, Ingress without TLS).
 //!
 //! [`scan_set`] loads every manifest with positions ([`crate::yaml`]), expands `List` kinds,
-//! runs the per-object checks ([`workload`], [`psp`], [`rbac`], [`network`]) and then the checks about
-//! the set. Unknown kinds are skipped; a file that cannot be parsed is reported with its line
-//! and the other files are still checked.
+//! runs the per-object checks ([`workload`], [`psp`], [`rbac`], [`network`]) and then the
+//! checks about the set. Unknown kinds are skipped; a file that cannot be parsed is reported
+//! with its line and the other files are still checked; Helm templates that are not YAML yet
+//! are skipped.
 
 mod network;
 mod psp;
