@@ -442,6 +442,12 @@ mod tests {
             ),
             Ok(_) => panic!("{} levels accepted", MAX_DEPTH + 1),
         }
+        // Block nesting by indentation, and by sequence dashes, is bounded too.
+        let indented: String = (0..1_000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(load_stream(&indented).is_err());
+        assert!(load_stream(&"- ".repeat(5_000)).is_err());
         let err = load_stream("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert!(err.message.starts_with("invalid YAML"), "{err:?}");
         assert!(err.line >= 2, "{err:?}");
