@@ -531,7 +531,7 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
                     format!("{label} does not set readOnlyRootFilesystem: true"),
                 ),
             }
-            resources(obj, c, out);
+            resources(obj, spec, c, out);
         }
         image(obj, c, out);
         if c.kind == ContainerKind::Regular && !pod.batch {
@@ -657,12 +657,17 @@ fn annotations(obj: &Object, pod: &Pod, containers: &[Container], out: &mut Out)
     }
 }
 
-fn resources(obj: &Object, c: &Container, out: &mut Out) {
+/// Container requests and limits; a pod-level `resources` (Kubernetes 1.32+) covers the
+/// resources it sets for every container.
+fn resources(obj: &Object, pod_spec: &Node, c: &Container, out: &mut Out) {
     for (section, id) in [("limits", "BW-K8S-021"), ("requests", "BW-K8S-022")] {
         let values = c.node.path(&["resources", section]);
+        let pod_values = pod_spec.path(&["resources", section]);
+        let set =
+            |v: Option<&Node>, r: &str| v.and_then(|v| v.get(r)).is_some_and(|n| !n.is_null());
         let missing: Vec<&str> = ["cpu", "memory"]
             .into_iter()
-            .filter(|r| values.and_then(|v| v.get(r)).is_none_or(Node::is_null))
+            .filter(|r| !set(values, r) && !set(pod_values, r))
             .collect();
         if !missing.is_empty() {
             out.hit(
