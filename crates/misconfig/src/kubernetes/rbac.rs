@@ -52,22 +52,18 @@ fn rules(obj: &Object, out: &mut Out) {
         let resources = rule.get("resources").map(Node::strs).unwrap_or_default();
         let verbs_key = rule.entry("verbs").map(|(k, _)| k);
         let resources_key = rule.entry("resources").map(|(k, _)| k);
-        // Wildcards: reported once per rule, at the first key (in document order) holding one.
-        let wild: Vec<&str> = ["apiGroups", "resources", "verbs", "nonResourceURLs"]
-            .into_iter()
-            .filter(|k| rule.get(k).is_some_and(|v| v.strs().contains(&"*")))
-            .collect();
-        if let Some((k, _)) = rule
-            .map()
-            .iter()
-            .find(|(k, _)| k.as_str().is_some_and(|k| wild.contains(&k)))
-        {
-            out.hit(
-                obj,
-                k,
-                "BW-K8S-034",
-                format!("a rule grants a wildcard for {}", wild.join(", ")),
-            );
+        // Wildcards: each field that holds one, at its key.
+        for field in ["apiGroups", "resources", "verbs", "nonResourceURLs"] {
+            if let Some((k, v)) = rule.entry(field) {
+                if v.strs().contains(&"*") {
+                    out.hit(
+                        obj,
+                        k,
+                        "BW-K8S-034",
+                        format!("a rule grants every {field} (\"*\")"),
+                    );
+                }
+            }
         }
         let any_verb = |vs: &[&str]| verbs.iter().any(|v| vs.contains(v));
         let has_res = |r: &str| resources.contains(&r);
