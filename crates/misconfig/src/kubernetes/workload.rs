@@ -4,9 +4,9 @@
 //!
 //! Settings that exist both on the pod's and the container's `securityContext` are read the way
 //! the kubelet reads them: the container's value wins, the pod's applies when the container says
-//! nothing. A forbidden value is reported where it is written; a missing required value is
-//! reported at the deepest key of its path that exists (the container's `securityContext:`
-//! line), or at the container's `name:`.
+//! nothing. A forbidden or incomplete value is reported at its key; a missing required
+//! setting is reported at the container's `name:` (or, for pod-level settings, the pod
+//! template's `spec:`).
 
 use std::collections::HashSet;
 
@@ -104,9 +104,10 @@ impl<'a> Container<'a> {
         self.node.entry("name").map(|(k, _)| k).unwrap_or(self.node)
     }
 
-    /// Where a missing setting at `path` is reported.
+    /// Where a setting at `path` that is missing or wrong is reported: its key when it is
+    /// written (with a wrong or incomplete value), else the container's `name:`.
     fn missing_at(&self, path: &[&str]) -> &'a Node {
-        self.node.deepest_key(path).unwrap_or_else(|| self.at())
+        self.node.path_key(path).unwrap_or_else(|| self.at())
     }
 
     fn sc(&self, key: &str) -> Option<(&'a Node, &'a Node)> {
