@@ -18,12 +18,15 @@ fn pod_template<'a>(obj: &Object<'a>) -> Option<Pod<'a>> {
     let root = obj.node;
     let (holder, meta): (&Node, Option<&Node>) = match obj.kind {
         "Pod" => (root, root.get("metadata")),
+        // DeploymentConfig (OpenShift) and Rollout (Argo Rollouts) carry a Deployment's template.
         "Deployment"
         | "StatefulSet"
         | "DaemonSet"
         | "ReplicaSet"
         | "ReplicationController"
-        | "Job" => {
+        | "Job"
+        | "DeploymentConfig"
+        | "Rollout" => {
             let t = root.path(&["spec", "template"])?;
             (t, t.get("metadata"))
         }
@@ -74,6 +77,8 @@ pub(crate) fn is_workload(kind: &str) -> bool {
             | "ReplicationController"
             | "Job"
             | "CronJob"
+            | "DeploymentConfig"
+            | "Rollout"
     )
 }
 
