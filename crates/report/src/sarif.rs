@@ -732,18 +732,21 @@ pub fn render(report: &ScanReport) -> Value {
         run_props["suppressed"] = json!(crate::common::sorted_suppressed(report));
     }
 
+    let mut driver = json!({
+        "name": report.tool.name,
+        "version": report.tool.version,
+        "semanticVersion": report.tool.version,
+        "rules": rules,
+    });
+    // The project's home (the workspace `repository`), where users learn about the tool.
+    if let Some(uri) = safe_url(env!("CARGO_PKG_REPOSITORY")) {
+        driver["informationUri"] = json!(uri);
+    }
     json!({
         "$schema": SARIF_SCHEMA_URI,
         "version": "2.1.0",
         "runs": [{
-            "tool": {
-                "driver": {
-                    "name": report.tool.name,
-                    "version": report.tool.version,
-                    "semanticVersion": report.tool.version,
-                    "rules": rules,
-                }
-            },
+            "tool": {"driver": driver},
             "invocations": [invocation],
             "results": results,
             "properties": run_props,

@@ -264,3 +264,63 @@ fn every_format_renders_the_same_bytes_twice_and_ignores_input_order() {
         );
     }
 }
+
+/// The SARIF Multitool: `$BULWARK_SARIF_MULTITOOL`, else where `.ci/run` installs it.
+pub fn sarif_multitool() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("BULWARK_SARIF_MULTITOOL")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache")))?;
+            Some(cache.join(
+                "bulwark-ci/sarif-multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool",
+            ))
+        })
+        .filter(|p| p.is_file());
+    if path.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the SARIF Multitool is missing; .ci/run installs it"
+        );
+        eprintln!("skipping the SARIF Multitool check: not installed (.ci/run installs it)");
+    }
+    path
+}
+
+/// Runs `Sarif.Multitool validate` with the SARIF rules and GitHub's ingestion rules (`Gh`)
+/// and returns the errors and warnings it prints (one per line, `file(line): error GH1001: …`).
+pub fn multitool_problems(tool: &std::path::Path, sarif_file: &std::path::Path) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(tool)
+        .arg("validate")
+        .args(["--rule-kind", "Sarif;Gh", "--output"])
+        .arg(dir.path().join("validation.sarif"))
+        .arg(sarif_file)
+        .env("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "1")
+        .output()
+        .expect("the multitool runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("Analysis completed successfully"),
+        "the multitool failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter(|l| l.contains("): error ") || l.contains("): warning "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn sarif_passes_the_sarif_multitool_validator_with_github_rules() {
+    let Some(tool) = sarif_multitool() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bulwark.sarif");
+    std::fs::write(&file, render(&sample_report(), Format::Sarif)).unwrap();
+    let problems = multitool_problems(&tool, &file);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
