@@ -4,9 +4,12 @@
 //! layers, package inventory (each package with its purl and introducing layer) and the
 //! diagnostics of the scan. It serializes as bulwark's own JSON report (schema
 //! `bulwark.report/v1`, documented in `docs/report-format.md`); [`cyclonedx::render`] and
-//! [`spdx::render`] turn it into CycloneDX 1.6 and SPDX 2.3 JSON, and [`table::render`] into
-//! the text a person reads. Output is deterministic: packages are sorted and document ids are
-//! derived from content, and the timestamp honours `SOURCE_DATE_EPOCH`.
+//! [`spdx::render`] turn it into CycloneDX 1.6 (with its vulnerabilities) and SPDX 2.3 JSON,
+//! [`sarif::render`] into SARIF 2.1.0 for code scanning, [`junit::render`] into JUnit XML,
+//! [`html::render`] into one self-contained HTML file, [`markdown::render`] into a
+//! pull-request comment and [`table::render`] into the text a person reads. [`render`] picks
+//! by [`Format`]. Output is deterministic: findings are sorted, document ids are derived from
+//! content, and the timestamp honours `SOURCE_DATE_EPOCH`.
 #![forbid(unsafe_code)]
 
 mod common;
