@@ -42,7 +42,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .chart svg{width:100%;height:auto;font:12px system-ui,sans-serif}
 .legend span{display:inline-block;margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 details{margin:8px 0}summary{cursor:pointer;font-weight:600}
-.empty{color:var(--muted);font-style:italic}
+.empty{color:var(--muted);font-style:italic}.id{white-space:nowrap}
 "#;
 
 fn sev_color(s: Severity) -> &'static str {
@@ -84,7 +84,7 @@ fn bar_chart(title: &str, rows: &[(String, [usize; 5])], empty: &str) -> String 
         .max()
         .unwrap_or(1)
         .max(1);
-    let (label_w, bar_w, row_h) = (180.0, 340.0, 22.0);
+    let (label_w, bar_w, row_h) = (250.0, 320.0, 22.0);
     let height = rows.len() as f64 * row_h + 8.0;
     let _ = writeln!(
         s,
@@ -99,7 +99,7 @@ fn bar_chart(title: &str, rows: &[(String, [usize; 5])], empty: &str) -> String 
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#1b1f24\">{}</text>",
             label_w - 6.0,
             y + 14.0,
-            esc(&truncate(label, 28))
+            esc(&truncate(label, 34))
         );
         let mut x = label_w;
         for (k, sev) in SEVERITIES.iter().enumerate() {
@@ -353,7 +353,10 @@ pub fn render(report: &ScanReport) -> String {
                 .unwrap_or_default();
             vec![
                 badge(f.severity),
-                link(&vuln_help_url(f), &f.id),
+                format!(
+                    "<span class=\"id\">{}</span>",
+                    link(&vuln_help_url(f), &f.id)
+                ),
                 format!(
                     "{}<br><code>{}</code>",
                     esc(&f.package.name),
