@@ -64,6 +64,14 @@ pub enum FormatArg {
     Cyclonedx,
     /// SPDX 2.3 JSON SBOM.
     Spdx,
+    /// SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps).
+    Sarif,
+    /// JUnit XML: one test suite per scanner, one failing test case per finding.
+    Junit,
+    /// One self-contained HTML file (no network, no script) with charts and tables.
+    Html,
+    /// Markdown for a pull-request comment (kept under 60,000 characters).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

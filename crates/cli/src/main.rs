@@ -149,7 +149,8 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     // Redaction holds whether or not secrets were asked for.
     let redactor = secret_scanner.unwrap_or_else(bulwark_secrets::Scanner::builtin);
     report.redact_history(|text| redactor.redact_text(text));
-    let rendered = bulwark_report::render(&report, format);
+    let rendered =
+        bulwark_report::render_with(&report, format, render_options(args.output.is_none()));
 
     write_output(args.output.as_deref(), &rendered)?;
 
@@ -278,8 +279,21 @@ fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Cyclonedx) => Format::CycloneDx,
         Some(FormatArg::Spdx) => Format::Spdx,
+        Some(FormatArg::Sarif) => Format::Sarif,
+        Some(FormatArg::Junit) => Format::Junit,
+        Some(FormatArg::Html) => Format::Html,
+        Some(FormatArg::Markdown) => Format::Markdown,
         None if !to_file && std::io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
+    }
+}
+
+/// Colours only for a table going to a terminal, and never when `NO_COLOR` is set
+/// (<https://no-color.org>).
+fn render_options(to_stdout: bool) -> bulwark_report::RenderOptions {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    bulwark_report::RenderOptions {
+        color: to_stdout && !no_color && std::io::stdout().is_terminal(),
     }
 }
 
@@ -326,7 +340,7 @@ fn scan_sbom(args: SbomArgs) -> Result<u8> {
     }
     write_output(
         args.output.as_deref(),
-        &bulwark_report::render(&report, format),
+        &bulwark_report::render_with(&report, format, render_options(args.output.is_none())),
     )?;
     if !args.quiet {
         print_diagnostics(&report.diagnostics);

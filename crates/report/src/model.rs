@@ -16,6 +16,14 @@ pub enum Format {
     Json,
     CycloneDx,
     Spdx,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+    /// JUnit XML for CI test reports.
+    Junit,
+    /// One self-contained HTML file.
+    Html,
+    /// Markdown for pull-request comments.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Serialize)]
