@@ -12,12 +12,16 @@
 pub mod cyclonedx;
 pub mod import;
 mod model;
+pub mod policy;
 mod policy_model;
 pub mod spdx;
 pub mod table;
+pub mod vex;
 
 pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
-pub use policy_model::{FindingKind, GateResult, LicenseCategory, LicenseFinding, Suppression};
+pub use policy_model::{
+    FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
+};
 
 /// Renders the report in `format`.
 pub fn render(report: &ScanReport, format: Format) -> String {

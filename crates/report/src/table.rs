@@ -173,6 +173,7 @@ pub fn render(report: &ScanReport) -> String {
             );
         }
     }
+    policy_sections(report, &mut out);
     if !report.diagnostics.is_empty() {
         out.push('\n');
         for d in &report.diagnostics {
@@ -194,4 +195,48 @@ pub fn render(report: &ScanReport) -> String {
         }
     }
     out
+}
+
+/// Licence findings, suppressed findings and gate verdicts, when policy produced any.
+fn policy_sections(report: &ScanReport, out: &mut String) {
+    if !report.license_findings.is_empty() {
+        let _ = writeln!(out, "\nLICENSES ({})", report.license_findings.len());
+        for l in &report.license_findings {
+            let _ = writeln!(
+                out,
+                "  {:<8} {} {}  {}  {}",
+                l.severity.as_str().to_uppercase(),
+                l.package,
+                l.version,
+                truncate(&l.license, 60),
+                l.reason
+            );
+        }
+    }
+    if !report.suppressed.is_empty() {
+        let _ = writeln!(out, "\nSUPPRESSED ({})", report.suppressed.len());
+        for s in &report.suppressed {
+            let _ = writeln!(
+                out,
+                "  {} {} in {} [{}] {}",
+                s.source,
+                s.id,
+                s.target,
+                s.origin.as_deref().unwrap_or(""),
+                truncate(&s.reason, 80)
+            );
+        }
+    }
+    if !report.gates.is_empty() {
+        let _ = writeln!(out, "\nGATES");
+        for g in &report.gates {
+            let _ = writeln!(
+                out,
+                "  {:<4} {:<18} {}",
+                if g.passed { "PASS" } else { "FAIL" },
+                g.gate,
+                g.reason
+            );
+        }
+    }
 }
