@@ -271,9 +271,11 @@ pub fn parse_ignore_file(text: &str, file: &str) -> Result<Vec<IgnoreRule>, Stri
                             .map_err(|e| err(format!("expires: {e}")))?,
                     )
                 }
-                Some((k, _)) => return Err(err(format!(
+                Some((k, _)) => {
+                    return Err(err(format!(
                     "unknown key `{k}` (expected id, package, path, fingerprint, check, expires)"
-                ))),
+                )))
+                }
                 None if n == 0 => id = Some(word.to_string()),
                 None => {
                     return Err(err(format!(
