@@ -176,12 +176,44 @@ pub fn parse(text: &str, file: &str) -> Result<Config> {
 /// serde_yaml reports errors inside a mapping at the mapping's first line; the key the path
 /// ends with is usually a few lines further down. Finds its line, from `from` (1-based) on.
 fn key_line(text: &str, from: usize, path: &str) -> usize {
-    let key = path.rsplit(['.']).next().unwrap_or("");
-    let key = key.split('[').next().unwrap_or("");
+    let last = path.rsplit(['.']).next().unwrap_or("");
+    let key = last.split('[').next().unwrap_or("");
     if key.is_empty() || key == "?" {
         return from;
     }
     let lines: Vec<&str> = text.lines().collect();
+    // `ignores[2]`: the third `- ` item under the top-level `ignores:` key.
+    if let Some(index) = last
+        .strip_prefix(key)
+        .and_then(|r| r.strip_prefix('['))
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|_| !path.contains('.'))
+    {
+        let Some(start) = lines.iter().position(|l| l.starts_with(&format!("{key}:"))) else {
+            return from;
+        };
+        let mut item_indent = None;
+        let mut seen = 0;
+        for (i, line) in lines.iter().enumerate().skip(start + 1) {
+            let indent = line.len() - line.trim_start().len();
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            if indent == 0 && !trimmed.starts_with('-') {
+                break;
+            }
+            if trimmed.starts_with('-') && item_indent.is_none_or(|w| w == indent) {
+                item_indent = Some(indent);
+                if seen == index {
+                    return i + 1;
+                }
+                seen += 1;
+            }
+        }
+        return from;
+    }
     for (i, line) in lines.iter().enumerate().skip(from.saturating_sub(1)) {
         let found = line.match_indices(key).any(|(at, _)| {
             let before = line[..at].chars().last();
@@ -719,8 +751,11 @@ mod tests {
             e.starts_with("bulwark.yaml:3: gates.vulnerabilities.severity: unknown severity"),
             "{e}"
         );
-        let e = err("ignores:\n  - id: CVE-1\n");
-        assert!(e.contains("ignores[0]") && e.contains("reason"), "{e}");
+        let e = err("ignores:\n  - id: CVE-1\n    reason: r\n  # a comment\n  - id: CVE-2\n");
+        assert_eq!(
+            e,
+            "bulwark.yaml:5: ignores[1]: every ignore rule needs a `reason`"
+        );
         let e = err("licenses:\n  deny-categories: [viral]\n");
         assert!(e.contains("licenses.deny-categories[0]"), "{e}");
         let e = err("max-layer-size: lots\n");

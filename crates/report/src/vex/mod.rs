@@ -3,9 +3,9 @@
 //! A [`Statement`] says, for one vulnerability (and its aliases), what status it has in the
 //! products it names. A product is a package (a purl), the scanned image (a `pkg:oci` purl, a
 //! digest, or a reference), or a package inside a product (OpenVEX `subcomponents`, a CSAF
-//! `default_component_of` relationship). [`VexSet::suppression_for`] finds the statement that
-//! decides a vulnerability finding: `not_affected` and `fixed` suppress it; the last matching
-//! statement wins (documents in the order given, statements in document order).
+//! `default_component_of` relationship). [`VexSet::decide`] finds the statement that
+//! decides a vulnerability finding: `not_affected` and `fixed` suppress it; the newest matching
+//! statement wins (by timestamp, then by the order given).
 
 mod csaf;
 mod cyclonedx;
@@ -308,19 +308,29 @@ impl VexSet {
         ids: &[String],
         package: &Purl,
     ) -> Option<&'a Statement> {
+        // The newest statement wins (statement timestamp, else its document's); statements
+        // without a time count as older than timed ones; ties go to the later one given.
         self.statements
             .iter()
-            .rev()
-            .filter(|s| {
+            .enumerate()
+            .filter(|(_, s)| {
                 std::iter::once(&s.vulnerability)
                     .chain(s.aliases.iter())
                     .any(|v| ids.iter().any(|i| i.eq_ignore_ascii_case(v)))
             })
-            .find(|s| s.products.iter().any(|p| p.covers(image, package)))
+            .filter(|(_, s)| s.products.iter().any(|p| p.covers(image, package)))
+            .max_by_key(|(i, s)| (s.time(), *i))
+            .map(|(_, s)| s)
     }
 }
 
 impl Statement {
+    /// The statement's time as a UTC instant, when it has a readable RFC 3339 timestamp.
+    fn time(&self) -> Option<time::OffsetDateTime> {
+        let t = self.timestamp.as_deref()?;
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }
+
     /// The statement as the JSON report keeps it.
     pub fn to_json(&self) -> serde_json::Value {
         let products: Vec<serde_json::Value> = self

@@ -203,3 +203,32 @@ fn bad_documents_say_where() {
         "{e}"
     );
 }
+
+#[test]
+fn the_newest_statement_wins() {
+    let doc = br#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a",
+      "timestamp": "2024-01-01T00:00:00Z", "version": 2,
+      "statements": [
+       {"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/a"}],
+        "status": "affected", "timestamp": "2024-03-01T00:00:00+01:00"},
+       {"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/a"}],
+        "status": "not_affected", "justification": "component_not_present",
+        "timestamp": "2024-02-01T00:00:00Z"},
+       {"vulnerability": {"name": "CVE-2"}, "products": [{"@id": "pkg:npm/a"}],
+        "status": "under_investigation", "timestamp": "2024-01-01T00:00:00Z"},
+       {"vulnerability": {"name": "CVE-2"}, "products": [{"@id": "pkg:npm/a"}],
+        "status": "fixed", "timestamp": "2024-01-02T00:00:00-05:00"}]}"#;
+    let set = VexSet {
+        statements: parse(doc, "d.json").unwrap(),
+    };
+    let id = identity();
+    let a = purl("pkg:npm/a@1.0.0");
+    let image = ImageContext {
+        identity: &id,
+        packages: vec![&a],
+    };
+    let one = set.decide(&image, &["CVE-1".into()], &a).unwrap();
+    assert_eq!(one.status, Status::Affected, "listed first but newer");
+    let two = set.decide(&image, &["CVE-2".into()], &a).unwrap();
+    assert_eq!(two.status, Status::Fixed);
+}
