@@ -263,6 +263,17 @@ fn gates_name_what_failed() {
     };
     policy.apply(&mut r, today());
     assert_eq!(r.gates[0].count, 2);
+    let mut r = report();
+    let policy = Policy {
+        gates: serde_yaml::from_str("misconfigurations: {severity: high}").unwrap(),
+        ..Policy::default()
+    };
+    policy.apply(&mut r, today());
+    assert!(!r.gates[0].passed);
+    assert_eq!(
+        r.gates[0].reason,
+        "1 misconfiguration at high or above: BW-DF-001 at /app/Dockerfile:4"
+    );
     let policy = Policy {
         gates: serde_yaml::from_str("vulnerabilities: {kev: true}").unwrap(),
         ..Policy::default()
