@@ -58,6 +58,21 @@ pub struct Config {
     pub ignores: Vec<IgnoreRule>,
     pub licenses: Option<LicensePolicy>,
     pub gates: Option<GateConfig>,
+    /// `bulwark db update` settings.
+    pub db: Option<DbConfig>,
+}
+
+/// The `db:` section: `bulwark db update`'s flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DbConfig {
+    pub ecosystems: Option<Vec<String>>,
+    pub osv_url: Option<String>,
+    pub kev_url: Option<String>,
+    pub epss_url: Option<String>,
+    pub no_kev: Option<bool>,
+    pub no_epss: Option<bool>,
+    pub max_download_mib: Option<u64>,
 }
 
 /// A value of one of clap's enums (`format: json`), checked while reading the file.
@@ -413,6 +428,42 @@ impl Loaded {
         self.fill_policy(&mut a.policy, m);
     }
 
+    /// Fills `bulwark db update`'s settings the user did not give as flags or variables.
+    pub fn fill_update(&self, u: &mut crate::db::UpdateArgs, m: &ArgMatches) {
+        let Some(d) = &self.config.db else {
+            return;
+        };
+        if !explicit(m, "ecosystems") {
+            if let Some(e) = &d.ecosystems {
+                u.ecosystems = e.clone();
+            }
+        }
+        for (id, slot, value) in [
+            ("osv_url", &mut u.osv_url, &d.osv_url),
+            ("kev_url", &mut u.kev_url, &d.kev_url),
+            ("epss_url", &mut u.epss_url, &d.epss_url),
+        ] {
+            if !explicit(m, id) && value.is_some() {
+                *slot = value.clone();
+            }
+        }
+        if !explicit(m, "no_kev") {
+            if let Some(b) = d.no_kev {
+                u.no_kev = b;
+            }
+        }
+        if !explicit(m, "no_epss") {
+            if let Some(b) = d.no_epss {
+                u.no_epss = b;
+            }
+        }
+        if !explicit(m, "max_download_mib") {
+            if let Some(n) = d.max_download_mib {
+                u.max_download_mib = n;
+            }
+        }
+    }
+
     /// The db directory for `bulwark db`, when the config names one and no flag did.
     pub fn db_dir(&self, given: Option<PathBuf>, m: &ArgMatches) -> Option<PathBuf> {
         if explicit(m, "db_dir") {
@@ -560,6 +611,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("fail_on_secret", "gates.secrets"),
     ("fail_on_misconfig", "gates.misconfigurations.severity"),
     ("fail_on_license", "gates.licenses"),
+    ("ecosystems", "db.ecosystems"),
+    ("osv_url", "db.osv-url"),
+    ("kev_url", "db.kev-url"),
+    ("epss_url", "db.epss-url"),
+    ("no_kev", "db.no-kev"),
+    ("no_epss", "db.no-epss"),
+    ("max_download_mib", "db.max-download-mib"),
 ];
 
 /// The config-only part of the reference (keys with no flag), kept next to [`Config`].
@@ -595,6 +653,11 @@ per line: `CVE-2023-5678 package=pkg:deb/debian/libssl3 expires=2026-12-31 # rea
 | `deny-categories` | classes that are forbidden |
 | `classify` | map of licence id to class, extending the built-in table (`LicenseRef-Acme: permissive`) |
 | `unknown` | packages with no known licence: `allow`, `warn` (default: a low finding), `deny` (forbidden) |
+
+### `db` (map)
+
+The settings of `bulwark db update` (see its flags above); `db-dir` at the top level is used by
+every `bulwark db` command as well as by scans.
 
 ### `gates` (map)
 
@@ -651,10 +714,15 @@ pub fn reference_markdown(cmd: &clap::Command) -> String {
          invalid date stops the run with `FILE:LINE: KEY: problem` (exit 2). Relative paths in\n\
          the file are relative to the file's directory.\n\n",
     );
-    for name in ["image", "fs", "sbom"] {
-        let Some(sub) = cmd.find_subcommand(name) else {
-            continue;
-        };
+    let db_update = cmd
+        .find_subcommand("db")
+        .and_then(|d| d.find_subcommand("update"));
+    let subs: Vec<(&str, &clap::Command)> = ["image", "fs", "sbom"]
+        .into_iter()
+        .filter_map(|n| cmd.find_subcommand(n).map(|c| (n, c)))
+        .chain(db_update.map(|c| ("db update", c)))
+        .collect();
+    for (name, sub) in subs {
         out.push_str(&format!("## `bulwark {name}`\n\n"));
         out.push_str("| flag | environment | bulwark.yaml | default | meaning |\n");
         out.push_str("| --- | --- | --- | --- | --- |\n");
@@ -800,8 +868,12 @@ mod tests {
     fn every_flag_has_a_key_and_a_variable() {
         use clap::CommandFactory;
         let cmd = crate::cli::Cli::command();
-        for name in ["image", "fs", "sbom"] {
-            let sub = cmd.find_subcommand(name).unwrap();
+        let db = cmd.find_subcommand("db").unwrap();
+        let subs = ["image", "fs", "sbom"]
+            .iter()
+            .map(|n| (*n, cmd.find_subcommand(n).unwrap()))
+            .chain([("db update", db.find_subcommand("update").unwrap())]);
+        for (name, sub) in subs {
             for arg in sub.get_arguments() {
                 let id = arg.get_id().as_str();
                 if arg.get_long().is_none() || matches!(id, "help" | "version") {

@@ -36,6 +36,11 @@ fn main() -> ExitCode {
         Command::Db(mut args) => (|| {
             let loaded = config::load(&cli::PolicyArgs::from_env())?;
             args.db_dir = loaded.db_dir(args.db_dir.take(), &sub);
+            if let (db::DbCommand::Update(u), Some(m)) =
+                (&mut args.command, sub.subcommand_matches("update"))
+            {
+                loaded.fill_update(u, m);
+            }
             db::run(args)
         })(),
         Command::Fs(mut args) => {
