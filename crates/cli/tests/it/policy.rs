@@ -548,3 +548,65 @@ fn each_gate_fails_with_its_code_and_says_why() {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn sbom_scans_apply_the_same_policy() {
+    let f = fixture();
+    let sbom = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/syft-debian-mini.cdx.json");
+    let sbom = sbom.to_str().unwrap();
+    let db = f.db.to_str().unwrap();
+    let (code, out, err) = run_in(
+        f.dir(),
+        &["sbom", sbom, "--db-dir", db, "--format", "json"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let before = json(&out);
+    let first = &before["vulnerabilities"][0];
+    let id = first["id"]
+        .as_str()
+        .expect("the Debian data matches this SBOM");
+    let purl = first["package"]["purl"].as_str().unwrap();
+    let name_only = purl.split('@').next().unwrap();
+    let count = |r: &Value| {
+        r["vulnerabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["id"] == id)
+            .count()
+    };
+    let vex = f.write(
+        "sbom.vex.json",
+        &format!(
+            r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "t", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+  "statements": [{{"vulnerability": {{"name": "{id}"}}, "products": [{{"@id": "{name_only}"}}], "status": "fixed"}}]}}"#
+        ),
+    );
+    let (code, out, err) = run_in(
+        f.dir(),
+        &[
+            "sbom",
+            sbom,
+            "--db-dir",
+            db,
+            "--format",
+            "json",
+            "--vex",
+            &vex,
+            "--fail-on-vuln",
+            "unknown",
+            "--exit-code",
+            "9",
+        ],
+        &[],
+    );
+    let after = json(&out);
+    assert_eq!(
+        count(&after),
+        count(&before) - 1,
+        "only {name_only}'s {id} went"
+    );
+    assert_eq!(after["suppressed"][0]["statement"]["status"], "fixed");
+    assert_eq!(code, 9, "the gate judges what is left: {err}");
+}
