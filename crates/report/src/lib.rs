@@ -19,13 +19,17 @@ pub mod import;
 pub mod junit;
 pub mod markdown;
 mod model;
+pub mod policy;
 mod policy_model;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
+pub mod vex;
 
 pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
-pub use policy_model::{FindingKind, GateResult, LicenseCategory, LicenseFinding, Suppression};
+pub use policy_model::{
+    FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
+};
 
 /// How to render, beyond the format itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
