@@ -1,0 +1,5 @@
+FROM debian:12
+RUN useradd -r app
+USER app
+FROM debian:12
+COPY --from=0 /etc/passwd /etc/passwd

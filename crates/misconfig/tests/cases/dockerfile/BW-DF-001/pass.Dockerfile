@@ -1,0 +1,6 @@
+FROM debian:12
+RUN useradd -r app
+USER root
+RUN apt-get update
+USER app
+CMD ["/bin/app"]

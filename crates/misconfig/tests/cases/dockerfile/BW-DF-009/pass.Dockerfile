@@ -1,0 +1,4 @@
+FROM debian:12
+RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10+deb12u7
+FROM alpine:3.20
+RUN apk update && apk add --no-cache curl=8.9.1-r2
