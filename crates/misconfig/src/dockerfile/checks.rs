@@ -597,27 +597,10 @@ const SHELLS: &[&str] = &[
 /// BW-DF-019 (curl | sh), BW-DF-020 (sudo), BW-DF-021 (cd), BW-DF-029 (chmod 777),
 /// BW-DF-030 (verification turned off).
 fn misc_run(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
-    let mut piped_download = false;
-    for (i, c) in r.cmds.iter().enumerate() {
+    for c in &r.cmds {
         let Some((prog, args)) = c.program() else {
             continue;
         };
-        if c.piped && SHELLS.contains(&prog) && i > 0 {
-            if let Some((prev, _)) = r.cmds[i - 1].program() {
-                if matches!(prev, "curl" | "wget") {
-                    piped_download = true;
-                }
-            }
-        }
-        if SHELLS.contains(&prog)
-            && args.iter().any(|a| {
-                ["$(curl", "$(wget", "<(curl", "<(wget", "`curl", "`wget"]
-                    .iter()
-                    .any(|p| a.contains(p))
-            })
-        {
-            piped_download = true;
-        }
         if c.words.first().is_some_and(|w| w == "sudo") {
             hits.push(hit(
                 df,
@@ -651,7 +634,7 @@ fn misc_run(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
             hits.push(hit(df, r.ins, "BW-DF-030", what));
         }
     }
-    if piped_download {
+    if pipes_download_to_shell(&r.cmds) {
         hits.push(hit(
             df,
             r.ins,
@@ -659,6 +642,30 @@ fn misc_run(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
             "a downloaded script is piped into an interpreter: whatever the server sends runs unverified",
         ));
     }
+}
+
+/// Whether a script pipes `curl`/`wget` output into an interpreter (`curl … | sh`,
+/// `sh -c "$(curl …)"`, `bash <(curl …)`).
+pub fn pipes_download_to_shell(cmds: &[Command]) -> bool {
+    cmds.iter().enumerate().any(|(i, c)| {
+        let Some((prog, args)) = c.program() else {
+            return false;
+        };
+        if !SHELLS.contains(&prog) {
+            return false;
+        }
+        let piped = c.piped
+            && i > 0
+            && cmds[i - 1]
+                .program()
+                .is_some_and(|(p, _)| matches!(p, "curl" | "wget"));
+        piped
+            || args.iter().any(|a| {
+                ["$(curl", "$(wget", "<(curl", "<(wget", "`curl", "`wget"]
+                    .iter()
+                    .any(|p| a.contains(p))
+            })
+    })
 }
 
 fn world_writable_mode(mode: &str) -> bool {

@@ -4,6 +4,7 @@ mod checks;
 pub mod parse;
 pub mod shell;
 
+pub use checks::{pipes_download_to_shell, secret_name};
 pub use parse::{parse, Dockerfile, Instruction, ParseError, Stage};
 
 use crate::{FileError, Hit, SourceFile};
