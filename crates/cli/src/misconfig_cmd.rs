@@ -57,16 +57,57 @@ pub fn run(args: ConfigArgs) -> Result<u8> {
             "name files or directories to check (bulwark config PATH...), or --host-root DIR"
         );
     }
+    let compliance = args
+        .compliance
+        .as_deref()
+        .map(|c| c.parse::<bulwark_misconfig::compliance::Target>())
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let format = crate::choose_format(args.format, args.output.is_some());
     if matches!(format, Format::CycloneDx | Format::Spdx) {
         anyhow::bail!("bulwark config writes table or json reports; SBOM formats are for images");
     }
-    let mut scan = bulwark_misconfig::scan_paths(&args.paths);
+    let mut scan = if args.policy.is_empty() {
+        bulwark_misconfig::scan_paths(&args.paths)
+    } else {
+        // Policy errors stop the command before any scan: a broken policy checks nothing.
+        let policies = match bulwark_misconfig::rego::Policies::load(&args.policy, &args.namespace)
+        {
+            Ok(p) => p,
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                anyhow::bail!(
+                    "{} policy file{} could not be loaded; fix them and run again",
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                );
+            }
+        };
+        if policies.packages().is_empty() && !args.quiet {
+            eprintln!(
+                "warning: no policy package named {} under {}",
+                if args.namespace.is_empty() {
+                    "main".to_string()
+                } else {
+                    args.namespace.join(", ")
+                },
+                args.policy
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        bulwark_misconfig::scan_paths_with(&args.paths, &policies)
+    };
     if let Some(root) = &args.host_root {
         let host = bulwark_misconfig::host::scan_root(root);
         scan.findings.extend(host.findings);
         scan.errors.extend(host.errors);
         scan.files_scanned += host.files_scanned;
+        scan.checked.extend(host.checked);
     }
     let reference = args
         .paths
@@ -82,9 +123,24 @@ pub fn run(args: ConfigArgs) -> Result<u8> {
     let mut report = ScanReport::for_files(reference, env!("CARGO_PKG_VERSION"));
     report.add_misconfigurations(scan.findings);
 
-    let rendered = match format {
-        Format::Table => render_table(&report.misconfigurations, scan.files_scanned),
-        _ => bulwark_report::render(&report, format),
+    let rendered = match (compliance, format) {
+        (Some(target), format) => {
+            let r = bulwark_misconfig::compliance::report(
+                target,
+                &report.misconfigurations,
+                &scan.checked,
+            );
+            match format {
+                Format::Table => bulwark_misconfig::compliance::render_table(&r),
+                _ => {
+                    let mut json = serde_json::to_string_pretty(&r)?;
+                    json.push('\n');
+                    json
+                }
+            }
+        }
+        (None, Format::Table) => render_table(&report.misconfigurations, scan.files_scanned),
+        (None, _) => bulwark_report::render(&report, format),
     };
     crate::write_output(args.output.as_deref(), &rendered)?;
 

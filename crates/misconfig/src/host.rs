@@ -181,6 +181,7 @@ pub fn scan_root(root: &Path) -> ConfigScan {
         ));
         return scan;
     }
+    scan.checked.insert(crate::CheckKind::Host);
     let docker_gid = group_id(root, "docker");
     for o in OWNED {
         for rel in o.paths {
@@ -253,6 +254,7 @@ pub fn scan_root(root: &Path) -> ConfigScan {
         scan.findings.append(&mut more.findings);
         scan.errors.append(&mut more.errors);
         scan.files_scanned += more.files_scanned;
+        scan.checked.append(&mut more.checked);
     }
     scan
 }

@@ -282,3 +282,84 @@ fn config_scans_every_file_and_reports_errors_with_lines() {
     let out = bulwark(&["config", &txt]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn config_compliance_policy_and_host_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let df = write(
+        dir.path(),
+        "Dockerfile",
+        "FROM debian:12\nCOPY app /app\nUSER 10001\nCMD [\"/app\"]\n",
+    );
+    // Compliance as JSON: 4.1 passes (USER set), 4.6 fails (no HEALTHCHECK), daemon controls
+    // were not scanned, 4.5 has no check.
+    let out = bulwark(&["config", &df, "--compliance", "cis-docker", "-f", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |id: &str| {
+        report["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("4.1"), "pass");
+    assert_eq!(status("4.6"), "fail");
+    assert_eq!(status("2.2"), "not-scanned");
+    assert_eq!(status("4.5"), "manual");
+    let out = bulwark(&["config", &df, "--compliance", "cis-docker", "-f", "table"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("CIS Docker Benchmark v1.6.0:"), "{table}");
+    let out = bulwark(&["config", &df, "--compliance", "sox"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown compliance framework"));
+
+    // Policies from the repository's examples.
+    let policies = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/dockerfile"
+    );
+    let out = bulwark(&["config", &df, "--policy", policies, "-f", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(misconfigs(&report).iter().any(|f| f.0 == "ORG-DF-001"));
+    let bad = dir.path().join("policies");
+    write(
+        &bad,
+        "broken.rego",
+        "package main\n\ndeny[msg] {\n  msg := \n}\n",
+    );
+    let out = bulwark(&["config", &df, "--policy", &bad.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.rego:"), "{stderr}");
+
+    // A host root with an open docker socket and daemon.json.
+    let root = dir.path().join("host");
+    write(&root, "etc/docker/daemon.json", "{\n  \"icc\": true\n}\n");
+    let sock = write(&root, "var/run/docker.sock", "");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = bulwark(&[
+        "config",
+        "--host-root",
+        &root.display().to_string(),
+        "-f",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = misconfigs(&report);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "BW-HOST-005" && f.1 == "/var/run/docker.sock"),
+        "{found:#?}"
+    );
+    assert!(found.iter().any(|f| f.0 == "BW-DMN-001"), "{found:#?}");
+}
