@@ -59,12 +59,12 @@ read -r _ bw br < <(bench bulwark "$bulwark" config "$corpus" --format json --ou
 read -r _ cw cr < <(bench checkov "$checkov" -d "$corpus" --framework dockerfile kubernetes --quiet --compact -o json)
 
 # Finding counts, for the record.
-bf=$("$bulwark" config "$corpus" --format json --quiet 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("misconfigurations", [])))')
+bf=$("$bulwark" config "$corpus" --format json --quiet 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("misconfigurations", [])))') || true
 cf=$("$checkov" -d "$corpus" --framework dockerfile kubernetes --quiet --compact -o json 2>/dev/null | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
 d=d if isinstance(d,list) else [d]
-print(sum(len(x.get("results",{}).get("failed_checks",[])) for x in d))')
+print(sum(len(x.get("results",{}).get("failed_checks",[])) for x in d))') || true
 
 ratio=$(awk -v c="$cw" -v b="$bw" 'BEGIN { if (b > 0) printf "%.1f", c/b; else print "inf" }')
 cat <<OUT

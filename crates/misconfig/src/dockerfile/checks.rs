@@ -341,8 +341,10 @@ fn apt(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
     let updates = r.cmds.iter().any(|c| match c.program() {
         Some((p, args)) => {
             let sub = operands(args, &["-o"]).first().copied();
-            (matches!(p, "apt-get" | "apt" | "apk") && sub == Some("update"))
+            (matches!(p, "apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf")
+                && sub == Some("update"))
                 || (matches!(p, "yum" | "dnf" | "microdnf") && sub == Some("makecache"))
+                || (p == "zypper" && matches!(sub, Some("refresh" | "ref")))
         }
         None => false,
     });
@@ -361,11 +363,13 @@ fn apt(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
                         | "add"
                         | "upgrade"
                         | "dist-upgrade"
-                        | "in"
-                        | "update"
                         | "full-upgrade"
+                        | "in"
+                        | "groupinstall"
+                        | "localinstall"
+                        | "reinstall"
                 )
-            ) && !(matches!(p, "apt-get" | "apt" | "apk") && sub == Some("update"))
+            )
         }
         None => false,
     });
@@ -768,8 +772,20 @@ fn instructions(df: &Dockerfile, hits: &mut Vec<Hit>) {
     for stage in &df.stages {
         let mut seen_cmd = false;
         let mut seen_ep = false;
+        let mut seen_health = false;
         for ins in df.stage_instructions(stage.index) {
             match ins.cmd.as_str() {
+                "HEALTHCHECK" => {
+                    if seen_health {
+                        hits.push(hit(
+                            df,
+                            ins,
+                            "BW-DF-035",
+                            "another HEALTHCHECK in the same stage: only the last one takes effect",
+                        ));
+                    }
+                    seen_health = true;
+                }
                 "CMD" | "ENTRYPOINT" => {
                     let seen = if ins.cmd == "CMD" {
                         &mut seen_cmd
@@ -824,6 +840,17 @@ fn instructions(df: &Dockerfile, hits: &mut Vec<Hit>) {
                 "EXPOSE" => {
                     for w in split_words(&ins.value) {
                         let port = w.split('/').next().unwrap_or("");
+                        let out_of_range = port
+                            .split('-')
+                            .any(|p| p.parse::<u64>().is_ok_and(|n| n == 0 || n > 65535));
+                        if out_of_range {
+                            hits.push(hit(
+                                df,
+                                ins,
+                                "BW-DF-034",
+                                format!("EXPOSE {w}: ports are 1 to 65535"),
+                            ));
+                        }
                         let (lo, hi) = match port.split_once('-') {
                             Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(0)),
                             None => (port.parse().unwrap_or(0), port.parse().unwrap_or(0)),
@@ -848,6 +875,19 @@ fn instructions(df: &Dockerfile, hits: &mut Vec<Hit>) {
 }
 
 fn copy_checks(df: &Dockerfile, ins: &Instruction, hits: &mut Vec<Hit>) {
+    if let (Some(from), Some(stage)) =
+        (ins.flag("from").and_then(|f| f.value.as_deref()), ins.stage)
+    {
+        let own = &df.stages[stage];
+        if own.name.as_deref() == Some(&from.to_ascii_lowercase()) || from == stage.to_string() {
+            hits.push(hit(
+                df,
+                ins,
+                "BW-DF-033",
+                format!("COPY --from={from} names the stage it is in"),
+            ));
+        }
+    }
     let words = ins.words();
     if words.len() >= 3 && ins.heredocs.is_empty() {
         let dest = words.last().expect("len >= 3");
