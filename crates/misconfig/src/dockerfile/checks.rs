@@ -9,6 +9,8 @@ struct Run<'a> {
     ins: &'a Instruction,
     cmds: Vec<Command>,
     final_stage: bool,
+    /// `PIP_NO_CACHE_DIR` is set in the stage.
+    pip_cache_off: bool,
 }
 
 impl Run<'_> {
@@ -83,6 +85,17 @@ fn script_commands(ins: &Instruction) -> Vec<Command> {
 pub fn run(df: &Dockerfile) -> Vec<Hit> {
     let mut hits = Vec::new();
     let last = df.stages.len() - 1;
+    let pip_off: std::collections::HashSet<usize> = df
+        .instructions
+        .iter()
+        .filter(|i| {
+            matches!(i.cmd.as_str(), "ENV" | "ARG")
+                && key_values(&i.value, i.cmd == "ENV").iter().any(|(k, v)| {
+                    k == "PIP_NO_CACHE_DIR" && v.as_deref().is_some_and(|v| !v.is_empty())
+                })
+        })
+        .filter_map(|i| i.stage)
+        .collect();
     let runs: Vec<Run> = df
         .instructions
         .iter()
@@ -91,6 +104,7 @@ pub fn run(df: &Dockerfile) -> Vec<Hit> {
             ins,
             cmds: script_commands(ins),
             final_stage: ins.stage == Some(last),
+            pip_cache_off: ins.stage.is_some_and(|s| pip_off.contains(&s)),
         })
         .collect();
     user_and_healthcheck(df, &mut hits);
@@ -158,15 +172,13 @@ fn user_and_healthcheck(df: &Dockerfile, hits: &mut Vec<Hit>) {
 
 /// BW-DF-003 (latest or no tag), BW-DF-004 (no digest), BW-DF-032 (duplicate stage names).
 fn base_images(df: &Dockerfile, hits: &mut Vec<Hit>) {
-    let mut names: Vec<&str> = Vec::new();
+    let mut names: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for stage in &df.stages {
         let from = &df.instructions[stage.from];
         let base = stage.base.trim();
-        let earlier_stage = df.stages[..stage.index]
-            .iter()
-            .any(|s| s.name.as_deref() == Some(&base.to_ascii_lowercase()));
+        let earlier_stage = names.contains(base.to_ascii_lowercase().as_str());
         if let Some(n) = stage.name.as_deref() {
-            if names.contains(&n) {
+            if names.contains(n) {
                 hits.push(hit(
                     df,
                     from,
@@ -174,7 +186,7 @@ fn base_images(df: &Dockerfile, hits: &mut Vec<Hit>) {
                     format!("stage name {n} is used by an earlier stage"),
                 ));
             }
-            names.push(n);
+            names.insert(n);
         }
         if base.is_empty() || base.contains('$') || earlier_stage || base == "scratch" {
             continue;
@@ -507,13 +519,7 @@ fn pip(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
         "--only-binary",
         "--no-binary",
     ];
-    let env_off = df.instructions.iter().any(|i| {
-        i.stage == r.ins.stage
-            && matches!(i.cmd.as_str(), "ENV" | "ARG")
-            && key_values(&i.value, i.cmd == "ENV").iter().any(|(k, v)| {
-                k == "PIP_NO_CACHE_DIR" && v.as_deref().is_some_and(|v| !v.is_empty())
-            })
-    });
+    let env_off = r.pip_cache_off;
     for c in &r.cmds {
         let Some(args) = pip_args(c) else { continue };
         let ops = operands(args, TAKES);

@@ -110,9 +110,13 @@ pub struct Dockerfile {
 impl Dockerfile {
     /// The instructions of stage `index`.
     pub fn stage_instructions(&self, index: usize) -> impl Iterator<Item = &Instruction> {
-        self.instructions
-            .iter()
-            .filter(move |i| i.stage == Some(index))
+        // Stages are contiguous: from their FROM to the next one.
+        let start = self.stages.get(index).map_or(0, |s| s.from);
+        let end = self
+            .stages
+            .get(index + 1)
+            .map_or(self.instructions.len(), |s| s.from);
+        self.instructions[start.min(end)..end].iter()
     }
 
     pub fn final_stage(&self) -> Option<&Stage> {
@@ -510,6 +514,17 @@ pub fn split_words(s: &str) -> Vec<String> {
 /// Expands `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`,
 /// `${VAR+alt}` from `vars`; unknown variables expand to nothing, as in Docker.
 pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
+    expand_depth(s, vars, 0)
+}
+
+/// Nested defaults (`${A:-${B:-c}}`) deeper than this are left as written, so a hostile line
+/// cannot exhaust the stack.
+const MAX_EXPANSION_DEPTH: usize = 8;
+
+fn expand_depth(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> String {
+    if depth > MAX_EXPANSION_DEPTH {
+        return s.to_string();
+    }
     let mut out = String::new();
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -543,23 +558,23 @@ pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
                 if nonempty {
                     val.cloned().unwrap_or_default()
                 } else {
-                    expand(d, vars)
+                    expand_depth(d, vars, depth + 1)
                 }
             } else if let Some(d) = op.strip_prefix('-') {
                 if set {
                     val.cloned().unwrap_or_default()
                 } else {
-                    expand(d, vars)
+                    expand_depth(d, vars, depth + 1)
                 }
             } else if let Some(a) = op.strip_prefix(":+") {
                 if nonempty {
-                    expand(a, vars)
+                    expand_depth(a, vars, depth + 1)
                 } else {
                     String::new()
                 }
             } else if let Some(a) = op.strip_prefix('+') {
                 if set {
-                    expand(a, vars)
+                    expand_depth(a, vars, depth + 1)
                 } else {
                     String::new()
                 }
@@ -655,6 +670,26 @@ mod tests {
             .message
             .contains("needs arguments"));
         assert!(parse(b"FROM a b c d\n").is_err());
+    }
+
+    #[test]
+    fn hostile_sizes_stay_fast_and_bounded() {
+        let nested = format!("FROM {}x{}\n", "${A:-".repeat(100_000), "}".repeat(100_000));
+        let df = parse(nested.as_bytes()).unwrap();
+        assert_eq!(df.stages.len(), 1);
+        let mut many = String::new();
+        for i in 0..30_000 {
+            many.push_str(&format!(
+                "FROM s{i} AS s{}\nRUN pip install x\nENV PIP_NO_CACHE_DIR=1\n",
+                i + 1
+            ));
+        }
+        let start = std::time::Instant::now();
+        let df = parse(many.as_bytes()).unwrap();
+        assert_eq!(df.stage_instructions(5).count(), 3);
+        let hits = super::super::checks::run(&df);
+        assert!(!hits.is_empty());
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
     }
 
     #[test]
