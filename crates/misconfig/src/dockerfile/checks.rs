@@ -130,7 +130,20 @@ fn user_and_healthcheck(df: &Dockerfile, hits: &mut Vec<Hit>) {
         .stage_instructions(stage.index)
         .filter(|i| i.cmd == "USER")
         .collect();
+    // An entrypoint that steps down with gosu, su-exec or setpriv runs the service as a user.
+    let steps_down = df
+        .stage_instructions(stage.index)
+        .filter(|i| matches!(i.cmd.as_str(), "ENTRYPOINT" | "CMD"))
+        .any(|i| {
+            i.words().iter().any(|w| {
+                matches!(
+                    w.rsplit('/').next().unwrap_or(w),
+                    "gosu" | "su-exec" | "setpriv" | "chpst"
+                )
+            })
+        });
     match users.last() {
+        None if steps_down => {}
         None => hits.push(hit(
             df,
             from,
@@ -1059,5 +1072,29 @@ fn env_and_arg(df: &Dockerfile, hits: &mut Vec<Hit>) {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+
+    fn lines(text: &str, id: &str) -> Vec<usize> {
+        super::run(&parse(text.as_bytes()).unwrap())
+            .into_iter()
+            .filter(|h| h.check_id == id)
+            .filter_map(|h| h.line)
+            .collect()
+    }
+
+    #[test]
+    fn no_user_is_reported_at_the_final_from() {
+        let text = "FROM debian:12 AS build\nUSER app\nFROM debian:12\nCMD [\"/app\"]\n";
+        assert_eq!(lines(text, "BW-DF-001"), vec![3]);
+        // A USER in an earlier stage does not carry over; gosu in the entrypoint does step down.
+        let gosu = "FROM debian:12\nENTRYPOINT [\"gosu\", \"app\", \"/app\"]\n";
+        assert!(lines(gosu, "BW-DF-001").is_empty());
+        let variable = "FROM debian:12\nUSER ${NB_UID}\n";
+        assert!(lines(variable, "BW-DF-001").is_empty());
     }
 }

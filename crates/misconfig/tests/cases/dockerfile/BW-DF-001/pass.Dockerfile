@@ -4,3 +4,5 @@ USER root
 RUN apt-get update
 USER app
 CMD ["/bin/app"]
+FROM debian:12 AS gosu
+ENTRYPOINT ["gosu", "app", "tini", "--", "/bin/app"]
