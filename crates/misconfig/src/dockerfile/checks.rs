@@ -135,11 +135,13 @@ fn user_and_healthcheck(df: &Dockerfile, hits: &mut Vec<Hit>) {
         .stage_instructions(stage.index)
         .filter(|i| matches!(i.cmd.as_str(), "ENTRYPOINT" | "CMD"))
         .any(|i| {
-            i.words().iter().any(|w| {
+            // `gosu USER COMMAND…`: a user and a command must follow.
+            let words = i.words();
+            words.iter().enumerate().any(|(n, w)| {
                 matches!(
                     w.rsplit('/').next().unwrap_or(w),
                     "gosu" | "su-exec" | "setpriv" | "chpst"
-                )
+                ) && words.len() > n + 2
             })
         });
     match users.last() {
@@ -1094,6 +1096,8 @@ mod tests {
         // A USER in an earlier stage does not carry over; gosu in the entrypoint does step down.
         let gosu = "FROM debian:12\nENTRYPOINT [\"gosu\", \"app\", \"/app\"]\n";
         assert!(lines(gosu, "BW-DF-001").is_empty());
+        let bare = "FROM debian:12\nCMD [\"gosu\"]\n";
+        assert_eq!(lines(bare, "BW-DF-001"), vec![1]);
         let variable = "FROM debian:12\nUSER ${NB_UID}\n";
         assert!(lines(variable, "BW-DF-001").is_empty());
     }
