@@ -215,10 +215,10 @@ pub fn render_table(r: &ComplianceReport) -> String {
                 c.id.clone(),
                 c.status.as_str().to_string(),
                 c.findings.to_string(),
-                if c.checks.is_empty() {
-                    "-".to_string()
-                } else {
-                    c.checks.join(", ")
+                match c.checks.len() {
+                    0 => "-".to_string(),
+                    1..=3 => c.checks.join(", "),
+                    n => format!("{} +{} more", c.checks[..3].join(", "), n - 3),
                 },
                 c.title.clone(),
             ]

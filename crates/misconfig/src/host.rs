@@ -19,6 +19,8 @@ struct Owned {
     /// Bits that must not be set.
     forbidden: u32,
     wanted: &'static str,
+    /// CIS Docker items for ownership, then for permissions, per candidate path.
+    cis: &'static [(&'static str, &'static str)],
 }
 
 const OWNED: &[Owned] = &[
@@ -32,6 +34,7 @@ const OWNED: &[Owned] = &[
         group: "root",
         forbidden: 0o133,
         wanted: "root:root 644",
+        cis: &[("3.1", "3.2"), ("3.1", "3.2"), ("3.1", "3.2")],
     },
     Owned {
         id: "BW-HOST-002",
@@ -43,6 +46,7 @@ const OWNED: &[Owned] = &[
         group: "root",
         forbidden: 0o133,
         wanted: "root:root 644",
+        cis: &[("3.3", "3.4"), ("3.3", "3.4"), ("3.3", "3.4")],
     },
     Owned {
         id: "BW-HOST-003",
@@ -50,6 +54,7 @@ const OWNED: &[Owned] = &[
         group: "root",
         forbidden: 0o022,
         wanted: "root:root 755",
+        cis: &[("3.5", "3.6")],
     },
     Owned {
         id: "BW-HOST-004",
@@ -57,6 +62,7 @@ const OWNED: &[Owned] = &[
         group: "root",
         forbidden: 0o133,
         wanted: "root:root 644",
+        cis: &[("3.17", "3.18")],
     },
     Owned {
         id: "BW-HOST-005",
@@ -64,6 +70,7 @@ const OWNED: &[Owned] = &[
         group: "docker",
         forbidden: 0o117,
         wanted: "root:docker 660",
+        cis: &[("3.15", "3.16"), ("3.15", "3.16")],
     },
     Owned {
         id: "BW-HOST-006",
@@ -71,34 +78,41 @@ const OWNED: &[Owned] = &[
         group: "root",
         forbidden: 0o133,
         wanted: "root:root 644",
+        cis: &[("3.19", "3.22"), ("3.20", "3.21")],
     },
 ];
 
 /// What CIS 1.1 wants audited, when it exists on the host.
-const AUDITED: &[&str] = &[
-    "usr/bin/dockerd",
-    "usr/bin/containerd",
-    "usr/bin/containerd-shim-runc-v2",
-    "usr/bin/runc",
-    "usr/sbin/runc",
-    "var/lib/docker",
-    "etc/docker",
-    "etc/docker/daemon.json",
-    "etc/containerd/config.toml",
-    "etc/default/docker",
-    "etc/sysconfig/docker",
-    "usr/lib/systemd/system/docker.service",
-    "lib/systemd/system/docker.service",
-    "usr/lib/systemd/system/docker.socket",
-    "lib/systemd/system/docker.socket",
-    "run/containerd/containerd.sock",
+const AUDITED: &[(&str, &str)] = &[
+    ("usr/bin/dockerd", "1.1.3"),
+    ("run/containerd", "1.1.4"),
+    ("var/lib/docker", "1.1.5"),
+    ("etc/docker", "1.1.6"),
+    ("usr/lib/systemd/system/docker.service", "1.1.7"),
+    ("lib/systemd/system/docker.service", "1.1.7"),
+    ("run/containerd/containerd.sock", "1.1.8"),
+    ("usr/lib/systemd/system/docker.socket", "1.1.9"),
+    ("lib/systemd/system/docker.socket", "1.1.9"),
+    ("etc/default/docker", "1.1.10"),
+    ("etc/docker/daemon.json", "1.1.11"),
+    ("etc/containerd/config.toml", "1.1.12"),
+    ("etc/sysconfig/docker", "1.1.13"),
+    ("usr/bin/containerd", "1.1.14"),
+    ("usr/bin/containerd-shim", "1.1.15"),
+    ("usr/bin/containerd-shim-runc-v1", "1.1.16"),
+    ("usr/bin/containerd-shim-runc-v2", "1.1.17"),
+    ("usr/bin/runc", "1.1.18"),
+    ("usr/sbin/runc", "1.1.18"),
 ];
 
-fn finding(id: &str, message: String, path: &str, root: &Path) -> Misconfiguration {
+/// A finding that names only the CIS Docker controls it breaks (`cis`), keeping the
+/// check's other mappings: one check covers several CIS items (ownership and permissions, or
+/// one audit item per path).
+fn finding(id: &str, message: String, path: &str, root: &Path, cis: &[&str]) -> Misconfiguration {
     let meta = catalog()
         .get(id)
         .unwrap_or_else(|| panic!("check {id} has no metadata file"));
-    meta.finding(
+    let mut f = meta.finding(
         message,
         MisconfigLocation {
             path: path.to_string(),
@@ -108,7 +122,11 @@ fn finding(id: &str, message: String, path: &str, root: &Path) -> Misconfigurati
             resource: Some(format!("host {}", root.display())),
             layer: None,
         },
-    )
+    );
+    f.compliance.retain(|c| {
+        c.framework != bulwark_types::Framework::CisDocker || cis.contains(&c.control.as_str())
+    });
+    f
 }
 
 /// The gid of `name` in the host's /etc/group.
@@ -184,7 +202,7 @@ pub fn scan_root(root: &Path) -> ConfigScan {
     scan.checked.insert(crate::CheckKind::Host);
     let docker_gid = group_id(root, "docker");
     for o in OWNED {
-        for rel in o.paths {
+        for (n, rel) in o.paths.iter().enumerate() {
             let path = root.join(rel);
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
@@ -192,6 +210,8 @@ pub fn scan_root(root: &Path) -> ConfigScan {
             scan.files_scanned += 1;
             let shown = format!("/{rel}");
             let mut problems = Vec::new();
+            let (own_ctl, mode_ctl) = o.cis.get(n).copied().unwrap_or(("", ""));
+            let mut controls = Vec::new();
             if meta.uid() != 0 {
                 problems.push(format!("owner uid {} (not root)", meta.uid()));
             }
@@ -203,9 +223,13 @@ pub fn scan_root(root: &Path) -> ConfigScan {
             if !gid_ok {
                 problems.push(format!("group gid {} (not {})", meta.gid(), o.group));
             }
+            if !problems.is_empty() {
+                controls.push(own_ctl);
+            }
             let mode = meta.mode() & 0o7777;
             if mode & o.forbidden != 0 {
                 problems.push(format!("mode {mode:04o}"));
+                controls.push(mode_ctl);
             }
             if !problems.is_empty() {
                 scan.findings.push(finding(
@@ -217,13 +241,14 @@ pub fn scan_root(root: &Path) -> ConfigScan {
                     ),
                     &shown,
                     root,
+                    &controls,
                 ));
             }
         }
     }
 
     let (watches, have_rules) = audit_watches(root, &mut scan.errors);
-    for rel in AUDITED {
+    for (rel, control) in AUDITED {
         if std::fs::symlink_metadata(root.join(rel)).is_err() {
             continue;
         }
@@ -239,6 +264,7 @@ pub fn scan_root(root: &Path) -> ConfigScan {
                 format!("{abs} exists but {why}"),
                 &abs,
                 root,
+                &[control],
             ));
         }
     }
@@ -324,6 +350,25 @@ mod tests {
         assert!(!got.contains(&("BW-HOST-007".into(), "/usr/bin/dockerd".into())));
         // The host's daemon.json gets the daemon checks.
         assert!(got.iter().any(|(i, _)| i == "BW-DMN-001"));
+        // Each finding names only the CIS items it breaks.
+        let audit = scan
+            .findings
+            .iter()
+            .find(|f| f.check_id == "BW-HOST-007" && f.location.path == "/etc/docker")
+            .unwrap();
+        let cis: Vec<&str> = audit
+            .compliance
+            .iter()
+            .filter(|c| c.framework == bulwark_types::Framework::CisDocker)
+            .map(|c| c.control.as_str())
+            .collect();
+        assert_eq!(cis, vec!["1.1.6"]);
+        let sock = scan
+            .findings
+            .iter()
+            .find(|f| f.check_id == "BW-HOST-005")
+            .unwrap();
+        assert!(sock.compliance.iter().any(|c| c.control == "3.16"));
         let mode_msg = &scan
             .findings
             .iter()
