@@ -27,6 +27,9 @@ pub enum Command {
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),
+    /// Check configuration files (Dockerfiles, Kubernetes manifests, compose files,
+    /// daemon.json) and Docker host settings for misconfigurations.
+    Config(crate::misconfig_cmd::ConfigArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
@@ -91,6 +94,9 @@ pub enum ScannerArg {
     Secret,
     /// Known vulnerabilities of the packages, from the advisory database (`bulwark db`).
     Vuln,
+    /// Misconfigurations of the image itself (root user, healthcheck, ports, secrets in ENV,
+    /// history, caches, setuid and world-writable files, sudo/sshd).
+    Misconfig,
 }
 
 /// When a scan fails a pipeline (see docs/exit-codes.md).
@@ -238,8 +244,9 @@ pub struct ImageArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
-    /// What to scan for (comma-separated: sbom, secret, vuln). Default: sbom and secret, plus
-    /// vuln when an advisory database exists; naming vuln makes a missing database an error.
+    /// What to scan for (comma-separated: sbom, secret, vuln, misconfig). Default: sbom,
+    /// secret and misconfig, plus vuln when an advisory database exists; naming vuln makes a
+    /// missing database an error.
     #[arg(long, value_enum, value_delimiter = ',', env = "BULWARK_SCANNERS")]
     pub scanners: Option<Vec<ScannerArg>>,
 

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod db;
+mod misconfig_cmd;
 mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -18,9 +19,9 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs, ScannerArg};
 
 /// Exit codes (documented in README and docs/exit-codes.md).
-const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 const EXIT_ERROR: u8 = 2;
-const EXIT_INCOMPLETE: u8 = 3;
+pub(crate) const EXIT_INCOMPLETE: u8 = 3;
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
             }
             db::run(args)
         })(),
+        Command::Config(args) => misconfig_cmd::run(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
             scan_image(args, &sub)
@@ -159,6 +161,9 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     let mut report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
     if let Some(scanner) = &secret_scanner {
         report.add_secrets(bulwark_secrets::scan_image_config(scanner, &image));
+    }
+    if wants(ScannerArg::Misconfig) {
+        report.add_misconfigurations(bulwark_misconfig::image_config::scan(&image, &facts));
     }
     if let Some(store) = &vuln_store {
         let outcome = bulwark_vulndb::match_packages(
@@ -282,7 +287,7 @@ fn content_key(bytes: &[u8]) -> String {
 }
 
 /// Table on a terminal, JSON when piped or written to a file, unless the user chose.
-fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
+pub(crate) fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
     match chosen {
         Some(FormatArg::Table) => Format::Table,
         Some(FormatArg::Json) => Format::Json,
@@ -306,7 +311,7 @@ fn render_options(to_stdout: bool) -> bulwark_report::RenderOptions {
     }
 }
 
-fn write_output(path: Option<&std::path::Path>, rendered: &str) -> Result<()> {
+pub(crate) fn write_output(path: Option<&std::path::Path>, rendered: &str) -> Result<()> {
     match path {
         Some(path) => std::fs::write(path, rendered.as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display())),

@@ -15,6 +15,19 @@ pub enum FileKind {
     Rego,
 }
 
+impl FileKind {
+    /// The checks that apply to this kind of file.
+    pub fn check_kind(self) -> Option<crate::CheckKind> {
+        match self {
+            FileKind::Dockerfile => Some(crate::CheckKind::Dockerfile),
+            FileKind::Kubernetes => Some(crate::CheckKind::Kubernetes),
+            FileKind::Compose => Some(crate::CheckKind::Compose),
+            FileKind::DaemonJson => Some(crate::CheckKind::Daemon),
+            FileKind::Rego => None,
+        }
+    }
+}
+
 /// The kind of `path`, judged by name, then (for YAML/JSON) by a look at `bytes`.
 /// `None`: not a configuration bulwark checks.
 pub fn detect(path: &Path, bytes: &[u8]) -> Option<FileKind> {

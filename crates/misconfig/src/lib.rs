@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod compliance;
 pub mod compose;
 pub mod daemon;
 pub mod detect;
@@ -19,9 +20,12 @@ pub mod dockerfile;
 pub mod host;
 pub mod image_config;
 pub mod kubernetes;
+pub mod rego;
 mod scan;
 pub mod yaml;
 
 pub use catalog::{catalog, CheckKind, CheckMeta, Hit};
 pub use detect::FileKind;
-pub use scan::{scan_files, scan_paths, ConfigScan, FileError, SourceFile};
+pub use scan::{
+    load_paths, scan_files, scan_paths, scan_paths_with, ConfigScan, FileError, SourceFile,
+};

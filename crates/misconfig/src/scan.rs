@@ -58,6 +58,9 @@ pub struct ConfigScan {
     pub errors: Vec<FileError>,
     /// Files checked, by kind, for the summary.
     pub files_scanned: usize,
+    /// The kinds of input that were checked (for compliance reports: a control whose checks
+    /// saw no input is not a pass).
+    pub checked: std::collections::BTreeSet<crate::CheckKind>,
 }
 
 /// Walks `paths` (files or directories; symlinks are not followed, so a link loop cannot
@@ -65,6 +68,34 @@ pub struct ConfigScan {
 /// named explicitly whose kind cannot be detected is an error; unknown files met while
 /// walking a directory are skipped quietly.
 pub fn scan_paths(paths: &[PathBuf]) -> ConfigScan {
+    let (files, errors) = load_paths(paths);
+    let mut scan = scan_files(&files);
+    scan.errors.extend(errors);
+    scan.errors.sort();
+    scan
+}
+
+/// [`scan_paths`], then the user's Rego policies on every file found.
+pub fn scan_paths_with(paths: &[PathBuf], policies: &crate::rego::Policies) -> ConfigScan {
+    let (files, errors) = load_paths(paths);
+    let mut scan = scan_files(&files);
+    scan.errors.extend(errors);
+    for f in &files {
+        match policies.eval(f) {
+            Ok(found) => scan.findings.extend(found),
+            // The built-in checks already report a file that does not parse.
+            Err(e) if scan.errors.iter().any(|x| x.path == e.path) => {}
+            Err(e) => scan.errors.push(e),
+        }
+    }
+    sort_findings(&mut scan.findings);
+    scan.errors.sort();
+    scan.errors.dedup();
+    scan
+}
+
+/// The configuration files under `paths`, read into memory, and the ones that could not be.
+pub fn load_paths(paths: &[PathBuf]) -> (Vec<SourceFile>, Vec<FileError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for root in paths {
@@ -104,10 +135,7 @@ pub fn scan_paths(paths: &[PathBuf]) -> ConfigScan {
             files.push(f);
         }
     }
-    let mut scan = scan_files(&files);
-    scan.errors.extend(errors);
-    scan.errors.sort();
-    scan
+    (files, errors)
 }
 
 /// Version-control and dependency directories hold no configuration of the user's own.
@@ -195,6 +223,7 @@ pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
         .collect();
     let mut scan = ConfigScan {
         files_scanned: files.len(),
+        checked: files.iter().filter_map(|f| f.kind.check_kind()).collect(),
         ..ConfigScan::default()
     };
     for (findings, errors) in per_file {
@@ -212,7 +241,13 @@ pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
         scan.findings.push(hit.into_finding(&path));
     }
     scan.errors.extend(errors);
-    scan.findings.sort_by(|a, b| {
+    sort_findings(&mut scan.findings);
+    scan.errors.sort();
+    scan
+}
+
+fn sort_findings(findings: &mut Vec<Misconfiguration>) {
+    findings.sort_by(|a, b| {
         (
             &a.location.path,
             a.location.line,
@@ -228,9 +263,7 @@ pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
                 &b.message,
             ))
     });
-    scan.findings.dedup();
-    scan.errors.sort();
-    scan
+    findings.dedup();
 }
 
 fn to_findings(path: &str, hits: Vec<Hit>) -> Vec<Misconfiguration> {

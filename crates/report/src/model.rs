@@ -264,6 +264,11 @@ impl ScanReport {
         for v in &mut self.vulnerabilities {
             fix(&mut v.package.layer_created_by);
         }
+        for m in &mut self.misconfigurations {
+            if let Some(layer) = &mut m.location.layer {
+                fix(&mut layer.created_by);
+            }
+        }
     }
 
     /// Whether any part of the image could not be analyzed (results may be incomplete).

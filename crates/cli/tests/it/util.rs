@@ -49,6 +49,18 @@ impl LayerBuilder {
         self
     }
 
+    pub fn file_mode(mut self, name: &str, content: &[u8], mode: u32) -> Self {
+        let h = Self::header(name, tar::EntryType::Regular, content.len() as u64, mode);
+        self.builder.append(&h, content).unwrap();
+        self
+    }
+
+    pub fn dir_mode(mut self, name: &str, mode: u32) -> Self {
+        let h = Self::header(name, tar::EntryType::Directory, 0, mode);
+        self.builder.append(&h, std::io::empty()).unwrap();
+        self
+    }
+
     pub fn dir(mut self, name: &str) -> Self {
         let h = Self::header(name, tar::EntryType::Directory, 0, 0o755);
         self.builder.append(&h, std::io::empty()).unwrap();

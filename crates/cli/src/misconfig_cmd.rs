@@ -1,0 +1,268 @@
+//! `bulwark config PATH...`: misconfiguration checks on Dockerfiles, Kubernetes manifests,
+//! compose files and `daemon.json`, Docker host settings under `--host-root`, the user's Rego
+//! policies, and per-control compliance reports.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use bulwark_report::{Format, ScanReport};
+use bulwark_types::{Misconfiguration, Severity};
+
+use crate::cli::{FormatArg, GateArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Files or directories to check (kinds are detected: Dockerfile, Kubernetes YAML/JSON,
+    /// compose files, daemon.json).
+    pub paths: Vec<PathBuf>,
+
+    /// Directory of Rego policies (conftest-style `deny`/`warn`/`violation` rules); repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Rego packages whose rules apply (default: `main`); repeatable.
+    #[arg(long, value_name = "PKG")]
+    pub namespace: Vec<String>,
+
+    /// Print a per-control report for a compliance framework instead of the findings:
+    /// cis-docker, cis-k8s, pss-restricted, pss-baseline, nsa, nist-800-190, pci-dss.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
+
+    /// Check the Docker host settings readable from this root filesystem (file ownership and
+    /// permissions of docker.sock, daemon.json, /etc/docker, audit rules; its daemon.json).
+    #[arg(long, value_name = "DIR")]
+    pub host_root: Option<PathBuf>,
+
+    /// Output format (table or json).
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    /// No diagnostics on standard error.
+    #[arg(short, long, env = "BULWARK_QUIET")]
+    pub quiet: bool,
+}
+
+pub fn run(args: ConfigArgs) -> Result<u8> {
+    if args.paths.is_empty() && args.host_root.is_none() {
+        anyhow::bail!(
+            "name files or directories to check (bulwark config PATH...), or --host-root DIR"
+        );
+    }
+    let compliance = args
+        .compliance
+        .as_deref()
+        .map(|c| c.parse::<bulwark_misconfig::compliance::Target>())
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let format = crate::choose_format(args.format, args.output.is_some());
+    if matches!(format, Format::CycloneDx | Format::Spdx) {
+        anyhow::bail!("bulwark config writes table or json reports; SBOM formats are for images");
+    }
+    let mut scan = if args.policy.is_empty() {
+        bulwark_misconfig::scan_paths(&args.paths)
+    } else {
+        // Policy errors stop the command before any scan: a broken policy checks nothing.
+        let policies = match bulwark_misconfig::rego::Policies::load(&args.policy, &args.namespace)
+        {
+            Ok(p) => p,
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                anyhow::bail!(
+                    "{} policy file{} could not be loaded; fix them and run again",
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                );
+            }
+        };
+        if policies.packages().is_empty() && !args.quiet {
+            eprintln!(
+                "warning: no policy package named {} under {}",
+                if args.namespace.is_empty() {
+                    "main".to_string()
+                } else {
+                    args.namespace.join(", ")
+                },
+                args.policy
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        bulwark_misconfig::scan_paths_with(&args.paths, &policies)
+    };
+    if let Some(root) = &args.host_root {
+        let host = bulwark_misconfig::host::scan_root(root);
+        scan.findings.extend(host.findings);
+        scan.errors.extend(host.errors);
+        scan.files_scanned += host.files_scanned;
+        scan.checked.extend(host.checked);
+    }
+    let reference = args
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .chain(
+            args.host_root
+                .iter()
+                .map(|p| format!("host:{}", p.display())),
+        )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut report = ScanReport::for_files(reference, env!("CARGO_PKG_VERSION"));
+    report.add_misconfigurations(scan.findings);
+
+    let rendered = match (compliance, format) {
+        (Some(target), format) => {
+            let r = bulwark_misconfig::compliance::report(
+                target,
+                &report.misconfigurations,
+                &scan.checked,
+            );
+            match format {
+                Format::Table => bulwark_misconfig::compliance::render_table(&r),
+                _ => {
+                    let mut json = serde_json::to_string_pretty(&r)?;
+                    json.push('\n');
+                    json
+                }
+            }
+        }
+        (None, Format::Table) => render_table(&report.misconfigurations, scan.files_scanned),
+        (None, _) => bulwark_report::render(&report, format),
+    };
+    crate::write_output(args.output.as_deref(), &rendered)?;
+
+    if !args.quiet {
+        for e in &scan.errors {
+            eprintln!("error: {e}");
+        }
+    }
+    if let Some(reason) = failed_gate(&report.misconfigurations, &args.gate) {
+        if !args.quiet {
+            eprintln!(
+                "bulwark: gate failed: {reason} (exit {})",
+                args.gate.exit_code
+            );
+        }
+        return Ok(args.gate.exit_code);
+    }
+    if !scan.errors.is_empty() {
+        if !args.quiet {
+            eprintln!(
+                "bulwark: {} file{} could not be checked; the results above are incomplete (exit {})",
+                scan.errors.len(),
+                if scan.errors.len() == 1 { "" } else { "s" },
+                crate::EXIT_INCOMPLETE
+            );
+        }
+        return Ok(crate::EXIT_INCOMPLETE);
+    }
+    Ok(crate::EXIT_OK)
+}
+
+fn failed_gate(findings: &[Misconfiguration], gate: &GateArgs) -> Option<String> {
+    if gate.exit_code == 0 {
+        return None;
+    }
+    let counts = |s: Severity| gate.severity.is_empty() || gate.severity.contains(&s);
+    let n = findings.iter().filter(|f| counts(f.severity)).count();
+    (n > 0).then(|| {
+        format!(
+            "{n} misconfiguration{} at {}",
+            if n == 1 { "" } else { "s" },
+            if gate.severity.is_empty() {
+                "any severity".to_string()
+            } else {
+                gate.severity
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )
+    })
+}
+
+/// Findings as a table: severity, check, place, message; a count per severity at the end.
+pub fn render_table(findings: &[Misconfiguration], files: usize) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "No misconfigurations found ({files} file{} checked).",
+            if files == 1 { "" } else { "s" }
+        );
+        return out;
+    }
+    let place = |f: &Misconfiguration| {
+        let mut p = f.location.path.clone();
+        if let Some(l) = f.location.line {
+            let _ = write!(p, ":{l}");
+        }
+        if let Some(layer) = &f.location.layer {
+            let _ = write!(p, " (layer {})", layer.index);
+        }
+        p
+    };
+    let rows: Vec<[String; 4]> = findings
+        .iter()
+        .map(|f| {
+            [
+                f.severity.as_str().to_ascii_uppercase(),
+                f.check_id.clone(),
+                place(f),
+                f.message.clone(),
+            ]
+        })
+        .collect();
+    let headers = ["SEVERITY", "CHECK", "LOCATION", "MESSAGE"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([headers[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let _ = writeln!(out, "Misconfigurations ({})", findings.len());
+    let _ = writeln!(
+        out,
+        "{:w0$}  {:w1$}  {:w2$}  {}",
+        headers[0], headers[1], headers[2], headers[3]
+    );
+    for r in &rows {
+        let _ = writeln!(out, "{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+    }
+    let mut by_sev: Vec<(Severity, usize)> = Vec::new();
+    for f in findings {
+        match by_sev.iter_mut().find(|(s, _)| *s == f.severity) {
+            Some((_, n)) => *n += 1,
+            None => by_sev.push((f.severity, 1)),
+        }
+    }
+    by_sev.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
+    let summary: Vec<String> = by_sev
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{} file{} checked: {}",
+        files,
+        if files == 1 { "" } else { "s" },
+        summary.join(", ")
+    );
+    out
+}

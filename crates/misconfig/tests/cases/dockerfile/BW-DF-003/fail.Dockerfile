@@ -1,0 +1,5 @@
+ARG IMAGE=ubuntu
+FROM ${IMAGE}
+FROM nginx:latest AS web
+FROM web
+FROM ubuntu:24.04

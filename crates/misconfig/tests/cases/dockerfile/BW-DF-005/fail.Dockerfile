@@ -1,0 +1,5 @@
+FROM debian:12
+RUN apt-get update && apt-get install --no-install-recommends curl=7.88.1-10+deb12u7
+RUN apt-get update \
+ && apt-get install \
+      nginx=1.22.1-9

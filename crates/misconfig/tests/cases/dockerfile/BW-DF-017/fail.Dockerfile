@@ -1,0 +1,3 @@
+FROM debian:12
+ADD app.py /app/
+ADD --chown=1000 config /etc/app/

@@ -1,0 +1,3 @@
+FROM debian:12
+EXPOSE 80 22/tcp
+EXPOSE 2370-2380

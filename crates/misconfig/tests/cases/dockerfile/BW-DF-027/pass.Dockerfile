@@ -1,0 +1,3 @@
+FROM debian:12
+COPY package.json package-lock.json /app/
+COPY app.py /app
