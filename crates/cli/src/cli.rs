@@ -185,6 +185,54 @@ pub struct ImageArgs {
     /// No progress bars and no summary on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach registries (for registry references such as `nginx:1.25`,
+/// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Allow plain HTTP and TLS certificates that do not verify (trusted networks only).
+    #[arg(long, env = "BULWARK_INSECURE")]
+    pub insecure: bool,
+
+    /// Extra CA certificate (PEM) to trust for registries; repeatable.
+    #[arg(
+        long = "ca-cert",
+        value_name = "FILE",
+        value_delimiter = ',',
+        env = "BULWARK_CA_CERT"
+    )]
+    pub ca_certs: Vec<PathBuf>,
+
+    /// Registry user name (the password comes from --password-stdin or
+    /// BULWARK_REGISTRY_PASSWORD); default: Docker's config.json and credential helpers.
+    #[arg(long, value_name = "USER", env = "BULWARK_REGISTRY_USERNAME")]
+    pub username: Option<String>,
+
+    /// Read the registry password (or token) from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Seconds to wait for a registry to connect or answer any one read before giving up.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "BULWARK_REGISTRY_TIMEOUT"
+    )]
+    pub registry_timeout: u64,
+
+    /// Retries after a 429 or 5xx answer or a failed connection (with backoff).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        env = "BULWARK_REGISTRY_RETRIES"
+    )]
+    pub registry_retries: u32,
 }
 
 /// `512`, `64K`, `10M`, `64G` (binary multiples).

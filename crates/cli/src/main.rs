@@ -4,6 +4,7 @@
 mod cli;
 mod db;
 mod progress;
+mod registry_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -123,7 +124,8 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
             None => String::new(),
         }
     );
-    let image = bulwark_image::open(&reference, &platform)?;
+    let registry_options = registry_cmd::options(&args.registry)?;
+    let image = bulwark_image::open_with(&reference, &platform, &registry_options)?;
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())
         .with_limits(limits)
