@@ -8,6 +8,7 @@ mod lang_java;
 mod lang_python_node;
 mod lang_ruby_php_dotnet;
 mod real_images;
+mod registry;
 mod sbom_formats;
 mod sbom_input;
 mod secrets;
