@@ -24,6 +24,8 @@ pub enum Command {
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
     Db(crate::db::DbArgs),
+    /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP).
+    Registry(crate::registry_cmd::RegistryCommandArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Image(args) => scan_image(args),
         Command::Sbom(args) => scan_sbom(args),
         Command::Db(args) => db::run(args),
+        Command::Registry(args) => registry_cmd::run(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
             scan_image(args)

@@ -55,3 +55,82 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
         retries: args.registry_retries,
     })
 }
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryCommandArgs {
+    #[command(subcommand)]
+    pub command: RegistrySubcommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RegistrySubcommand {
+    /// Check how a registry is exposed: TLS (certificate, host name, version), the API over
+    /// plain HTTP, Basic auth without TLS, anonymous access to /v2/, the catalog and pulls,
+    /// and the API version header. Findings carry CIS Docker and NIST SP 800-190 controls.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
+    pub url: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<crate::cli::FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Exit with this code when there is any finding (0, the default, never fails on them).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub exit_code: u8,
+
+    /// Extra CA certificate (PEM) to trust; repeatable.
+    #[arg(
+        long = "ca-cert",
+        value_name = "FILE",
+        value_delimiter = ',',
+        env = "BULWARK_CA_CERT"
+    )]
+    pub ca_certs: Vec<std::path::PathBuf>,
+
+    /// Seconds to wait for the registry to connect or answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub registry_timeout: u64,
+}
+
+pub fn run(args: RegistryCommandArgs) -> Result<u8> {
+    match args.command {
+        RegistrySubcommand::Audit(a) => audit(a),
+    }
+}
+
+fn audit(args: AuditArgs) -> Result<u8> {
+    let timeout = Duration::from_secs(args.registry_timeout.max(1));
+    let options = RegistryOptions {
+        insecure: false,
+        ca_certs: args.ca_certs.clone(),
+        credentials: None,
+        docker_config_dir: None,
+        connect_timeout: timeout,
+        read_timeout: timeout,
+        retries: 0,
+    };
+    let findings = bulwark_image::registry::audit::audit(&args.url, &options)
+        .with_context(|| format!("cannot audit {}", args.url))?;
+    let count = findings.len();
+    let mut report =
+        bulwark_report::ScanReport::for_files(args.url.clone(), env!("CARGO_PKG_VERSION"));
+    report.add_misconfigurations(findings);
+    let format = crate::choose_format(args.format, args.output.is_some());
+    crate::write_output(
+        args.output.as_deref(),
+        &bulwark_report::render(&report, format),
+    )?;
+    if count > 0 && args.exit_code != 0 {
+        return Ok(args.exit_code);
+    }
+    Ok(0)
+}

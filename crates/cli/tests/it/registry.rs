@@ -878,3 +878,126 @@ fn bearer_token_flow_with_a_real_token_service() {
         "{err}"
     );
 }
+
+/// `(check id, severity)` of every finding in an audit report.
+fn audit_ids(out: &Output) -> Vec<String> {
+    let r = report(out);
+    // An empty list is left out of the JSON report.
+    let mut ids: Vec<String> = r["misconfigurations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            assert!(!m["compliance"].as_array().unwrap().is_empty(), "{m}");
+            m["check_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn registry_audit_finds_weak_registries_and_passes_a_hardened_one() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout_dir = tmp.path().join("layout");
+    small_image(&layout_dir);
+
+    // Weak: plain HTTP, no authentication, one image.
+    let weak = Registry::start(
+        tmp.path(),
+        &tmp.path().join("weak"),
+        RegistryConfig::default(),
+    );
+    weak.push(
+        &format!("oci:{}", layout_dir.display()),
+        "open/app:1",
+        None,
+        None,
+    );
+    let out = bulwark_env(
+        &["registry", "audit", &weak.host(), "-f", "json"],
+        &[],
+        None,
+    );
+    assert_eq!(
+        audit_ids(&out),
+        ["BW-REG-001", "BW-REG-004", "BW-REG-005", "BW-REG-006"]
+    );
+    let r = report(&out);
+    let text = r["misconfigurations"].to_string();
+    assert!(
+        text.contains("open/app:1 can be pulled without credentials"),
+        "{text}"
+    );
+    assert!(text.contains("nist"), "{text}");
+    // --exit-code turns findings into a failing pipeline.
+    let out = bulwark_env(
+        &[
+            "registry",
+            "audit",
+            &weak.host(),
+            "-f",
+            "json",
+            "--exit-code",
+            "4",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(4));
+
+    // Basic auth without TLS.
+    let basic = Registry::start(
+        tmp.path(),
+        &tmp.path().join("basic"),
+        RegistryConfig {
+            htpasswd: Some(("u", "p")),
+            ..Default::default()
+        },
+    );
+    let url = format!("http://{}", basic.host());
+    let out = bulwark_env(&["registry", "audit", &url, "-f", "json"], &[], None);
+    assert_eq!(audit_ids(&out), ["BW-REG-001", "BW-REG-007"]);
+
+    // Hardened: TLS from a trusted CA and htpasswd: nothing to report.
+    let pki = make_pki(tmp.path());
+    let strong = Registry::start(
+        tmp.path(),
+        &tmp.path().join("strong"),
+        RegistryConfig {
+            tls: Some(&pki),
+            htpasswd: Some(("u", "p")),
+            ..Default::default()
+        },
+    );
+    let url = format!("https://{}", strong.host());
+    let ca = pki.ca.to_str().unwrap();
+    let out = bulwark_env(
+        &["registry", "audit", &url, "-f", "json", "--ca-cert", ca],
+        &[],
+        None,
+    );
+    assert_eq!(audit_ids(&out), Vec::<String>::new());
+    // The same registry seen by a client without the CA: the certificate does not verify.
+    let out = bulwark_env(&["registry", "audit", &url, "-f", "json"], &[], None);
+    assert_eq!(audit_ids(&out), ["BW-REG-002"]);
+
+    // Nothing listening: an error, not an empty report.
+    let port = free_port();
+    let out = bulwark_env(
+        &[
+            "registry",
+            "audit",
+            &format!("127.0.0.1:{port}"),
+            "-f",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot audit"), "{}", stderr(&out));
+}

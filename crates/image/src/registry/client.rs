@@ -148,6 +148,9 @@ impl RegistryClient {
         scope: &str,
         req: &RequestBody<'_>,
     ) -> Result<ureq::Response, RegistryError> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            return self.send_settled(method, path, scope, req);
+        }
         if self.scheme.get().is_none() {
             self.settle_scheme(method, path, scope, req)
         } else {
@@ -815,7 +818,7 @@ fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), Reg
 /// Accepts any certificate: only ever used with `--insecure`. Signatures are still checked
 /// so the handshake itself is sound.
 #[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+pub(crate) struct NoVerify(pub(crate) Arc<rustls::crypto::CryptoProvider>);
 
 impl rustls::client::danger::ServerCertVerifier for NoVerify {
     fn verify_server_cert(

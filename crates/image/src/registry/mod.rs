@@ -11,6 +11,7 @@
 //! with `insecure`), connect and read timeouts, retries with backoff on 429/5xx, the Basic and
 //! Bearer challenge flows, and redirects that never carry credentials to another origin.
 
+pub mod audit;
 pub mod auth;
 mod client;
 mod name;
