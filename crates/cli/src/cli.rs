@@ -26,6 +26,11 @@ pub enum Command {
     Db(crate::db::DbArgs),
     /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP).
     Registry(crate::registry_cmd::RegistryCommandArgs),
+    /// Sign a registry image with a key, in cosign's format (tag sha256-DIGEST.sig).
+    Sign(crate::sign::SignArgs),
+    /// Verify a registry image's cosign-format signature with a public key (exit 1 when no
+    /// signature verifies).
+    Verify(crate::sign::VerifyArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),

@@ -5,6 +5,7 @@ mod cli;
 mod db;
 mod progress;
 mod registry_cmd;
+mod sign;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ fn main() -> ExitCode {
         Command::Sbom(args) => scan_sbom(args),
         Command::Db(args) => db::run(args),
         Command::Registry(args) => registry_cmd::run(args),
+        Command::Sign(args) => sign::sign(args),
+        Command::Verify(args) => sign::verify(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
             scan_image(args)

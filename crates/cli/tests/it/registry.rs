@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::util::*;
 
-const TOOLS: [&str; 4] = ["docker-registry", "skopeo", "htpasswd", "openssl"];
+const TOOLS: [&str; 5] = ["docker-registry", "skopeo", "htpasswd", "openssl", "curl"];
 
 /// Whether the registry tools are here; a loud skip locally, a failure under CI.
 fn tools_present() -> bool {
@@ -1000,4 +1000,251 @@ fn registry_audit_finds_weak_registries_and_passes_a_hardened_one() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot audit"), "{}", stderr(&out));
+}
+
+// Signatures ──────────────────────────────────────────────────────────────────────────────
+
+fn curl(args: &[&str]) -> Vec<u8> {
+    run(Command::new("curl").args(["-sSf"]).args(args)).stdout
+}
+
+#[test]
+fn cosign_format_signatures_verify_and_a_changed_image_fails() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let layout_dir = dir.join("layout");
+    small_image(&layout_dir);
+    let registry = Registry::start(dir, &dir.join("storage"), RegistryConfig::default());
+    registry.push(
+        &format!("oci:{}", layout_dir.display()),
+        "app:1",
+        None,
+        None,
+    );
+    let reference = format!("{}/app:1", registry.host());
+    let key = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    for (name, args) in [
+        (
+            "ec",
+            vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ),
+        ("ed", vec!["-algorithm", "ed25519"]),
+        (
+            "rsa",
+            vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        ),
+        (
+            "other",
+            vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ),
+    ] {
+        run(Command::new("openssl")
+            .arg("genpkey")
+            .args(&args)
+            .args(["-out", &key(&format!("{name}.pem"))]));
+        run(Command::new("openssl").args([
+            "pkey",
+            "-in",
+            &key(&format!("{name}.pem")),
+            "-pubout",
+            "-out",
+            &key(&format!("{name}.pub")),
+        ]));
+    }
+
+    // Unsigned: verification fails (exit 1), saying why.
+    let out = bulwark_env(
+        &["verify", &reference, "--key", &key("ec.pub"), "--insecure"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has no signature"),
+        "{}",
+        stderr(&out)
+    );
+
+    for k in ["ec", "ed", "rsa"] {
+        let out = bulwark_env(
+            &[
+                "sign",
+                &reference,
+                "--key",
+                &key(&format!("{k}.pem")),
+                "--insecure",
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let mut digest = String::new();
+    for k in ["ec", "ed", "rsa"] {
+        let out = bulwark_env(
+            &[
+                "verify",
+                &reference,
+                "--key",
+                &key(&format!("{k}.pub")),
+                "--insecure",
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{k}: {}", stderr(&out));
+        digest = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(digest.starts_with("sha256:"), "{digest}");
+    }
+    let out = bulwark_env(
+        &[
+            "verify",
+            &reference,
+            "--key",
+            &key("other.pub"),
+            "--insecure",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+
+    // The format, checked by other tools: the tag, the simple-signing payload, and an ECDSA
+    // signature that openssl itself verifies.
+    let base = format!("http://{}/v2/app", registry.host());
+    let sig_tag = digest.replace(':', "-") + ".sig";
+    let manifest: Value = serde_json::from_slice(&curl(&[
+        "-H",
+        "Accept: application/vnd.oci.image.manifest.v1+json",
+        &format!("{base}/manifests/{sig_tag}"),
+    ]))
+    .unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    let first = &layers[0];
+    assert_eq!(
+        first["mediaType"],
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    let payload = curl(&[&format!(
+        "{base}/blobs/{}",
+        first["digest"].as_str().unwrap()
+    )]);
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        claims["critical"]["image"]["docker-manifest-digest"],
+        digest.as_str()
+    );
+    assert_eq!(
+        claims["critical"]["type"],
+        "cosign container image signature"
+    );
+    assert_eq!(
+        claims["critical"]["identity"]["docker-reference"],
+        format!("{}/app", registry.host())
+    );
+    use base64::Engine as _;
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(
+            first["annotations"]["dev.cosignproject.cosign/signature"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    std::fs::write(dir.join("payload"), &payload).unwrap();
+    std::fs::write(dir.join("sig.der"), &sig).unwrap();
+    let ok = run(Command::new("openssl").args([
+        "dgst",
+        "-sha256",
+        "-verify",
+        &key("ec.pub"),
+        "-signature",
+        &key("sig.der"),
+        &key("payload"),
+    ]));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Verified OK"));
+
+    // The image changes under the same tag: its new digest has no signature...
+    let changed = dir.join("changed");
+    let layer = LayerBuilder::new()
+        .file("etc/os-release", os_release_debian())
+        .file(
+            "var/lib/dpkg/status",
+            dpkg_stanza("evil", "6.6", None).as_bytes(),
+        )
+        .finish();
+    ImageBuilder::new()
+        .layer(layer, Compression::Gzip, "ADD rootfs")
+        .write_oci(&changed);
+    registry.push(&format!("oci:{}", changed.display()), "app:1", None, None);
+    let out = bulwark_env(
+        &["verify", &reference, "--key", &key("ec.pub"), "--insecure"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("has no signature"),
+        "{}",
+        stderr(&out)
+    );
+
+    // ...and the old signature copied onto it does not verify either.
+    let new_digest = {
+        let head = run(Command::new("curl").args([
+            "-sSfI",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+            &format!("{base}/manifests/1"),
+        ]))
+        .stdout;
+        String::from_utf8_lossy(&head)
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("docker-content-digest:")
+                    .map(|d| d.trim().to_string())
+            })
+            .unwrap()
+    };
+    assert_ne!(new_digest, digest);
+    std::fs::write(dir.join("sig-manifest.json"), manifest.to_string()).unwrap();
+    curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        &format!("@{}", key("sig-manifest.json")),
+        &format!("{base}/manifests/{}.sig", new_digest.replace(':', "-")),
+    ]);
+    let out = bulwark_env(
+        &["verify", &reference, "--key", &key("ec.pub"), "--insecure"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("another image"), "{}", stderr(&out));
+
+    // A local image cannot be signed.
+    let out = bulwark_env(
+        &[
+            "sign",
+            &format!("oci:{}", layout_dir.display()),
+            "--key",
+            &key("ec.pem"),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a registry image"),
+        "{}",
+        stderr(&out)
+    );
 }

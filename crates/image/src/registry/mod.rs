@@ -15,6 +15,7 @@ pub mod audit;
 pub mod auth;
 mod client;
 mod name;
+pub mod push;
 
 use std::io::{self, Read};
 use std::path::PathBuf;
