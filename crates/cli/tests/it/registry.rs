@@ -124,6 +124,8 @@ fn make_pki(dir: &Path) -> Pki {
 #[derive(Default)]
 struct RegistryConfig<'a> {
     tls: Option<&'a Pki>,
+    /// Blob GETs answered with a redirect to this base URL (the `redirect` storage middleware).
+    redirect: Option<String>,
     htpasswd: Option<(&'a str, &'a str)>,
     /// `(realm, service, issuer, root cert bundle)` for the token flow.
     token: Option<(String, String, String, PathBuf)>,
@@ -164,6 +166,11 @@ impl Registry {
             yaml += &format!(
                 "auth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {}\n",
                 bundle.display()
+            );
+        }
+        if let Some(base) = &config.redirect {
+            yaml += &format!(
+                "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: {base}\n"
             );
         }
         let config_path = dir.join(format!("registry-{port}.yml"));
@@ -1244,6 +1251,156 @@ fn cosign_format_signatures_verify_and_a_changed_image_fails() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("not a registry image"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// Redirects and credential helpers ─────────────────────────────────────────────────────────
+
+#[test]
+fn credentials_never_follow_a_redirect_to_another_host() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    // The blob host: serves the registry's storage files and records what it was sent.
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let blob_port = server.server_addr().to_ip().unwrap().port();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(String, bool)>::new()));
+    let log = seen.clone();
+    let root = storage.clone();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let auth = req.headers().iter().any(|h| h.field.equiv("Authorization"));
+            let path = req.url().split('?').next().unwrap_or("").to_string();
+            log.lock().unwrap().push((path.clone(), auth));
+            let file = root.join(path.trim_start_matches('/'));
+            let resp = match std::fs::read(&file) {
+                Ok(bytes) => tiny_http::Response::from_data(bytes),
+                Err(_) => tiny_http::Response::from_data(Vec::new()).with_status_code(404),
+            };
+            let _ = req.respond(resp);
+        }
+    });
+    let layout_dir = tmp.path().join("layout");
+    small_image(&layout_dir);
+    {
+        let open = Registry::start(tmp.path(), &storage, RegistryConfig::default());
+        open.push(
+            &format!("oci:{}", layout_dir.display()),
+            "app:1",
+            None,
+            None,
+        );
+    }
+    // "localhost" is another host than "127.0.0.1" for the client, as a CDN would be.
+    let registry = Registry::start(
+        tmp.path(),
+        &storage,
+        RegistryConfig {
+            htpasswd: Some(("carol", "redirect-secret")),
+            redirect: Some(format!("http://localhost:{blob_port}")),
+            ..Default::default()
+        },
+    );
+    let reference = format!("{}/app:1", registry.host());
+    let out = bulwark_env(
+        &scan_args(
+            &reference,
+            &["--insecure", "--username", "carol", "--password-stdin"],
+        ),
+        &[],
+        Some("redirect-secret"),
+    );
+    let r = report(&out);
+    assert!(r["packages"].to_string().contains("tiny"));
+    let seen = seen.lock().unwrap().clone();
+    // The config and the layer came from the blob host, without the registry's credentials.
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen.iter().all(|(p, auth)| p.ends_with("/data") && !auth),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn credentials_from_a_docker_credential_helper() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout_dir = tmp.path().join("layout");
+    small_image(&layout_dir);
+    let registry = Registry::start(
+        tmp.path(),
+        &tmp.path().join("storage"),
+        RegistryConfig {
+            htpasswd: Some(("dave", "helper-secret")),
+            ..Default::default()
+        },
+    );
+    registry.push(
+        &format!("oci:{}", layout_dir.display()),
+        "app:1",
+        None,
+        Some("dave:helper-secret"),
+    );
+    // A credential helper speaking Docker's protocol: server URL on stdin, JSON on stdout.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-bulwarktest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\nif [ \"$server\" = \"{}\" ]; then echo '{{\"ServerURL\":\"'$server'\",\"Username\":\"dave\",\"Secret\":\"helper-secret\"}}'; else echo 'credentials not found in native keychain'; exit 1; fi\n",
+            tmp.path().join("asked").display(),
+            registry.host()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = tmp.path().join("docker");
+    std::fs::create_dir_all(&config).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let reference = format!("{}/app:1", registry.host());
+    for json in [
+        format!(
+            r#"{{"credHelpers":{{"{}":"bulwarktest"}}}}"#,
+            registry.host()
+        ),
+        r#"{"credsStore":"bulwarktest"}"#.to_string(),
+    ] {
+        std::fs::write(config.join("config.json"), json).unwrap();
+        let out = bulwark_env(
+            &scan_args(&reference, &["--insecure"]),
+            &[("DOCKER_CONFIG", config.to_str().unwrap()), ("PATH", &path)],
+            None,
+        );
+        assert!(report(&out)["packages"].to_string().contains("tiny"));
+    }
+    let asked = std::fs::read_to_string(tmp.path().join("asked")).unwrap();
+    assert!(asked.lines().all(|l| l == registry.host()), "{asked}");
+    // A helper that is not installed: said plainly.
+    std::fs::write(
+        config.join("config.json"),
+        r#"{"credsStore":"bulwark-absent"}"#,
+    )
+    .unwrap();
+    let out = bulwark_env(
+        &scan_args(&reference, &["--insecure"]),
+        &[("DOCKER_CONFIG", config.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("docker-credential-bulwark-absent"),
         "{}",
         stderr(&out)
     );
