@@ -232,6 +232,11 @@ pub struct RegistryArgs {
     )]
     pub registry_timeout: u64,
 
+    /// Refuse to scan a registry image unless it carries a cosign-format signature that
+    /// verifies with this public key (PEM); the scan then reads the verified digest.
+    #[arg(long, value_name = "KEY", env = "BULWARK_REQUIRE_SIGNATURE")]
+    pub require_signature: Option<PathBuf>,
+
     /// Retries after a 429 or 5xx answer or a failed connection (with backoff).
     #[arg(
         long,

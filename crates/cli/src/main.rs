@@ -129,6 +129,10 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
         }
     );
     let registry_options = registry_cmd::options(&args.registry)?;
+    let reference = match &args.registry.require_signature {
+        Some(key) => sign::require_signature(&reference, key, &registry_options)?,
+        None => reference,
+    };
     let image = bulwark_image::open_with(&reference, &platform, &registry_options)?;
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())

@@ -302,19 +302,30 @@ fn existing_signatures(
     }
 }
 
-pub fn verify(args: VerifyArgs) -> Result<u8> {
-    let key = load_public(&args.key)?;
-    let name = registry_name(&args.reference)?;
-    let client = client(&name, &args.registry)?;
-    let image = fetch_manifest(&client, &name.repository, &name.reference())?;
+/// The outcome of checking an image's signatures against one key.
+pub struct Verdict {
+    pub digest: Digest,
+    /// How many signatures verified.
+    pub verified: usize,
+    /// Why the others did not (or why there were none).
+    pub problems: Vec<String>,
+}
+
+/// Checks the signatures of `name` (as its tag points now) against `key`.
+fn check(
+    client: &RegistryClient,
+    name: &ImageName,
+    key: &PublicKey,
+    key_path: &Path,
+) -> Result<Verdict> {
+    let image = fetch_manifest(client, &name.repository, &name.reference())?;
     let tag = signature_tag(&image.digest);
-    let Some(manifest) = existing_signatures(&client, &name, &tag)? else {
-        eprintln!(
-            "bulwark: verification failed: {}@{} has no signature (no tag {tag})",
-            docker_reference(&name),
-            image.digest
-        );
-        return Ok(EXIT_UNVERIFIED);
+    let Some(manifest) = existing_signatures(client, name, &tag)? else {
+        return Ok(Verdict {
+            digest: image.digest,
+            verified: 0,
+            problems: vec![format!("has no signature (no tag {tag})")],
+        });
     };
     let mut problems = Vec::new();
     let mut verified = 0;
@@ -335,7 +346,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
             continue;
         };
         let payload = fetch_small_blob(
-            &client,
+            client,
             &name.repository,
             &payload_digest,
             "signature payload",
@@ -344,7 +355,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
             problems.push(format!(
                 "signature over payload {} does not verify with {}",
                 payload_digest.short(),
-                args.key.display()
+                key_path.display()
             ));
             continue;
         }
@@ -355,7 +366,6 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
                 continue;
             }
         };
-        let signed_digest = claims["critical"]["image"]["docker-manifest-digest"].as_str();
         if claims["critical"]["type"] != PAYLOAD_TYPE {
             problems.push(format!(
                 "a signed payload of type {} (expected {PAYLOAD_TYPE:?})",
@@ -363,6 +373,7 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
             ));
             continue;
         }
+        let signed_digest = claims["critical"]["image"]["docker-manifest-digest"].as_str();
         if signed_digest != Some(image.digest.to_string().as_str()) {
             problems.push(format!(
                 "a valid signature for another image ({}), not this one ({}): the image was changed or the signature copied",
@@ -373,28 +384,71 @@ pub fn verify(args: VerifyArgs) -> Result<u8> {
         }
         verified += 1;
     }
-    if verified == 0 {
+    if verified == 0 && problems.is_empty() {
+        problems.push("no signature layers".to_string());
+    }
+    Ok(Verdict {
+        digest: image.digest,
+        verified,
+        problems,
+    })
+}
+
+pub fn verify(args: VerifyArgs) -> Result<u8> {
+    let key = load_public(&args.key)?;
+    let name = registry_name(&args.reference)?;
+    let client = client(&name, &args.registry)?;
+    let verdict = check(&client, &name, &key, &args.key)?;
+    if verdict.verified == 0 {
         eprintln!(
-            "bulwark: verification failed for {}@{}: {}",
+            "bulwark: verification failed: {}@{} {}",
             docker_reference(&name),
-            image.digest,
-            if problems.is_empty() {
-                "no signature layers".to_string()
-            } else {
-                problems.join("; ")
-            }
+            verdict.digest,
+            verdict.problems.join("; ")
         );
         return Ok(EXIT_UNVERIFIED);
     }
     eprintln!(
-        "bulwark: verified {}@{}: {verified} signature{} valid with {}",
+        "bulwark: verified {}@{}: {} signature{} valid with {}",
         docker_reference(&name),
-        image.digest,
-        if verified == 1 { "" } else { "s" },
+        verdict.digest,
+        verdict.verified,
+        if verdict.verified == 1 { "" } else { "s" },
         args.key.display()
     );
-    println!("{}", image.digest);
+    println!("{}", verdict.digest);
     Ok(0)
+}
+
+/// The `--require-signature KEY` gate of `bulwark image`: the image must carry a signature
+/// that verifies with `key`. Returns the reference pinned to the verified digest, so the scan
+/// reads exactly the image that was verified even if the tag moves meanwhile.
+pub fn require_signature(
+    reference: &SourceRef,
+    key_path: &Path,
+    options: &registry::RegistryOptions,
+) -> Result<SourceRef> {
+    let key = load_public(key_path)?;
+    let Some(name) = reference.registry.clone() else {
+        bail!(
+            "--require-signature: {} is not a registry image; signatures are checked only for registry images",
+            reference.display_name()
+        );
+    };
+    let client = options.client_for(&name)?;
+    let verdict = check(&client, &name, &key, key_path)?;
+    if verdict.verified == 0 {
+        bail!(
+            "signature required (--require-signature {}) but {}@{} {}",
+            key_path.display(),
+            docker_reference(&name),
+            verdict.digest,
+            verdict.problems.join("; ")
+        );
+    }
+    let mut pinned = name;
+    pinned.digest = Some(verdict.digest);
+    Ok(SourceRef::registry(pinned))
 }
 
 #[cfg(test)]

@@ -1175,6 +1175,33 @@ fn cosign_format_signatures_verify_and_a_changed_image_fails() {
     ]));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("Verified OK"));
 
+    // The --require-signature gate: scans the verified digest, refuses a wrong key.
+    let out = bulwark_env(
+        &scan_args(
+            &reference,
+            &["--insecure", "--require-signature", &key("ed.pub")],
+        ),
+        &[],
+        None,
+    );
+    let r = report(&out);
+    assert_eq!(r["image"]["manifest_digest"], digest.as_str());
+    assert!(r["image"]["reference"].as_str().unwrap().ends_with(&digest));
+    let out = bulwark_env(
+        &scan_args(
+            &reference,
+            &["--insecure", "--require-signature", &key("other.pub")],
+        ),
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("signature required"),
+        "{}",
+        stderr(&out)
+    );
+
     // The image changes under the same tag: its new digest has no signature...
     let changed = dir.join("changed");
     let layer = LayerBuilder::new()
@@ -1235,6 +1262,16 @@ fn cosign_format_signatures_verify_and_a_changed_image_fails() {
         None,
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("another image"), "{}", stderr(&out));
+    let out = bulwark_env(
+        &scan_args(
+            &reference,
+            &["--insecure", "--require-signature", &key("ec.pub")],
+        ),
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("another image"), "{}", stderr(&out));
 
     // A local image cannot be signed.
