@@ -24,7 +24,8 @@ pub enum Command {
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
     Db(crate::db::DbArgs),
-    /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP).
+    /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP), or scan
+    /// every image it holds.
     Registry(crate::registry_cmd::RegistryCommandArgs),
     /// Sign a registry image with a key, in cosign's format (tag sha256-DIGEST.sig).
     Sign(crate::sign::SignArgs),

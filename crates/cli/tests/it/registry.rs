@@ -1442,3 +1442,78 @@ fn credentials_from_a_docker_credential_helper() {
         stderr(&out)
     );
 }
+
+#[test]
+fn registry_scan_walks_the_catalog_and_scans_each_image() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout_dir = tmp.path().join("layout");
+    small_image(&layout_dir);
+    let registry = Registry::start(
+        tmp.path(),
+        &tmp.path().join("storage"),
+        RegistryConfig::default(),
+    );
+    for repo in ["a/one:1", "a/one:2", "b/two:latest"] {
+        registry.push(&format!("oci:{}", layout_dir.display()), repo, None, None);
+    }
+    // A signature tag is not an image to scan.
+    run(Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-out"])
+        .arg(tmp.path().join("k.pem")));
+    let out = bulwark_env(
+        &[
+            "sign",
+            &format!("{}/a/one:1", registry.host()),
+            "--key",
+            tmp.path().join("k.pem").to_str().unwrap(),
+            "--insecure",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reports = tmp.path().join("reports");
+    let out = bulwark_env(
+        &[
+            "registry",
+            "scan",
+            &registry.host(),
+            "--insecure",
+            "--format",
+            "json",
+            "--jobs",
+            "2",
+            "--output-dir",
+            reports.to_str().unwrap(),
+            "--cache-dir",
+            tmp.path().join("cache").to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
+    let summary = report(&out);
+    let images = summary["images"].as_array().unwrap();
+    let names: Vec<&str> = images
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    let host = registry.host();
+    assert_eq!(
+        names,
+        [
+            format!("{host}/a/one:1"),
+            format!("{host}/a/one:2"),
+            format!("{host}/b/two:latest")
+        ]
+    );
+    assert!(
+        images
+            .iter()
+            .all(|i| i["packages"] == 1 && i["exit_code"] == 0),
+        "{summary}"
+    );
+    assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 3);
+}
