@@ -1517,3 +1517,89 @@ fn registry_scan_walks_the_catalog_and_scans_each_image() {
     );
     assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 3);
 }
+
+#[test]
+fn a_multi_platform_index_resolves_to_the_chosen_platform() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = tmp.path().join("multi");
+    std::fs::create_dir_all(&layout).unwrap();
+    let mut manifests = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let status = dpkg_stanza(&format!("only-{arch}"), "1.0", None);
+        let layer = LayerBuilder::new()
+            .file("etc/os-release", os_release_debian())
+            .file("var/lib/dpkg/status", status.as_bytes())
+            .finish();
+        let mut image = ImageBuilder::new().layer(layer, Compression::Gzip, "ADD");
+        image.arch = arch.to_string();
+        let (mut desc, _) = image.write_blobs(&layout);
+        desc["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+        manifests.push(desc);
+    }
+    // One named entry in index.json pointing at the multi-platform index, as skopeo wants.
+    let inner = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    }))
+    .unwrap();
+    let inner_hex = sha256_hex(&inner);
+    std::fs::write(layout.join("blobs/sha256").join(&inner_hex), &inner).unwrap();
+    write_index(
+        &layout,
+        vec![serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": format!("sha256:{inner_hex}"),
+            "size": inner.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "1"},
+        })],
+    );
+    let registry = Registry::start(
+        tmp.path(),
+        &tmp.path().join("storage"),
+        RegistryConfig::default(),
+    );
+    let mut cmd = Command::new("skopeo");
+    cmd.args([
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        "--all",
+        "--dest-tls-verify=false",
+    ])
+    .arg(format!("oci:{}:1", layout.display()))
+    .arg(format!("docker://{}/multi:1", registry.host()));
+    run(&mut cmd);
+    let reference = format!("{}/multi:1", registry.host());
+    for arch in ["amd64", "arm64"] {
+        let platform = format!("linux/{arch}");
+        let out = bulwark_env(
+            &scan_args(&reference, &["--insecure", "--platform", &platform]),
+            &[],
+            None,
+        );
+        let r = report(&out);
+        assert_eq!(r["image"]["platform"], platform.as_str());
+        let names: Vec<&str> = r["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, [format!("only-{arch}")]);
+    }
+    let out = bulwark_env(
+        &scan_args(&reference, &["--insecure", "--platform", "linux/s390x"]),
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("linux/amd64, linux/arm64") && err.contains("--platform"),
+        "{err}"
+    );
+}
