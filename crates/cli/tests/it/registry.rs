@@ -1603,3 +1603,120 @@ fn a_multi_platform_index_resolves_to_the_chosen_platform() {
         "{err}"
     );
 }
+
+/// A front for a real registry that answers 429, then 503, to every third request before
+/// forwarding it: the overloaded registry retries must ride out.
+fn flaky_front(upstream: String) -> (u16, Arc<AtomicUsize>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let count = refused.clone();
+    std::thread::spawn(move || {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        for (n, req) in server.incoming_requests().enumerate() {
+            match n % 3 {
+                0 => {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let r = tiny_http::Response::from_string("slow down")
+                        .with_status_code(429)
+                        .with_header(tiny_http::Header::from_bytes("Retry-After", "0").unwrap());
+                    let _ = req.respond(r);
+                    continue;
+                }
+                1 => {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let _ =
+                        req.respond(tiny_http::Response::from_string("busy").with_status_code(503));
+                    continue;
+                }
+                _ => {}
+            }
+            let mut fwd = agent.request(req.method().as_str(), &format!("{upstream}{}", req.url()));
+            for h in req.headers() {
+                let name = h.field.as_str().as_str();
+                if ["accept", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+                    fwd = fwd.set(name, h.value.as_str());
+                }
+            }
+            let resp = match fwd.call() {
+                Ok(r) => r,
+                Err(ureq::Error::Status(_, r)) => r,
+                Err(e) => panic!("forwarding failed: {e}"),
+            };
+            let status = resp.status();
+            let mut headers = Vec::new();
+            for name in [
+                "Content-Type",
+                "Docker-Content-Digest",
+                "Www-Authenticate",
+                "Docker-Distribution-Api-Version",
+            ] {
+                if let Some(v) = resp.header(name) {
+                    headers.push(tiny_http::Header::from_bytes(name, v).unwrap());
+                }
+            }
+            let mut body = Vec::new();
+            resp.into_reader().read_to_end(&mut body).unwrap();
+            let mut r = tiny_http::Response::from_data(body).with_status_code(status);
+            for h in headers {
+                r = r.with_header(h);
+            }
+            let _ = req.respond(r);
+        }
+    });
+    (port, refused)
+}
+
+#[test]
+fn retries_ride_out_429_and_503() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let layout_dir = tmp.path().join("layout");
+    small_image(&layout_dir);
+    let registry = Registry::start(
+        tmp.path(),
+        &tmp.path().join("storage"),
+        RegistryConfig::default(),
+    );
+    registry.push(
+        &format!("oci:{}", layout_dir.display()),
+        "app:1",
+        None,
+        None,
+    );
+    let (port, refused) = flaky_front(format!("http://{}", registry.host()));
+    let reference = format!("127.0.0.1:{port}/app:1");
+    // tiny_http never answers a TLS handshake: the short timeout ends the HTTPS probe.
+    let out = bulwark_env(
+        &scan_args(&reference, &["--insecure", "--registry-timeout", "2"]),
+        &[],
+        None,
+    );
+    assert!(report(&out)["packages"].to_string().contains("tiny"));
+    // manifest, config and layer: each refused twice before it went through
+    assert!(
+        refused.load(Ordering::SeqCst) >= 6,
+        "{}",
+        refused.load(Ordering::SeqCst)
+    );
+
+    let out = bulwark_env(
+        &scan_args(
+            &reference,
+            &[
+                "--insecure",
+                "--registry-timeout",
+                "2",
+                "--registry-retries",
+                "0",
+            ],
+        ),
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("gave up after 1 attempts"), "{err}");
+}

@@ -149,17 +149,18 @@ impl RegistryClient {
         req: &RequestBody<'_>,
     ) -> Result<ureq::Response, RegistryError> {
         if path.starts_with("http://") || path.starts_with("https://") {
-            return self.send_settled(method, path, scope, req);
+            return self.send_settled(method, path, scope, req, self.retries);
         }
         if self.scheme.get().is_none() {
             self.settle_scheme(method, path, scope, req)
         } else {
-            self.send_settled(method, &self.url(path), scope, req)
+            self.send_settled(method, &self.url(path), scope, req, self.retries)
         }
     }
 
-    /// The first request tries HTTPS; with `insecure`, a server that does not speak TLS is
-    /// then tried over plain HTTP. Without it, plain HTTP is refused with what to do.
+    /// The first request tries HTTPS; with `insecure`, a server that does not speak TLS (or
+    /// does not answer a handshake at all) is then tried over plain HTTP, and the HTTPS probe
+    /// gets a single attempt. Without `insecure`, plain HTTP is refused with what to do.
     fn settle_scheme(
         &self,
         method: Method,
@@ -168,14 +169,20 @@ impl RegistryClient {
         req: &RequestBody<'_>,
     ) -> Result<ureq::Response, RegistryError> {
         let https = format!("https://{}{path}", self.host);
-        match self.send_settled(method, &https, scope, req) {
+        let probe_retries = if self.insecure { 0 } else { self.retries };
+        match self.send_settled(method, &https, scope, req, probe_retries) {
             Ok(r) => {
                 let _ = self.scheme.set("https");
                 Ok(r)
             }
-            Err(RegistryError::Tls { .. } | RegistryError::PlainHttp { .. }) if self.insecure => {
+            Err(
+                RegistryError::Tls { .. }
+                | RegistryError::PlainHttp { .. }
+                | RegistryError::Timeout { .. }
+                | RegistryError::Connect { .. },
+            ) if self.insecure => {
                 let http = format!("http://{}{path}", self.host);
-                let r = self.send_settled(method, &http, scope, req)?;
+                let r = self.send_settled(method, &http, scope, req, self.retries)?;
                 let _ = self.scheme.set("http");
                 Ok(r)
             }
@@ -206,6 +213,7 @@ impl RegistryClient {
         url: &str,
         scope: &str,
         req: &RequestBody<'_>,
+        retries: u32,
     ) -> Result<ureq::Response, RegistryError> {
         let mut auth_rounds = 0;
         let mut attempt = 0;
@@ -235,7 +243,7 @@ impl RegistryClient {
                 }
                 Err(Failure::Status(status, resp)) if status == 429 || status >= 500 => {
                     let wait = retry_after(&resp).unwrap_or_else(|| backoff(attempt));
-                    if attempt >= self.retries {
+                    if attempt >= retries {
                         return Err(RegistryError::Status {
                             url: redact_url(url),
                             status,
@@ -272,7 +280,7 @@ impl RegistryClient {
                         e,
                         RegistryError::Connect { .. } | RegistryError::Timeout { .. }
                     );
-                    if !retryable || attempt >= self.retries {
+                    if !retryable || attempt >= retries {
                         return Err(e);
                     }
                     attempt += 1;
