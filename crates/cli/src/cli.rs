@@ -35,6 +35,9 @@ pub enum Command {
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),
+    /// Print the configuration reference (docs/configuration.md) generated from these flags.
+    #[command(hide = true)]
+    ConfigReference,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,8 +57,14 @@ pub struct SbomArgs {
     pub vuln: VulnArgs,
 
     /// Only list the SBOM's packages; do not match them against advisories.
-    #[arg(long)]
+    #[arg(long, env = "BULWARK_NO_VULN")]
     pub no_vuln: bool,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// No diagnostics on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]
@@ -72,6 +81,14 @@ pub enum FormatArg {
     Cyclonedx,
     /// SPDX 2.3 JSON SBOM.
     Spdx,
+    /// SARIF 2.1.0 for code scanning (GitHub, GitLab, Azure DevOps).
+    Sarif,
+    /// JUnit XML: one test suite per scanner, one failing test case per finding.
+    Junit,
+    /// One self-contained HTML file (no network, no script) with charts and tables.
+    Html,
+    /// Markdown for a pull-request comment (kept under 60,000 characters).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,18 +101,89 @@ pub enum ScannerArg {
     Vuln,
 }
 
-/// When a scan fails a pipeline.
+/// When a scan fails a pipeline (see docs/exit-codes.md).
 #[derive(Debug, Clone, clap::Args)]
 pub struct GateArgs {
-    /// Exit with this code when a vulnerability or secret at one of `--severity` is found
-    /// (0, the default, never fails on findings). Errors exit 2, incomplete scans 3.
+    /// Exit with this code when a gate fails. Without any `--fail-on-*` gate (or `gates:` in
+    /// bulwark.yaml), N > 0 fails on any vulnerability or secret at one of `--severity`; with
+    /// gates, the default is 1 and 0 only reports them. Errors exit 2, incomplete scans 3.
     #[arg(long, value_name = "N", default_value_t = 0, env = "BULWARK_EXIT_CODE")]
     pub exit_code: u8,
 
-    /// Severities that count for `--exit-code` (comma-separated: unknown, low, medium, high,
-    /// critical); default: all.
+    /// Severities that count for `--exit-code` when no gate is configured (comma-separated:
+    /// unknown, low, medium, high, critical); default: all.
     #[arg(long, value_delimiter = ',', value_parser = parse_severity, env = "BULWARK_SEVERITY")]
     pub severity: Vec<bulwark_types::Severity>,
+
+    /// Gate: fail on vulnerabilities at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, env = "BULWARK_FAIL_ON_VULN")]
+    pub fail_on_vuln: Option<bulwark_types::Severity>,
+
+    /// Gate: count only vulnerabilities that have a fixed version.
+    #[arg(long, env = "BULWARK_FAIL_ON_FIXABLE")]
+    pub fail_on_fixable: bool,
+
+    /// Gate: count only vulnerabilities in CISA's Known Exploited Vulnerabilities catalog.
+    #[arg(long, env = "BULWARK_FAIL_ON_KEV")]
+    pub fail_on_kev: bool,
+
+    /// Gate: count only vulnerabilities with an EPSS probability at or above P (0.0-1.0).
+    #[arg(long, value_name = "P", value_parser = parse_probability, env = "BULWARK_FAIL_ON_EPSS")]
+    pub fail_on_epss: Option<f64>,
+
+    /// Gate: fail on any secret.
+    #[arg(long, env = "BULWARK_FAIL_ON_SECRET")]
+    pub fail_on_secret: bool,
+
+    /// Gate: fail on misconfigurations at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, env = "BULWARK_FAIL_ON_MISCONFIG")]
+    pub fail_on_misconfig: Option<bulwark_types::Severity>,
+
+    /// Gate: fail on packages with a forbidden licence (see `--license-deny`, `licenses:`).
+    #[arg(long, env = "BULWARK_FAIL_ON_LICENSE")]
+    pub fail_on_license: bool,
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a probability between 0.0 and 1.0")),
+    }
+}
+
+/// Where policy comes from: the config file, VEX documents, ignore files, licence lists.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// The config file (default: ./bulwark.yaml when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "BULWARK_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// A VEX document (OpenVEX, CycloneDX VEX or CSAF VEX JSON; repeatable): `not_affected`
+    /// and `fixed` statements suppress the vulnerabilities they name.
+    #[arg(long, value_name = "FILE", value_delimiter = ',', env = "BULWARK_VEX")]
+    pub vex: Vec<PathBuf>,
+
+    /// An ignore file, one rule per line (default: ./.bulwarkignore when it exists).
+    #[arg(long, value_name = "FILE", env = "BULWARK_IGNORE_FILE")]
+    pub ignore_file: Option<PathBuf>,
+
+    /// Licences to accept (SPDX ids, comma-separated); anything else is forbidden.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        env = "BULWARK_LICENSE_ALLOW"
+    )]
+    pub license_allow: Vec<String>,
+
+    /// Licences to forbid (SPDX ids, comma-separated).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        env = "BULWARK_LICENSE_DENY"
+    )]
+    pub license_deny: Vec<String>,
 }
 
 fn parse_severity(s: &str) -> Result<bulwark_types::Severity, String> {
@@ -154,6 +242,9 @@ pub struct ImageArgs {
 
     #[command(flatten)]
     pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// What to scan for (comma-separated: sbom, secret, vuln). Default: sbom and secret, plus
     /// vuln when an advisory database exists; naming vuln makes a missing database an error.
@@ -246,6 +337,19 @@ pub struct RegistryArgs {
         env = "BULWARK_REGISTRY_RETRIES"
     )]
     pub registry_retries: u32,
+}
+
+impl PolicyArgs {
+    /// Only what the environment says (for commands without policy flags, like `db`).
+    pub fn from_env() -> PolicyArgs {
+        PolicyArgs {
+            config: std::env::var_os("BULWARK_CONFIG").map(PathBuf::from),
+            vex: Vec::new(),
+            ignore_file: None,
+            license_allow: Vec::new(),
+            license_deny: Vec::new(),
+        }
+    }
 }
 
 /// `512`, `64K`, `10M`, `64G` (binary multiples).

@@ -40,7 +40,12 @@ pub enum DbCommand {
 pub struct UpdateArgs {
     /// OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine.
     /// Default: the common language ecosystems plus Debian, Alpine and Ubuntu.
-    #[arg(long = "ecosystem", value_name = "ECOSYSTEM")]
+    #[arg(
+        long = "ecosystem",
+        value_name = "ECOSYSTEM",
+        value_delimiter = ',',
+        env = "BULWARK_DB_ECOSYSTEMS"
+    )]
     pub ecosystems: Vec<String>,
     /// Base URL of an OSV mirror (`<URL>/<ECOSYSTEM>/all.zip`).
     #[arg(long, value_name = "URL", env = "BULWARK_DB_OSV_URL")]
@@ -52,13 +57,18 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "URL", env = "BULWARK_DB_EPSS_URL")]
     pub epss_url: Option<String>,
     /// Skip the KEV feed.
-    #[arg(long)]
+    #[arg(long, env = "BULWARK_DB_NO_KEV")]
     pub no_kev: bool,
     /// Skip the EPSS feed.
-    #[arg(long)]
+    #[arg(long, env = "BULWARK_DB_NO_EPSS")]
     pub no_epss: bool,
     /// Largest download accepted, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 2048)]
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 2048,
+        env = "BULWARK_DB_MAX_DOWNLOAD_MIB"
+    )]
     pub max_download_mib: u64,
 }
 

@@ -2,6 +2,7 @@
 //! outcomes to exit codes. All scanning logic lives in the library crates.
 
 mod cli;
+mod config;
 mod db;
 mod progress;
 mod registry_cmd;
@@ -14,7 +15,7 @@ use anyhow::{Context, Result};
 use bulwark_analyze::{assemble, LayerCache, Walker};
 use bulwark_image::{Limits, Platform, SourceRef};
 use bulwark_report::{Format, ScanReport};
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs, ScannerArg};
 
@@ -24,17 +25,36 @@ const EXIT_ERROR: u8 = 2;
 const EXIT_INCOMPLETE: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Where each value came from (flag, variable, default) decides whether bulwark.yaml fills it.
+    let sub = matches
+        .subcommand()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
     let result = match cli.command {
-        Command::Image(args) => scan_image(args),
-        Command::Sbom(args) => scan_sbom(args),
-        Command::Db(args) => db::run(args),
+        Command::Image(args) => scan_image(args, &sub),
+        Command::Sbom(args) => scan_sbom(args, &sub),
+        Command::Db(mut args) => (|| {
+            let loaded = config::load(&cli::PolicyArgs::from_env())?;
+            args.db_dir = loaded.db_dir(args.db_dir.take(), &sub);
+            if let (db::DbCommand::Update(u), Some(m)) =
+                (&mut args.command, sub.subcommand_matches("update"))
+            {
+                loaded.fill_update(u, m);
+            }
+            db::run(args)
+        })(),
         Command::Registry(args) => registry_cmd::run(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
-            scan_image(args)
+            scan_image(args, &sub)
+        }
+        Command::ConfigReference => {
+            print!("{}", config::reference_markdown(&Cli::command()));
+            Ok(EXIT_OK)
         }
     };
     match result {
@@ -61,8 +81,11 @@ fn error_message(err: &anyhow::Error) -> String {
     message
 }
 
-fn scan_image(args: ImageArgs) -> Result<u8> {
+fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     // Stage one: validate everything the user said before touching the image.
+    let loaded = config::load(&args.policy)?;
+    loaded.fill_image(&mut args, matches);
+    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
     let reference = SourceRef::parse(&args.reference)?;
     let platform = match &args.platform {
         Some(p) => p.parse::<Platform>().map_err(anyhow::Error::msg)?,
@@ -159,21 +182,20 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     // Redaction holds whether or not secrets were asked for.
     let redactor = secret_scanner.unwrap_or_else(bulwark_secrets::Scanner::builtin);
     report.redact_history(|text| redactor.redact_text(text));
-    let rendered = bulwark_report::render(&report, format);
+    let warnings = resolved.policy.apply(&mut report, config::today());
+    let rendered =
+        bulwark_report::render_with(&report, format, render_options(args.output.is_none()));
 
     write_output(args.output.as_deref(), &rendered)?;
 
     if !args.quiet {
         print_diagnostics(&report.diagnostics);
-    }
-    if let Some(reason) = failed_gate(&report, &args.gate) {
-        if !args.quiet {
-            eprintln!(
-                "bulwark: gate failed: {reason} (exit {})",
-                args.gate.exit_code
-            );
+        for w in &warnings {
+            eprintln!("warning: {w}");
         }
-        return Ok(args.gate.exit_code);
+    }
+    if let Some(code) = gate_outcome(&report, resolved.exit_code, args.quiet) {
+        return Ok(code);
     }
     if report.has_errors() {
         if !args.quiet {
@@ -184,40 +206,28 @@ fn scan_image(args: ImageArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Why the findings fail the pipeline under `--exit-code`/`--severity`, if they do.
-fn failed_gate(report: &ScanReport, gate: &cli::GateArgs) -> Option<String> {
-    if gate.exit_code == 0 {
+/// Says which gates failed and why; the exit code when one did and failing is on.
+fn gate_outcome(report: &ScanReport, exit_code: u8, quiet: bool) -> Option<u8> {
+    let failed: Vec<_> = report.gates.iter().filter(|g| !g.passed).collect();
+    if failed.is_empty() {
         return None;
     }
-    let counts =
-        |s: bulwark_types::Severity| gate.severity.is_empty() || gate.severity.contains(&s);
-    let vulns = report
-        .vulnerabilities
-        .iter()
-        .filter(|v| counts(v.severity))
-        .count();
-    let secrets = report
-        .secrets
-        .iter()
-        .filter(|s| counts(s.hit.severity))
-        .count();
-    if vulns + secrets == 0 {
-        return None;
+    if !quiet {
+        for g in &failed {
+            if exit_code == 0 {
+                eprintln!(
+                    "bulwark: gate failed: {}: {} (reported only: exit code 0)",
+                    g.gate, g.reason
+                );
+            } else {
+                eprintln!(
+                    "bulwark: gate failed: {}: {} (exit {exit_code})",
+                    g.gate, g.reason
+                );
+            }
+        }
     }
-    let levels = if gate.severity.is_empty() {
-        "any severity".to_string()
-    } else {
-        gate.severity
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Some(format!(
-        "{vulns} vulnerabilit{} and {secrets} secret{} at {levels}",
-        if vulns == 1 { "y" } else { "ies" },
-        if secrets == 1 { "" } else { "s" }
-    ))
+    (exit_code != 0).then_some(exit_code)
 }
 
 /// Errors on stderr in full; warnings (limits hit by design) only the first few, since a
@@ -288,8 +298,21 @@ fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Cyclonedx) => Format::CycloneDx,
         Some(FormatArg::Spdx) => Format::Spdx,
+        Some(FormatArg::Sarif) => Format::Sarif,
+        Some(FormatArg::Junit) => Format::Junit,
+        Some(FormatArg::Html) => Format::Html,
+        Some(FormatArg::Markdown) => Format::Markdown,
         None if !to_file && std::io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
+    }
+}
+
+/// Colours only for a table going to a terminal, and never when `NO_COLOR` is set
+/// (<https://no-color.org>).
+fn render_options(to_stdout: bool) -> bulwark_report::RenderOptions {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    bulwark_report::RenderOptions {
+        color: to_stdout && !no_color && std::io::stdout().is_terminal(),
     }
 }
 
@@ -312,7 +335,10 @@ fn write_output(path: Option<&std::path::Path>, rendered: &str) -> Result<()> {
     }
 }
 
-fn scan_sbom(args: SbomArgs) -> Result<u8> {
+fn scan_sbom(mut args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
+    let loaded = config::load(&args.policy)?;
+    loaded.fill_sbom(&mut args, matches);
+    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
     let format = choose_format(args.format, args.output.is_some());
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read the SBOM {}", args.file.display()))?;
@@ -334,14 +360,18 @@ fn scan_sbom(args: SbomArgs) -> Result<u8> {
             report.set_vulnerabilities(outcome, args.vuln.ignore_unfixed);
         }
     }
+    let warnings = resolved.policy.apply(&mut report, config::today());
     write_output(
         args.output.as_deref(),
-        &bulwark_report::render(&report, format),
+        &bulwark_report::render_with(&report, format, render_options(args.output.is_none())),
     )?;
     if !args.quiet {
         print_diagnostics(&report.diagnostics);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
     }
-    Ok(EXIT_OK)
+    Ok(gate_outcome(&report, resolved.exit_code, args.quiet).unwrap_or(EXIT_OK))
 }
 
 /// The advisory store, when vulnerabilities are to be matched. Asked for explicitly and

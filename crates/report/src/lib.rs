@@ -4,25 +4,58 @@
 //! layers, package inventory (each package with its purl and introducing layer) and the
 //! diagnostics of the scan. It serializes as bulwark's own JSON report (schema
 //! `bulwark.report/v1`, documented in `docs/report-format.md`); [`cyclonedx::render`] and
-//! [`spdx::render`] turn it into CycloneDX 1.6 and SPDX 2.3 JSON, and [`table::render`] into
-//! the text a person reads. Output is deterministic: packages are sorted and document ids are
-//! derived from content, and the timestamp honours `SOURCE_DATE_EPOCH`.
+//! [`spdx::render`] turn it into CycloneDX 1.6 (with its vulnerabilities) and SPDX 2.3 JSON,
+//! [`sarif::render`] into SARIF 2.1.0 for code scanning, [`junit::render`] into JUnit XML,
+//! [`html::render`] into one self-contained HTML file, [`markdown::render`] into a
+//! pull-request comment and [`table::render`] into the text a person reads. [`render`] picks
+//! by [`Format`]. Output is deterministic: findings are sorted, document ids are derived from
+//! content, and the timestamp honours `SOURCE_DATE_EPOCH`.
 #![forbid(unsafe_code)]
 
+mod common;
 pub mod cyclonedx;
+pub mod html;
 pub mod import;
+pub mod junit;
+pub mod markdown;
 mod model;
+pub mod policy;
 mod policy_model;
+pub mod sarif;
 pub mod spdx;
 pub mod table;
+pub mod vex;
 
 pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
-pub use policy_model::{FindingKind, GateResult, LicenseCategory, LicenseFinding, Suppression};
+pub use policy_model::{
+    FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
+};
 
-/// Renders the report in `format`.
+/// How to render, beyond the format itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// ANSI colours in the table (only for a terminal that wants them).
+    pub color: bool,
+}
+
+/// Renders the report in `format`, without colours.
 pub fn render(report: &ScanReport, format: Format) -> String {
+    render_with(report, format, RenderOptions::default())
+}
+
+/// Renders the report in `format` with `options`.
+pub fn render_with(report: &ScanReport, format: Format, options: RenderOptions) -> String {
+    let json = |v: serde_json::Value| {
+        let mut s = serde_json::to_string_pretty(&v).expect("serializes");
+        s.push('\n');
+        s
+    };
     match format {
-        Format::Table => table::render(report),
+        Format::Table => table::render_with(report, options.color),
+        Format::Sarif => json(sarif::render(report)),
+        Format::Junit => junit::render(report),
+        Format::Html => html::render(report),
+        Format::Markdown => markdown::render(report),
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report).expect("the report serializes");
             s.push('\n');

@@ -3,7 +3,7 @@ use bulwark_image::Image;
 use bulwark_types::{Digest, Misconfiguration, OsRelease, Package, SecretFinding};
 use serde::Serialize;
 
-use crate::policy_model::{GateResult, LicenseFinding, Suppression};
+use crate::policy_model::{GateResult, IgnoreRuleReport, LicenseFinding, Suppression};
 use sha2::{Digest as _, Sha256};
 
 /// The version of bulwark's JSON report; bumped on any incompatible change.
@@ -16,6 +16,14 @@ pub enum Format {
     Json,
     CycloneDx,
     Spdx,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+    /// JUnit XML for CI test reports.
+    Junit,
+    /// One self-contained HTML file.
+    Html,
+    /// Markdown for pull-request comments.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +82,9 @@ pub struct ScanReport {
     /// The verdict of every configured gate.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<GateResult>,
+    /// Every ignore rule and what it did (applied, unmatched, expired).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore_rules: Vec<IgnoreRuleReport>,
     /// Packages that could not be matched, with why (an unparsable version, no OS).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
@@ -105,6 +116,7 @@ impl ScanReport {
             license_findings: Vec::new(),
             suppressed: Vec::new(),
             gates: Vec::new(),
+            ignore_rules: Vec::new(),
             unmatched: Vec::new(),
             diagnostics: facts.diagnostics.clone(),
         }
@@ -150,6 +162,7 @@ impl ScanReport {
             license_findings: Vec::new(),
             suppressed: Vec::new(),
             gates: Vec::new(),
+            ignore_rules: Vec::new(),
             unmatched: Vec::new(),
             diagnostics,
         }
@@ -202,6 +215,7 @@ impl ScanReport {
             license_findings: Vec::new(),
             suppressed: Vec::new(),
             gates: Vec::new(),
+            ignore_rules: Vec::new(),
             unmatched: Vec::new(),
             diagnostics: Vec::new(),
         }

@@ -53,6 +53,10 @@ pub struct Suppression {
     pub target: String,
     /// `ignore` (a bulwark.yaml rule) or `vex` (a VEX statement).
     pub source: String,
+    /// Where the rule or statement was written (`bulwark.yaml ignores[2]`, `.bulwarkignore:4`,
+    /// the VEX document's path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// The ignore rule's reason or the VEX statement's status and justification.
     pub reason: String,
     /// The VEX statement as read (status, justification, impact, document), when from VEX.
@@ -66,6 +70,23 @@ pub struct GateResult {
     /// `vulnerabilities`, `secrets`, `misconfigurations`, `licenses`, `signature`.
     pub gate: String,
     pub passed: bool,
+    /// How many findings tripped it (0 when it passed).
+    pub count: usize,
     /// `2 vulnerabilities at critical with a fix (CVE-2021-44228 in log4j-core 2.14.1, …)`.
     pub reason: String,
+}
+
+/// What became of one ignore rule in this scan, so stale and expired rules are visible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IgnoreRuleReport {
+    /// `bulwark.yaml ignores[2]`, `.bulwarkignore:4`.
+    pub origin: String,
+    /// The rule's selectors (`id=CVE-2023-5678 package=pkg:deb/debian/libssl3`).
+    pub selectors: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub state: crate::policy::RuleState,
+    /// Findings it suppressed (for an expired rule: the findings it would have matched).
+    pub matched: usize,
 }

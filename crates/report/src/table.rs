@@ -1,23 +1,49 @@
 //! The readable table: what a person sees on a terminal.
+//!
+//! The image, its layers and packages, then vulnerabilities, secrets, misconfigurations and
+//! licence findings, what was suppressed, and the gates' verdict. Severities are coloured
+//! only when asked ([`render_with`] with `color`; the CLI asks on a terminal without
+//! `NO_COLOR`).
 
 use std::fmt::Write;
 
 use bulwark_analyze::DiagnosticLevel;
-use bulwark_types::SecretLocation;
+use bulwark_types::{SecretLocation, Severity};
 
+use crate::common::{category_words, misconfig_place, sorted_licenses, truncate, Counts};
 use crate::ScanReport;
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
+/// A severity word, padded to `width`, in its ANSI colour when `color`.
+fn sev(s: Severity, width: usize, color: bool) -> String {
+    let word = format!("{:<width$}", s.as_str().to_uppercase());
+    if !color {
+        return word;
+    }
+    let code = match s {
+        Severity::Critical => "1;35",
+        Severity::High => "1;31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Unknown => "2",
+    };
+    format!("\x1b[{code}m{word}\x1b[0m")
+}
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
     } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
+        text.to_string()
     }
 }
 
+/// The table without colours.
 pub fn render(report: &ScanReport) -> String {
+    render_with(report, false)
+}
+
+/// The table, with ANSI colours when `color`.
+pub fn render_with(report: &ScanReport, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", report.image_name());
     if let Some(os) = &report.os {
@@ -135,8 +161,8 @@ pub fn render(report: &ScanReport) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "    {:<9} {:<20} {:<28} {}",
-                    f.severity.as_str().to_uppercase(),
+                    "    {} {:<20} {:<28} {}",
+                    sev(f.severity, 9, color),
                     f.id,
                     truncate(&fixed, 28),
                     truncate(&f.priority.reason, 70)
@@ -163,8 +189,8 @@ pub fn render(report: &ScanReport) -> String {
             }
             let _ = writeln!(
                 out,
-                "  {:<8} {:<28} {}  {}  [{}] {}",
-                s.hit.severity.as_str().to_uppercase(),
+                "  {} {:<28} {}  {}  [{}] {}",
+                sev(s.hit.severity, 8, color),
                 s.hit.rule_id,
                 place,
                 s.hit.redacted,
@@ -172,6 +198,79 @@ pub fn render(report: &ScanReport) -> String {
                 s.hit.fingerprint
             );
         }
+    }
+    if !report.misconfigurations.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nMISCONFIGURATIONS ({})",
+            report.misconfigurations.len()
+        );
+        for m in &report.misconfigurations {
+            let _ = writeln!(
+                out,
+                "  {} {:<12} {}  {}",
+                sev(m.severity, 8, color),
+                m.check_id,
+                misconfig_place(m),
+                truncate(&m.title, 80)
+            );
+            let _ = writeln!(out, "           {}", truncate(&m.message, 110));
+            let _ = writeln!(out, "           fix: {}", truncate(&m.remediation, 105));
+        }
+    }
+    if !report.license_findings.is_empty() {
+        let _ = writeln!(out, "\nLICENSES ({})", report.license_findings.len());
+        for l in sorted_licenses(report) {
+            let _ = writeln!(
+                out,
+                "  {} {} {}  {} ({}): {}  [layer {}]",
+                sev(l.severity, 8, color),
+                l.package,
+                l.version,
+                l.license,
+                category_words(l.category),
+                l.reason,
+                l.layer.index
+            );
+        }
+    }
+    let counts = Counts::of(report);
+    let _ = write!(out, "\nSUMMARY");
+    for (name, c) in &counts.rows {
+        let total: usize = c.iter().sum();
+        let _ = write!(out, "  {name}: {total}");
+        if total > 0 {
+            let parts: Vec<String> = crate::common::SEVERITIES
+                .iter()
+                .zip(c)
+                .filter(|(_, n)| **n > 0)
+                .map(|(s, n)| format!("{n} {}", s.as_str()))
+                .collect();
+            let _ = write!(out, " ({})", parts.join(", "));
+        }
+    }
+    out.push('\n');
+    if !report.suppressed.is_empty() {
+        let vex = report
+            .suppressed
+            .iter()
+            .filter(|s| s.source == "vex")
+            .count();
+        let _ = writeln!(
+            out,
+            "  suppressed: {} ({} by ignore rules, {} by VEX; listed in the JSON report)",
+            report.suppressed.len(),
+            report.suppressed.len() - vex,
+            vex
+        );
+    }
+    for g in &report.gates {
+        let verdict = if g.passed {
+            paint("PASS", "32", color)
+        } else {
+            paint("FAIL", "1;31", color)
+        };
+        let _ = writeln!(out, "  gate {:<18} {verdict}  {}", g.gate, g.reason);
     }
     if !report.diagnostics.is_empty() {
         out.push('\n');

@@ -15,6 +15,7 @@ pub enum Framework {
     /// NSA/CISA Kubernetes Hardening Guide v1.2 (section names).
     Nsa,
     /// NIST SP 800-190 countermeasures (sections `4.1.x` to `4.5.x`).
+    #[serde(rename = "nist-800-190")]
     Nist800190,
     /// PCI DSS v4.0 requirements (`2.2.1`, `7.2.1` …).
     PciDss,

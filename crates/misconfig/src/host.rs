@@ -1,0 +1,1 @@
+//! Docker host checks read from a root filesystem (to be written).

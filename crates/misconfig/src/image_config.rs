@@ -1,0 +1,1 @@
+//! Checks on an image's own configuration and files (to be written).

@@ -1,0 +1,198 @@
+//! Checks for Kubernetes manifests: every workload kind's pod template (Pod Security Standards,
+//! resources, images, probes, service account tokens, secrets in env), RBAC roles and bindings,
+//! and the network exposure of the whole set (namespaces without a NetworkPolicy, allow-all
+//! policies, admin ports on LoadBalancer/NodePort Services, dashboards, Ingress without TLS).
+//!
+//! [`scan_set`] loads every manifest with positions ([`crate::yaml`]), expands `List` kinds,
+//! runs the per-object checks ([`workload`], [`psp`], [`rbac`], [`network`]) and then the
+//! checks about the set. Unknown kinds are skipped; a file that cannot be parsed is reported
+//! with its line and the other files are still checked; Helm templates that are not YAML yet
+//! are skipped.
+
+mod network;
+mod psp;
+mod rbac;
+mod workload;
+
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+
+use crate::yaml::{self, Node};
+use crate::{FileError, Hit, SourceFile};
+
+/// One Kubernetes object of the scanned set.
+pub(crate) struct Object<'a> {
+    pub path: &'a str,
+    pub node: &'a Node,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub namespace: Option<&'a str>,
+}
+
+impl Object<'_> {
+    /// `Deployment/prod/web`, or `ClusterRole/admin` without a namespace.
+    pub fn resource(&self) -> String {
+        match self.namespace {
+            Some(ns) => format!("{}/{ns}/{}", self.kind, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+
+    /// The namespace the object lands in when applied without `-n`.
+    pub fn effective_namespace(&self) -> &str {
+        self.namespace.unwrap_or("default")
+    }
+
+    /// Where to report a finding about the whole object: its `kind:` key.
+    pub fn at(&self) -> &Node {
+        self.node.entry("kind").map(|(k, _)| k).unwrap_or(self.node)
+    }
+}
+
+/// Hits in the making, deduplicated by check and position.
+#[derive(Default)]
+pub(crate) struct Out {
+    hits: Vec<(String, Hit)>,
+    seen: BTreeSet<(String, &'static str, usize, usize)>,
+}
+
+impl Out {
+    pub fn hit(&mut self, obj: &Object, at: &Node, check_id: &'static str, message: String) {
+        if self
+            .seen
+            .insert((obj.path.to_string(), check_id, at.line, at.col))
+        {
+            self.hits.push((
+                obj.path.to_string(),
+                Hit::new(check_id, message)
+                    .at(at.line, at.col)
+                    .on(obj.resource()),
+            ));
+        }
+    }
+}
+
+/// Runs every Kubernetes check on the whole set of manifests: (file path, hit) pairs.
+pub fn scan_set(files: &[&SourceFile]) -> (Vec<(String, Hit)>, Vec<FileError>) {
+    let loaded: Vec<(&str, Result<Vec<Node>, FileError>)> = files
+        .par_iter()
+        .map(|f| (f.path.as_str(), load(f)))
+        .collect();
+    let mut errors = Vec::new();
+    let mut objects = Vec::new();
+    for (path, docs) in &loaded {
+        match docs {
+            Ok(docs) => {
+                for doc in docs {
+                    collect_objects(path, doc, &mut objects, 0);
+                }
+            }
+            Err(e) => errors.push(e.clone()),
+        }
+    }
+    let set = workload::SetContext::new(&objects);
+    let mut out = Out::default();
+    for obj in &objects {
+        workload::check(obj, &set, &mut out);
+        rbac::check(obj, &mut out);
+        network::check(obj, &mut out);
+    }
+    network::check_set(&objects, &mut out);
+    (out.hits, errors)
+}
+
+fn load(file: &SourceFile) -> Result<Vec<Node>, FileError> {
+    let text = std::str::from_utf8(&file.bytes).map_err(|e| {
+        let line = file.bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        FileError::new(
+            &file.path,
+            Some(line),
+            "not UTF-8 text; Kubernetes manifests are UTF-8 YAML or JSON",
+        )
+    })?;
+    match yaml::load_stream(text) {
+        Ok(docs) => Ok(docs),
+        // A Helm chart's templates (`{{- if .Values.x }}`) are not manifests until rendered;
+        // walking a chart must not report each one as broken YAML.
+        Err(_) if text.contains("{{") && text.contains("}}") => Ok(Vec::new()),
+        Err(e) => Err(FileError::new(&file.path, Some(e.line), e.message)),
+    }
+}
+
+/// Adds the document's object, or the items of a `List` (`kind: List`, `PodList`, ...).
+fn collect_objects<'a>(path: &'a str, doc: &'a Node, out: &mut Vec<Object<'a>>, depth: usize) {
+    let Some(kind) = doc.get("kind").and_then(Node::as_str) else {
+        return;
+    };
+    if kind.ends_with("List") {
+        if let Some(items) = doc.get("items") {
+            if depth < 4 {
+                for item in items.seq() {
+                    collect_objects(path, item, out, depth + 1);
+                }
+            }
+            return;
+        }
+    }
+    let meta = doc.get("metadata");
+    out.push(Object {
+        path,
+        node: doc,
+        kind,
+        name: meta
+            .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+            .and_then(Node::as_str)
+            .unwrap_or("unnamed"),
+        namespace: meta.and_then(|m| m.get("namespace")).and_then(Node::as_str),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FileKind;
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile {
+            path: path.into(),
+            kind: FileKind::Kubernetes,
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn lists_are_expanded_and_bad_files_do_not_stop_the_others() {
+        let good = file(
+            "list.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p, namespace: x}\n  spec:\n    hostPID: true\n    containers: [{name: c, image: nginx}]\n",
+        );
+        let bad = file("bad.yaml", "apiVersion: v1\nkind: Pod\nspec: [\n");
+        let bomb = file(
+            "bomb.yaml",
+            "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\nkind: Pod\n",
+        );
+        let unknown = file("crd.yaml", "apiVersion: x/v1\nkind: Widget\nspec: {}\n");
+        let helm = file(
+            "templates/deploy.yaml",
+            "{{- if .Values.enabled }}\napiVersion: apps/v1\nkind: Deployment\n{{- end }}\n",
+        );
+        let (hits, errors) = scan_set(&[&good, &bad, &bomb, &unknown, &helm]);
+        let host_pid: Vec<_> = hits
+            .iter()
+            .filter(|(_, h)| h.check_id == "BW-K8S-003")
+            .collect();
+        assert_eq!(host_pid.len(), 1);
+        assert_eq!(host_pid[0].1.line, Some(8));
+        assert_eq!(host_pid[0].1.resource.as_deref(), Some("Pod/x/p"));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[0].path, "bad.yaml");
+        assert!(errors[1].message.contains("billion laughs"), "{errors:?}");
+        assert_eq!(errors[1].line, Some(5));
+        assert!(hits.iter().all(|(p, _)| p == "list.yaml"));
+    }
+}

@@ -1,0 +1,238 @@
+//! `bulwark config PATH...`: find the configuration files under the paths, detect their kinds,
+//! run every check of that kind, and keep going past files that cannot be read or parsed.
+
+use std::path::{Path, PathBuf};
+
+use bulwark_types::Misconfiguration;
+use rayon::prelude::*;
+
+use crate::detect::{detect, FileKind};
+use crate::Hit;
+
+/// Configuration files larger than this are refused: real ones are kilobytes, and a parser
+/// must never be handed an unbounded document.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 8 << 20;
+
+/// One file to check, already in memory.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// As shown in findings: the path the user named, or an image path.
+    pub path: String,
+    pub kind: FileKind,
+    pub bytes: Vec<u8>,
+}
+
+/// A file that could not be checked, and why (with the line when the parser knows it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileError {
+    pub path: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl FileError {
+    pub fn new(path: &str, line: Option<usize>, message: impl Into<String>) -> FileError {
+        FileError {
+            path: path.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// What a configuration scan found.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigScan {
+    /// Sorted by path, line, check id.
+    pub findings: Vec<Misconfiguration>,
+    /// Files that could not be checked; the others still were.
+    pub errors: Vec<FileError>,
+    /// Files checked, by kind, for the summary.
+    pub files_scanned: usize,
+}
+
+/// Walks `paths` (files or directories; symlinks are not followed, so a link loop cannot
+/// trap the walk), detects each file's kind and checks every configuration found. A path
+/// named explicitly whose kind cannot be detected is an error; unknown files met while
+/// walking a directory are skipped quietly.
+pub fn scan_paths(paths: &[PathBuf]) -> ConfigScan {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for root in paths {
+        let meta = match std::fs::symlink_metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(FileError::new(
+                    &root.display().to_string(),
+                    None,
+                    format!("cannot read: {e}"),
+                ));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+                match entry {
+                    Ok(e) if e.file_type().is_file() => {
+                        if skipped_dir(e.path()) {
+                            continue;
+                        }
+                        if let Some(f) = load(e.path(), false, &mut errors) {
+                            files.push(f);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => errors.push(FileError::new(
+                        &e.path()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| root.display().to_string()),
+                        None,
+                        format!("cannot read: {e}"),
+                    )),
+                }
+            }
+        } else if let Some(f) = load(root, true, &mut errors) {
+            files.push(f);
+        }
+    }
+    let mut scan = scan_files(&files);
+    scan.errors.extend(errors);
+    scan.errors.sort();
+    scan
+}
+
+/// Version-control and dependency directories hold no configuration of the user's own.
+fn skipped_dir(path: &Path) -> bool {
+    path.components().any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some(".git" | "node_modules" | ".terraform" | "vendor")
+        )
+    })
+}
+
+fn load(path: &Path, named: bool, errors: &mut Vec<FileError>) -> Option<SourceFile> {
+    let shown = path.display().to_string();
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => {
+            errors.push(FileError::new(&shown, None, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    // Cheap name check first, so a large non-config file is never read.
+    let by_name = detect(path, b"");
+    let yamlish = {
+        let n = shown.to_ascii_lowercase();
+        n.ends_with(".yaml") || n.ends_with(".yml") || n.ends_with(".json")
+    };
+    if by_name.is_none() && !yamlish {
+        if named {
+            errors.push(FileError::new(&shown, None, "not a Dockerfile, Kubernetes manifest, compose file or daemon.json (name a file of a known kind, or a directory)"));
+        }
+        return None;
+    }
+    if size > MAX_CONFIG_FILE_BYTES {
+        errors.push(FileError::new(
+            &shown,
+            None,
+            format!("{size} bytes is larger than the {MAX_CONFIG_FILE_BYTES}-byte limit for configuration files; skipped"),
+        ));
+        return None;
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            errors.push(FileError::new(&shown, None, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    match detect(path, &bytes) {
+        Some(FileKind::Rego) | None => {
+            if named {
+                errors.push(FileError::new(
+                    &shown,
+                    None,
+                    "not a Dockerfile, Kubernetes manifest, compose file or daemon.json",
+                ));
+            }
+            None
+        }
+        Some(kind) => Some(SourceFile {
+            path: shown,
+            kind,
+            bytes,
+        }),
+    }
+}
+
+/// Checks files already in memory (from disk or from an image's layers).
+pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
+    let per_file: Vec<(Vec<Misconfiguration>, Vec<FileError>)> = files
+        .par_iter()
+        .filter(|f| f.kind != FileKind::Kubernetes)
+        .map(|f| {
+            let result = match f.kind {
+                FileKind::Dockerfile => crate::dockerfile::scan(f),
+                FileKind::Compose => crate::compose::scan(f),
+                FileKind::DaemonJson => crate::daemon::scan(f),
+                FileKind::Kubernetes | FileKind::Rego => Ok(Vec::new()),
+            };
+            match result {
+                Ok(hits) => (to_findings(&f.path, hits), Vec::new()),
+                Err(e) => (Vec::new(), vec![e]),
+            }
+        })
+        .collect();
+    let mut scan = ConfigScan {
+        files_scanned: files.len(),
+        ..ConfigScan::default()
+    };
+    for (findings, errors) in per_file {
+        scan.findings.extend(findings);
+        scan.errors.extend(errors);
+    }
+    // Kubernetes checks see every manifest at once: some (a namespace with workloads and no
+    // NetworkPolicy) are about the set, not one document.
+    let manifests: Vec<&SourceFile> = files
+        .iter()
+        .filter(|f| f.kind == FileKind::Kubernetes)
+        .collect();
+    let (hits, errors) = crate::kubernetes::scan_set(&manifests);
+    for (path, hit) in hits {
+        scan.findings.push(hit.into_finding(&path));
+    }
+    scan.errors.extend(errors);
+    scan.findings.sort_by(|a, b| {
+        (
+            &a.location.path,
+            a.location.line,
+            a.location.column,
+            &a.check_id,
+            &a.message,
+        )
+            .cmp(&(
+                &b.location.path,
+                b.location.line,
+                b.location.column,
+                &b.check_id,
+                &b.message,
+            ))
+    });
+    scan.findings.dedup();
+    scan.errors.sort();
+    scan
+}
+
+fn to_findings(path: &str, hits: Vec<Hit>) -> Vec<Misconfiguration> {
+    hits.into_iter().map(|h| h.into_finding(path)).collect()
+}

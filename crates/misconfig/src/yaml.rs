@@ -1,0 +1,455 @@
+//! A YAML loader that keeps positions: every node knows the line and column it starts at, so a
+//! finding can point at the exact key (`privileged: true`) rather than at the whole document.
+//!
+//! Built on `saphyr-parser`'s event stream (YAML 1.2; JSON is YAML), with the limits a scanner
+//! of untrusted files needs: aliases may add at most [`MAX_ALIAS_NODES`] nodes to a stream
+//! (a "billion laughs" document is refused at the alias that crosses the budget, not expanded),
+//! nesting deeper than [`MAX_DEPTH`] is refused, and the caller caps the input size. Merge keys
+//! (`<<: *base`) are applied, as Kubernetes' YAML reader does.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+/// Nodes that alias expansion may add to one stream. Real manifests use a handful of aliases;
+/// this is far beyond them and still a few megabytes of memory at most.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Nesting depth of mappings and sequences. Kubernetes objects nest a dozen levels deep.
+pub const MAX_DEPTH: usize = 128;
+
+/// One YAML node and where it starts (1-based line and column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub line: usize,
+    pub col: usize,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar's text; `plain` when unquoted (only plain scalars are booleans, numbers or null).
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    /// Entries in document order.
+    Map(Vec<(Node, Node)>),
+}
+
+/// Why a stream could not be loaded, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl Node {
+    /// The value under `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value under `key` in a mapping (the key carries the position to
+    /// report). The last of duplicate keys wins.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        self.map()
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+
+    /// The value at a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |n, k| n.get(k))
+    }
+
+    /// The key node of the last step of `keys`, if the whole path exists.
+    pub fn path_key(&self, keys: &[&str]) -> Option<&Node> {
+        let (last, init) = keys.split_last()?;
+        self.path(init)?.entry(last).map(|(k, _)| k)
+    }
+
+    /// The key node of the deepest step of `keys` that exists: where to report a missing
+    /// setting (the `securityContext:` line when only its `runAsNonRoot` is missing).
+    pub fn deepest_key(&self, keys: &[&str]) -> Option<&Node> {
+        let mut node = self;
+        let mut found = None;
+        for k in keys {
+            match node.entry(k) {
+                Some((key, value)) => {
+                    found = Some(key);
+                    node = value;
+                }
+                None => break,
+            }
+        }
+        found
+    }
+
+    pub fn map(&self) -> &[(Node, Node)] {
+        match &self.value {
+            Value::Map(m) => m,
+            _ => &[],
+        }
+    }
+
+    pub fn seq(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(s) => s,
+            _ => &[],
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    /// A scalar's text (of any style); `None` for collections and null.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, plain } if !(*plain && is_null(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar { text, plain: true } if is_null(text))
+    }
+
+    /// A plain scalar read as a boolean the way Kubernetes' YAML 1.1 reader does.
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+                "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+                    Some(false)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A scalar read as an integer (quoted numbers too: a port written `"22"` is still 22).
+    pub fn as_i64(&self) -> Option<i64> {
+        let text = self.as_str()?.trim();
+        text.parse()
+            .ok()
+            .or_else(|| i64::from_str_radix(text.strip_prefix("0x")?, 16).ok())
+    }
+
+    /// True when the node is an empty mapping or an empty/null value.
+    pub fn is_empty(&self) -> bool {
+        match &self.value {
+            Value::Map(m) => m.is_empty(),
+            Value::Seq(s) => s.is_empty(),
+            Value::Scalar { .. } => self.is_null(),
+        }
+    }
+
+    /// The scalars of a sequence (a single scalar counts as a one-item list).
+    pub fn strs(&self) -> Vec<&str> {
+        match &self.value {
+            Value::Seq(s) => s.iter().filter_map(Node::as_str).collect(),
+            _ => self.as_str().into_iter().collect(),
+        }
+    }
+
+    fn size(&self) -> usize {
+        match &self.value {
+            Value::Scalar { .. } => 1,
+            Value::Seq(s) => 1 + s.iter().map(Node::size).sum::<usize>(),
+            Value::Map(m) => 1 + m.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
+        }
+    }
+}
+
+fn is_null(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// Loads every document of a stream (empty documents are dropped).
+pub fn load_stream(text: &str) -> Result<Vec<Node>, YamlError> {
+    match load(text) {
+        Ok(docs) => Ok(docs),
+        // JSON indented with tabs is valid JSON but not always valid YAML; tabs outside JSON
+        // strings are plain whitespace (inside strings they must be escaped), so swapping them
+        // for spaces keeps every position.
+        Err(e)
+            if text.contains('\t')
+                && matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) =>
+        {
+            load(&text.replace('\t', " ")).map_err(|_| e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+enum Frame {
+    Seq {
+        at: (usize, usize),
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        at: (usize, usize),
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+fn load(text: &str) -> Result<Vec<Node>, YamlError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut alias_budget = MAX_ALIAS_NODES;
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| YamlError {
+            line: e.marker().line(),
+            message: format!("invalid YAML: {}", e.info()),
+        })?;
+        let at = (span.start.line(), span.start.col() + 1);
+        let complete = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => None,
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        line: at.0,
+                        message: format!(
+                            "YAML nested more than {MAX_DEPTH} levels deep; refusing to load it"
+                        ),
+                    });
+                }
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq {
+                        at,
+                        anchor,
+                        items: Vec::new(),
+                    }
+                } else {
+                    Frame::Map {
+                        at,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    }
+                });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Seq { at, anchor, items }) => Some((
+                    Node {
+                        line: at.0,
+                        col: at.1,
+                        value: Value::Seq(items),
+                    },
+                    anchor,
+                )),
+                Some(Frame::Map {
+                    at,
+                    anchor,
+                    entries,
+                    ..
+                }) => Some((
+                    Node {
+                        line: at.0,
+                        col: at.1,
+                        value: Value::Map(merge_keys(entries)),
+                    },
+                    anchor,
+                )),
+                None => None,
+            },
+            Event::Scalar(text, style, anchor, _) => Some((
+                Node {
+                    line: at.0,
+                    col: at.1,
+                    value: Value::Scalar {
+                        text: text.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                    },
+                },
+                anchor,
+            )),
+            Event::Alias(id) => {
+                let Some((node, size)) = anchors.get(&id) else {
+                    return Err(YamlError {
+                        line: at.0,
+                        message: "alias to an unknown anchor".into(),
+                    });
+                };
+                if *size > alias_budget {
+                    return Err(YamlError {
+                        line: at.0,
+                        message: format!(
+                            "YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (a \"billion laughs\" document?); refusing to expand them"
+                        ),
+                    });
+                }
+                alias_budget -= size;
+                Some((node.clone(), 0))
+            }
+        };
+        let Some((node, anchor)) = complete else {
+            continue;
+        };
+        if anchor != 0 {
+            let size = node.size();
+            anchors.insert(anchor, (node.clone(), size));
+        }
+        match stack.last_mut() {
+            None => {
+                if !node.is_null() {
+                    docs.push(node);
+                }
+            }
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+    Ok(docs)
+}
+
+/// Applies `<<` merge keys: the merged mappings' entries come after the explicit ones, which
+/// win.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge =
+        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return entries;
+    }
+    let (merges, mut out): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge(k));
+    for (_, value) in merges {
+        let sources: Vec<Node> = match value.value {
+            Value::Map(_) => vec![value],
+            Value::Seq(items) => items,
+            Value::Scalar { .. } => Vec::new(),
+        };
+        for source in sources {
+            if let Value::Map(m) = source.value {
+                for (k, v) in m {
+                    if !out.iter().any(|(o, _)| o.as_str() == k.as_str()) {
+                        out.push((k, v));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_of_keys_and_items() {
+        let docs = load_stream(
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: web\n    securityContext:\n      privileged: true\n---\nkind: Service\n",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        let c = &docs[0].path(&["spec", "containers"]).unwrap().seq()[0];
+        assert_eq!((c.line, c.col), (5, 5));
+        let k = c.path_key(&["securityContext", "privileged"]).unwrap();
+        assert_eq!((k.line, k.col), (7, 7));
+        assert_eq!(
+            c.path(&["securityContext", "privileged"])
+                .unwrap()
+                .as_bool(),
+            Some(true)
+        );
+        assert_eq!(docs[1].get("kind").unwrap().line, 9);
+        assert_eq!(
+            c.deepest_key(&["securityContext", "runAsNonRoot"])
+                .unwrap()
+                .line,
+            6
+        );
+    }
+
+    #[test]
+    fn crlf_and_byte_order_mark() {
+        let docs =
+            load_stream("\u{feff}apiVersion: v1\r\nkind: Pod\r\nspec:\r\n  hostPID: true\r\n")
+                .unwrap();
+        let k = docs[0].path_key(&["spec", "hostPID"]).unwrap();
+        assert_eq!((k.line, k.col), (4, 3));
+        assert_eq!(docs[0].get("kind").unwrap().as_str(), Some("Pod"));
+    }
+
+    #[test]
+    fn json_and_tabs() {
+        let docs =
+            load_stream("{\n\t\"kind\": \"Pod\",\n\t\"spec\": {\"hostPID\": true}\n}\n").unwrap();
+        let k = docs[0].path_key(&["spec", "hostPID"]).unwrap();
+        assert_eq!(k.line, 3);
+        assert_eq!(
+            docs[0].path(&["spec", "hostPID"]).unwrap().as_bool(),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let docs = load_stream("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n").unwrap();
+        let x = docs[0].get("x").unwrap();
+        assert_eq!(x.get("a").unwrap().as_i64(), Some(1));
+        assert_eq!(x.get("b").unwrap().as_i64(), Some(3));
+    }
+
+    #[test]
+    fn billion_laughs_is_refused_with_a_line() {
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let (prev, next) = (w[0], w[1]);
+            text.push_str(&format!(
+                "{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+        }
+        let err = load_stream(&text).unwrap_err();
+        assert!(err.message.contains("billion laughs"), "{err:?}");
+        assert!((5..=9).contains(&err.line), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_and_invalid_yaml_are_errors() {
+        // Deep flow nesting trips the parser's own recursion limit; deep balanced nesting
+        // within it trips ours.
+        let err = load_stream(&"[".repeat(10_000)).unwrap_err();
+        assert!(err.message.contains("recursion limit"), "{err:?}");
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        match load_stream(&deep) {
+            Err(err) => assert!(
+                err.message.contains("nested") || err.message.contains("recursion"),
+                "{err:?}"
+            ),
+            Ok(_) => panic!("{} levels accepted", MAX_DEPTH + 1),
+        }
+        // Block nesting by indentation, and by sequence dashes, is bounded too.
+        let indented: String = (0..1_000)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(load_stream(&indented).is_err());
+        assert!(load_stream(&"- ".repeat(5_000)).is_err());
+        let err = load_stream("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(err.message.starts_with("invalid YAML"), "{err:?}");
+        assert!(err.line >= 2, "{err:?}");
+    }
+}

@@ -1,0 +1,374 @@
+//! VEX input: OpenVEX, CycloneDX VEX and CSAF VEX documents read into one statement model.
+//!
+//! A [`Statement`] says, for one vulnerability (and its aliases), what status it has in the
+//! products it names. A product is a package (a purl), the scanned image (a `pkg:oci` purl, a
+//! digest, or a reference), or a package inside a product (OpenVEX `subcomponents`, a CSAF
+//! `default_component_of` relationship). [`VexSet::decide`] finds the statement that
+//! decides a vulnerability finding: `not_affected` and `fixed` suppress it; the newest matching
+//! statement wins (by timestamp, then by the order given).
+
+mod csaf;
+mod cyclonedx;
+mod openvex;
+
+use std::path::Path;
+
+use bulwark_types::Purl;
+use serde::Serialize;
+
+use crate::policy::purl_match::PurlPattern;
+use crate::ImageIdentity;
+
+/// A VEX status, as all three formats map onto OpenVEX's four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    NotAffected,
+    Affected,
+    Fixed,
+    UnderInvestigation,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::NotAffected => "not_affected",
+            Status::Affected => "affected",
+            Status::Fixed => "fixed",
+            Status::UnderInvestigation => "under_investigation",
+        }
+    }
+
+    /// Whether the statement takes the finding out of the results.
+    pub fn suppresses(self) -> bool {
+        matches!(self, Status::NotAffected | Status::Fixed)
+    }
+}
+
+/// Something a statement names.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A package or product by purl (`pkg:oci/…` names an image).
+    Purl(PurlPattern),
+    /// An image digest (`sha256:…`).
+    Digest(String),
+    /// Any other identifier (a CPE, a name, an unresolved reference): compared with the
+    /// image's reference and tags.
+    Other(String),
+    /// The statement's product is not identifiable here (a CSAF platform known only by CPE):
+    /// its components alone decide.
+    Unspecified,
+}
+
+impl Target {
+    /// Reads an identifier: a purl, a digest, or anything else.
+    pub fn parse(s: &str) -> Target {
+        let s = s.trim();
+        if s.starts_with("pkg:") {
+            if let Ok(p) = PurlPattern::parse(s) {
+                return Target::Purl(p);
+            }
+        }
+        if s.starts_with("sha256:") || s.starts_with("sha512:") {
+            return Target::Digest(s.to_ascii_lowercase());
+        }
+        Target::Other(s.to_string())
+    }
+
+    fn is_image_purl(&self) -> bool {
+        matches!(self, Target::Purl(p) if p.purl().ty == "oci" || p.purl().ty == "docker")
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Target::Purl(p) => p.text.clone(),
+            Target::Digest(d) => d.clone(),
+            Target::Other(o) => o.clone(),
+            Target::Unspecified => "(unspecified product)".into(),
+        }
+    }
+}
+
+/// One product a statement covers, with the packages inside it the statement is about.
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub product: Target,
+    /// Extra identifiers of the same product (OpenVEX `identifiers`, `hashes`).
+    pub also: Vec<Target>,
+    pub subcomponents: Vec<Target>,
+}
+
+/// One VEX statement, format-neutral.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub vulnerability: String,
+    pub aliases: Vec<String>,
+    pub products: Vec<Product>,
+    pub status: Status,
+    pub justification: Option<String>,
+    /// Free text: OpenVEX `impact_statement`, CycloneDX `analysis.detail`, CSAF threat details.
+    pub impact: Option<String>,
+    pub action: Option<String>,
+    pub timestamp: Option<String>,
+    /// `openvex`, `cyclonedx` or `csaf`.
+    pub format: &'static str,
+    /// The file it came from, as given.
+    pub document: String,
+}
+
+/// Errors reading a VEX document: they name the file and, where known, line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum VexError {
+    #[error("cannot read the VEX document {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("VEX document {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Reads one VEX document of any of the three formats (detected from its content).
+pub fn load(path: &Path) -> Result<Vec<Statement>, VexError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| VexError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse(&bytes, &shown)
+}
+
+/// Parses a VEX document held in memory; `name` is used in errors and statements.
+pub fn parse(bytes: &[u8], name: &str) -> Result<Vec<Statement>, VexError> {
+    let invalid = |message: String| VexError::Invalid {
+        path: name.to_string(),
+        message,
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        invalid(format!(
+            "not JSON: {e} (VEX is read as JSON: OpenVEX, CycloneDX or CSAF)"
+        ))
+    })?;
+    let statements = if value
+        .get("@context")
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| c.contains("openvex"))
+    {
+        typed::<openvex::Document>(bytes)
+            .map_err(invalid)?
+            .statements(name)
+    } else if value.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
+        typed::<cyclonedx::Document>(bytes)
+            .map_err(invalid)?
+            .statements(name)
+            .map_err(invalid)?
+    } else if value
+        .get("document")
+        .is_some_and(|d| d.get("csaf_version").is_some())
+    {
+        typed::<csaf::Document>(bytes)
+            .map_err(invalid)?
+            .statements(name)
+            .map_err(invalid)?
+    } else {
+        return Err(invalid(
+            "not a VEX format bulwark reads: expected OpenVEX (`@context` https://openvex.dev/ns), CycloneDX (`bomFormat`) or CSAF (`document.csaf_version`)"
+                .into(),
+        ));
+    };
+    Ok(statements)
+}
+
+/// Deserializes with the JSON path and line of the first error.
+fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        format!(
+            "line {}: {}: {}",
+            inner.line(),
+            e.path(),
+            strip_location(&inner.to_string())
+        )
+    })
+}
+
+/// serde_json appends ` at line L column C`; the caller prints the line itself.
+fn strip_location(s: &str) -> &str {
+    match s.rfind(" at line ") {
+        Some(i) => &s[..i],
+        None => s,
+    }
+}
+
+/// All statements from the documents given, in order.
+#[derive(Debug, Clone, Default)]
+pub struct VexSet {
+    pub statements: Vec<Statement>,
+}
+
+/// The image a finding was made in, for matching products.
+pub struct ImageContext<'a> {
+    pub identity: &'a ImageIdentity,
+    /// Every package purl in the image (a statement whose product is a package applies when
+    /// the image holds that package).
+    pub packages: Vec<&'a Purl>,
+}
+
+impl ImageContext<'_> {
+    fn is_this_image(&self, t: &Target) -> bool {
+        let id = self.identity;
+        let digests = [&id.manifest_digest, &id.config_digest];
+        let digest_is = |d: &str| {
+            digests.iter().any(|x| {
+                x.as_ref()
+                    .is_some_and(|x| x.to_string().eq_ignore_ascii_case(d))
+            })
+        };
+        match t {
+            Target::Digest(d) => digest_is(d),
+            Target::Purl(p) if t.is_image_purl() => {
+                let purl = p.purl();
+                if let Some(v) = &purl.version {
+                    return digest_is(v);
+                }
+                // No digest: the image name, against the tags (repository's last segment).
+                id.repo_tags.iter().any(|tag| {
+                    let repo = tag.rsplit_once(':').map_or(tag.as_str(), |(r, t)| {
+                        if t.contains('/') {
+                            tag.as_str()
+                        } else {
+                            r
+                        }
+                    });
+                    let last = repo.rsplit('/').next().unwrap_or(repo);
+                    let tag_ok = purl
+                        .qualifiers
+                        .get("tag")
+                        .is_none_or(|want| tag.ends_with(&format!(":{want}")));
+                    last.eq_ignore_ascii_case(&purl.name) && tag_ok
+                })
+            }
+            Target::Other(o) => o == &id.reference || id.repo_tags.iter().any(|t| t == o),
+            _ => false,
+        }
+    }
+
+    fn holds_package(&self, t: &Target) -> bool {
+        match t {
+            Target::Purl(p) if !t.is_image_purl() => self.packages.iter().any(|q| p.matches(q)),
+            _ => false,
+        }
+    }
+}
+
+impl Product {
+    fn identifiers(&self) -> impl Iterator<Item = &Target> {
+        std::iter::once(&self.product).chain(self.also.iter())
+    }
+
+    /// Whether this product entry covers a finding on `package` in the image.
+    fn covers(&self, image: &ImageContext<'_>, package: &Purl) -> bool {
+        let names_package = |t: &Target| match t {
+            Target::Purl(p) => p.matches(package),
+            _ => false,
+        };
+        if self.subcomponents.is_empty() {
+            // The product itself is the package, or the whole image.
+            return self
+                .identifiers()
+                .any(|t| names_package(t) || image.is_this_image(t));
+        }
+        let product_here = matches!(self.product, Target::Unspecified)
+            || self
+                .identifiers()
+                .any(|t| image.is_this_image(t) || image.holds_package(t));
+        product_here && self.subcomponents.iter().any(names_package)
+    }
+}
+
+impl VexSet {
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<VexSet, VexError> {
+        let mut set = VexSet::default();
+        for p in paths {
+            set.statements.extend(load(p.as_ref())?);
+        }
+        Ok(set)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// The statement that decides a finding (`ids`: its id and aliases) on `package`, when one
+    /// does.
+    pub fn decide<'a>(
+        &'a self,
+        image: &ImageContext<'_>,
+        ids: &[String],
+        package: &Purl,
+    ) -> Option<&'a Statement> {
+        // The newest statement wins (statement timestamp, else its document's); statements
+        // without a time count as older than timed ones; ties go to the later one given.
+        self.statements
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                std::iter::once(&s.vulnerability)
+                    .chain(s.aliases.iter())
+                    .any(|v| ids.iter().any(|i| i.eq_ignore_ascii_case(v)))
+            })
+            .filter(|(_, s)| s.products.iter().any(|p| p.covers(image, package)))
+            .max_by_key(|(i, s)| (s.time(), *i))
+            .map(|(_, s)| s)
+    }
+}
+
+impl Statement {
+    /// The statement's time as a UTC instant, when it has a readable RFC 3339 timestamp.
+    fn time(&self) -> Option<time::OffsetDateTime> {
+        let t = self.timestamp.as_deref()?;
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }
+
+    /// The statement as the JSON report keeps it.
+    pub fn to_json(&self) -> serde_json::Value {
+        let products: Vec<serde_json::Value> = self
+            .products
+            .iter()
+            .map(|p| {
+                let mut o = serde_json::json!({"product": p.product.text()});
+                if !p.subcomponents.is_empty() {
+                    o["subcomponents"] = p
+                        .subcomponents
+                        .iter()
+                        .map(|s| s.text())
+                        .collect::<Vec<_>>()
+                        .into();
+                }
+                o
+            })
+            .collect();
+        let mut v = serde_json::json!({
+            "format": self.format,
+            "document": self.document,
+            "vulnerability": self.vulnerability,
+            "status": self.status.as_str(),
+            "products": products,
+        });
+        for (k, val) in [
+            ("justification", &self.justification),
+            ("impact_statement", &self.impact),
+            ("action_statement", &self.action),
+            ("timestamp", &self.timestamp),
+        ] {
+            if let Some(x) = val {
+                v[k] = serde_json::Value::String(x.clone());
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests;
