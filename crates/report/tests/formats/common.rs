@@ -336,6 +336,7 @@ pub fn sample_report() -> ScanReport {
                 "justification": "vulnerable_code_not_in_execute_path",
                 "document": "vex/openvex.json"
             })),
+            origin: Some("vex/openvex.json".into()),
         },
         Suppression {
             kind: FindingKind::Vulnerability,
@@ -344,12 +345,14 @@ pub fn sample_report() -> ScanReport {
             source: "ignore".into(),
             reason: "accepted risk until 2030-01-01".into(),
             statement: None,
+            origin: Some("bulwark.yaml ignores[0]".into()),
         },
     ];
     r.gates = vec![
         GateResult {
             gate: "vulnerabilities".into(),
             passed: false,
+            count: 2,
             reason:
                 "2 vulnerabilities at critical with a fix (CVE-2023-0001 in libssl3 3.0.11-1, …)"
                     .into(),
@@ -357,6 +360,7 @@ pub fn sample_report() -> ScanReport {
         GateResult {
             gate: "secrets".into(),
             passed: true,
+            count: 0,
             reason: "no secrets at high or above".into(),
         },
     ];
