@@ -1,5 +1,5 @@
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use bulwark_types::Digest;
@@ -62,8 +62,14 @@ impl LayerCache {
     /// The cached facts, or `None` when absent or unreadable (a damaged entry is a miss).
     pub fn load(&self, key: &str) -> Option<LayerFacts> {
         let file = File::open(self.path(key)).ok()?;
-        let decoder = zstd::stream::read::Decoder::new(BufReader::new(file)).ok()?;
-        serde_json::from_reader(decoder).ok()
+        // Decompress whole, then parse: serde_json reading through the decoder asks for a few
+        // bytes at a time, and each small read costs a zstd call (most of a warm rescan).
+        let mut json = Vec::new();
+        zstd::stream::read::Decoder::new(BufReader::new(file))
+            .ok()?
+            .read_to_end(&mut json)
+            .ok()?;
+        serde_json::from_slice(&json).ok()
     }
 
     pub fn store(&self, key: &str, facts: &LayerFacts) -> Result<(), CacheError> {

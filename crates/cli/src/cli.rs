@@ -24,6 +24,14 @@ pub enum Command {
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
     Db(crate::db::DbArgs),
+    /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP), or scan
+    /// every image it holds.
+    Registry(crate::registry_cmd::RegistryCommandArgs),
+    /// Sign a registry image with a key, in cosign's format (tag sha256-DIGEST.sig).
+    Sign(crate::sign::SignArgs),
+    /// Verify a registry image's cosign-format signature with a public key (exit 1 when no
+    /// signature verifies).
+    Verify(crate::sign::VerifyArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),
@@ -283,6 +291,59 @@ pub struct ImageArgs {
     /// No progress bars and no summary on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach registries (for registry references such as `nginx:1.25`,
+/// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Allow plain HTTP and TLS certificates that do not verify (trusted networks only).
+    #[arg(long, env = "BULWARK_INSECURE")]
+    pub insecure: bool,
+
+    /// Extra CA certificate (PEM) to trust for registries; repeatable.
+    #[arg(
+        long = "ca-cert",
+        value_name = "FILE",
+        value_delimiter = ',',
+        env = "BULWARK_CA_CERT"
+    )]
+    pub ca_certs: Vec<PathBuf>,
+
+    /// Registry user name (the password comes from --password-stdin or
+    /// BULWARK_REGISTRY_PASSWORD); default: Docker's config.json and credential helpers.
+    #[arg(long, value_name = "USER", env = "BULWARK_REGISTRY_USERNAME")]
+    pub username: Option<String>,
+
+    /// Read the registry password (or token) from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Seconds to wait for a registry to connect or answer any one read before giving up.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "BULWARK_REGISTRY_TIMEOUT"
+    )]
+    pub registry_timeout: u64,
+
+    /// Refuse to scan a registry image unless it carries a cosign-format signature that
+    /// verifies with this public key (PEM); the scan then reads the verified digest.
+    #[arg(long, value_name = "KEY", env = "BULWARK_REQUIRE_SIGNATURE")]
+    pub require_signature: Option<PathBuf>,
+
+    /// Retries after a 429 or 5xx answer or a failed connection (with backoff).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        env = "BULWARK_REGISTRY_RETRIES"
+    )]
+    pub registry_retries: u32,
 }
 
 impl PolicyArgs {

@@ -60,6 +60,20 @@ pub struct Config {
     pub gates: Option<GateConfig>,
     /// `bulwark db update` settings.
     pub db: Option<DbConfig>,
+    /// How to reach registries.
+    pub registry: Option<RegistryConfig>,
+}
+
+/// The `registry:` section: registry flags of `image`/`fs` (never a password).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    pub insecure: Option<bool>,
+    pub ca_certs: Option<Vec<PathBuf>>,
+    pub username: Option<String>,
+    pub require_signature: Option<PathBuf>,
+    pub timeout: Option<u64>,
+    pub retries: Option<u32>,
 }
 
 /// The `db:` section: `bulwark db update`'s flags.
@@ -398,6 +412,43 @@ impl Loaded {
         self.fill_vuln(&mut a.vuln, m);
         self.fill_gate(&mut a.gate, m);
         self.fill_policy(&mut a.policy, m);
+        self.fill_registry(&mut a.registry, m);
+    }
+
+    fn fill_registry(&self, r: &mut crate::cli::RegistryArgs, m: &ArgMatches) {
+        let Some(c) = &self.config.registry else {
+            return;
+        };
+        if !explicit(m, "insecure") {
+            if let Some(b) = c.insecure {
+                r.insecure = b;
+            }
+        }
+        if !explicit(m, "ca_certs") {
+            if let Some(v) = &c.ca_certs {
+                r.ca_certs = v.iter().map(|f| self.path(f)).collect();
+            }
+        }
+        if !explicit(m, "username") {
+            if let Some(u) = &c.username {
+                r.username = Some(u.clone());
+            }
+        }
+        if !explicit(m, "require_signature") {
+            if let Some(k) = &c.require_signature {
+                r.require_signature = Some(self.path(k));
+            }
+        }
+        if !explicit(m, "registry_timeout") {
+            if let Some(t) = c.timeout {
+                r.registry_timeout = t;
+            }
+        }
+        if !explicit(m, "registry_retries") {
+            if let Some(n) = c.retries {
+                r.registry_retries = n;
+            }
+        }
     }
 
     /// Fills every setting of `sbom` the user did not give as a flag or variable.
@@ -618,6 +669,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("no_kev", "db.no-kev"),
     ("no_epss", "db.no-epss"),
     ("max_download_mib", "db.max-download-mib"),
+    ("insecure", "registry.insecure"),
+    ("ca_certs", "registry.ca-certs"),
+    ("username", "registry.username"),
+    ("require_signature", "registry.require-signature"),
+    ("registry_timeout", "registry.timeout"),
+    ("registry_retries", "registry.retries"),
 ];
 
 /// The config-only part of the reference (keys with no flag), kept next to [`Config`].
@@ -876,7 +933,8 @@ mod tests {
         for (name, sub) in subs {
             for arg in sub.get_arguments() {
                 let id = arg.get_id().as_str();
-                if arg.get_long().is_none() || matches!(id, "help" | "version") {
+                // --password-stdin reads a secret for one run: an action, not a setting.
+                if arg.get_long().is_none() || matches!(id, "help" | "version" | "password_stdin") {
                     continue;
                 }
                 assert!(

@@ -6,6 +6,8 @@ mod config;
 mod db;
 mod misconfig_cmd;
 mod progress;
+mod registry_cmd;
+mod sign;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -45,6 +47,9 @@ fn main() -> ExitCode {
             db::run(args)
         })(),
         Command::Config(args) => misconfig_cmd::run(args),
+        Command::Registry(args) => registry_cmd::run(args),
+        Command::Sign(args) => sign::sign(args),
+        Command::Verify(args) => sign::verify(args),
         Command::Fs(mut args) => {
             args.reference = format!("dir:{}", args.reference);
             scan_image(args, &sub)
@@ -148,7 +153,12 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
             None => String::new(),
         }
     );
-    let image = bulwark_image::open(&reference, &platform)?;
+    let registry_options = registry_cmd::options(&args.registry)?;
+    let reference = match &args.registry.require_signature {
+        Some(key) => sign::require_signature(&reference, key, &registry_options)?,
+        None => reference,
+    };
+    let image = bulwark_image::open_with(&reference, &platform, &registry_options)?;
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())
         .with_limits(limits)

@@ -54,6 +54,8 @@ pub enum ImageError {
     },
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("layer {index} ({digest}): {source}")]
     Layer {
         index: usize,

@@ -2,6 +2,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::registry::ImageName;
 use crate::ImageError;
 
 /// How an image is stored.
@@ -15,6 +16,8 @@ pub enum SourceKind {
     DockerArchive,
     /// An unpacked root filesystem.
     Rootfs,
+    /// An image in a registry, read through the distribution API.
+    Registry,
 }
 
 /// A parsed image reference: where the image is and, for layouts, which image inside.
@@ -24,12 +27,22 @@ pub struct SourceRef {
     pub path: PathBuf,
     /// The `org.opencontainers.image.ref.name` to pick in a layout with several images.
     pub name: Option<String>,
+    /// The image name, for [`SourceKind::Registry`].
+    pub registry: Option<ImageName>,
 }
 
 impl SourceRef {
     /// Parses `oci:DIR[:NAME]`, `oci-archive:FILE[:NAME]`, `docker-archive:FILE`, `dir:DIR`,
-    /// or a bare path whose kind is detected from its contents.
+    /// `registry:NAME` or `docker://NAME`, or a bare path whose kind is detected from its
+    /// contents. A bare string that is no existing path but is a valid image name
+    /// (`nginx:1.25`, `ghcr.io/org/app@sha256:…`) names a registry image.
     pub fn parse(input: &str) -> Result<SourceRef, ImageError> {
+        for prefix in ["registry:", "docker://"] {
+            if let Some(rest) = input.strip_prefix(prefix) {
+                let name = ImageName::parse(rest).map_err(ImageError::BadReference)?;
+                return Ok(SourceRef::registry(name));
+            }
+        }
         let prefixed = [
             ("oci:", SourceKind::OciLayout),
             ("oci-dir:", SourceKind::OciLayout),
@@ -49,16 +62,33 @@ impl SourceRef {
                     kind,
                     path: PathBuf::from(path),
                     name,
+                    registry: None,
                 });
             }
         }
         let path = PathBuf::from(input);
+        if !path.exists() && !looks_like_path(input) {
+            if let Ok(name) = ImageName::parse(input) {
+                return Ok(SourceRef::registry(name));
+            }
+        }
         let kind = detect(&path)?;
         Ok(SourceRef {
             kind,
             path,
             name: None,
+            registry: None,
         })
+    }
+
+    /// A registry image.
+    pub fn registry(name: ImageName) -> SourceRef {
+        SourceRef {
+            kind: SourceKind::Registry,
+            path: PathBuf::from(name.to_string()),
+            name: None,
+            registry: Some(name),
+        }
     }
 
     pub fn display_name(&self) -> String {
@@ -67,6 +97,12 @@ impl SourceRef {
             SourceKind::OciArchive => "oci-archive",
             SourceKind::DockerArchive => "docker-archive",
             SourceKind::Rootfs => "dir",
+            SourceKind::Registry => {
+                return match &self.registry {
+                    Some(n) => n.to_string(),
+                    None => self.path.display().to_string(),
+                }
+            }
         };
         match &self.name {
             Some(n) => format!("{prefix}:{}:{n}", self.path.display()),
@@ -91,10 +127,19 @@ fn split_name(rest: &str, kind: SourceKind) -> (&str, Option<String>) {
     }
 }
 
+/// Strings that are surely meant as paths, so a missing one gets the local error rather than a
+/// registry lookup: absolute or relative-dot paths, home paths, archive file names.
+fn looks_like_path(input: &str) -> bool {
+    input.starts_with(['/', '.', '~', '\\'])
+        || [".tar", ".tgz", ".tar.gz", ".tar.zst"]
+            .iter()
+            .any(|ext| input.ends_with(ext))
+}
+
 fn detect(path: &Path) -> Result<SourceKind, ImageError> {
     let meta = std::fs::metadata(path).map_err(|e| {
         ImageError::BadReference(format!(
-            "{}: {e}. Name an image as oci:DIR, oci-archive:FILE, docker-archive:FILE or dir:DIR",
+            "{}: {e}. Name an image as oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:DIR or registry:NAME (e.g. registry:docker.io/library/nginx:1.25)",
             path.display()
         ))
     })?;
@@ -142,5 +187,26 @@ mod tests {
         let r = SourceRef::parse("docker-archive:img.tar").unwrap();
         assert_eq!(r.kind, SourceKind::DockerArchive);
         assert!(SourceRef::parse("oci:").is_err());
+    }
+
+    #[test]
+    fn registry_names_and_local_paths() {
+        let r = SourceRef::parse("nginx:1.25").unwrap();
+        assert_eq!(r.kind, SourceKind::Registry);
+        assert_eq!(r.display_name(), "docker.io/library/nginx:1.25");
+        let r = SourceRef::parse("docker://localhost:5000/app:tag").unwrap();
+        assert_eq!(r.registry.unwrap().registry, "localhost:5000");
+        let r = SourceRef::parse("registry:ghcr.io/org/app").unwrap();
+        assert_eq!(r.registry.unwrap().repository, "org/app");
+        assert!(SourceRef::parse("registry:Bad Name").is_err());
+        // Paths stay paths, existing or not.
+        assert!(SourceRef::parse("/nonexistent/image").is_err());
+        assert!(SourceRef::parse("./missing").is_err());
+        assert!(SourceRef::parse("missing-image.tar").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("app");
+        std::fs::create_dir(&local).unwrap();
+        let r = SourceRef::parse(local.to_str().unwrap()).unwrap();
+        assert_eq!(r.kind, SourceKind::Rootfs);
     }
 }

@@ -10,6 +10,7 @@ mod lang_ruby_php_dotnet;
 mod misconfig;
 mod policy;
 mod real_images;
+mod registry;
 mod report_formats;
 mod sbom_formats;
 mod sbom_input;
