@@ -1,4 +1,4 @@
-use bulwark_types::{Ecosystem, OsRelease, PackageSource, SecretHit};
+use bulwark_types::{Ecosystem, Misconfiguration, OsRelease, PackageSource, SecretHit};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a layer entry.
@@ -119,6 +119,9 @@ pub enum Fact {
         package: String,
         licenses: Vec<String>,
     },
+    /// The file is a configuration (a Dockerfile, manifest, compose file) that breaks a check;
+    /// its location's path is the image path, its layer is set when the image is assembled.
+    Misconfiguration(Misconfiguration),
 }
 
 /// The facts one analyzer found in one file of one layer.

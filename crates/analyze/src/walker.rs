@@ -34,6 +34,9 @@ pub trait Analyzer: Send + Sync {
 pub struct AnalyzerOutput {
     pub facts: Vec<Fact>,
     pub problems: Vec<String>,
+    /// Files skipped for a reason that does not make the scan incomplete (a YAML template an
+    /// analyzer cannot parse is not a broken image): warnings, not errors.
+    pub notes: Vec<String>,
 }
 
 impl AnalyzerOutput {
@@ -43,6 +46,10 @@ impl AnalyzerOutput {
 
     pub fn problem(&mut self, message: impl Into<String>) {
         self.problems.push(message.into());
+    }
+
+    pub fn note(&mut self, message: impl Into<String>) {
+        self.notes.push(message.into());
     }
 }
 
@@ -446,9 +453,14 @@ fn run_analyzer(
 ) {
     let mut out = AnalyzerOutput::default();
     analyzer.analyze(meta, content, &mut out);
-    for message in out.problems {
+    let problems = out
+        .problems
+        .into_iter()
+        .map(|m| (DiagnosticLevel::Error, m));
+    let notes = out.notes.into_iter().map(|m| (DiagnosticLevel::Warning, m));
+    for (level, message) in problems.chain(notes) {
         facts.diagnostics.push(Diagnostic {
-            level: DiagnosticLevel::Error,
+            level,
             layer,
             path: Some(format!("/{}", meta.path)),
             analyzer: Some(analyzer.id().to_string()),

@@ -451,6 +451,27 @@ impl Loaded {
         }
     }
 
+    /// Fills the settings of `bulwark config` the user did not give as a flag or variable.
+    /// `output` is not taken from the file: it names the image report, which a config check
+    /// run must not overwrite; an SBOM `format` does not apply to config checks either.
+    pub fn fill_config(&self, a: &mut crate::misconfig_cmd::ConfigArgs, m: &ArgMatches) {
+        let c = &self.config;
+        if !explicit(m, "format") {
+            if let Some(f) = c.format {
+                if !matches!(f.0, FormatArg::Cyclonedx | FormatArg::Spdx) {
+                    a.format = Some(f.0);
+                }
+            }
+        }
+        if !explicit(m, "quiet") {
+            if let Some(b) = c.quiet {
+                a.quiet = b;
+            }
+        }
+        self.fill_gate(&mut a.gate, m);
+        self.fill_policy(&mut a.policy_args, m);
+    }
+
     /// Fills every setting of `sbom` the user did not give as a flag or variable.
     pub fn fill_sbom(&self, a: &mut SbomArgs, m: &ArgMatches) {
         let c = &self.config;
@@ -540,6 +561,31 @@ pub fn resolve(
     policy_args: &PolicyArgs,
     m: &ArgMatches,
 ) -> Result<Resolved> {
+    resolve_for(
+        loaded,
+        gate,
+        policy_args,
+        m,
+        LegacyGate::VulnerabilitiesAndSecrets,
+    )
+}
+
+/// What a bare `--exit-code N` (no `--fail-on-*` gate, no `gates:`) fails on: image and SBOM
+/// scans keep its original meaning, `bulwark config` has only misconfigurations to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyGate {
+    VulnerabilitiesAndSecrets,
+    Misconfigurations,
+}
+
+/// [`resolve`], choosing what the legacy `--exit-code` gate counts.
+pub fn resolve_for(
+    loaded: &Loaded,
+    gate: &GateArgs,
+    policy_args: &PolicyArgs,
+    m: &ArgMatches,
+    legacy: LegacyGate,
+) -> Result<Resolved> {
     let c = &loaded.config;
     let mut ignores: Vec<IgnoreRule> = c.ignores.clone();
     let ignore_file = match &policy_args.ignore_file {
@@ -603,11 +649,18 @@ pub fn resolve(
         // The original gate: --exit-code N with --severity, on vulnerabilities and secrets.
         if gate.exit_code > 0 {
             let severity = SeverityFilter::AnyOf(gate.severity.clone());
-            gates.vulnerabilities = Some(VulnGate {
-                severity: severity.clone(),
-                ..VulnGate::default()
-            });
-            gates.secrets = Some(SeverityGate { severity });
+            match legacy {
+                LegacyGate::VulnerabilitiesAndSecrets => {
+                    gates.vulnerabilities = Some(VulnGate {
+                        severity: severity.clone(),
+                        ..VulnGate::default()
+                    });
+                    gates.secrets = Some(SeverityGate { severity });
+                }
+                LegacyGate::Misconfigurations => {
+                    gates.misconfigurations = Some(SeverityGate { severity });
+                }
+            }
         }
         gate.exit_code
     } else if exit_given {

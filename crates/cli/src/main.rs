@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             }
             db::run(args)
         })(),
-        Command::Config(args) => misconfig_cmd::run(args),
+        Command::Config(args) => misconfig_cmd::run(args, &sub),
         Command::Registry(args) => registry_cmd::run(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),
@@ -137,6 +137,9 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
             scanner.clone(),
         )));
     }
+    if wants(ScannerArg::Misconfig) {
+        analyzers.push(Box::new(bulwark_misconfig::in_image::ConfigFileAnalyzer));
+    }
     let vuln_store = if wants(ScannerArg::Vuln) {
         open_vuln_store(&args.vuln, vuln_required, args.quiet)?
     } else {
@@ -174,6 +177,7 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     }
     if wants(ScannerArg::Misconfig) {
         report.add_misconfigurations(bulwark_misconfig::image_config::scan(&image, &facts));
+        report.add_misconfigurations(bulwark_misconfig::in_image::findings(&facts));
     }
     if let Some(store) = &vuln_store {
         let outcome = bulwark_vulndb::match_packages(
@@ -212,7 +216,7 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
 }
 
 /// Says which gates failed and why; the exit code when one did and failing is on.
-fn gate_outcome(report: &ScanReport, exit_code: u8, quiet: bool) -> Option<u8> {
+pub(crate) fn gate_outcome(report: &ScanReport, exit_code: u8, quiet: bool) -> Option<u8> {
     let failed: Vec<_> = report.gates.iter().filter(|g| !g.passed).collect();
     if failed.is_empty() {
         return None;

@@ -9,7 +9,8 @@ use anyhow::Result;
 use bulwark_report::{Format, ScanReport};
 use bulwark_types::{Misconfiguration, Severity};
 
-use crate::cli::{FormatArg, GateArgs};
+use crate::cli::{FormatArg, GateArgs, PolicyArgs};
+use crate::config::{self, LegacyGate};
 
 #[derive(Debug, clap::Args)]
 pub struct ConfigArgs {
@@ -35,7 +36,7 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DIR")]
     pub host_root: Option<PathBuf>,
 
-    /// Output format (table or json).
+    /// Output format: table, json, sarif, junit, html or markdown.
     #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
     pub format: Option<FormatArg>,
 
@@ -46,17 +47,30 @@ pub struct ConfigArgs {
     #[command(flatten)]
     pub gate: GateArgs,
 
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+
     /// No diagnostics on standard error.
     #[arg(short, long, env = "BULWARK_QUIET")]
     pub quiet: bool,
 }
 
-pub fn run(args: ConfigArgs) -> Result<u8> {
+pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
     if args.paths.is_empty() && args.host_root.is_none() {
         anyhow::bail!(
             "name files or directories to check (bulwark config PATH...), or --host-root DIR"
         );
     }
+    // bulwark.yaml, ignore files and gates are read and checked before any file is scanned.
+    let loaded = config::load(&args.policy_args)?;
+    loaded.fill_config(&mut args, matches);
+    let resolved = config::resolve_for(
+        &loaded,
+        &args.gate,
+        &args.policy_args,
+        matches,
+        LegacyGate::Misconfigurations,
+    )?;
     let compliance = args
         .compliance
         .as_deref()
@@ -65,7 +79,9 @@ pub fn run(args: ConfigArgs) -> Result<u8> {
         .map_err(anyhow::Error::msg)?;
     let format = crate::choose_format(args.format, args.output.is_some());
     if matches!(format, Format::CycloneDx | Format::Spdx) {
-        anyhow::bail!("bulwark config writes table or json reports; SBOM formats are for images");
+        anyhow::bail!(
+            "bulwark config writes table, json, sarif, junit, html or markdown reports; SBOM formats are for images"
+        );
     }
     let mut scan = if args.policy.is_empty() {
         bulwark_misconfig::scan_paths(&args.paths)
@@ -122,6 +138,7 @@ pub fn run(args: ConfigArgs) -> Result<u8> {
         .join(" ");
     let mut report = ScanReport::for_files(reference, env!("CARGO_PKG_VERSION"));
     report.add_misconfigurations(scan.findings);
+    let warnings = resolved.policy.apply(&mut report, config::today());
 
     let rendered = match (compliance, format) {
         (Some(target), format) => {
@@ -148,15 +165,12 @@ pub fn run(args: ConfigArgs) -> Result<u8> {
         for e in &scan.errors {
             eprintln!("error: {e}");
         }
-    }
-    if let Some(reason) = failed_gate(&report.misconfigurations, &args.gate) {
-        if !args.quiet {
-            eprintln!(
-                "bulwark: gate failed: {reason} (exit {})",
-                args.gate.exit_code
-            );
+        for w in &warnings {
+            eprintln!("warning: {w}");
         }
-        return Ok(args.gate.exit_code);
+    }
+    if let Some(code) = crate::gate_outcome(&report, resolved.exit_code, args.quiet) {
+        return Ok(code);
     }
     if !scan.errors.is_empty() {
         if !args.quiet {
@@ -170,29 +184,6 @@ pub fn run(args: ConfigArgs) -> Result<u8> {
         return Ok(crate::EXIT_INCOMPLETE);
     }
     Ok(crate::EXIT_OK)
-}
-
-fn failed_gate(findings: &[Misconfiguration], gate: &GateArgs) -> Option<String> {
-    if gate.exit_code == 0 {
-        return None;
-    }
-    let counts = |s: Severity| gate.severity.is_empty() || gate.severity.contains(&s);
-    let n = findings.iter().filter(|f| counts(f.severity)).count();
-    (n > 0).then(|| {
-        format!(
-            "{n} misconfiguration{} at {}",
-            if n == 1 { "" } else { "s" },
-            if gate.severity.is_empty() {
-                "any severity".to_string()
-            } else {
-                gate.severity
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        )
-    })
 }
 
 /// Findings as a table: severity, check, place, message; a count per severity at the end.

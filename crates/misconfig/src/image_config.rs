@@ -60,7 +60,7 @@ fn finding(id: &str, message: String, path: &str, layer: Option<LayerRef>) -> Mi
     )
 }
 
-fn layer_ref(facts: &ImageFacts, index: usize) -> LayerRef {
+pub(crate) fn layer_ref(facts: &ImageFacts, index: usize) -> LayerRef {
     let summary = facts.layers.iter().find(|l| l.index == index);
     LayerRef {
         index,

@@ -19,6 +19,7 @@ pub mod detect;
 pub mod dockerfile;
 pub mod host;
 pub mod image_config;
+pub mod in_image;
 pub mod kubernetes;
 pub mod rego;
 mod scan;

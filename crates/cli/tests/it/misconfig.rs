@@ -127,6 +127,58 @@ fn every_image_check_flags_a_bad_image_with_its_layer() {
 }
 
 #[test]
+fn config_files_inside_an_image_are_checked_with_their_layer() {
+    let pod = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx\n      securityContext:\n        privileged: true\n";
+    let first = LayerBuilder::new()
+        .file("etc/os-release", os_release_debian())
+        .file("src/app/Dockerfile", b"FROM debian:12\nUSER root\n")
+        .file("src/old/Dockerfile", b"FROM debian:12\nUSER root\n")
+        .file("srv/deploy/pod.yaml", pod)
+        // Vendored fixtures are not the image's configuration.
+        .file("usr/lib/python3/dist-packages/k/fixture.yaml", pod)
+        // A Helm template does not parse: a warning, not an incomplete scan.
+        .file(
+            "srv/chart/templates/pod.yaml",
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name\n",
+        )
+        .finish();
+    let second = LayerBuilder::new()
+        .whiteout("src/old/Dockerfile")
+        // Rewritten in layer 1: its findings come from the kept version, with layer 1.
+        .file(
+            "src/app/Dockerfile",
+            b"FROM debian:12\nRUN apt-get install -y curl\nUSER root\n",
+        )
+        .finish();
+    let img = ImageBuilder::new()
+        .layer(first, Compression::Gzip, "COPY . /")
+        .layer(second, Compression::Gzip, "COPY app /src/app");
+    let found = scan_misconfig(&img);
+    let at = |path: &str| {
+        found
+            .iter()
+            .filter(|f| f.1 == path)
+            .map(|f| (f.0.as_str(), f.2))
+            .collect::<Vec<_>>()
+    };
+    let app = at("/src/app/Dockerfile");
+    assert!(app.contains(&("BW-DF-001", Some(1))), "{found:#?}");
+    assert!(
+        app.iter().all(|(_, layer)| *layer == Some(1)),
+        "only the kept version counts: {app:?}"
+    );
+    assert!(at("/src/old/Dockerfile").is_empty(), "deleted in layer 1");
+    let pod = at("/srv/deploy/pod.yaml");
+    assert!(pod.contains(&("BW-K8S-001", Some(0))), "{found:#?}");
+    assert!(
+        !pod.iter().any(|(id, _)| *id == "BW-K8S-042"),
+        "set checks do not apply to files in images"
+    );
+    assert!(at("/usr/lib/python3/dist-packages/k/fixture.yaml").is_empty());
+    assert!(found.iter().all(|f| !f.1.contains("chart/templates")));
+}
+
+#[test]
 fn a_clean_image_passes_every_image_check() {
     let base = LayerBuilder::new()
         .file("etc/os-release", os_release_debian())
@@ -281,6 +333,83 @@ fn config_scans_every_file_and_reports_errors_with_lines() {
     let txt = dir.path().join("notes.txt").display().to_string();
     let out = bulwark(&["config", &txt]);
     assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn config_applies_gates_ignores_and_pipeline_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    // BW-DF-001 (USER root, high) at line 3, BW-DF-007 (apt without --no-install-recommends).
+    let app = write(
+        dir.path(),
+        "app/Dockerfile",
+        "FROM debian:12\nRUN apt-get update && apt-get install -y curl\nUSER root\n",
+    );
+
+    // A --fail-on-misconfig gate fails with exit 1 and names the check and line.
+    let out = bulwark(&["config", &app, "--fail-on-misconfig", "high", "-f", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("gate failed: misconfigurations") && stderr.contains("BW-DF-001"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gate = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["gate"] == "misconfigurations")
+        .expect("the gate verdict is in the report");
+    assert_eq!(gate["passed"], json!(false));
+
+    // bulwark.yaml ignores the high finding with a reason: the gate passes, the suppression is
+    // kept in the report, and a rule that matched nothing is warned about.
+    let cfg = write(
+        dir.path(),
+        "bulwark.yaml",
+        "gates:\n  misconfigurations: {severity: high}\nignores:\n  - check: BW-DF-001\n    path: \"**/app/Dockerfile\"\n    reason: build stage only\n  - check: BW-K8S-001\n    reason: stale\n",
+    );
+    let out = bulwark(&["config", &app, "--config", &cfg, "-f", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("matched nothing"), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = report["misconfigurations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["check_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        !ids.contains(&"BW-DF-001") && ids.contains(&"BW-DF-007"),
+        "{ids:?}"
+    );
+    let suppressed = report["suppressed"].as_array().unwrap();
+    assert!(
+        suppressed
+            .iter()
+            .any(|s| s["id"] == "BW-DF-001" && s["reason"] == "build stage only"),
+        "{suppressed:?}"
+    );
+
+    // SARIF for code scanning: the result points at the Dockerfile line.
+    let out = bulwark(&[
+        "config",
+        &app,
+        "--fail-on-misconfig",
+        "critical",
+        "-f",
+        "sarif",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let df001 = results
+        .iter()
+        .find(|r| r["ruleId"] == "BW-DF-001")
+        .expect("BW-DF-001 in SARIF");
+    let region = &df001["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], json!(3), "{df001}");
 }
 
 #[test]

@@ -511,12 +511,22 @@ fn each_gate_fails_with_its_code_and_says_why() {
         "{err}"
     );
     std::fs::remove_file(f.dir().join("bulwark.yaml")).unwrap();
-    // Misconfigurations: none in this image, so the gate passes and says so.
-    let (code, out, _) = f.scan(&["--format", "json", "--fail-on-misconfig", "high"], &[]);
-    assert_eq!(code, 0);
+    // Misconfigurations: the image sets no USER (BW-IMG-001, high), so a high gate fails and
+    // names it; nothing is critical, so a critical gate passes and says so.
+    let (code, _, err) = f.scan(&["--format", "json", "--fail-on-misconfig", "high"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("bulwark: gate failed: misconfigurations: ") && err.contains("BW-IMG-001"),
+        "{err}"
+    );
+    let (code, out, err) = f.scan(
+        &["--format", "json", "--fail-on-misconfig", "critical"],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
     assert_eq!(
         json(&out)["gates"][0]["reason"],
-        "no misconfigurations at high or above"
+        "no misconfigurations at critical or above"
     );
     // Report-only: --exit-code 0 with a gate.
     let (code, _, err) = f.scan(
