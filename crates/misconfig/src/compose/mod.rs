@@ -355,15 +355,21 @@ impl Service<'_, '_> {
                 .and_then(Node::as_i64)
                 .is_some_and(|n| n > 0);
         if !pids {
-            self.hit(key, "BW-CMP-017", format!("service {name} has no PIDs limit (pids_limit): a fork bomb in it exhausts the host"));
+            // `pids_limit: -1` (or 0) is written and wrong: report it there.
+            let at = node.entry("pids_limit").map(|(k, _)| k).unwrap_or(key);
+            self.hit(at, "BW-CMP-017", format!("service {name} has no PIDs limit (pids_limit): a fork bomb in it exhausts the host"));
         }
         // healthcheck turned off
-        if let Some((k, hc)) = node.entry("healthcheck") {
-            let disabled = hc.get("disable").and_then(flag) == Some(true)
-                || hc
-                    .get("test")
-                    .is_some_and(|t| t.strs().first() == Some(&"NONE"));
-            if disabled {
+        if let Some(hc) = node.get("healthcheck") {
+            // Reported at the setting that turns it off.
+            let disabled = hc
+                .entry("disable")
+                .filter(|(_, v)| flag(v) == Some(true))
+                .or_else(|| {
+                    hc.entry("test")
+                        .filter(|(_, t)| t.strs().first() == Some(&"NONE"))
+                });
+            if let Some((k, _)) = disabled {
                 self.hit(
                     k,
                     "BW-CMP-018",
