@@ -2,7 +2,9 @@
 //! generated doc. A check cannot be added without all three, and each example must do what
 //! it says: the failing one is flagged by this check exactly at the lines marked
 //! `bulwark-expect` (or listed in `fail.expect` for formats without comments), the passing
-//! one is not flagged by it at all.
+//! one is not flagged by it at all. Regression cases sit beside them as `fail-<case>.*` and
+//! `pass-<case>.*` (one trap each, say init containers or a CronJob's nesting) and are held to
+//! the same rule; only `fail.*` and `pass.*` appear in the doc.
 //!
 //! Docs under `docs/checks/` are generated from the metadata and examples; after changing a
 //! check, run `BULWARK_UPDATE_DOCS=1 cargo test -p bulwark-misconfig --test checks` and review
@@ -67,6 +69,23 @@ fn example(dir: &Path, stem: &str) -> Option<PathBuf> {
     found.into_iter().next()
 }
 
+/// Every example of one stem: `fail.yaml` plus the extra cases `fail-<what>.yaml` (each one
+/// trap, such as init containers or a CronJob's nesting), sorted. Only `fail.*` and `pass.*`
+/// appear in the generated doc.
+fn examples(dir: &Path, stem: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    found.retain(|p| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            (n.starts_with(&format!("{stem}.")) || n.starts_with(&format!("{stem}-")))
+                && !n.ends_with(".expect")
+        })
+    });
+    found.sort();
+    found
+}
+
 fn run(meta: &CheckMeta, path: &Path) -> (BTreeSet<Option<usize>>, Vec<String>) {
     let kind = file_kind(meta.kind).expect("file-based kind");
     let bytes = std::fs::read(path).unwrap();
@@ -86,7 +105,12 @@ fn run(meta: &CheckMeta, path: &Path) -> (BTreeSet<Option<usize>>, Vec<String>) 
 }
 
 fn expected_lines(path: &Path) -> BTreeSet<Option<usize>> {
-    let listed = path.with_file_name("fail.expect");
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('.').next())
+        .unwrap_or("fail");
+    let listed = path.with_file_name(format!("{stem}.expect"));
     if let Ok(text) = std::fs::read_to_string(&listed) {
         return text
             .split_whitespace()
@@ -145,40 +169,47 @@ fn every_check_flags_its_failing_example_and_passes_its_passing_one() {
             continue;
         }
         let dir = case_dir(meta);
-        let (Some(fail), Some(pass)) = (example(&dir, "fail"), example(&dir, "pass")) else {
+        if example(&dir, "fail").is_none() || example(&dir, "pass").is_none() {
             problems.push(format!(
                 "{}: needs {}/fail.* and pass.*",
                 meta.id,
                 dir.display()
             ));
             continue;
-        };
-        let want = expected_lines(&fail);
-        if want.is_empty() {
-            problems.push(format!(
-                "{}: mark the expected lines of {} with `bulwark-expect` (or list them in fail.expect)",
-                meta.id,
-                fail.display()
-            ));
         }
-        let (got, errors) = run(meta, &fail);
-        if got != want {
-            problems.push(format!(
-                "{}: {} flagged at lines {got:?}, expected {want:?}",
-                meta.id,
-                fail.display()
-            ));
+        for fail in examples(&dir, "fail") {
+            let want = expected_lines(&fail);
+            if want.is_empty() {
+                problems.push(format!(
+                    "{}: mark the expected lines of {} with `bulwark-expect` (or list them in fail.expect)",
+                    meta.id,
+                    fail.display()
+                ));
+            }
+            let (got, errors) = run(meta, &fail);
+            if got != want {
+                problems.push(format!(
+                    "{}: {} flagged at lines {got:?}, expected {want:?}",
+                    meta.id,
+                    fail.display()
+                ));
+            }
+            for e in errors {
+                problems.push(format!("{}: scan error {e}", meta.id));
+            }
         }
-        let (got, pass_errors) = run(meta, &pass);
-        if !got.is_empty() {
-            problems.push(format!(
-                "{}: {} should pass but is flagged at {got:?}",
-                meta.id,
-                pass.display()
-            ));
-        }
-        for e in errors.into_iter().chain(pass_errors) {
-            problems.push(format!("{}: scan error {e}", meta.id));
+        for pass in examples(&dir, "pass") {
+            let (got, errors) = run(meta, &pass);
+            if !got.is_empty() {
+                problems.push(format!(
+                    "{}: {} should pass but is flagged at {got:?}",
+                    meta.id,
+                    pass.display()
+                ));
+            }
+            for e in errors {
+                problems.push(format!("{}: scan error {e}", meta.id));
+            }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

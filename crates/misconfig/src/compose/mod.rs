@@ -105,6 +105,16 @@ fn sensitive_host_dir(path: &str) -> Option<&'static str> {
     })
 }
 
+/// A boolean field: Compose takes quoted booleans too (`privileged: "true"`), since the
+/// value may come from interpolation.
+fn flag(node: &Node) -> Option<bool> {
+    node.as_bool().or_else(|| match node.as_str()?.trim() {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    })
+}
+
 /// Runs every compose check on one file.
 pub fn scan(file: &SourceFile) -> Result<Vec<Hit>, FileError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|_| {
@@ -153,7 +163,7 @@ impl Service<'_, '_> {
         let name = self.name;
         let key = self.key;
         // privileged
-        let privileged = node.get("privileged").and_then(Node::as_bool) == Some(true);
+        let privileged = node.get("privileged").and_then(flag) == Some(true);
         if let (true, Some((k, _))) = (privileged, node.entry("privileged")) {
             self.hit(
                 k,
@@ -224,11 +234,9 @@ impl Service<'_, '_> {
         }
         // cap_add
         for c in node.get("cap_add").map(Node::seq).unwrap_or_default() {
-            let cap = c
-                .as_str()
-                .unwrap_or("")
-                .trim_start_matches("CAP_")
-                .to_ascii_uppercase();
+            // Docker reads capability names case-insensitively, with or without `CAP_`.
+            let upper = c.as_str().unwrap_or("").trim().to_ascii_uppercase();
+            let cap = upper.strip_prefix("CAP_").unwrap_or(&upper).to_string();
             if !cap.is_empty() && !DEFAULT_CAPS.contains(&cap.as_str()) {
                 self.hit(
                     c,
@@ -300,7 +308,7 @@ impl Service<'_, '_> {
         }
         // read_only
         match node.entry("read_only") {
-            Some((_, v)) if v.as_bool() == Some(true) => {}
+            Some((_, v)) if flag(v) == Some(true) => {}
             Some((k, _)) => self.hit(
                 k,
                 "BW-CMP-010",
@@ -347,15 +355,21 @@ impl Service<'_, '_> {
                 .and_then(Node::as_i64)
                 .is_some_and(|n| n > 0);
         if !pids {
-            self.hit(key, "BW-CMP-017", format!("service {name} has no PIDs limit (pids_limit): a fork bomb in it exhausts the host"));
+            // `pids_limit: -1` (or 0) is written and wrong: report it there.
+            let at = node.entry("pids_limit").map(|(k, _)| k).unwrap_or(key);
+            self.hit(at, "BW-CMP-017", format!("service {name} has no PIDs limit (pids_limit): a fork bomb in it exhausts the host"));
         }
         // healthcheck turned off
-        if let Some((k, hc)) = node.entry("healthcheck") {
-            let disabled = hc.get("disable").and_then(Node::as_bool) == Some(true)
-                || hc
-                    .get("test")
-                    .is_some_and(|t| t.strs().first() == Some(&"NONE"));
-            if disabled {
+        if let Some(hc) = node.get("healthcheck") {
+            // Reported at the setting that turns it off.
+            let disabled = hc
+                .entry("disable")
+                .filter(|(_, v)| flag(v) == Some(true))
+                .or_else(|| {
+                    hc.entry("test")
+                        .filter(|(_, t)| t.strs().first() == Some(&"NONE"))
+                });
+            if let Some((k, _)) = disabled {
                 self.hit(
                     k,
                     "BW-CMP-018",

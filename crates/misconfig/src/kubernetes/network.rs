@@ -58,7 +58,13 @@ pub(crate) fn check(obj: &Object, out: &mut Out) {
         "NetworkPolicy" => policy(obj, out),
         _ => {}
     }
-    if NAMESPACED.contains(&obj.kind) {
+    // The default namespace's own `default` ServiceAccount and the API server's `kubernetes`
+    // Service exist in every cluster; a manifest of them is a dump, not a placement choice.
+    let built_in = matches!(
+        (obj.kind, obj.name),
+        ("ServiceAccount", "default") | ("Service", "kubernetes")
+    );
+    if NAMESPACED.contains(&obj.kind) && !built_in {
         let meta = obj.node.entry("metadata");
         match meta.and_then(|(_, m)| m.entry("namespace")) {
             Some((k, v)) if v.as_str() == Some("default") => out.hit(
@@ -198,6 +204,13 @@ fn policy(obj: &Object, out: &mut Out) {
 pub(crate) fn check_set(objects: &[Object], out: &mut Out) {
     let mut policies: BTreeMap<&str, Vec<&Node>> = BTreeMap::new();
     for o in objects.iter().filter(|o| o.kind == "NetworkPolicy") {
+        // Only a policy of type Ingress isolates the pods it selects from incoming traffic;
+        // without policyTypes, every policy is of type Ingress.
+        let types = o.node.path(&["spec", "policyTypes"]).map(Node::strs);
+        if types.is_some_and(|t| !t.contains(&"Ingress")) {
+            policies.entry(o.effective_namespace()).or_default();
+            continue;
+        }
         let selector = o.node.path(&["spec", "podSelector"]);
         // A policy without a podSelector is invalid: it selects nothing.
         policies
@@ -223,7 +236,7 @@ pub(crate) fn check_set(objects: &[Object], out: &mut Out) {
                         o,
                         o.at(),
                         "BW-K8S-042",
-                        format!("no NetworkPolicy in namespace {ns:?} selects the pods of {}: they accept traffic from anywhere", o.resource()),
+                        format!("no NetworkPolicy of type Ingress in namespace {ns:?} selects the pods of {}: they accept traffic from anywhere", o.resource()),
                     );
                 }
             }

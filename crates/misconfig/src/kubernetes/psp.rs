@@ -2,7 +2,7 @@
 //! repositories and charts): the Pod Security Standards controls judged on what the policy
 //! admits, reported under the same check ids as the pods themselves.
 
-use super::workload::BASELINE_CAPS;
+use super::workload::{cap_name, BASELINE_CAPS};
 use super::{Object, Out};
 use crate::yaml::Node;
 
@@ -69,7 +69,7 @@ pub(crate) fn check(obj: &Object, out: &mut Out) {
     }
     let drops_all = spec
         .get("requiredDropCapabilities")
-        .is_some_and(|d| d.strs().iter().any(|c| c.eq_ignore_ascii_case("ALL")));
+        .is_some_and(|d| d.strs().into_iter().any(|c| cap_name(c) == "ALL"));
     if !drops_all {
         out.hit(
             obj,
@@ -82,10 +82,11 @@ pub(crate) fn check(obj: &Object, out: &mut Out) {
     }
     for key in ["allowedCapabilities", "defaultAddCapabilities"] {
         if let Some((k, v)) = spec.entry(key) {
-            let extra: Vec<&str> = v
+            let extra: Vec<String> = v
                 .strs()
                 .into_iter()
-                .filter(|c| !BASELINE_CAPS.contains(&c.trim_start_matches("CAP_")))
+                .map(cap_name)
+                .filter(|c| !BASELINE_CAPS.contains(&c.as_str()))
                 .collect();
             if !extra.is_empty() {
                 out.hit(

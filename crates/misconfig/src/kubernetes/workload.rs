@@ -45,8 +45,34 @@ fn pod_template<'a>(obj: &Object<'a>) -> Option<Pod<'a>> {
         spec_key,
         spec,
         annotations: meta.and_then(|m| m.get("annotations")),
-        batch: matches!(obj.kind, "Job" | "CronJob"),
+        batch: matches!(obj.kind, "Job" | "CronJob") || one_off_pod(obj),
     })
+}
+
+/// A bare Pod that runs to completion: created by a Job (its `ownerReferences`), or with a
+/// restart policy other than Always. Probes keep long-running containers healthy and routed;
+/// a one-off run has neither need.
+fn one_off_pod(obj: &Object) -> bool {
+    if obj.kind != "Pod" {
+        return false;
+    }
+    let owned_by_job = obj
+        .node
+        .path(&["metadata", "ownerReferences"])
+        .map(Node::seq)
+        .unwrap_or_default()
+        .iter()
+        .any(|o| {
+            matches!(
+                o.get("kind").and_then(Node::as_str),
+                Some("Job" | "CronJob")
+            )
+        });
+    let restart = obj
+        .node
+        .path(&["spec", "restartPolicy"])
+        .and_then(Node::as_str);
+    owned_by_job || matches!(restart, Some("Never" | "OnFailure"))
 }
 
 /// The labels of the pods a workload creates.
@@ -187,6 +213,16 @@ pub(super) const BASELINE_CAPS: &[&str] = &[
     "SETUID",
     "SYS_CHROOT",
 ];
+
+/// A capability as the runtimes read it: case-insensitive, with or without `CAP_`
+/// (containerd and CRI-O upper-case the name and add the prefix).
+pub(super) fn cap_name(cap: &str) -> String {
+    let upper = cap.trim().to_ascii_uppercase();
+    match upper.strip_prefix("CAP_") {
+        Some(rest) => rest.to_string(),
+        None => upper,
+    }
+}
 
 /// Sysctls the baseline level allows (namespaced and isolated from the host).
 const SAFE_SYSCTLS: &[&str] = &[
@@ -335,23 +371,15 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
 
     // Pod-level forbidden values (seccomp, AppArmor, SELinux, runAsUser, hostProcess).
     if let Some(sc) = pod_sc {
+        // Forbidden values are reported on the pod even where every container overrides
+        // them: the Pod Security Standards forbid the pod-level field itself, and admission
+        // rejects the pod.
         forbidden_sc_values(obj, sc, "the pod's securityContext", out);
-        if let Some((k, v)) = sc.entry("runAsNonRoot") {
-            if v.as_bool() == Some(false) {
-                out.hit(
-                    obj,
-                    k,
-                    "BW-K8S-010",
-                    "the pod's securityContext sets runAsNonRoot: false".into(),
-                );
-            }
-        }
     }
     annotations(obj, &pod, &containers, out);
 
-    let pod_non_root = pod_sc
-        .and_then(|sc| sc.get("runAsNonRoot"))
-        .and_then(Node::as_bool);
+    let pod_non_root = pod_sc.and_then(|sc| sc.entry("runAsNonRoot"));
+    let pod_uid = pod_sc.and_then(|sc| sc.entry("runAsUser"));
     let pod_seccomp = pod_sc
         .and_then(|sc| sc.path(&["seccompProfile", "type"]))
         .and_then(Node::as_str);
@@ -410,10 +438,11 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
         // capabilities
         let caps = sc.and_then(|sc| sc.get("capabilities"));
         if let Some((k, add)) = caps.and_then(|c| c.entry("add")) {
-            let extra: Vec<&str> = add
+            let extra: Vec<String> = add
                 .strs()
                 .into_iter()
-                .filter(|cap| !BASELINE_CAPS.contains(&cap.trim_start_matches("CAP_")))
+                .map(cap_name)
+                .filter(|cap| !BASELINE_CAPS.contains(&cap.as_str()))
                 .collect();
             if !extra.is_empty() {
                 out.hit(
@@ -426,13 +455,11 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
         }
         // Restricted: of the baseline set, only NET_BIND_SERVICE may be added back.
         if let Some((k, add)) = caps.and_then(|c| c.entry("add")) {
-            let extra: Vec<&str> = add
+            let extra: Vec<String> = add
                 .strs()
                 .into_iter()
-                .filter(|cap| {
-                    let cap = cap.trim_start_matches("CAP_");
-                    cap != "NET_BIND_SERVICE" && BASELINE_CAPS.contains(&cap)
-                })
+                .map(cap_name)
+                .filter(|cap| cap != "NET_BIND_SERVICE" && BASELINE_CAPS.contains(&cap.as_str()))
                 .collect();
             if !extra.is_empty() {
                 out.hit(
@@ -448,7 +475,7 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
         }
         let drops_all = caps
             .and_then(|c| c.get("drop"))
-            .is_some_and(|d| d.strs().iter().any(|s| s.eq_ignore_ascii_case("ALL")));
+            .is_some_and(|d| d.strs().into_iter().any(|s| cap_name(s) == "ALL"));
         if !drops_all {
             out.hit(
                 obj,
@@ -473,23 +500,29 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
                 format!("{label} does not set allowPrivilegeEscalation: false"),
             ),
         }
-        // runAsNonRoot (container overrides pod)
-        match c.sc("runAsNonRoot") {
-            Some((_, v)) if v.as_bool() == Some(true) => {}
-            Some((k, _)) => out.hit(
+        // Root: the container's runAsNonRoot and runAsUser override the pod's. Either
+        // runAsNonRoot: true or an explicit non-zero uid keeps the process off uid 0; the image's
+        // USER cannot be seen from the manifest, so anything else may run as root.
+        let non_root = c.sc("runAsNonRoot").or(pod_non_root);
+        let uid = c.sc("runAsUser").or(pod_uid);
+        let uid_value = uid.and_then(|(_, v)| v.as_i64());
+        let safe = non_root.is_some_and(|(_, v)| v.as_bool() == Some(true))
+            || uid_value.is_some_and(|u| u > 0);
+        if !safe {
+            let (at, why) = match (non_root, uid) {
+                (Some((k, _)), _) => (k, "runAsNonRoot is false".to_string()),
+                (None, Some((k, _))) if uid_value == Some(0) => (k, "it runs as uid 0".to_string()),
+                _ => (
+                    c.missing_at(&["securityContext", "runAsNonRoot"]),
+                    "neither it nor the pod sets runAsNonRoot: true or a non-zero runAsUser".into(),
+                ),
+            };
+            out.hit(
                 obj,
-                k,
+                at,
                 "BW-K8S-010",
-                format!("{label} sets runAsNonRoot: false"),
-            ),
-            None if pod_non_root == Some(true) => {}
-            None if pod_non_root == Some(false) => {} // reported at the pod's key
-            None => out.hit(
-                obj,
-                c.missing_at(&["securityContext", "runAsNonRoot"]),
-                "BW-K8S-010",
-                format!("{label} may run as root: neither it nor the pod sets runAsNonRoot: true"),
-            ),
+                format!("{label} may run as root: {why}"),
+            );
         }
         // seccomp required (restricted); Unconfined is BW-K8S-012's.
         let own = c
@@ -570,7 +603,7 @@ fn forbidden_sc_values(obj: &Object, sc: &Node, whose: &str, out: &mut Out) {
             );
         }
     }
-    if let Some((k, v)) = sc.path(&["seccompProfile"]).and_then(|s| s.entry("type")) {
+    if let Some((k, v)) = sc.get("seccompProfile").and_then(|s| s.entry("type")) {
         if v.as_str() == Some("Unconfined") {
             out.hit(
                 obj,
@@ -580,7 +613,7 @@ fn forbidden_sc_values(obj: &Object, sc: &Node, whose: &str, out: &mut Out) {
             );
         }
     }
-    if let Some((k, v)) = sc.path(&["appArmorProfile"]).and_then(|s| s.entry("type")) {
+    if let Some((k, v)) = sc.get("appArmorProfile").and_then(|s| s.entry("type")) {
         if v.as_str() == Some("Unconfined") {
             out.hit(
                 obj,
