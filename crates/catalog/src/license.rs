@@ -167,6 +167,7 @@ pub fn expression_to_spdx(declared: &str) -> Option<String> {
                     out.push(id.to_string());
                 }
                 None => {
+                    // pending_with is only set after an operand, so this pops one.
                     let base = out.pop().unwrap_or_default();
                     out.push(to_spdx(&format!(
                         "{}-with-{}",
@@ -184,15 +185,20 @@ pub fn expression_to_spdx(declared: &str) -> Option<String> {
         match word.to_ascii_lowercase().as_str() {
             "or" | "|" => {
                 flush(&mut operand, &mut out, &mut pending_with);
+                // `with` directly before an operator named no exception: it was prose.
+                pending_with = false;
                 out.push("OR".into());
             }
             "and" | "&" => {
                 flush(&mut operand, &mut out, &mut pending_with);
+                pending_with = false;
                 out.push("AND".into());
             }
             "with" => {
                 flush(&mut operand, &mut out, &mut pending_with);
-                pending_with = !out.is_empty();
+                // Only an operand takes an exception: prose such as `binary forms, with or
+                // without` has `with` after nothing or after an operator.
+                pending_with = out.last().is_some_and(|last| !is_operator(last));
             }
             "" => {}
             _ => operand.push(word),
@@ -205,7 +211,25 @@ pub fn expression_to_spdx(declared: &str) -> Option<String> {
     while matches!(out.first().map(String::as_str), Some("OR" | "AND" | "WITH")) {
         out.remove(0);
     }
-    (!out.is_empty()).then(|| out.join(" "))
+    out.dedup_by(|a, b| is_operator(a) && is_operator(b));
+    if out.is_empty() {
+        return None;
+    }
+    // Operands and operators must alternate; free text that defeats the reading above becomes
+    // one LicenseRef rather than an expression SPDX validators reject.
+    let alternates = out
+        .iter()
+        .enumerate()
+        .all(|(i, t)| is_operator(t) == (i % 2 == 1));
+    Some(if alternates {
+        out.join(" ")
+    } else {
+        to_spdx(declared)
+    })
+}
+
+fn is_operator(token: &str) -> bool {
+    matches!(token, "OR" | "AND" | "WITH")
 }
 
 /// The SPDX exception ids packages commonly name.
@@ -307,6 +331,40 @@ mod tests {
             expression_to_spdx("GPL-2+ with OpenSSL exception").unwrap(),
             "LicenseRef-GPL-2.0-or-later-with-OpenSSL-exception"
         );
+    }
+
+    #[test]
+    fn prose_licence_names_never_make_adjacent_operands() {
+        // Seen in a real Python wheel's metadata; the official SPDX validator rejected the
+        // `LicenseRef-binary-forms LicenseRef-OR-with-without` this once produced.
+        let prose = "Redistribution and use in source and binary forms, with or without";
+        let expr = expression_to_spdx(prose).unwrap();
+        assert_eq!(
+            expr,
+            "LicenseRef-Redistribution AND LicenseRef-use-in-source AND LicenseRef-binary-forms OR LicenseRef-without"
+        );
+        assert_eq!(
+            expression_to_spdx("GPL-2+ with").unwrap(),
+            "GPL-2.0-or-later",
+            "a dangling with is dropped"
+        );
+        for text in [
+            prose,
+            "with MIT",
+            "MIT or with GPL-2+",
+            "MIT and or BSD",
+            "GPL-2+ with",
+        ] {
+            let expr = expression_to_spdx(text).unwrap();
+            let tokens: Vec<&str> = expr.split(' ').collect();
+            for (i, t) in tokens.iter().enumerate() {
+                assert_eq!(
+                    is_operator(t),
+                    i % 2 == 1,
+                    "{text:?} gave {expr:?}: operands and operators must alternate"
+                );
+            }
+        }
     }
 
     #[test]

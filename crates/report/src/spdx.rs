@@ -77,20 +77,21 @@ pub fn render(report: &ScanReport) -> Value {
             pkg.ecosystem.purl_type(),
             spdx_id(&pkg.name)
         );
-        let declared = if pkg.licenses.is_empty() {
+        let licenses: Vec<String> = pkg.licenses.iter().map(|l| valid_expression(l)).collect();
+        let declared = if licenses.is_empty() {
             "NOASSERTION".to_string()
         } else {
-            for expr in &pkg.licenses {
+            for expr in &licenses {
                 for word in expr.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
                     if word.starts_with("LicenseRef-") {
                         license_refs.insert(word.to_string());
                     }
                 }
             }
-            if pkg.licenses.len() == 1 {
-                pkg.licenses[0].clone()
+            if licenses.len() == 1 {
+                licenses[0].clone()
             } else {
-                pkg.licenses
+                licenses
                     .iter()
                     .map(|l| {
                         if l.contains(' ') {
@@ -174,4 +175,23 @@ pub fn render(report: &ScanReport) -> Value {
         );
     }
     doc
+}
+
+/// The expression when it is valid SPDX, else the whole text as one `LicenseRef-`: a
+/// package's own free-text licence must not make the document invalid.
+fn valid_expression(expr: &str) -> String {
+    if spdx::Expression::parse(expr).is_ok() {
+        return expr.to_string();
+    }
+    let safe: String = expr
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("LicenseRef-{}", safe.trim_matches('-'))
 }
