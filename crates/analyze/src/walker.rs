@@ -4,8 +4,7 @@ use std::sync::atomic::Ordering;
 
 use bulwark_image::engine::{EngineExport, ExportedMember};
 use bulwark_image::{
-    normalize_entry_path, Image, ImageContent, ImageError, Layer, LayerStream, Limits,
-    StreamError,
+    normalize_entry_path, Image, ImageContent, ImageError, Layer, LayerStream, Limits, StreamError,
 };
 use rayon::prelude::*;
 
@@ -156,9 +155,7 @@ impl<'a> Walker<'a> {
                 .par_iter()
                 .map(|layer| self.walk_layer(layer, progress))
                 .collect(),
-            ImageContent::Exported { layers, export } => {
-                self.walk_export(layers, export, progress)
-            }
+            ImageContent::Exported { layers, export } => self.walk_export(layers, export, progress),
         }
     }
 

@@ -969,7 +969,10 @@ mod tests {
         let c = parse("source: [docker]\n", "bulwark.yaml").unwrap();
         assert_eq!(c.source, Some(vec![Source::Engine(Engine::Docker)]));
         let e = err("source: [docker, kubelet]\n");
-        assert!(e.contains("source") && e.contains("unknown image source"), "{e}");
+        assert!(
+            e.contains("source") && e.contains("unknown image source"),
+            "{e}"
+        );
     }
 
     /// The committed docs/configuration.md is what the code generates.

@@ -31,7 +31,9 @@ fn podman_present() -> bool {
     if ci {
         panic!("engine tests need podman (apt-get install podman; .ci/run does this)");
     }
-    eprintln!("\n!!!!! SKIPPING engine test: podman not installed (apt-get install podman) !!!!!\n");
+    eprintln!(
+        "\n!!!!! SKIPPING engine test: podman not installed (apt-get install podman) !!!!!\n"
+    );
     false
 }
 
@@ -67,7 +69,10 @@ impl Podman {
         let podman = Podman { dir, child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "podman's API socket never came up");
+            assert!(
+                Instant::now() < deadline,
+                "podman's API socket never came up"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         podman
@@ -108,7 +113,10 @@ fn bulwark_engine(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("CONTAINER_HOST")
         .env_remove("BULWARK_SOURCE")
         .env("XDG_RUNTIME_DIR", "/nonexistent-bulwark-test")
-        .env("DOCKER_CONFIG", std::env::temp_dir().join("bulwark-tests-empty-docker-config"))
+        .env(
+            "DOCKER_CONFIG",
+            std::env::temp_dir().join("bulwark-tests-empty-docker-config"),
+        )
         .env(
             "BULWARK_DB_DIR",
             std::env::temp_dir().join("bulwark-tests-no-db"),
@@ -190,7 +198,12 @@ fn podman_and_docker_api_sources_give_the_layout_sbom() {
     let archive = minbase.join("docker-archive.tar");
     podman.run(&["load", "-i", archive.to_str().unwrap()]);
     let loaded = String::from_utf8(podman.run(&["images", "-q"]).stdout).unwrap();
-    let id = loaded.lines().next().expect("an image id").trim().to_string();
+    let id = loaded
+        .lines()
+        .next()
+        .expect("an image id")
+        .trim()
+        .to_string();
     podman.run(&["tag", &id, "localhost/bulwark-test/minbase:1"]);
 
     let layout = format!("oci:{}", minbase.join("oci").display());
@@ -203,13 +216,9 @@ fn podman_and_docker_api_sources_give_the_layout_sbom() {
     let host = podman.host();
     let name = "localhost/bulwark-test/minbase:1";
 
-    let via_podman = json_scan(
-        &format!("podman:{name}"),
-        &[],
-        &[("CONTAINER_HOST", &host)],
-    );
+    let via_podman = json_scan(&format!("podman:{name}"), &[], &[("CONTAINER_HOST", &host)]);
     assert_eq!(content(&via_podman), want);
-    assert!(via_podman["image"]["source"]
+    assert!(via_podman["image"]["reference"]
         .as_str()
         .unwrap()
         .starts_with("podman:"));
@@ -226,7 +235,10 @@ fn podman_and_docker_api_sources_give_the_layout_sbom() {
         &[("DOCKER_HOST", &absent), ("CONTAINER_HOST", &host)],
     );
     assert_eq!(content(&bare), want);
-    assert!(bare["image"]["source"].as_str().unwrap().starts_with("podman:"));
+    assert!(bare["image"]["reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("podman:"));
 
     // A warm rescan answers from the cache after the inspect alone.
     let cache = tempfile::tempdir().unwrap();
@@ -248,7 +260,11 @@ fn podman_and_docker_api_sources_give_the_layout_sbom() {
         .all(|l| l["from_cache"] == true));
 
     // Bad input against the real engine.
-    let e = failure("podman:localhost/no-such-image:1", &[], &[("CONTAINER_HOST", &host)]);
+    let e = failure(
+        "podman:localhost/no-such-image:1",
+        &[],
+        &[("CONTAINER_HOST", &host)],
+    );
     assert!(
         e.contains("Podman has no image") && e.contains("podman pull localhost/no-such-image:1"),
         "{e}"
@@ -259,7 +275,9 @@ fn podman_and_docker_api_sources_give_the_layout_sbom() {
         &[("DOCKER_HOST", &absent), ("CONTAINER_HOST", &host)],
     );
     assert!(
-        e.contains("no source has the image") && e.contains("no socket at") && e.contains("has no image"),
+        e.contains("no source has the image")
+            && e.contains("no socket at")
+            && e.contains("has no image"),
         "{e}"
     );
     permission_denied(&podman, name);
@@ -283,7 +301,13 @@ fn permission_denied(podman: &Podman, name: &str) {
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_bulwark"))
-        .args(["image", &format!("podman:{name}"), "--no-cache", "--format", "json"])
+        .args([
+            "image",
+            &format!("podman:{name}"),
+            "--no-cache",
+            "--format",
+            "json",
+        ])
         .env("CONTAINER_HOST", podman.host())
         .output()
         .unwrap();
@@ -305,10 +329,16 @@ fn engine_addresses_that_cannot_work_fail_clearly() {
         &[],
         &[("DOCKER_HOST", "tcp://127.0.0.1:2375")],
     );
-    assert!(e.contains("not a unix socket") && e.contains("docker save"), "{e}");
+    assert!(
+        e.contains("not a unix socket") && e.contains("docker save"),
+        "{e}"
+    );
     let missing = format!("unix://{}/none.sock", dir.path().display());
     let e = failure("podman:app:1", &[], &[("CONTAINER_HOST", &missing)]);
-    assert!(e.contains("Podman is not running here: no socket at"), "{e}");
+    assert!(
+        e.contains("Podman is not running here: no socket at"),
+        "{e}"
+    );
     // A socket file nobody listens on any more.
     let stale = dir.path().join("stale.sock");
     drop(UnixListener::bind(&stale).unwrap());
@@ -400,11 +430,7 @@ fn serve(stream: UnixStream, inspect: &Value, archive: &[u8], cut: Option<usize>
             let _ = out.write_all(b"0\r\n\r\n");
         }
     } else {
-        respond(
-            &mut out,
-            "404 Not Found",
-            br#"{"message":"No such image"}"#,
-        );
+        respond(&mut out, "404 Not Found", br#"{"message":"No such image"}"#);
     }
 }
 
@@ -490,19 +516,28 @@ fn docker_export_forms_stream_and_bad_exports_fail() {
     let engine = FakeEngine::start(inspect.clone(), oci_layout_tar(&layout), None);
     let report = json_scan("docker:app:1", &[], &[("DOCKER_HOST", &engine.host())]);
     assert_eq!(packages(&report), want);
-    assert_eq!(report["layers"][1]["diff_id"], inspect["RootFS"]["Layers"][1]);
+    assert_eq!(
+        report["layers"][1]["diff_id"],
+        inspect["RootFS"]["Layers"][1]
+    );
 
     // Cut off in the middle of the first layer.
     let engine = FakeEngine::start(inspect.clone(), classic.clone(), Some(1500));
     let e = failure("docker:app:1", &[], &[("DOCKER_HOST", &engine.host())]);
-    assert!(e.contains("stopped in the middle") || e.contains("ended"), "{e}");
+    assert!(
+        e.contains("stopped in the middle") || e.contains("ended"),
+        "{e}"
+    );
 
     // Inspect says one set of layers, the export carries another.
     let mut wrong = inspect.clone();
     wrong["RootFS"]["Layers"][0] = json!(format!("sha256:{}", "ab".repeat(32)));
     let engine = FakeEngine::start(wrong, classic, None);
     let e = failure("docker:app:1", &[], &[("DOCKER_HOST", &engine.host())]);
-    assert!(e.contains("not one of the layers the engine's inspect listed"), "{e}");
+    assert!(
+        e.contains("not one of the layers the engine's inspect listed"),
+        "{e}"
+    );
 
     // An engine without the image, in a bare-name lookup that names no registry.
     let e = failure(

@@ -63,7 +63,9 @@ impl Read for MemberReader {
         if shared.member_left == 0 || buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min(shared.member_left.min(usize::MAX as u64) as usize);
+        let want = buf
+            .len()
+            .min(shared.member_left.min(usize::MAX as u64) as usize);
         let n = shared.reader.read(&mut buf[..want])?;
         if n == 0 {
             return Err(truncated());
@@ -261,10 +263,18 @@ fn check_checksum(block: &[u8; 512]) -> io::Result<()> {
     let sum: u64 = block
         .iter()
         .enumerate()
-        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
         .sum();
     if sum != stored {
-        return Err(bad_tar("a header checksum mismatch (not a tar, or corrupt)"));
+        return Err(bad_tar(
+            "a header checksum mismatch (not a tar, or corrupt)",
+        ));
     }
     Ok(())
 }
@@ -360,12 +370,8 @@ pub(crate) fn read_export<T: Clone, E: From<ImageError>>(
         .into()
     };
     let mut ordinal = 0usize;
-    let still_wanted = |results: &[Option<T>]| {
-        wanted
-            .iter()
-            .zip(results)
-            .any(|(w, r)| *w && r.is_none())
-    };
+    let still_wanted =
+        |results: &[Option<T>]| wanted.iter().zip(results).any(|(w, r)| *w && r.is_none());
     while still_wanted(&results) {
         let Some(header) = headers.next().map_err(stream_err)? else {
             break;
@@ -488,7 +494,10 @@ mod tests {
     fn octal_and_pax_fields() {
         assert_eq!(parse_octal(b"00000001750\0"), Some(1000));
         assert_eq!(parse_octal(b"           \0"), Some(0));
-        assert_eq!(pax_path(b"30 path=blobs/sha256/abcdefgh\n"), Some("blobs/sha256/abcdefgh".into()));
+        assert_eq!(
+            pax_path(b"30 path=blobs/sha256/abcdefgh\n"),
+            Some("blobs/sha256/abcdefgh".into())
+        );
         assert_eq!(pax_path(b"99 path=x\n"), None);
     }
 }

@@ -185,8 +185,8 @@ impl<R: BufRead> Chunked<R> {
             ));
         }
         let size = line.trim_end().split(';').next().unwrap_or("").trim();
-        self.left = u64::from_str_radix(size, 16)
-            .map_err(|_| bad(format!("bad chunk size {size:?}")))?;
+        self.left =
+            u64::from_str_radix(size, 16).map_err(|_| bad(format!("bad chunk size {size:?}")))?;
         if self.left == 0 {
             // Trailers, then the empty line that ends the body.
             loop {

@@ -211,7 +211,10 @@ pub enum EngineError {
         hint: &'static str,
     },
     #[error("permission denied on {engine}'s socket {}: run as a user who may use it (for Docker, a member of the `docker` group), or name another source (--source)", socket.display())]
-    PermissionDenied { engine: &'static str, socket: PathBuf },
+    PermissionDenied {
+        engine: &'static str,
+        socket: PathBuf,
+    },
     #[error("{engine} at {} did not answer within {secs}s while {what}", socket.display())]
     Timeout {
         engine: &'static str,
@@ -239,7 +242,9 @@ pub enum EngineError {
         what: String,
         message: String,
     },
-    #[error("{engine}'s answer while {what} is not what the Docker Engine API describes: {message}")]
+    #[error(
+        "{engine}'s answer while {what} is not what the Docker Engine API describes: {message}"
+    )]
     Inspect {
         engine: &'static str,
         what: String,
@@ -256,7 +261,9 @@ impl EngineError {
     pub fn falls_through(&self) -> bool {
         matches!(
             self,
-            EngineError::Absent { .. } | EngineError::Refused { .. } | EngineError::NoSuchImage { .. }
+            EngineError::Absent { .. }
+                | EngineError::Refused { .. }
+                | EngineError::NoSuchImage { .. }
         )
     }
 }
@@ -529,7 +536,12 @@ fn image_from_inspect(
         .and_then(Value::as_str)
         .and_then(|id| id.parse::<Digest>().ok());
     let steps = history_steps(history, diff_ids.len());
-    let text = |key: &str| inspect.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        inspect
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let mut config = json!({
         "architecture": text("Architecture").unwrap_or("amd64"),
         "os": text("Os").unwrap_or("linux"),
@@ -742,7 +754,10 @@ mod tests {
             timeout: Duration::from_secs(1),
         };
         let err = options.socket(Engine::Docker).unwrap_err().to_string();
-        assert!(err.contains("DOCKER_HOST") && err.contains("docker save"), "{err}");
+        assert!(
+            err.contains("DOCKER_HOST") && err.contains("docker save"),
+            "{err}"
+        );
         assert_eq!(
             options.socket(Engine::Podman).unwrap(),
             PathBuf::from("/tmp/p.sock")
