@@ -2,8 +2,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use bulwark_image::engine::{EngineExport, ExportedMember};
 use bulwark_image::{
-    normalize_entry_path, Image, ImageContent, ImageError, Layer, Limits, StreamError,
+    normalize_entry_path, Image, ImageContent, ImageError, Layer, LayerStream, Limits, StreamError,
 };
 use rayon::prelude::*;
 
@@ -161,7 +162,70 @@ impl<'a> Walker<'a> {
                 .par_iter()
                 .map(|layer| self.walk_layer(layer, progress))
                 .collect(),
+            ImageContent::Exported { layers, export } => self.walk_export(layers, export, progress),
         }
+    }
+
+    /// An engine's layers arrive one after another in a single export stream: each is walked
+    /// as it passes (no parallelism is possible), cached ones are not asked for at all, and the
+    /// results are put back in image order.
+    fn walk_export(
+        &self,
+        layers: &[Layer],
+        export: &EngineExport,
+        progress: &dyn Progress,
+    ) -> Result<Vec<WalkedLayer>, ScanError> {
+        let keys: Vec<Option<String>> = layers.iter().map(|l| self.cache_key(l)).collect();
+        let mut cached: Vec<Option<LayerFacts>> = keys
+            .iter()
+            .map(|key| match (self.cache, key) {
+                (Some(cache), Some(key)) => cache.load(key),
+                _ => None,
+            })
+            .collect();
+        let last = layers.len().saturating_sub(1);
+        let mut visit = |member: ExportedMember<'_>, stream: &mut LayerStream| {
+            let index = member.layer.map_or(member.ordinal.min(last), |l| l.index);
+            let label = member.label();
+            progress.layer_started(index, &label, Some(member.size));
+            let facts = self.walk_tar(index, &label, stream, progress)?;
+            progress.layer_finished(index, false);
+            Ok::<_, ScanError>(facts)
+        };
+        let fresh = export.read(
+            layers,
+            self.limits,
+            &|layer: &Layer| cached[layer.index].is_some(),
+            &mut visit,
+        )?;
+        let mut walked = Vec::with_capacity(layers.len());
+        for (i, facts) in fresh.into_iter().enumerate() {
+            match (cached[i].take(), facts) {
+                (Some(facts), _) => {
+                    progress.layer_finished(i, true);
+                    walked.push(WalkedLayer {
+                        facts,
+                        from_cache: true,
+                    });
+                }
+                (None, Some(facts)) => {
+                    if let (Some(cache), Some(key)) = (self.cache, &keys[i]) {
+                        let _ = cache.store(key, &facts);
+                    }
+                    walked.push(WalkedLayer {
+                        facts,
+                        from_cache: false,
+                    });
+                }
+                // read() returns every layer it was not told was known, or fails.
+                (None, None) => {
+                    return Err(ScanError::Image(ImageError::Unsupported(format!(
+                        "layer {i} was neither cached nor in the engine's export"
+                    ))))
+                }
+            }
+        }
+        Ok(walked)
     }
 
     fn walk_layer(&self, layer: &Layer, progress: &dyn Progress) -> Result<WalkedLayer, ScanError> {
@@ -194,12 +258,32 @@ impl<'a> Walker<'a> {
         progress: &dyn Progress,
     ) -> Result<LayerFacts, ScanError> {
         let mut stream = layer.open_tar(self.limits)?;
+        let facts = self.walk_tar(layer.index, &layer.label(), &mut stream, progress)?;
+        stream.finish().map_err(|source| {
+            ScanError::Image(ImageError::Layer {
+                index: layer.index,
+                digest: layer.label(),
+                source,
+            })
+        })?;
+        Ok(facts)
+    }
+
+    /// Reads one layer's tar to its end-of-archive marker; the caller settles its digests with
+    /// [`LayerStream::finish`].
+    fn walk_tar(
+        &self,
+        index: usize,
+        label: &str,
+        stream: &mut LayerStream,
+        progress: &dyn Progress,
+    ) -> Result<LayerFacts, ScanError> {
         let compression = stream.compression();
         let counter = stream.compressed_bytes();
         let layer_err = |source: StreamError| {
             ScanError::Image(ImageError::Layer {
-                index: layer.index,
-                digest: layer.label(),
+                index,
+                digest: label.to_string(),
                 source,
             })
         };
@@ -207,7 +291,7 @@ impl<'a> Walker<'a> {
         let mut buffer = Vec::new();
         let mut reported = 0u64;
         {
-            let mut archive = tar::Archive::new(&mut stream);
+            let mut archive = tar::Archive::new(&mut *stream);
             let entries = archive
                 .entries()
                 .map_err(|e| layer_err(StreamError::from_io(e, compression, true)))?;
@@ -216,14 +300,14 @@ impl<'a> Walker<'a> {
                     entry.map_err(|e| layer_err(StreamError::from_io(e, compression, true)))?;
                 let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
                 let path = normalize_entry_path(&raw_path).map_err(|_| ScanError::UnsafePath {
-                    index: layer.index,
-                    label: layer.label(),
+                    index,
+                    label: label.to_string(),
                     path: raw_path.clone(),
                 })?;
                 if facts.files.len() >= MAX_ENTRIES_PER_LAYER {
                     return Err(ScanError::TooManyEntries {
-                        index: layer.index,
-                        label: layer.label(),
+                        index,
+                        label: label.to_string(),
                         limit: MAX_ENTRIES_PER_LAYER,
                     });
                 }
@@ -258,7 +342,7 @@ impl<'a> Walker<'a> {
                         size,
                         mode,
                     };
-                    self.analyze_entry(&meta, &mut entry, &mut buffer, layer.index, &mut facts)
+                    self.analyze_entry(&meta, &mut entry, &mut buffer, index, &mut facts)
                         .map_err(|e| layer_err(StreamError::from_io(e, compression, true)))?;
                     // One large binary should not pin its size for the rest of the layer.
                     if buffer.capacity() > BUFFER_KEEP_BYTES {
@@ -278,14 +362,13 @@ impl<'a> Walker<'a> {
                 });
                 let now = counter.load(Ordering::Relaxed);
                 if now - reported > (1 << 20) {
-                    progress.layer_advanced(layer.index, now - reported);
+                    progress.layer_advanced(index, now - reported);
                     reported = now;
                 }
             }
         }
-        stream.finish().map_err(layer_err)?;
         let now = counter.load(Ordering::Relaxed);
-        progress.layer_advanced(layer.index, now.saturating_sub(reported));
+        progress.layer_advanced(index, now.saturating_sub(reported));
         Ok(facts)
     }
 

@@ -18,7 +18,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a container image: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE,
-    /// dir:ROOTFS, or a path whose kind is detected.
+    /// dir:ROOTFS, docker:NAME, podman:NAME, registry:NAME, a path whose kind is detected, or
+    /// a bare name looked for in the --source order.
     Image(ImageArgs),
     /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
     Fs(ImageArgs),
@@ -294,6 +295,49 @@ pub struct ImageArgs {
 
     #[command(flatten)]
     pub registry: RegistryArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Where a bare image name is looked for, and how local engines (Docker, Podman) are reached.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// Where a bare image name (`nginx:1.25`) is looked for, in order (comma-separated:
+    /// docker, podman, remote). An engine whose socket is absent, that is down, or that lacks
+    /// the image passes to the next; remote is the image's registry. Default:
+    /// docker,podman,remote.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = parse_source,
+        env = "BULWARK_SOURCE"
+    )]
+    pub source: Vec<bulwark_image::engine::Source>,
+
+    /// Docker's API socket (unix:///PATH); default: DOCKER_HOST, else /var/run/docker.sock.
+    #[arg(long, value_name = "ADDR", env = "BULWARK_DOCKER_HOST")]
+    pub docker_host: Option<String>,
+
+    /// Podman's API socket (unix:///PATH); default: CONTAINER_HOST, else
+    /// $XDG_RUNTIME_DIR/podman/podman.sock, else /run/podman/podman.sock.
+    #[arg(long, value_name = "ADDR", env = "BULWARK_PODMAN_HOST")]
+    pub podman_host: Option<String>,
+
+    /// Seconds to wait for an engine to answer any one read (an export can take a while to
+    /// start: Podman writes the whole archive before sending it).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        env = "BULWARK_ENGINE_TIMEOUT"
+    )]
+    pub engine_timeout: u64,
+}
+
+fn parse_source(s: &str) -> Result<bulwark_image::engine::Source, String> {
+    s.parse()
 }
 
 /// How to reach registries (for registry references such as `nginx:1.25`,

@@ -62,6 +62,11 @@ pub struct Config {
     pub db: Option<DbConfig>,
     /// How to reach registries.
     pub registry: Option<RegistryConfig>,
+    #[serde(default, deserialize_with = "source_list")]
+    pub source: Option<Vec<bulwark_image::engine::Source>>,
+    pub docker_host: Option<String>,
+    pub podman_host: Option<String>,
+    pub engine_timeout: Option<u64>,
 }
 
 /// The `registry:` section: registry flags of `image`/`fs` (never a password).
@@ -155,6 +160,31 @@ fn severity_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Severity>
         }
     }
     d.deserialize_any(V(PhantomData)).map(Some)
+}
+
+/// `[docker, remote]` or `docker,remote`.
+fn source_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<bulwark_image::engine::Source>>, D::Error> {
+    use bulwark_image::engine::Source;
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<Source>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of image sources (docker, podman, remote)")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Source::parse_list(v).map_err(E::custom)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut words = Vec::new();
+            while let Some(s) = seq.next_element::<String>()? {
+                words.push(s);
+            }
+            Source::parse_list(&words.join(",")).map_err(de::Error::custom)
+        }
+    }
+    d.deserialize_any(V).map(Some)
 }
 
 /// A loaded config and where it came from.
@@ -413,6 +443,31 @@ impl Loaded {
         self.fill_gate(&mut a.gate, m);
         self.fill_policy(&mut a.policy, m);
         self.fill_registry(&mut a.registry, m);
+        self.fill_engine(&mut a.engine, m);
+    }
+
+    fn fill_engine(&self, e: &mut crate::cli::EngineArgs, m: &ArgMatches) {
+        let c = &self.config;
+        if !explicit(m, "source") {
+            if let Some(s) = &c.source {
+                e.source = s.clone();
+            }
+        }
+        if !explicit(m, "docker_host") {
+            if let Some(h) = &c.docker_host {
+                e.docker_host = Some(h.clone());
+            }
+        }
+        if !explicit(m, "podman_host") {
+            if let Some(h) = &c.podman_host {
+                e.podman_host = Some(h.clone());
+            }
+        }
+        if !explicit(m, "engine_timeout") {
+            if let Some(t) = c.engine_timeout {
+                e.engine_timeout = t;
+            }
+        }
     }
 
     fn fill_registry(&self, r: &mut crate::cli::RegistryArgs, m: &ArgMatches) {
@@ -728,6 +783,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("require_signature", "registry.require-signature"),
     ("registry_timeout", "registry.timeout"),
     ("registry_retries", "registry.retries"),
+    ("source", "source"),
+    ("docker_host", "docker-host"),
+    ("podman_host", "podman-host"),
+    ("engine_timeout", "engine-timeout"),
 ];
 
 /// The config-only part of the reference (keys with no flag), kept next to [`Config`].
@@ -954,6 +1013,19 @@ mod tests {
         assert_eq!(c.max_layer_size.unwrap().0, 1 << 30);
         assert_eq!(c.exit_code, Some(4));
         assert!(c.gates.unwrap().secrets.is_some());
+        use bulwark_image::engine::{Engine, Source};
+        let c = parse("source: podman,remote\n", "bulwark.yaml").unwrap();
+        assert_eq!(
+            c.source,
+            Some(vec![Source::Engine(Engine::Podman), Source::Remote])
+        );
+        let c = parse("source: [docker]\n", "bulwark.yaml").unwrap();
+        assert_eq!(c.source, Some(vec![Source::Engine(Engine::Docker)]));
+        let e = err("source: [docker, kubelet]\n");
+        assert!(
+            e.contains("source") && e.contains("unknown image source"),
+            "{e}"
+        );
     }
 
     /// The committed docs/configuration.md is what the code generates.

@@ -161,7 +161,31 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
         Some(key) => sign::require_signature(&reference, key, &registry_options)?,
         None => reference,
     };
-    let image = bulwark_image::open_with(&reference, &platform, &registry_options)?;
+    let engine_options = bulwark_image::engine::EngineOptions {
+        docker_host: args
+            .engine
+            .docker_host
+            .clone()
+            .or(bulwark_image::engine::EngineOptions::default().docker_host),
+        podman_host: args
+            .engine
+            .podman_host
+            .clone()
+            .or(bulwark_image::engine::EngineOptions::default().podman_host),
+        timeout: std::time::Duration::from_secs(args.engine.engine_timeout.max(1)),
+    };
+    let sources = if args.engine.source.is_empty() {
+        bulwark_image::engine::Source::DEFAULT.to_vec()
+    } else {
+        args.engine.source.clone()
+    };
+    let image = bulwark_image::open_with_sources(
+        &reference,
+        &platform,
+        &registry_options,
+        &engine_options,
+        &sources,
+    )?;
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())
         .with_limits(limits)

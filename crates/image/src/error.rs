@@ -56,6 +56,8 @@ pub enum ImageError {
     Unsupported(String),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     #[error("layer {index} ({digest}): {source}")]
     Layer {
         index: usize,

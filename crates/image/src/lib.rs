@@ -11,10 +11,18 @@
 //! (`registry:NAME`, `docker://NAME`, or a bare name such as `nginx:1.25` that is not a local
 //! path) are read through the distribution API by [`registry`], whose [`OpenBlob`] is a
 //! streamed HTTP body.
+//!
+//! Images in a local container engine (`docker:NAME`, `docker-daemon:NAME`, `podman:NAME`)
+//! are read by [`engine`] over the engine's unix socket (the Docker Engine API, which Podman
+//! serves too): inspected first, then exported as one tar stream whose layers are verified and
+//! handed out as they pass ([`ImageContent::Exported`]), never spooled to disk. A bare name
+//! is looked for in the engines and then its registry, in the order [`open_with_sources`] is
+//! given (`--source`; default docker, podman, remote).
 #![forbid(unsafe_code)]
 
 mod archive;
 mod docker;
+pub mod engine;
 mod error;
 mod layout;
 mod model;
@@ -32,7 +40,8 @@ pub use reference::{SourceKind, SourceRef};
 pub use stream::{Compression, LayerStream, Limits, StreamError};
 
 /// Opens the image a reference names, choosing `platform` from a multi-platform index.
-/// Registry images are reached with default [`registry::RegistryOptions`].
+/// Registry images are reached with default [`registry::RegistryOptions`], engines with
+/// default [`engine::EngineOptions`], and bare names are looked for in the default order.
 pub fn open(reference: &SourceRef, platform: &Platform) -> Result<Image, ImageError> {
     open_with(reference, platform, &registry::RegistryOptions::default())
 }
@@ -43,9 +52,42 @@ pub fn open_with(
     platform: &Platform,
     registry_options: &registry::RegistryOptions,
 ) -> Result<Image, ImageError> {
+    open_with_sources(
+        reference,
+        platform,
+        registry_options,
+        &engine::EngineOptions::default(),
+        &engine::Source::DEFAULT,
+    )
+}
+
+/// [`open_with`] with explicit engine settings and the order in which a bare name
+/// (`nginx:1.25`) is looked for: local engines whose socket is absent, that are down, or that
+/// lack the image pass to the next source; `remote` is its registry.
+pub fn open_with_sources(
+    reference: &SourceRef,
+    platform: &Platform,
+    registry_options: &registry::RegistryOptions,
+    engine_options: &engine::EngineOptions,
+    sources: &[engine::Source],
+) -> Result<Image, ImageError> {
     match reference.kind {
+        SourceKind::Engine(kind) => {
+            let name = reference
+                .engine_name
+                .clone()
+                .unwrap_or_else(|| reference.path.display().to_string());
+            Ok(engine::open(kind, &name, engine_options)?)
+        }
         SourceKind::Registry => match &reference.registry {
-            Some(name) => registry::open(name, platform, registry_options),
+            Some(name) => {
+                if let Some(bare) = &reference.engine_name {
+                    if let Some(image) = engine::lookup(bare, sources, engine_options)? {
+                        return Ok(image);
+                    }
+                }
+                registry::open(name, platform, registry_options)
+            }
             None => Err(ImageError::BadReference(
                 "a registry source without an image name".to_string(),
             )),

@@ -106,6 +106,14 @@ pub struct HistoryStep {
 #[derive(Debug, Clone)]
 pub enum ImageContent {
     Layers(Vec<Layer>),
+    /// Layers that come together, in one stream, from a container engine's image export:
+    /// they cannot be opened one by one ([`Layer::open_tar`] fails), only read with
+    /// [`EngineExport::read`](crate::engine::EngineExport::read), in the order the stream
+    /// carries them.
+    Exported {
+        layers: Vec<Layer>,
+        export: crate::engine::EngineExport,
+    },
     /// An unpacked root filesystem, read in place (never following links out of it).
     Rootfs(PathBuf),
 }
@@ -141,6 +149,7 @@ impl Image {
     pub fn layers(&self) -> &[Layer] {
         match &self.content {
             ImageContent::Layers(layers) => layers,
+            ImageContent::Exported { layers, .. } => layers,
             ImageContent::Rootfs(_) => &[],
         }
     }

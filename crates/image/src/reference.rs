@@ -2,6 +2,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::engine::Engine;
 use crate::registry::ImageName;
 use crate::ImageError;
 
@@ -18,6 +19,8 @@ pub enum SourceKind {
     Rootfs,
     /// An image in a registry, read through the distribution API.
     Registry,
+    /// An image in a local container engine, read through its API socket.
+    Engine(Engine),
 }
 
 /// A parsed image reference: where the image is and, for layouts, which image inside.
@@ -29,18 +32,44 @@ pub struct SourceRef {
     pub name: Option<String>,
     /// The image name, for [`SourceKind::Registry`].
     pub registry: Option<ImageName>,
+    /// The name as the user wrote it, for engines: the image of [`SourceKind::Engine`], or,
+    /// with [`SourceKind::Registry`], a bare name that is looked for in the engines (in
+    /// `--source` order) before its registry.
+    pub engine_name: Option<String>,
 }
 
 impl SourceRef {
     /// Parses `oci:DIR[:NAME]`, `oci-archive:FILE[:NAME]`, `docker-archive:FILE`, `dir:DIR`,
-    /// `registry:NAME` or `docker://NAME`, or a bare path whose kind is detected from its
+    /// `registry:NAME` or `docker://NAME`, `docker:NAME` (or `docker-daemon:NAME`) and
+    /// `podman:NAME` for a local engine's image, or a bare path whose kind is detected from its
     /// contents. A bare string that is no existing path but is a valid image name
-    /// (`nginx:1.25`, `ghcr.io/org/app@sha256:…`) names a registry image.
+    /// (`nginx:1.25`, `ghcr.io/org/app@sha256:…`) names an image looked for in the local
+    /// engines and then its registry (see [`crate::open_with_sources`]).
     pub fn parse(input: &str) -> Result<SourceRef, ImageError> {
         for prefix in ["registry:", "docker://"] {
             if let Some(rest) = input.strip_prefix(prefix) {
                 let name = ImageName::parse(rest).map_err(ImageError::BadReference)?;
                 return Ok(SourceRef::registry(name));
+            }
+        }
+        for (prefix, engine) in [
+            ("docker:", Engine::Docker),
+            ("docker-daemon:", Engine::Docker),
+            ("podman:", Engine::Podman),
+        ] {
+            if let Some(rest) = input.strip_prefix(prefix) {
+                if rest.is_empty() || rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(ImageError::BadReference(format!(
+                        "{input:?} names no image after {prefix:?} (e.g. {prefix}nginx:1.25)"
+                    )));
+                }
+                return Ok(SourceRef {
+                    kind: SourceKind::Engine(engine),
+                    path: PathBuf::from(rest),
+                    name: None,
+                    registry: None,
+                    engine_name: Some(rest.to_string()),
+                });
             }
         }
         let prefixed = [
@@ -63,13 +92,16 @@ impl SourceRef {
                     path: PathBuf::from(path),
                     name,
                     registry: None,
+                    engine_name: None,
                 });
             }
         }
         let path = PathBuf::from(input);
         if !path.exists() && !looks_like_path(input) {
             if let Ok(name) = ImageName::parse(input) {
-                return Ok(SourceRef::registry(name));
+                let mut reference = SourceRef::registry(name);
+                reference.engine_name = Some(input.to_string());
+                return Ok(reference);
             }
         }
         let kind = detect(&path)?;
@@ -78,6 +110,7 @@ impl SourceRef {
             path,
             name: None,
             registry: None,
+            engine_name: None,
         })
     }
 
@@ -88,6 +121,7 @@ impl SourceRef {
             path: PathBuf::from(name.to_string()),
             name: None,
             registry: Some(name),
+            engine_name: None,
         }
     }
 
@@ -97,6 +131,9 @@ impl SourceRef {
             SourceKind::OciArchive => "oci-archive",
             SourceKind::DockerArchive => "docker-archive",
             SourceKind::Rootfs => "dir",
+            SourceKind::Engine(engine) => {
+                return format!("{engine}:{}", self.path.display());
+            }
             SourceKind::Registry => {
                 return match &self.registry {
                     Some(n) => n.to_string(),
@@ -187,6 +224,13 @@ mod tests {
         let r = SourceRef::parse("docker-archive:img.tar").unwrap();
         assert_eq!(r.kind, SourceKind::DockerArchive);
         assert!(SourceRef::parse("oci:").is_err());
+        let r = SourceRef::parse("podman:localhost/app:1").unwrap();
+        assert_eq!(r.kind, SourceKind::Engine(Engine::Podman));
+        assert_eq!(r.engine_name.as_deref(), Some("localhost/app:1"));
+        assert_eq!(r.display_name(), "podman:localhost/app:1");
+        let r = SourceRef::parse("docker-daemon:app@sha256:abc").unwrap();
+        assert_eq!(r.kind, SourceKind::Engine(Engine::Docker));
+        assert!(SourceRef::parse("docker:").is_err());
     }
 
     #[test]
@@ -194,7 +238,9 @@ mod tests {
         let r = SourceRef::parse("nginx:1.25").unwrap();
         assert_eq!(r.kind, SourceKind::Registry);
         assert_eq!(r.display_name(), "docker.io/library/nginx:1.25");
+        assert_eq!(r.engine_name.as_deref(), Some("nginx:1.25"));
         let r = SourceRef::parse("docker://localhost:5000/app:tag").unwrap();
+        assert_eq!(r.engine_name, None);
         assert_eq!(r.registry.unwrap().registry, "localhost:5000");
         let r = SourceRef::parse("registry:ghcr.io/org/app").unwrap();
         assert_eq!(r.registry.unwrap().repository, "org/app");

@@ -153,8 +153,13 @@ impl<R: Read> Verify<R> {
         what: &'static str,
         expected: Option<Digest>,
         declared_size: Option<u64>,
+        always_hash: bool,
     ) -> Self {
-        let hasher = expected.as_ref().map(|d| Hasher::new(d.algorithm()));
+        let hasher = match &expected {
+            Some(d) => Some(Hasher::new(d.algorithm())),
+            None if always_hash => Some(Hasher::new(DigestAlgorithm::Sha256)),
+            None => None,
+        };
         Verify {
             inner,
             what,
@@ -175,14 +180,16 @@ impl<R: Read> Verify<R> {
                 }));
             }
         }
-        if let (Some(hasher), Some(expected)) = (self.hasher.take(), &self.expected) {
+        if let Some(hasher) = self.hasher.take() {
             let actual = hasher.finish();
-            if &actual != expected {
-                return Err(io::Error::other(StreamError::DigestMismatch {
-                    what: self.what,
-                    expected: expected.to_string(),
-                    actual: actual.to_string(),
-                }));
+            if let Some(expected) = &self.expected {
+                if &actual != expected {
+                    return Err(io::Error::other(StreamError::DigestMismatch {
+                        what: self.what,
+                        expected: expected.to_string(),
+                        actual: actual.to_string(),
+                    }));
+                }
             }
             self.computed = Some(actual);
         }
@@ -250,9 +257,22 @@ impl LayerStream {
         diff_id: Option<Digest>,
         limits: Limits,
     ) -> io::Result<LayerStream> {
+        LayerStream::with_hashing(blob, blob_digest, blob_size, diff_id, limits, false)
+    }
+
+    /// [`LayerStream::new`] that, with `always_hash`, computes the diff_id (SHA-256) even when
+    /// none is expected: an engine export names some layers only by what they hash to.
+    pub(crate) fn with_hashing(
+        blob: Box<dyn Read + Send>,
+        blob_digest: Option<Digest>,
+        blob_size: Option<u64>,
+        diff_id: Option<Digest>,
+        limits: Limits,
+        always_hash: bool,
+    ) -> io::Result<LayerStream> {
         let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted = Counted {
-            inner: Verify::new(blob, "blob", blob_digest, blob_size),
+            inner: Verify::new(blob, "blob", blob_digest, blob_size, false),
             count: compressed.clone(),
         };
         let mut buffered = BufReader::with_capacity(256 * 1024, counted);
@@ -270,7 +290,7 @@ impl LayerStream {
             Compression::None => Box::new(buffered),
         };
         Ok(LayerStream {
-            inner: Verify::new(decoded, "diff_id", diff_id, None),
+            inner: Verify::new(decoded, "diff_id", diff_id, None, always_hash),
             compressed,
             compression,
             limits,
@@ -288,7 +308,7 @@ impl LayerStream {
     }
 
     /// Reads what the tar reader left (end-of-archive padding) and settles both digests.
-    /// Returns the computed diff_id when one was expected.
+    /// Returns the computed diff_id when one was expected (or asked for).
     pub fn finish(mut self) -> Result<Option<Digest>, StreamError> {
         io::copy(&mut self, &mut io::sink())
             .map_err(|e| StreamError::from_io(e, self.compression, false))?;

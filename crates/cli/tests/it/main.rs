@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod engine;
 mod lang_go_rust;
 mod lang_java;
 mod lang_python_node;
