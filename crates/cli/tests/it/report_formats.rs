@@ -1,7 +1,8 @@
 //! Every report format from a real scan: the `python` test image matched against the repo's
 //! advisory test data (crates/vulndb/tests/data, see its ATTRIBUTION.md). SARIF and CycloneDX
 //! (with its `vulnerabilities`) and SPDX validate against the official schemas vendored in
-//! `schemas/`; SARIF also passes Microsoft's SARIF Multitool with GitHub's ingestion rules,
+//! `schemas/`; SPDX also passes the SPDX project's validator (spdx-tools' `pyspdxtools`);
+//! SARIF also passes Microsoft's SARIF Multitool with GitHub's ingestion rules,
 //! JUnit the Ant JUnit XSD (xmllint), and the HTML report renders in headless Chromium.
 //! Each format is rendered by two runs and compared byte for byte.
 
@@ -212,12 +213,38 @@ fn python_image_in_every_format_validates_and_is_deterministic() {
     }
     assert!(vulns.iter().any(|v| v["id"] == "CVE-2024-2961"));
 
-    // SPDX unchanged and valid.
-    validate(
-        "spdx/spdx-schema-2.3.json",
-        &[],
-        &load_json(&scan_to(tmp.path(), &db, "spdx")),
+    // SPDX unchanged and valid: the schema, then the SPDX project's own validator (spdx-tools),
+    // which also checks what a schema cannot (licence expressions, element references).
+    let spdx_file = scan_to(tmp.path(), &db, "spdx");
+    validate("spdx/spdx-schema-2.3.json", &[], &load_json(&spdx_file));
+    let pyspdxtools = tool(
+        "pyspdxtools",
+        std::env::var_os("BULWARK_PYSPDXTOOLS")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let cache = std::env::var_os("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+                Some(cache.join("bulwark-ci/spdx-tools/bin/pyspdxtools"))
+            }),
     );
+    if let Some(pyspdxtools) = pyspdxtools {
+        // pyspdxtools picks its parser by file name: `.json` is JSON.
+        let json_named = tmp.path().join("validate.spdx.json");
+        std::fs::copy(&spdx_file, &json_named).unwrap();
+        let out = Command::new(pyspdxtools)
+            .arg("-i")
+            .arg(&json_named)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains("ERROR"),
+            "spdx-tools rejects the SPDX document:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // JUnit against the Ant schema.
     let junit = scan_to(tmp.path(), &db, "junit");
