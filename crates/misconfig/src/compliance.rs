@@ -1,7 +1,7 @@
 //! Per-control compliance reports: for a framework, every control bulwark has checks for
 //! (from the catalogue's mappings) with its checks, findings and PASS/FAIL, plus the
 //! framework's controls bulwark cannot check, listed as manual so the report is complete
-//! where the control list is known (CIS Docker Benchmark sections 1-4, NIST SP 800-190
+//! where the control list is known (CIS Docker Benchmark sections 1-5, NIST SP 800-190
 //! section 4).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -334,9 +334,11 @@ const CIS_DOCKER: &[(&str, &str)] = &[
     ("3.17", "Ensure that the daemon.json file ownership is set to root:root"),
     ("3.18", "Ensure that daemon.json file permissions are set to 644 or more restrictive"),
     ("3.19", "Ensure that the /etc/default/docker file ownership is set to root:root"),
-    ("3.20", "Ensure that the /etc/sysconfig/docker file ownership is set to root:root"),
-    ("3.21", "Ensure that the /etc/sysconfig/docker file permissions are set to 644 or more restrictively"),
+    ("3.20", "Ensure that the /etc/sysconfig/docker file permissions are set to 644 or more restrictively"),
+    ("3.21", "Ensure that the /etc/sysconfig/docker file ownership is set to root:root"),
     ("3.22", "Ensure that the /etc/default/docker file permissions are set to 644 or more restrictively"),
+    ("3.23", "Ensure that the Containerd socket file ownership is set to root:root"),
+    ("3.24", "Ensure that the Containerd socket file permissions are set to 660 or more restrictively"),
     ("4.1", "Ensure that a user for the container has been created"),
     ("4.2", "Ensure that containers use only trusted base images"),
     ("4.3", "Ensure that unnecessary packages are not installed in the container"),
@@ -349,8 +351,38 @@ const CIS_DOCKER: &[(&str, &str)] = &[
     ("4.10", "Ensure secrets are not stored in Dockerfiles"),
     ("4.11", "Ensure only verified packages are installed"),
     ("4.12", "Ensure all signed artifacts are validated"),
-    ("5.6", "Ensure sshd is not run within containers"),
-    ("5.8", "Ensure that only needed ports are open on the container"),
+    ("5.1", "Ensure swarm mode is not Enabled, if not needed"),
+    ("5.2", "Ensure that, if applicable, an AppArmor Profile is enabled"),
+    ("5.3", "Ensure that, if applicable, SELinux security options are set"),
+    ("5.4", "Ensure that Linux kernel capabilities are restricted within containers"),
+    ("5.5", "Ensure that privileged containers are not used"),
+    ("5.6", "Ensure sensitive host system directories are not mounted on containers"),
+    ("5.7", "Ensure sshd is not run within containers"),
+    ("5.8", "Ensure privileged ports are not mapped within containers"),
+    ("5.9", "Ensure that only needed ports are open on the container"),
+    ("5.10", "Ensure that the host's network namespace is not shared"),
+    ("5.11", "Ensure that the memory usage for containers is limited"),
+    ("5.12", "Ensure that CPU priority is set appropriately on containers"),
+    ("5.13", "Ensure that the container's root filesystem is mounted as read only"),
+    ("5.14", "Ensure that incoming container traffic is bound to a specific host interface"),
+    ("5.15", "Ensure that the 'on-failure' container restart policy is set to '5'"),
+    ("5.16", "Ensure that the host's process namespace is not shared"),
+    ("5.17", "Ensure that the host's IPC namespace is not shared"),
+    ("5.18", "Ensure that host devices are not directly exposed to containers"),
+    ("5.19", "Ensure that the default ulimit is overwritten at runtime if needed"),
+    ("5.20", "Ensure mount propagation mode is not set to shared"),
+    ("5.21", "Ensure that the host's UTS namespace is not shared"),
+    ("5.22", "Ensure the default seccomp profile is not Disabled"),
+    ("5.23", "Ensure that docker exec commands are not used with the privileged option"),
+    ("5.24", "Ensure that docker exec commands are not used with the user=root option"),
+    ("5.25", "Ensure that cgroup usage is confirmed"),
+    ("5.26", "Ensure that the container is restricted from acquiring additional privileges"),
+    ("5.27", "Ensure that container health is checked at runtime"),
+    ("5.28", "Ensure that Docker commands always make use of the latest version of their image"),
+    ("5.29", "Ensure that the PIDs cgroup limit is used"),
+    ("5.30", "Ensure that Docker's default bridge 'docker0' is not used"),
+    ("5.31", "Ensure that the host's user namespaces are not shared"),
+    ("5.32", "Ensure that the Docker socket is not mounted inside any containers"),
 ];
 
 const NIST_800_190: &[(&str, &str)] = &[
@@ -443,5 +475,42 @@ mod tests {
         assert!(table.contains("4.1 ") && table.contains("FAIL"), "{table}");
         assert!("pss-restricted".parse::<Target>().is_ok());
         assert!("sox".parse::<Target>().unwrap_err().contains("cis-docker"));
+    }
+
+    /// Every CIS Docker id a check cites is a v1.6.0 control with a title (a check citing the
+    /// v1.3 numbering, where section 5 starts at AppArmor, lands on the wrong control), and the
+    /// SSH checks cite "sshd is not run within containers" (5.7), not the sensitive host
+    /// directories control (5.6). Evidence: bench/misconfig/cis-docker-ids.md.
+    #[test]
+    fn cis_docker_ids_are_v1_6_controls() {
+        let titles: BTreeMap<&str, &str> = CIS_DOCKER.iter().copied().collect();
+        for meta in catalog().values() {
+            for c in meta
+                .compliance
+                .iter()
+                .filter(|c| c.framework == Framework::CisDocker)
+            {
+                assert!(
+                    titles.contains_key(c.control.as_str()),
+                    "{} cites unknown CIS Docker control {}",
+                    meta.id,
+                    c.control
+                );
+            }
+        }
+        let cites = |id: &str| -> Vec<String> {
+            catalog()[id]
+                .compliance
+                .iter()
+                .filter(|c| c.framework == Framework::CisDocker)
+                .map(|c| c.control.clone())
+                .collect()
+        };
+        assert!(titles["5.7"].contains("sshd"));
+        assert!(cites("BW-IMG-010").contains(&"5.7".to_string()));
+        assert!(cites("BW-DF-023").contains(&"5.7".to_string()));
+        assert!(titles["5.6"].contains("sensitive host system directories"));
+        assert_eq!(cites("BW-CMP-015"), ["5.6"]);
+        assert!(titles["3.21"].contains("sysconfig/docker file ownership"));
     }
 }

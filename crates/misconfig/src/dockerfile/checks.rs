@@ -325,9 +325,14 @@ fn apt(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
             ));
         }
     }
+    // `apt-get dist-clean` (apt 2.7+, used by the official images) removes the lists too.
+    let dist_clean = r
+        .calls(&["apt-get", "apt"])
+        .any(|a| operands(a, &["-o", "-c"]).first() == Some(&"dist-clean"));
     if !installs.is_empty()
         && r.final_stage
         && !r.removes("/var/lib/apt/lists")
+        && !dist_clean
         && !r.cache_mount("/var/lib/apt")
     {
         hits.push(hit(
@@ -428,7 +433,11 @@ fn apk(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
         if ops.first() != Some(&"add") {
             continue;
         }
-        if !args.iter().any(|a| a == "--no-cache")
+        // --no-network installs from what is already there and fetches no index to leave
+        // behind (the official images' "apk add --no-network --virtual .rundeps" idiom).
+        if !args
+            .iter()
+            .any(|a| a == "--no-cache" || a == "--no-network")
             && !r.removes("/var/cache/apk")
             && !r.cache_mount("/var/cache/apk")
         {
@@ -620,7 +629,7 @@ const SHELLS: &[&str] = &[
 ];
 
 /// BW-DF-019 (curl | sh), BW-DF-020 (sudo), BW-DF-021 (cd), BW-DF-029 (chmod 777),
-/// BW-DF-030 (verification turned off).
+/// BW-DF-030 (verification turned off), BW-DF-036 (chpasswd).
 fn misc_run(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
     for c in &r.cmds {
         let Some((prog, args)) = c.program() else {
@@ -632,6 +641,14 @@ fn misc_run(df: &Dockerfile, r: &Run, hits: &mut Vec<Hit>) {
                 r.ins,
                 "BW-DF-020",
                 "sudo in a build: RUN already runs as the current USER; switch with USER instead",
+            ));
+        }
+        if prog == "chpasswd" {
+            hits.push(hit(
+                df,
+                r.ins,
+                "BW-DF-036",
+                "chpasswd in a build: the password is in the Dockerfile or the build, and its hash in every copy of the image",
             ));
         }
         if prog == "cd" {
@@ -943,7 +960,13 @@ fn copy_checks(df: &Dockerfile, ins: &Instruction, hits: &mut Vec<Hit>) {
     let sources = &words[..words.len() - 1];
     let remote =
         |s: &str| s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@");
-    for s in sources {
+    for (i, raw) in sources.iter().enumerate() {
+        // A source held in a build argument (`ADD $DIST /opt/`) is judged by its default value;
+        // one that expands to nothing (set by the base image, unknown here) as written.
+        let s = match ins.expanded_words.get(i) {
+            Some(e) if !e.is_empty() && ins.expanded_words.len() == words.len() => e,
+            _ => raw,
+        };
         if remote(s) {
             if ins.flag("checksum").is_none() {
                 hits.push(hit(
@@ -969,7 +992,7 @@ fn copy_checks(df: &Dockerfile, ins: &Instruction, hits: &mut Vec<Hit>) {
                     df,
                     ins,
                     "BW-DF-017",
-                    format!("ADD {s}: use COPY for local files"),
+                    format!("ADD {raw}: use COPY for local files"),
                 ));
             }
         }

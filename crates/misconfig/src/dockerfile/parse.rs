@@ -68,6 +68,11 @@ pub struct Instruction {
     pub heredocs: Vec<Heredoc>,
     /// The stage (index into [`Dockerfile::stages`]); `None` for `ARG`s before the first `FROM`.
     pub stage: Option<usize>,
+    /// `ADD` only: its words with the ARG and ENV values in scope (their defaults) substituted,
+    /// so that `ADD $URL /dst` after `ARG URL=https://…` is seen as a download. Not part of the
+    /// Rego input, which keeps the instruction as written.
+    #[serde(skip)]
+    pub expanded_words: Vec<String>,
 }
 
 impl Instruction {
@@ -351,6 +356,15 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
             ));
         }
         let stage = df.stages.len().checked_sub(1);
+        let expanded_words = if cmd == "ADD" {
+            exec.clone()
+                .unwrap_or_else(|| split_words(&value))
+                .iter()
+                .map(|w| expand(w, &env))
+                .collect()
+        } else {
+            Vec::new()
+        };
         df.instructions.push(Instruction {
             cmd,
             line: start + 1,
@@ -361,6 +375,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
             exec,
             heredocs,
             stage,
+            expanded_words,
         });
     }
     if df.stages.is_empty() {

@@ -25,6 +25,16 @@ impl Command {
                 {
                     w = &w[1..];
                 }
+            } else if first == "xargs" {
+                // `… | xargs apt-get install -y`: the program is the one xargs runs.
+                w = &w[1..];
+                while let Some(x) = w.first().filter(|x| x.starts_with('-')) {
+                    let takes_value = matches!(
+                        x.as_str(),
+                        "-n" | "-L" | "-P" | "-I" | "-d" | "-s" | "-E" | "-a"
+                    );
+                    w = &w[if takes_value { 2 } else { 1 }.min(w.len())..];
+                }
             } else {
                 let name = first.rsplit('/').next().unwrap_or(first);
                 return Some((name, &w[1..]));
@@ -196,6 +206,16 @@ mod tests {
         );
         let c = &commands("DEBIAN_FRONTEND=noninteractive sudo -E apt-get install x")[0];
         assert_eq!(c.program().unwrap().0, "apt-get");
+        let c = &commands("dpkg -l | xargs -r -n 1 apt-get install --yes man")[1];
+        assert_eq!(
+            c.program().unwrap(),
+            (
+                "apt-get",
+                &["install".to_string(), "--yes".into(), "man".into()][..]
+            )
+        );
+        let c = &commands("xargs -n")[0];
+        assert_eq!(c.program(), None, "xargs with nothing to run");
         assert_eq!(
             progs("sh -c \"$(curl -fsSL x)\"")[0].0,
             "sh -c $(curl -fsSL x)"
