@@ -673,6 +673,48 @@ fn a_stalled_registry_times_out() {
     assert!(!held.lock().unwrap().is_empty());
 }
 
+#[test]
+fn a_schema1_manifest_is_refused_with_a_clear_message() {
+    // A registry that still serves a Docker schema 1 manifest (signed JWS form): current
+    // registries no longer accept schema 1 pushes, so a minimal server plays the old one.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let line = String::from_utf8_lossy(&request);
+            let (kind, body) = if line.starts_with("GET /v2/old/app/manifests/") {
+                (
+                    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                    r#"{"schemaVersion":1,"name":"old/app","tag":"1","architecture":"amd64","fsLayers":[{"blobSum":"sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"}],"history":[{"v1Compatibility":"{}"}],"signatures":[]}"#,
+                )
+            } else {
+                ("application/json", "{}")
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nDocker-Distribution-API-Version: registry/2.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let reference = format!("127.0.0.1:{port}/old/app:1");
+    let out = bulwark_env(&scan_args(&reference, &["--insecure"]), &[], None);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Docker schema 1 manifest") && err.contains("push the image again"),
+        "{err}"
+    );
+}
+
 // The Bearer token flow ───────────────────────────────────────────────────────────────────
 
 /// A token server over TLS: checks Basic credentials and hands out a JWT, signed with a key
