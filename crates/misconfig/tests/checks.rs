@@ -129,6 +129,18 @@ fn expected_lines(path: &Path) -> BTreeSet<Option<usize>> {
         .collect()
 }
 
+/// Dockerfile hygiene checks that no CIS, NIST SP 800-190 or PCI DSS control is about: a
+/// filler mapping would only inflate compliance reports, so these stay unmapped on purpose.
+const UNMAPPED_HYGIENE: &[&str] = &[
+    "BW-DF-024",
+    "BW-DF-025",
+    "BW-DF-027",
+    "BW-DF-028",
+    "BW-DF-031",
+    "BW-DF-032",
+    "BW-DF-033",
+];
+
 #[test]
 fn metadata_files_are_consistent() {
     let files: Vec<_> = bulwark_misconfig::catalog::metadata_files().collect();
@@ -151,7 +163,7 @@ fn metadata_files_are_consistent() {
             id_prefix(meta.kind)
         );
         assert!(
-            !meta.compliance.is_empty(),
+            !meta.compliance.is_empty() || UNMAPPED_HYGIENE.contains(&meta.id.as_str()),
             "checks/{path}: map the check to at least one compliance control"
         );
         assert!(
