@@ -124,6 +124,7 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
         scan.errors.extend(host.errors);
         scan.files_scanned += host.files_scanned;
         scan.checked.extend(host.checked);
+        scan.not_applicable.extend(host.not_applicable);
     }
     let reference = args
         .paths
@@ -146,6 +147,7 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
                 target,
                 &report.misconfigurations,
                 &scan.checked,
+                &scan.not_applicable,
             );
             match format {
                 Format::Table => bulwark_misconfig::compliance::render_table(&r),

@@ -90,6 +90,9 @@ pub enum Status {
     Fail,
     /// bulwark has checks for it, but nothing of their kind was scanned.
     NotScanned,
+    /// What the control is about does not exist on the scanned host (no docker.socket unit, no
+    /// /etc/default/docker): nothing to pass or fail.
+    NotApplicable,
     /// No bulwark check covers it: review by hand.
     Manual,
 }
@@ -100,6 +103,7 @@ impl Status {
             Status::Pass => "PASS",
             Status::Fail => "FAIL",
             Status::NotScanned => "NOT SCANNED",
+            Status::NotApplicable => "N/A",
             Status::Manual => "MANUAL",
         }
     }
@@ -123,15 +127,18 @@ pub struct ComplianceReport {
     pub pass: usize,
     pub fail: usize,
     pub not_scanned: usize,
+    pub not_applicable: usize,
     pub manual: usize,
 }
 
 /// Builds the report from a scan's findings; `scanned` are the kinds of input that were
-/// checked (a daemon control cannot pass when no daemon.json was read).
+/// checked (a daemon control cannot pass when no daemon.json was read); `not_applicable` are
+/// controls whose subject the scan found absent (see [`crate::ConfigScan::not_applicable`]).
 pub fn report(
     target: Target,
     findings: &[Misconfiguration],
     scanned: &BTreeSet<CheckKind>,
+    not_applicable: &BTreeSet<String>,
 ) -> ComplianceReport {
     let fw = target.framework();
     let mut controls: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
@@ -165,6 +172,8 @@ pub fn report(
                 Status::Manual
             } else if n > 0 {
                 Status::Fail
+            } else if fw == Framework::CisDocker && not_applicable.contains(&id) {
+                Status::NotApplicable
             } else if any_scanned {
                 Status::Pass
             } else {
@@ -187,6 +196,7 @@ pub fn report(
         pass: count(Status::Pass),
         fail: count(Status::Fail),
         not_scanned: count(Status::NotScanned),
+        not_applicable: count(Status::NotApplicable),
         manual: count(Status::Manual),
         controls: out,
     }
@@ -204,8 +214,8 @@ pub fn render_table(r: &ComplianceReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: {} pass, {} fail, {} not scanned, {} manual",
-        r.title, r.pass, r.fail, r.not_scanned, r.manual
+        "{}: {} pass, {} fail, {} not scanned, {} not applicable, {} manual",
+        r.title, r.pass, r.fail, r.not_scanned, r.not_applicable, r.manual
     );
     let rows: Vec<[String; 5]> = r
         .controls
@@ -453,7 +463,7 @@ mod tests {
             },
         );
         let scanned: BTreeSet<CheckKind> = [CheckKind::Dockerfile].into();
-        let r = report(Target::CisDocker, &[finding], &scanned);
+        let r = report(Target::CisDocker, &[finding], &scanned, &BTreeSet::new());
         let get = |id: &str| r.controls.iter().find(|c| c.id == id).unwrap();
         assert_eq!(get("4.1").status, Status::Fail);
         assert_eq!(get("4.1").findings, 1);

@@ -201,16 +201,21 @@ pub fn scan_root(root: &Path) -> ConfigScan {
     }
     scan.checked.insert(crate::CheckKind::Host);
     let docker_gid = group_id(root, "docker");
+    // Controls some check could judge, and those it did judge (their file exists).
+    let mut subject_controls = std::collections::BTreeSet::new();
+    let mut judged = std::collections::BTreeSet::new();
     for o in OWNED {
         for (n, rel) in o.paths.iter().enumerate() {
             let path = root.join(rel);
+            let (own_ctl, mode_ctl) = o.cis.get(n).copied().unwrap_or(("", ""));
+            subject_controls.extend([own_ctl, mode_ctl]);
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
+            judged.extend([own_ctl, mode_ctl]);
             scan.files_scanned += 1;
             let shown = format!("/{rel}");
             let mut problems = Vec::new();
-            let (own_ctl, mode_ctl) = o.cis.get(n).copied().unwrap_or(("", ""));
             let mut controls = Vec::new();
             if meta.uid() != 0 {
                 problems.push(format!("owner uid {} (not root)", meta.uid()));
@@ -249,9 +254,11 @@ pub fn scan_root(root: &Path) -> ConfigScan {
 
     let (watches, have_rules) = audit_watches(root, &mut scan.errors);
     for (rel, control) in AUDITED {
+        subject_controls.insert(control);
         if std::fs::symlink_metadata(root.join(rel)).is_err() {
             continue;
         }
+        judged.insert(control);
         let abs = format!("/{rel}");
         if !watches.contains(&abs) {
             let why = if have_rules {
@@ -268,6 +275,12 @@ pub fn scan_root(root: &Path) -> ConfigScan {
             ));
         }
     }
+
+    scan.not_applicable = subject_controls
+        .difference(&judged)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_string())
+        .collect();
 
     // The host's daemon.json, with the daemon checks.
     let daemon = root.join("etc/docker/daemon.json");
@@ -376,6 +389,32 @@ mod tests {
             .unwrap()
             .message;
         assert!(mode_msg.contains("mode 0666"), "{mode_msg}");
+        // /etc/default/docker and /etc/sysconfig/docker do not exist on this host: their
+        // controls are not applicable, those of files that exist are not.
+        for absent in ["3.19", "3.22", "3.20", "3.21", "1.1.10", "1.1.13"] {
+            assert!(
+                scan.not_applicable.contains(absent),
+                "{absent}: {:?}",
+                scan.not_applicable
+            );
+        }
+        for present in ["3.1", "3.2", "3.15", "3.16", "1.1.3", "1.1.7"] {
+            assert!(!scan.not_applicable.contains(present), "{present}");
+        }
+        let r = crate::compliance::report(
+            crate::compliance::Target::CisDocker,
+            &scan.findings,
+            &scan.checked,
+            &scan.not_applicable,
+        );
+        let status = |id: &str| r.controls.iter().find(|c| c.id == id).unwrap().status;
+        assert_eq!(status("3.19"), crate::compliance::Status::NotApplicable);
+        assert_eq!(status("3.2"), crate::compliance::Status::Fail);
+        assert_eq!(
+            status("3.3"),
+            crate::compliance::Status::Pass,
+            "docker.socket is root:root 644"
+        );
 
         let good = tempfile::tempdir().unwrap();
         let g = good.path();

@@ -61,6 +61,9 @@ pub struct ConfigScan {
     /// The kinds of input that were checked (for compliance reports: a control whose checks
     /// saw no input is not a pass).
     pub checked: std::collections::BTreeSet<crate::CheckKind>,
+    /// CIS Docker controls whose subject does not exist on a scanned host (`--host-root`): a
+    /// file that is not there has no owner or mode to get wrong, so no check judged them.
+    pub not_applicable: std::collections::BTreeSet<String>,
 }
 
 /// Walks `paths` (files or directories; symlinks are not followed, so a link loop cannot
