@@ -28,36 +28,59 @@ impl FileKind {
     }
 }
 
-/// The kind of `path`, judged by name, then (for YAML/JSON) by a look at `bytes`.
-/// `None`: not a configuration bulwark checks.
-pub fn detect(path: &Path, bytes: &[u8]) -> Option<FileKind> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+/// What a file's name alone says about its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByName {
+    Kind(FileKind),
+    /// YAML or JSON whose kind only its content tells.
+    NeedsContent {
+        yaml: bool,
+    },
+    /// Not a configuration bulwark checks.
+    Other,
+}
+
+/// The kind a file name (the last path component) promises; cheap enough for every file of
+/// a tree or an image layer.
+pub fn by_name(file_name: &str) -> ByName {
+    let name = file_name.to_ascii_lowercase();
     if name == "dockerfile"
         || name == "containerfile"
         || name.starts_with("dockerfile.")
         || name.ends_with(".dockerfile")
         || name.ends_with(".containerfile")
     {
-        return Some(FileKind::Dockerfile);
+        return ByName::Kind(FileKind::Dockerfile);
     }
     if name == "daemon.json" {
-        return Some(FileKind::DaemonJson);
+        return ByName::Kind(FileKind::DaemonJson);
     }
     if name.ends_with(".rego") {
-        return Some(FileKind::Rego);
+        return ByName::Kind(FileKind::Rego);
     }
     let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-    let json = name.ends_with(".json");
-    if !(yaml || json) {
-        return None;
-    }
     if yaml
         && (name.starts_with("docker-compose")
             || name.starts_with("compose.")
             || name.starts_with("compose-"))
     {
-        return Some(FileKind::Compose);
+        return ByName::Kind(FileKind::Compose);
     }
+    if yaml || name.ends_with(".json") {
+        ByName::NeedsContent { yaml }
+    } else {
+        ByName::Other
+    }
+}
+
+/// The kind of `path`, judged by name, then (for YAML/JSON) by a look at `bytes`.
+/// `None`: not a configuration bulwark checks.
+pub fn detect(path: &Path, bytes: &[u8]) -> Option<FileKind> {
+    let yaml = match by_name(&path.file_name()?.to_string_lossy()) {
+        ByName::Kind(kind) => return Some(kind),
+        ByName::NeedsContent { yaml } => yaml,
+        ByName::Other => return None,
+    };
     let text = std::str::from_utf8(bytes).ok()?;
     if has_top_level_key(text, "apiVersion") && has_top_level_key(text, "kind") {
         return Some(FileKind::Kubernetes);

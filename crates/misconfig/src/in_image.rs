@@ -15,7 +15,7 @@ use bulwark_analyze::{
 };
 use bulwark_types::Misconfiguration;
 
-use crate::detect::{detect, FileKind};
+use crate::detect::{by_name, detect, ByName, FileKind};
 use crate::scan::{scan_files, SourceFile};
 
 /// Bigger files are not configuration anyone writes by hand.
@@ -61,27 +61,6 @@ fn third_party(path: &str) -> bool {
             .any(|s| path.starts_with(s) || path.contains(&format!("/{s}")))
 }
 
-/// The kind a file's name alone promises, or `Some(None)` for YAML whose kind needs a look at
-/// the content; `None` when the file cannot be configuration bulwark checks.
-fn kind_by_name(path: &str) -> Option<Option<FileKind>> {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    if name == "dockerfile"
-        || name == "containerfile"
-        || name.starts_with("dockerfile.")
-        || name.ends_with(".dockerfile")
-        || name.ends_with(".containerfile")
-    {
-        return Some(Some(FileKind::Dockerfile));
-    }
-    if name == "daemon.json" && path.starts_with("etc/docker/") {
-        return Some(Some(FileKind::DaemonJson));
-    }
-    if name.ends_with(".yaml") || name.ends_with(".yml") {
-        return Some(None);
-    }
-    None
-}
-
 impl Analyzer for ConfigFileAnalyzer {
     fn id(&self) -> &'static str {
         Self::ID
@@ -96,13 +75,18 @@ impl Analyzer for ConfigFileAnalyzer {
         if file.kind != EntryKind::Regular || file.size == 0 || file.size > MAX_CONFIG_BYTES {
             return Interest::Skip;
         }
-        match kind_by_name(file.path) {
-            Some(Some(FileKind::DaemonJson)) => Interest::Read {
-                max_bytes: MAX_CONFIG_BYTES,
-            },
-            Some(_) if !third_party(file.path) => Interest::Read {
-                max_bytes: MAX_CONFIG_BYTES,
-            },
+        let read = Interest::Read {
+            max_bytes: MAX_CONFIG_BYTES,
+        };
+        // JSON manifests are left out: every package.json would be read to find none.
+        match by_name(file.file_name()) {
+            ByName::Kind(FileKind::DaemonJson) if file.path == "etc/docker/daemon.json" => read,
+            ByName::Kind(FileKind::Dockerfile | FileKind::Compose)
+            | ByName::NeedsContent { yaml: true }
+                if !third_party(file.path) =>
+            {
+                read
+            }
             _ => Interest::Skip,
         }
     }

@@ -66,25 +66,6 @@ fn image(dir: &Path) -> (String, String) {
     (format!("oci:{}", oci.display()), written.manifest_digest)
 }
 
-fn advisory_db(tmp: &Path) -> PathBuf {
-    let db = tmp.join("db");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vulndb/tests/data");
-    let out = bulwark(&[
-        "db",
-        "import",
-        "--db-dir",
-        db.to_str().unwrap(),
-        data.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    db
-}
-
 /// Runs bulwark in `cwd` with only the `BULWARK_*` variables given, returns (code, stdout,
 /// stderr).
 fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {

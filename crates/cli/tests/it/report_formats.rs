@@ -61,25 +61,6 @@ fn tool(name: &str, path: Option<PathBuf>) -> Option<PathBuf> {
     found
 }
 
-fn advisory_db(tmp: &Path) -> PathBuf {
-    let db = tmp.join("db");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vulndb/tests/data");
-    let out = bulwark(&[
-        "db",
-        "import",
-        "--db-dir",
-        db.to_str().unwrap(),
-        data.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    db
-}
-
 /// Scans the python image in `format` into `dir/<name>`, twice, and checks both runs wrote
 /// the same bytes.
 fn scan_to(dir: &Path, db: &Path, format: &str) -> PathBuf {

@@ -375,3 +375,24 @@ pub fn test_image(name: &str, required: &[&str]) -> Option<std::path::PathBuf> {
         dir.display()
     );
 }
+
+/// An advisory store imported from the repo's advisory test data (crates/vulndb/tests/data,
+/// see its ATTRIBUTION.md) into `tmp/db`.
+pub fn advisory_db(tmp: &Path) -> PathBuf {
+    let db = tmp.join("db");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vulndb/tests/data");
+    let out = bulwark(&[
+        "db",
+        "import",
+        "--db-dir",
+        db.to_str().unwrap(),
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db
+}

@@ -2,31 +2,12 @@
 //! test data (crates/vulndb/tests/data, see its ATTRIBUTION.md), then scans of real images and
 //! SBOMs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::lang_python_node::lang_image;
 use crate::util::*;
-
-fn advisory_db(tmp: &Path) -> PathBuf {
-    let db = tmp.join("db");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vulndb/tests/data");
-    let out = bulwark(&[
-        "db",
-        "import",
-        "--db-dir",
-        db.to_str().unwrap(),
-        data.to_str().unwrap(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    db
-}
 
 fn ids_for<'a>(report: &'a Value, package: &str) -> Vec<&'a str> {
     report["vulnerabilities"]
