@@ -13,11 +13,13 @@
 #![forbid(unsafe_code)]
 
 mod assemble;
+mod budget;
 mod cache;
 mod facts;
 mod walker;
 
 pub use assemble::{assemble, resolve_symlinks, ImageFacts, LayerSummary, VisibleFile};
+pub use budget::{MemoryBudget, Reservation};
 pub use cache::{CacheError, LayerCache};
 pub use facts::{
     Diagnostic, DiagnosticLevel, Fact, FileKind, FileMeta, FileRecord, Interest, LayerFacts,

@@ -8,6 +8,7 @@ use bulwark_image::{
 };
 use rayon::prelude::*;
 
+use crate::budget::MemoryBudget;
 use crate::cache::LayerCache;
 use crate::facts::{
     Diagnostic, DiagnosticLevel, Fact, FileKind, FileMeta, FileRecord, Interest, LayerFacts,
@@ -103,6 +104,7 @@ pub struct Walker<'a> {
     limits: Limits,
     /// Extra words that change analyzer output (options), folded into cache keys.
     options_key: String,
+    budget: MemoryBudget,
 }
 
 /// Per-layer outcome of a walk.
@@ -118,7 +120,14 @@ impl<'a> Walker<'a> {
             cache: None,
             limits: Limits::default(),
             options_key: String::new(),
+            budget: MemoryBudget::default(),
         }
+    }
+
+    /// The memory budget for file contents read at once, shared by all layers of the walk.
+    pub fn with_budget(mut self, budget: MemoryBudget) -> Self {
+        self.budget = budget;
+        self
     }
 
     pub fn with_cache(mut self, cache: Option<&'a LayerCache>) -> Self {
@@ -430,6 +439,22 @@ impl<'a> Walker<'a> {
                 return Ok(());
             }
         }
+        // Held until the analyzers are done with the bytes; other layers wait for it.
+        let Some(_held) = self.budget.reserve(meta.size) else {
+            facts.diagnostics.push(Diagnostic {
+                level: DiagnosticLevel::Error,
+                layer: Some(layer),
+                path: Some(format!("/{}", meta.path)),
+                analyzer: None,
+                message: format!(
+                    "file is {} bytes, more than the scan's memory budget of {} bytes; skipped \
+                     (raise --max-memory to analyze it)",
+                    meta.size,
+                    self.budget.limit()
+                ),
+            });
+            return Ok(());
+        };
         reader.read_to_end(buffer)?;
         for analyzer in interested {
             run_analyzer(analyzer, meta, buffer, Some(layer), facts);

@@ -280,6 +280,11 @@ pub struct ImageArgs {
     )]
     pub max_layer_ratio: u64,
 
+    /// Most bytes of file contents held in memory at once across all layers; a single file
+    /// larger than this is skipped with an error (exit 3), others wait their turn.
+    #[arg(long, value_name = "SIZE", default_value = "768M", value_parser = parse_size, env = "BULWARK_MAX_MEMORY")]
+    pub max_memory: u64,
+
     /// Files larger than this are not scanned for secrets (reported as a warning).
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size, env = "BULWARK_SECRET_MAX_FILE_SIZE")]
     pub secret_max_file_size: u64,

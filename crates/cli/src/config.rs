@@ -48,6 +48,7 @@ pub struct Config {
     pub db_max_age: Option<i64>,
     pub max_layer_size: Option<Size>,
     pub max_layer_ratio: Option<u64>,
+    pub max_memory: Option<Size>,
     pub secret_max_file_size: Option<Size>,
     pub secret_config: Option<PathBuf>,
     pub quiet: Option<bool>,
@@ -424,6 +425,11 @@ impl Loaded {
                 a.max_layer_ratio = n;
             }
         }
+        if !explicit(m, "max_memory") {
+            if let Some(s) = c.max_memory {
+                a.max_memory = s.0;
+            }
+        }
         if !explicit(m, "secret_max_file_size") {
             if let Some(s) = c.secret_max_file_size {
                 a.secret_max_file_size = s.0;
@@ -755,6 +761,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("db_max_age", "db-max-age"),
     ("max_layer_size", "max-layer-size"),
     ("max_layer_ratio", "max-layer-ratio"),
+    ("max_memory", "max-memory"),
     ("secret_max_file_size", "secret-max-file-size"),
     ("secret_config", "secret-config"),
     ("quiet", "quiet"),

@@ -189,7 +189,8 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     let walker = Walker::new(&analyzers)
         .with_cache(cache.as_ref())
         .with_limits(limits)
-        .with_options_key(options_key);
+        .with_options_key(options_key)
+        .with_budget(bulwark_analyze::MemoryBudget::new(args.max_memory));
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let bars = progress::Bars::new(image.layers().len(), show_progress);
     let walked = walker.walk(&image, &bars)?;

@@ -867,3 +867,39 @@ fn malformed_platform_shows_the_expected_form() {
         out.assert_fatal(&[&format!("{bad:?}"), "os/arch or os/arch/variant"]);
     }
 }
+
+// Memory budget ─────────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn a_file_over_the_memory_budget_is_skipped_with_an_error_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let status: String = (0..4000)
+        .map(|i| dpkg_stanza(&format!("pkg{i}"), "1.0-1", None))
+        .collect();
+    assert!(status.len() > 200 << 10);
+    let layer = LayerBuilder::new()
+        .file("etc/os-release", os_release_debian())
+        .file("var/lib/dpkg/status", status.as_bytes())
+        .finish();
+    ImageBuilder::new()
+        .layer(layer, Compression::Gzip, "ADD status")
+        .write_oci(tmp.path());
+
+    let out = scan(&oci_ref(tmp.path()), &["--max-memory", "100K"], false);
+    assert_eq!(out.code(), 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/var/lib/dpkg/status")
+            && out.stderr.contains("memory budget")
+            && out.stderr.contains("--max-memory"),
+        "{}",
+        out.stderr
+    );
+    let report = out.report();
+    // Files that fit are still analyzed; the one that did not is not half-read.
+    assert_eq!(report["os"]["id"], "debian");
+    assert!(packages(&report).is_empty());
+
+    let out = scan(&oci_ref(tmp.path()), &["--max-memory", "1M"], true);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert_eq!(packages(&out.report()).len(), 4000);
+}
