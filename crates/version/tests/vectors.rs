@@ -23,7 +23,9 @@ fn lines(name: &str) -> Vec<String> {
 
 /// Checks every row of `<scheme>.tsv`; returns the number of rows.
 fn check_scheme(scheme: Scheme, strict: bool) -> usize {
-    check_file(scheme, &format!("{}.tsv", scheme.name()), strict)
+    let n = check_file(scheme, &format!("{}.tsv", scheme.name()), strict);
+    assert!(n >= 40, "{scheme}: only {n} vectors");
+    n
 }
 
 /// Checks every `a<TAB>b<TAB>sign` row of one file; returns the number of rows.
@@ -79,7 +81,7 @@ fn check_file(scheme: Scheme, file: &str, strict: bool) -> usize {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(rows.len() >= 40, "{scheme}: only {} vectors", rows.len());
+    assert!(!rows.is_empty(), "{file}: no vectors");
     rows.len()
 }
 
@@ -119,6 +121,43 @@ fn dpkg_matches_dpkg_compare_versions() {
 #[test]
 fn rpm_matches_rpmvercmp() {
     check_scheme(Scheme::Rpm, false);
+}
+
+#[test]
+fn rpm_matches_rpm_test_suite() {
+    let n = check_file(Scheme::Rpm, "rpm_upstream.tsv", false);
+    assert!(n >= 90, "rpm: only {n} of rpmvercmp.at's comparisons");
+}
+
+#[test]
+fn dpkg_matches_dpkg_test_suite() {
+    let n = check_file(Scheme::Dpkg, "dpkg_upstream.tsv", false);
+    assert!(n >= 20, "dpkg: only {n} of t-version.c's comparisons");
+    let padded = ["  \t0:0-1", "0:0-1\t  ", "\t  0:0-1  \t"];
+    for v in padded {
+        assert_eq!(
+            compare(Scheme::Dpkg, v, "0-1"),
+            Ok(Ordering::Equal),
+            "{v:?}"
+        );
+    }
+    for v in lines("dpkg_upstream.valid")
+        .iter()
+        .map(String::as_str)
+        .chain(padded)
+    {
+        if let Err(e) = parse_check(Scheme::Dpkg, v) {
+            panic!("{v:?} is valid for dpkg, rejected here: {e}");
+        }
+    }
+    let invalid = lines("dpkg_upstream.invalid");
+    assert!(invalid.len() >= 50);
+    for v in &invalid {
+        assert!(
+            parse_check(Scheme::Dpkg, v).is_err(),
+            "{v:?} is invalid for dpkg, accepted here"
+        );
+    }
 }
 
 #[test]
