@@ -21,8 +21,8 @@
 //!   1.0-SNAPSHOT < 1.0 < 1.0-sp < 1.0-foo < 1.0.1`, and
 //!   `1.0.final-redhat < 1.0-sp1-redhat`.
 //! - `ga`, `final` and `release` order like no qualifier but, unlike in
-//!   Maven 3, are not dropped: `1-ga` compares equal to `1`, but
-//!   `1.ga.1 > 1.1` is decided by the item after it.
+//!   Maven 3, are not dropped: `1-ga` compares equal to `1`, yet
+//!   `1.final-alpha < 1-alpha` (equal in Maven 3).
 //! - Trailing "null" items (0, empty lists) are dropped, and so is a null
 //!   item before a qualifier: `1.0.0 == 1.0 == 1`, `1.0.x == 1-x`.
 //! - Numbers are unbounded and ignore leading zeros, but as in Java they are
