@@ -13,11 +13,11 @@
 //! |---|---|---|
 //! | [`Scheme::Dpkg`] | Debian, Ubuntu | `dpkg --compare-versions` (dpkg 1.21.22, Debian 12) |
 //! | [`Scheme::Rpm`] | Red Hat, Rocky Linux, AlmaLinux, SUSE, openSUSE, Mageia, openEuler, Photon OS, Azure Linux | `rpm.labelCompare` / `rpm.ver` from python3-rpm 4.18.0 |
-//! | [`Scheme::Apk`] | Alpine, Wolfi, Chainguard | 348 pairs hand-transcribed from apk-tools' `test/version.data` (no `apk` binary: not packaged for Debian) |
+//! | [`Scheme::Apk`] | Alpine, Wolfi, Chainguard | every comparison and validity line of apk-tools 3.0.6's `test/unit/version.data`, each confirmed by running its `src/version.c` |
 //! | [`Scheme::Pep440`] | PyPI | `packaging.version.Version` (packaging 26.4) |
 //! | [`Scheme::SemVer`] | npm, crates.io, Hex, Pub, Bitnami, SwiftURL; any `SEMVER` range | npm `semver.compare` (semver 7.8.6) |
 //! | [`Scheme::Go`] | Go | `golang.org/x/mod/semver.Compare` (the copy vendored in Go 1.19.8's GOROOT) |
-//! | [`Scheme::Maven`] | Maven | `org.apache.maven.artifact.versioning.ComparableVersion` (maven-artifact 3.8.7) |
+//! | [`Scheme::Maven`] | Maven | `org.apache.maven.artifact.versioning.ComparableVersion` of Maven 4 (apache/maven master, `compat/maven-artifact`), and every comparison of its `ComparableVersionTest` |
 //! | [`Scheme::RubyGems`] | RubyGems | `Gem::Version#<=>` (Ruby 3.1.2, RubyGems 3.3.15) |
 //! | [`Scheme::NuGet`] | NuGet | hand-transcribed cases from NuGet.Client's `VersionComparerTests`, the SemVer 2.0 spec and NuGet's versioning docs (no .NET here) |
 //! | [`Scheme::Composer`] | Packagist | PHP 8.2.36 `version_compare` after stripping a leading `v` (what osv-scanner does) |
@@ -224,8 +224,9 @@ impl VersionError {
 /// Compares two versions of the same scheme.
 ///
 /// Each scheme is as lenient as its reference implementation is when
-/// *comparing* (dpkg compares versions it only warns about, apk-tools, Maven
-/// and PHP compare any string); every scheme rejects the empty string. Use
+/// *comparing* (dpkg compares versions it only warns about, apk-tools and PHP
+/// compare any string, Maven any string it can parse); every scheme rejects
+/// the empty string. Use
 /// [`parse_check`] to ask whether a string is a well-formed version.
 pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionError> {
     if a.trim().is_empty() || b.trim().is_empty() {
@@ -238,7 +239,7 @@ pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionErro
         Scheme::Pep440 => pep440::compare(a, b),
         Scheme::SemVer => semver::compare(a, b),
         Scheme::Go => go::compare(a, b),
-        Scheme::Maven => Ok(maven::compare(a, b)),
+        Scheme::Maven => maven::compare(a, b),
         Scheme::RubyGems => rubygems::compare(a, b),
         Scheme::NuGet => nuget::compare(a, b),
         Scheme::Composer => Ok(composer::compare(a, b)),

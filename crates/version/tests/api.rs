@@ -258,10 +258,7 @@ fn documented_odd_cases() {
         (Apk, "1.0_p1", "1.0", Greater),
         (Apk, "1.0-r1", "1.0", Greater),
         (Apk, "1.1_rc1", "1.1", Less),
-        // apk-tools' zero-component quirk, see the apk module docs.
-        (Apk, "1.0_rc1", "1.0", Greater),
         (Apk, "1.05", "1.5", Less),
-        (Apk, "1.0", "1.00", Greater),
         (Generic, "1.0", "1.0.0", Equal),
         (Generic, "v1.2", "1.10", Less),
         (Generic, "1.0rc1", "1.0", Less),
@@ -272,6 +269,134 @@ fn documented_odd_cases() {
         assert_eq!(cmp(s, a, b), want, "{s}: {a} vs {b}");
         assert_eq!(cmp(s, b, a), want.reverse(), "{s}: {b} vs {a}");
     }
+}
+
+/// Issue 12 item 5: apk edge cases where bulwark disagreed with apk-tools
+/// 3.0 (all are lines of apk-tools' test/unit/version.data or follow from
+/// its src/version.c).
+#[test]
+fn issue_12_apk_agrees_with_apk_tools_3() {
+    let cases: &[(&str, &str, Ordering)] = &[
+        // `_pre`/`_rc` below a release whose last component is 0 (apk-tools
+        // 2.x put `1.0_rc1` above `1.0`).
+        ("6.0_pre1", "6.0", Less),
+        ("1.0_rc1", "1.0", Less),
+        (
+            "1.0.0_pre20191002222144-r0",
+            "1.0.0_pre20210530193627-r0",
+            Less,
+        ),
+        // A leading zero after `.` makes the component a string (Gentoo).
+        ("1.0", "1.00", Less),
+        ("1.01", "1.010", Less),
+        ("1.05", "1.5", Less),
+        ("006", "6", Equal),
+        // `~hash` commit suffixes, between suffixes and the revision.
+        ("1.0~1234", "1.0~2345", Less),
+        ("1.0", "1.0~1234", Less),
+        ("1.0~1234-r1", "1.0~2345-r0", Less),
+        ("1.0~1234-r1", "1.0~1234-r0", Greater),
+        ("1.0_rc1~ab", "1.0", Less),
+        // Numbers wrap around at 2^64 as in apk_blob_pull_uint.
+        ("18446744073709551617", "1", Equal),
+    ];
+    for &(a, b, want) in cases {
+        assert_eq!(cmp(Scheme::Apk, a, b), want, "apk: {a} vs {b}");
+        assert_eq!(cmp(Scheme::Apk, b, a), want.reverse(), "apk: {b} vs {a}");
+    }
+    for v in ["0.1_pre2~1234abcd", "0.1_git20240101_pre1", "1.0~ab-r2"] {
+        parse_check(Scheme::Apk, v).unwrap_or_else(|e| panic!("{v}: {e}"));
+    }
+    for v in [
+        "0.1_pre2~",
+        "0.1_pre2~1234abcd_pre1",
+        "0.1-r2_pre1",
+        "0.1_post1",
+        "0.1_",
+    ] {
+        assert!(parse_check(Scheme::Apk, v).is_err(), "{v} accepted");
+    }
+}
+
+/// Issue 12 item 5: Maven qualifier ordering of Maven 4's ComparableVersion
+/// (MNG-7714 and the combination items of `compat/maven-artifact`).
+#[test]
+fn issue_12_maven_agrees_with_maven_4() {
+    let cases: &[(&str, &str, Ordering)] = &[
+        ("1.0.final-redhat", "1.0-sp1-redhat", Less),
+        ("1.0.final-redhat", "1.0-sp-1-redhat", Less),
+        ("1.0.final-redhat", "1.0-sp.1-redhat", Less),
+        ("1ga", "1", Equal),
+        ("1FINAL", "1", Equal),
+        ("1.final-alpha", "1-alpha", Less),
+        ("1-sp", "1-sp1", Less),
+        ("1-sp-1", "1-sp1", Equal),
+        ("1-alpha2snapshot", "1-alpha2", Less),
+        ("1-pom-1", "1-1-snapshot", Less),
+        ("1-abc", "1-def", Less),
+        ("0.7", "2", Less),
+        ("1.0.0.x1", "1.0.0-x2", Less),
+        ("1", "\u{0668}", Greater),
+        ("1.A", "1.a", Equal),
+        // Java types numbers by the length of their text.
+        ("0000000000.1", "0.1", Greater),
+    ];
+    for &(a, b, want) in cases {
+        assert_eq!(cmp(Scheme::Maven, a, b), want, "maven: {a} vs {b}");
+        assert_eq!(
+            cmp(Scheme::Maven, b, a),
+            want.reverse(),
+            "maven: {b} vs {a}"
+        );
+    }
+    // Maven throws NumberFormatException on these; so do we, as an error.
+    for v in ["1\u{1D7E4}", "x-\u{0668}y"] {
+        let err = compare(Scheme::Maven, v, "1").expect_err(v);
+        assert_eq!(err.scheme(), Scheme::Maven);
+        assert!(parse_check(Scheme::Maven, v).is_err());
+    }
+}
+
+/// Issue 12 item 5: hostile version strings neither overflow the stack
+/// (Maven's nested lists used to be compared recursively) nor take more than
+/// linear time: all of them together take about 2 s on a debug build.
+#[test]
+fn issue_12_hostile_versions_are_linear_and_stack_safe() {
+    let n = 100_000;
+    let deep_maven = "1-".repeat(n) + "1";
+    let deep_maven_2 = "1-".repeat(n) + "2";
+    let mixed = "a1-".repeat(n);
+    let nulls = "0.".repeat(n) + "x";
+    let long_apk = "1".to_string() + &".0".repeat(n) + "_rc1";
+    let long_apk_2 = "1".to_string() + &".0".repeat(n) + "_rc2";
+    let started = std::time::Instant::now();
+    // Run in a thread with a small stack: recursion would overflow it.
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            assert_eq!(
+                cmp(Scheme::Maven, &deep_maven, &deep_maven_2),
+                Ordering::Less
+            );
+            assert_eq!(
+                cmp(Scheme::Maven, &deep_maven, &deep_maven),
+                Ordering::Equal
+            );
+            assert_eq!(cmp(Scheme::Maven, &deep_maven, "1"), Ordering::Greater);
+            assert_eq!(cmp(Scheme::Maven, &mixed, &mixed), Ordering::Equal);
+            assert_eq!(cmp(Scheme::Maven, &nulls, "x"), Ordering::Greater);
+            assert!(parse_check(Scheme::Maven, &deep_maven).is_ok());
+            assert_eq!(cmp(Scheme::Apk, &long_apk, &long_apk_2), Ordering::Less);
+            assert!(parse_check(Scheme::Apk, &long_apk).is_ok());
+        })
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "took {took:?} for {n}-component versions"
+    );
 }
 
 #[test]

@@ -23,7 +23,14 @@ fn lines(name: &str) -> Vec<String> {
 
 /// Checks every row of `<scheme>.tsv`; returns the number of rows.
 fn check_scheme(scheme: Scheme, strict: bool) -> usize {
-    let rows = lines(&format!("{}.tsv", scheme.name()));
+    let n = check_file(scheme, &format!("{}.tsv", scheme.name()), strict);
+    assert!(n >= 40, "{scheme}: only {n} vectors");
+    n
+}
+
+/// Checks every `a<TAB>b<TAB>sign` row of one file; returns the number of rows.
+fn check_file(scheme: Scheme, file: &str, strict: bool) -> usize {
+    let rows = lines(file);
     let mut failures = vec![];
     for row in &rows {
         let mut f = row.split('\t');
@@ -64,7 +71,7 @@ fn check_scheme(scheme: Scheme, strict: bool) -> usize {
     }
     assert!(
         failures.is_empty(),
-        "{scheme}: {} of {} rows disagree with the reference:\n{}",
+        "{scheme} ({file}): {} of {} rows disagree with the reference:\n{}",
         failures.len(),
         rows.len(),
         failures
@@ -74,7 +81,7 @@ fn check_scheme(scheme: Scheme, strict: bool) -> usize {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(rows.len() >= 40, "{scheme}: only {} vectors", rows.len());
+    assert!(!rows.is_empty(), "{file}: no vectors");
     rows.len()
 }
 
@@ -117,8 +124,67 @@ fn rpm_matches_rpmvercmp() {
 }
 
 #[test]
+fn rpm_matches_rpm_test_suite() {
+    let n = check_file(Scheme::Rpm, "rpm_upstream.tsv", false);
+    assert!(n >= 90, "rpm: only {n} of rpmvercmp.at's comparisons");
+}
+
+#[test]
+fn dpkg_matches_dpkg_test_suite() {
+    let n = check_file(Scheme::Dpkg, "dpkg_upstream.tsv", false);
+    assert!(n >= 20, "dpkg: only {n} of t-version.c's comparisons");
+    let padded = ["  \t0:0-1", "0:0-1\t  ", "\t  0:0-1  \t"];
+    for v in padded {
+        assert_eq!(
+            compare(Scheme::Dpkg, v, "0-1"),
+            Ok(Ordering::Equal),
+            "{v:?}"
+        );
+    }
+    for v in lines("dpkg_upstream.valid")
+        .iter()
+        .map(String::as_str)
+        .chain(padded)
+    {
+        if let Err(e) = parse_check(Scheme::Dpkg, v) {
+            panic!("{v:?} is valid for dpkg, rejected here: {e}");
+        }
+    }
+    let invalid = lines("dpkg_upstream.invalid");
+    assert!(invalid.len() >= 50);
+    for v in &invalid {
+        assert!(
+            parse_check(Scheme::Dpkg, v).is_err(),
+            "{v:?} is invalid for dpkg, accepted here"
+        );
+    }
+}
+
+#[test]
 fn apk_matches_apk_tools_test_data() {
-    check_scheme(Scheme::Apk, false);
+    let n = check_scheme(Scheme::Apk, false);
+    assert!(n >= 700, "apk: only {n} of version.data's comparisons");
+}
+
+/// apk-tools' validity checks: `apk.valid` must pass `parse_check`, and
+/// `apk.invalid` must fail it (while still being comparable, as in apk).
+#[test]
+fn apk_validity_matches_apk_tools_test_data() {
+    let valid = lines("apk.valid");
+    let invalid = lines("apk.invalid");
+    assert!(valid.len() >= 5 && invalid.len() >= 20);
+    for v in &valid {
+        if let Err(e) = parse_check(Scheme::Apk, v) {
+            panic!("{v:?} is valid for apk-tools, rejected here: {e}");
+        }
+    }
+    for v in &invalid {
+        assert!(
+            parse_check(Scheme::Apk, v).is_err(),
+            "{v:?} is invalid for apk-tools, accepted here"
+        );
+        assert!(compare(Scheme::Apk, v, "1.0").is_ok());
+    }
 }
 
 #[test]
@@ -142,6 +208,15 @@ fn go_matches_x_mod_semver() {
 #[test]
 fn maven_matches_comparable_version() {
     check_scheme(Scheme::Maven, false);
+}
+
+#[test]
+fn maven_matches_comparable_version_test() {
+    let n = check_file(Scheme::Maven, "maven_upstream.tsv", false);
+    assert!(
+        n >= 1000,
+        "maven: only {n} of ComparableVersionTest's comparisons"
+    );
 }
 
 #[test]

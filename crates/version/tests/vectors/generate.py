@@ -17,11 +17,12 @@ References (install on Debian 12):
   pep440    a python3 with `packaging` (pip install packaging)
   semver    node + npm `semver` (installed into a temp dir with npm)
   go        golang-go; golang.org/x/mod/semver copied from GOROOT's vendor tree
-  maven     java/javac + /usr/share/maven/lib/maven-artifact*.jar
+  maven     java/javac + ComparableVersion of Maven 4 (MAVEN_ARTIFACT_CLASSPATH, see ref_maven)
   rubygems  ruby (Gem::Version)
   composer  php-cli (version_compare after stripping a leading v/V)
 Hand-curated, NOT produced here (no runnable reference on Debian):
-  apk.tsv   from apk-tools test/version.data
+  apk.tsv, apk.valid, apk.invalid  from apk-tools test/unit/version.data (README.md)
+  maven_upstream.tsv               from Maven's ComparableVersionTest (README.md)
   nuget.tsv from NuGet.Client's NuGet.Versioning tests and the SemVer spec
 """
 import glob
@@ -411,11 +412,19 @@ def tsv_batch(cmd, pairs, **kw):
 
 
 def ref_maven(pairs):
-    jar = sorted(glob.glob("/usr/share/maven/lib/maven-artifact*.jar"))[0]
+    # bulwark follows Maven 4's ComparableVersion, which Debian does not
+    # package: point MAVEN_ARTIFACT_CLASSPATH at a jar or class folder that
+    # holds it, and say which one in MAVEN_ARTIFACT_DESC (it goes into the
+    # header). Without it, Debian's maven-artifact jar is used.
+    jar = os.environ.get("MAVEN_ARTIFACT_CLASSPATH")
+    if jar:
+        REF_VERSION["maven"] = os.environ.get("MAVEN_ARTIFACT_DESC", jar)
+    else:
+        jar = sorted(glob.glob("/usr/share/maven/lib/maven-artifact*.jar"))[0]
+        REF_VERSION["maven"] = os.path.realpath(jar) + " (" + sh(["unzip", "-p", jar, "META-INF/MANIFEST.MF"]).split("Implementation-Version: ")[1].split()[0] + ")"
     d = tempfile.mkdtemp(prefix="maven-ref-")
     open(os.path.join(d, "Ref.java"), "w").write(MAVEN_JAVA)
     sh(["javac", "-cp", jar, "-d", d, os.path.join(d, "Ref.java")])
-    REF_VERSION["maven"] = os.path.realpath(jar) + " (" + sh(["unzip", "-p", jar, "META-INF/MANIFEST.MF"]).split("Implementation-Version: ")[1].split()[0] + ")"
     return tsv_batch(["java", "-cp", f"{jar}:{d}", "Ref"], pairs)
 
 
