@@ -26,14 +26,17 @@ pub mod engine;
 mod error;
 mod layout;
 mod model;
+mod pace;
 mod paths;
 mod platform;
 mod reference;
 pub mod registry;
 mod stream;
+mod tar_frame;
 
 pub use error::ImageError;
 pub use model::{HistoryStep, Image, ImageContent, Layer, OpenBlob};
+pub use pace::{MinRate, TooSlow};
 pub use paths::{normalize_entry_path, UnsafePath};
 pub use platform::Platform;
 pub use reference::{SourceKind, SourceRef};

@@ -3,12 +3,16 @@
 //! `Content-Length`, chunked transfer coding, or the end of the connection. Engines answer on a
 //! local socket, so there is no TLS, no redirect and no proxy to handle; what is handled with
 //! care is a body that stops early (a truncated export must fail, not end quietly) and an
-//! engine that stops answering (every read has a timeout).
+//! engine that stops answering or trickles: every read has a timeout, the head (and a small
+//! answer's body) a deadline, and a streamed body a minimum rate.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::pace::Paced;
+use crate::MinRate;
 
 /// Longest status line plus headers accepted; engines send a few hundred bytes.
 const MAX_HEAD: usize = 64 << 10;
@@ -34,9 +38,48 @@ impl Response {
     }
 }
 
+/// How the body of an answer is expected to come.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pace {
+    /// Small: the whole answer, head and body, within the timeout.
+    Whole,
+    /// Streamed (an export): the head within the timeout, the body at least at this rate.
+    Stream(MinRate),
+}
+
+/// The socket, with each read bounded by the per-read timeout and, while `deadline` is set,
+/// by the time left until it.
+struct Socket {
+    stream: UnixStream,
+    per_read: Duration,
+    deadline: Option<Instant>,
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::TimedOut, "the answer's deadline passed")
+                })?;
+            self.stream
+                .set_read_timeout(Some(left.min(self.per_read)))?;
+        }
+        self.stream.read(buf)
+    }
+}
+
 /// Sends `GET path` over the socket at `socket` and reads the status and headers. Each read
-/// waits at most `timeout`.
-pub(crate) fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<Response> {
+/// waits at most `timeout`; the head must be in within `timeout` too, and the body as `pace`
+/// says.
+pub(crate) fn get(
+    socket: &Path,
+    path: &str,
+    timeout: Duration,
+    pace: Pace,
+) -> io::Result<Response> {
     let mut stream = UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
@@ -45,7 +88,12 @@ pub(crate) fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<Re
         env!("CARGO_PKG_VERSION")
     );
     stream.write_all(request.as_bytes())?;
-    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let socket = Socket {
+        stream,
+        per_read: timeout,
+        deadline: Some(Instant::now() + timeout),
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, socket);
     let mut head_bytes = 0usize;
     let mut line = String::new();
     let status = loop {
@@ -90,6 +138,13 @@ pub(crate) fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<Re
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
         }
     }
+    let reader: Box<dyn BufRead + Send> = match pace {
+        Pace::Whole => Box::new(reader),
+        Pace::Stream(rate) => {
+            reader.get_mut().deadline = None;
+            Box::new(BufReader::new(Paced::new(reader, rate)))
+        }
+    };
     let body: Box<dyn Read + Send> = if chunked {
         Box::new(Chunked {
             inner: reader,
