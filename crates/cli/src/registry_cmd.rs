@@ -52,7 +52,10 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
         docker_config_dir: default_docker_config_dir(),
         connect_timeout: timeout,
         read_timeout: timeout,
+        // A whole small exchange gets at least two full read timeouts.
+        request_timeout: RegistryOptions::default().request_timeout.max(timeout * 2),
         retries: args.registry_retries,
+        ..RegistryOptions::default()
     })
 }
 
@@ -160,7 +163,9 @@ fn audit(args: AuditArgs) -> Result<u8> {
         docker_config_dir: None,
         connect_timeout: timeout,
         read_timeout: timeout,
+        request_timeout: RegistryOptions::default().request_timeout.max(timeout * 2),
         retries: 0,
+        ..RegistryOptions::default()
     };
     let findings = bulwark_image::registry::audit::audit(&args.url, &options)
         .with_context(|| format!("cannot audit {}", args.url))?;
