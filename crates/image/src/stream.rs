@@ -310,9 +310,10 @@ impl LayerStream {
     ) -> io::Result<LayerStream> {
         let compressed = Arc::new(AtomicU64::new(0));
         let compressed_ceiling = Arc::new(AtomicU64::new(u64::MAX));
-        let blob_name = match blob_digest.as_ref().or(diff_id.as_ref()) {
-            Some(d) => format!("blob {d}"),
-            None => "the blob".to_string(),
+        let blob_name = match (&blob_digest, &diff_id) {
+            (Some(d), _) => format!("blob {d}"),
+            (None, Some(d)) => format!("the blob of the layer with diff_id {d}"),
+            (None, None) => "the blob".to_string(),
         };
         let counted = Counted {
             inner: Verify::new(blob, "blob", blob_digest, blob_size, false),

@@ -134,6 +134,30 @@ impl TarFraming {
         Ok(observed)
     }
 
+    /// Data bytes the framing would pass over next without looking at them; a reader that
+    /// can seek skips them and reports it with [`TarFraming::skipped`].
+    pub(crate) fn skippable(&self) -> u64 {
+        match self.state {
+            State::Skip { left } => left,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn skipped(&mut self, n: u64) {
+        if let State::Skip { left } = &mut self.state {
+            *left -= n.min(*left);
+            if *left == 0 {
+                self.state = State::Header { filled: 0 };
+            }
+        }
+    }
+
+    /// Whether the end-of-archive marker has gone by, or the framing can no longer be
+    /// followed; either way nothing more is learnt from the stream.
+    pub(crate) fn done(&self) -> bool {
+        matches!(self.state, State::Ended { .. } | State::Lost)
+    }
+
     /// Judges a complete header and decides what follows it.
     fn after_header(&mut self) -> Result<State, StreamError> {
         if self.block.iter().all(|&b| b == 0) {

@@ -314,6 +314,84 @@ mod tests {
         assert!(chunked(b"zz\r\n").is_err());
     }
 
+    /// An engine on a unix socket in `dir` that answers one request: `head` at once when
+    /// `prompt_head`, and everything else one byte per 50 ms.
+    fn trickling_engine(dir: &Path, prompt_head: bool) -> std::path::PathBuf {
+        let socket = dir.join("engine.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = s.read(&mut request);
+            let head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+            if prompt_head && s.write_all(head).is_err() {
+                return;
+            }
+            let rest: &[u8] = if prompt_head { &[] } else { head };
+            for &b in rest.iter().chain(std::iter::repeat(&b'x')) {
+                if s.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        socket
+    }
+
+    /// Issue 13.8, the engine side: a head trickled byte by byte used to reset the per-read
+    /// timeout forever; it now has to be in within the timeout (1 s here).
+    #[test]
+    fn issue13_8_a_trickled_head_misses_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = trickling_engine(dir.path(), false);
+        let started = Instant::now();
+        let err = get(&socket, "/version", Duration::from_secs(1), Pace::Whole)
+            .err()
+            .expect("the head never completes in time");
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Issue 13.8: an export body trickled byte by byte is under the minimum rate.
+    #[test]
+    fn issue13_8_a_trickled_export_is_under_the_minimum_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = trickling_engine(dir.path(), true);
+        let rate = MinRate {
+            bytes_per_sec: 1024,
+            window: Duration::from_secs(1),
+        };
+        let response = get(
+            &socket,
+            "/images/x/get",
+            Duration::from_secs(5),
+            Pace::Stream(rate),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let err = io::copy(&mut { response.body }, &mut io::sink())
+            .expect_err("the trickle is given up on");
+        let slow = crate::pace::too_slow(&err).unwrap_or_else(|| panic!("{err}"));
+        assert_eq!(slow.min, 1024);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn exact_bodies_must_be_whole() {
         let mut e = Exact {
