@@ -380,6 +380,13 @@ pub struct RegistryArgs {
     )]
     pub registry_timeout: u64,
 
+    /// Slowest a layer blob may download, in bytes per second averaged over 30 s of waiting
+    /// (suffixes K, M); a registry sending slower is given up on. 0 turns the check off. A
+    /// whole manifest, config or token exchange must also end within 60 s (or twice
+    /// --registry-timeout, if longer).
+    #[arg(long, value_name = "SIZE", default_value = "10K", value_parser = parse_size, env = "BULWARK_REGISTRY_MIN_RATE")]
+    pub registry_min_rate: u64,
+
     /// Refuse to scan a registry image unless it carries a cosign-format signature that
     /// verifies with this public key (PEM); the scan then reads the verified digest.
     #[arg(long, value_name = "KEY", env = "BULWARK_REQUIRE_SIGNATURE")]

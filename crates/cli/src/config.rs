@@ -79,6 +79,7 @@ pub struct RegistryConfig {
     pub username: Option<String>,
     pub require_signature: Option<PathBuf>,
     pub timeout: Option<u64>,
+    pub min_rate: Option<Size>,
     pub retries: Option<u32>,
 }
 
@@ -505,6 +506,11 @@ impl Loaded {
                 r.registry_timeout = t;
             }
         }
+        if !explicit(m, "registry_min_rate") {
+            if let Some(s) = c.min_rate {
+                r.registry_min_rate = s.0;
+            }
+        }
         if !explicit(m, "registry_retries") {
             if let Some(n) = c.retries {
                 r.registry_retries = n;
@@ -789,6 +795,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("username", "registry.username"),
     ("require_signature", "registry.require-signature"),
     ("registry_timeout", "registry.timeout"),
+    ("registry_min_rate", "registry.min-rate"),
     ("registry_retries", "registry.retries"),
     ("source", "source"),
     ("docker_host", "docker-host"),

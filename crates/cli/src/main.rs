@@ -173,6 +173,7 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
             .clone()
             .or(bulwark_image::engine::EngineOptions::default().podman_host),
         timeout: std::time::Duration::from_secs(args.engine.engine_timeout.max(1)),
+        ..bulwark_image::engine::EngineOptions::default()
     };
     let sources = if args.engine.source.is_empty() {
         bulwark_image::engine::Source::DEFAULT.to_vec()

@@ -52,7 +52,14 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
         docker_config_dir: default_docker_config_dir(),
         connect_timeout: timeout,
         read_timeout: timeout,
+        // A whole small exchange gets at least two full read timeouts.
+        request_timeout: RegistryOptions::default().request_timeout.max(timeout * 2),
+        min_rate: bulwark_image::MinRate {
+            bytes_per_sec: args.registry_min_rate,
+            ..bulwark_image::MinRate::default()
+        },
         retries: args.registry_retries,
+        ..RegistryOptions::default()
     })
 }
 
@@ -160,7 +167,9 @@ fn audit(args: AuditArgs) -> Result<u8> {
         docker_config_dir: None,
         connect_timeout: timeout,
         read_timeout: timeout,
+        request_timeout: RegistryOptions::default().request_timeout.max(timeout * 2),
         retries: 0,
+        ..RegistryOptions::default()
     };
     let findings = bulwark_image::registry::audit::audit(&args.url, &options)
         .with_context(|| format!("cannot audit {}", args.url))?;
@@ -364,6 +373,8 @@ fn scan_one(
         &args.registry.registry_timeout.to_string(),
         "--registry-retries",
         &args.registry.registry_retries.to_string(),
+        "--registry-min-rate",
+        &args.registry.registry_min_rate.to_string(),
     ]);
     if let Some(dir) = &args.cache_dir {
         cmd.arg("--cache-dir").arg(dir);

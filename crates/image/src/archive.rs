@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::paths::normalize_entry_path;
+use crate::stream::StreamError;
+use crate::tar_frame::TarFraming;
 use crate::ImageError;
 
 /// Where one regular member's bytes sit inside an uncompressed tar file.
@@ -29,10 +31,18 @@ const MAX_MEMBERS: usize = 1_000_000;
 
 impl ArchiveIndex {
     pub fn read(path: &Path) -> Result<ArchiveIndex, ImageError> {
-        let file = File::open(path).map_err(|e| ImageError::io(path, e))?;
+        let mut file = File::open(path).map_err(|e| ImageError::io(path, e))?;
         let len = file.metadata().map_err(|e| ImageError::io(path, e))?.len();
-        let mut archive = tar::Archive::new(file);
         let bad = |reason: String| ImageError::malformed(path.display(), "image archive", reason);
+        check_extension_headers(&mut file).map_err(|e| {
+            match e.get_ref().and_then(|i| i.downcast_ref::<StreamError>()) {
+                Some(too_large) => bad(too_large.to_string()),
+                None => ImageError::io(path, e),
+            }
+        })?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| ImageError::io(path, e))?;
+        let mut archive = tar::Archive::new(file);
         let entries = archive
             .entries_with_seek()
             .map_err(|e| bad(e.to_string()))?;
@@ -120,8 +130,89 @@ impl ArchiveIndex {
     }
 }
 
+/// Walks the archive's headers with seeks, as the tar reader will, and fails on an extension
+/// header (GNU long name or link, PAX) over the limit before the tar reader reads it whole.
+fn check_extension_headers(file: &mut File) -> io::Result<()> {
+    let limits = crate::Limits::default();
+    let mut framing = TarFraming::new(limits.max_extension_bytes, u64::MAX);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut pos = 0u64;
+    // Past this many reads the tar reader's own member cap has long stopped the walk.
+    let mut reads_left = 16 * MAX_MEMBERS;
+    while !framing.done() && reads_left > 0 {
+        reads_left -= 1;
+        let skip = framing.skippable();
+        if skip > 0 {
+            pos = pos.saturating_add(skip);
+            file.seek(SeekFrom::Start(pos))?;
+            framing.skipped(skip);
+            continue;
+        }
+        // A header is 512 bytes; a PAX body (already within the limit) is read through.
+        let n = file.read(&mut buf[..512])?;
+        if n == 0 {
+            break;
+        }
+        pos += n as u64;
+        framing.observe(&buf[..n]).map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn open_member(path: &Path, member: Member) -> io::Result<io::Take<File>> {
     let mut file = File::open(path)?;
     file.seek(SeekFrom::Start(member.offset))?;
     Ok(file.take(member.size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gnu_header(name: &str, typeflag: u8, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(tar::EntryType::new(typeflag));
+        h.set_mode(0o644);
+        h.set_size(size);
+        h.set_cksum();
+        h
+    }
+
+    /// Issue 13.4 for image archives: the member index read extension headers whole too.
+    #[test]
+    fn issue13_4_an_archive_with_a_huge_long_name_header_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("image.tar");
+        let mut tar = gnu_header("././@LongLink", b'L', 8 << 20)
+            .as_bytes()
+            .to_vec();
+        tar.resize(512 + (8 << 20), b'a');
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_data(&mut gnu_header("x", b'0', 2), "manifest.json", &b"[]"[..])
+            .unwrap();
+        tar.extend_from_slice(&b.into_inner().unwrap());
+        std::fs::write(&path, &tar).unwrap();
+        let err = ArchiveIndex::read(&path).expect_err("refused").to_string();
+        assert!(
+            err.contains("GNU long-name") && err.contains("not a valid image archive"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_names_under_the_limit_are_indexed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("image.tar");
+        let long = format!("blobs/sha256/{}", "a".repeat(200));
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_data(&mut gnu_header("x", b'0', 3), &long, &b"abc"[..])
+            .unwrap();
+        b.append_data(&mut gnu_header("x", b'0', 2), "index.json", &b"{}"[..])
+            .unwrap();
+        std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+        let index = ArchiveIndex::read(&path).unwrap();
+        assert_eq!(index.get(&long).map(|m| m.size), Some(3));
+        assert_eq!(index.get("index.json").map(|m| m.size), Some(2));
+    }
 }

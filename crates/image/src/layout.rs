@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -181,49 +182,81 @@ fn is_attestation(d: &Descriptor) -> bool {
             .is_some_and(|p| p.os().to_string() == "unknown")
 }
 
-fn collect(
-    store: &Store,
-    index: &ImageIndex,
-    name: Option<&String>,
-    depth: usize,
-    out: &mut Vec<Candidate>,
-) -> Result<(), ImageError> {
-    for d in index.manifests() {
-        let listed_name = d
-            .annotations()
-            .as_ref()
-            .and_then(|a| a.get(REF_NAME))
-            .cloned()
-            .or_else(|| name.cloned());
-        if is_index(d.media_type()) {
-            if depth >= 4 {
+/// Most manifest descriptors one layout's indexes may list in all. A layout holds a few
+/// images (a few per platform); a hostile one lists the same child over and over.
+pub(crate) const MAX_LISTED_MANIFESTS: usize = 10_000;
+
+/// The walk over a layout's index and the indexes it nests.
+struct Collector<'a> {
+    store: &'a Store,
+    /// Nested indexes already expanded, with the name they were listed under: a second
+    /// reference adds nothing, and re-expanding each would multiply at every level.
+    expanded: HashSet<(Digest, Option<String>)>,
+    listed: usize,
+    out: Vec<Candidate>,
+}
+
+impl Collector<'_> {
+    fn collect(
+        &mut self,
+        index: &ImageIndex,
+        name: Option<&String>,
+        depth: usize,
+    ) -> Result<(), ImageError> {
+        for d in index.manifests() {
+            self.listed += 1;
+            if self.listed > MAX_LISTED_MANIFESTS {
                 return Err(ImageError::malformed(
-                    store.location(),
-                    "image index",
-                    "indexes nest deeper than 4 levels",
+                    self.store.location(),
+                    "OCI layout",
+                    format!(
+                        "its indexes list more than {MAX_LISTED_MANIFESTS} manifests; a layout of a few images lists a few dozen, so this one is refused"
+                    ),
                 ));
             }
-            let digest = parse_digest(d.digest().as_ref(), store)?;
-            let bytes = store.read_blob(&digest, "image index")?;
-            let nested: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
-                ImageError::malformed(format!("{} {digest}", store.location()), "image index", e)
-            })?;
-            collect(store, &nested, listed_name.as_ref(), depth + 1, out)?;
-        } else if !is_attestation(d) {
-            out.push(Candidate {
-                descriptor: d.clone(),
-                platform: d.platform().as_ref().map(|p| {
-                    (
-                        p.os().to_string(),
-                        p.architecture().to_string(),
-                        p.variant().clone(),
+            let listed_name = d
+                .annotations()
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME))
+                .cloned()
+                .or_else(|| name.cloned());
+            if is_index(d.media_type()) {
+                if depth >= 4 {
+                    return Err(ImageError::malformed(
+                        self.store.location(),
+                        "image index",
+                        "indexes nest deeper than 4 levels",
+                    ));
+                }
+                let digest = parse_digest(d.digest().as_ref(), self.store)?;
+                if !self.expanded.insert((digest.clone(), listed_name.clone())) {
+                    continue;
+                }
+                let bytes = self.store.read_blob(&digest, "image index")?;
+                let nested: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
+                    ImageError::malformed(
+                        format!("{} {digest}", self.store.location()),
+                        "image index",
+                        e,
                     )
-                }),
-                name: listed_name,
-            });
+                })?;
+                self.collect(&nested, listed_name.as_ref(), depth + 1)?;
+            } else if !is_attestation(d) {
+                self.out.push(Candidate {
+                    descriptor: d.clone(),
+                    platform: d.platform().as_ref().map(|p| {
+                        (
+                            p.os().to_string(),
+                            p.architecture().to_string(),
+                            p.variant().clone(),
+                        )
+                    }),
+                    name: listed_name,
+                });
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn parse_digest(s: &str, store: &Store) -> Result<Digest, ImageError> {
@@ -240,8 +273,14 @@ fn open_layout(
     let index_bytes = store.read_file("index.json")?;
     let index: ImageIndex = serde_json::from_slice(&index_bytes)
         .map_err(|e| ImageError::malformed(format!("{location}/index.json"), "image index", e))?;
-    let mut candidates = Vec::new();
-    collect(&store, &index, None, 0, &mut candidates)?;
+    let mut collector = Collector {
+        store: &store,
+        expanded: HashSet::new(),
+        listed: 0,
+        out: Vec::new(),
+    };
+    collector.collect(&index, None, 0)?;
+    let mut candidates = collector.out;
 
     if let Some(wanted) = &reference.name {
         let names = candidate_names(&candidates);
@@ -394,5 +433,111 @@ fn choose(
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// Writes `bytes` as a blob of the layout at `dir` and returns its digest.
+    fn put_blob(dir: &Path, bytes: &[u8]) -> String {
+        let hex = hex::encode(Sha256::digest(bytes));
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        format!("sha256:{hex}")
+    }
+
+    fn descriptor(media: &str, digest: &str, size: usize) -> serde_json::Value {
+        json!({ "mediaType": media, "digest": digest, "size": size })
+    }
+
+    /// A one-layer image (an empty tar) whose manifest the returned descriptor names.
+    fn leaf_image(dir: &Path) -> serde_json::Value {
+        std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        let layer = vec![0u8; 1024];
+        let layer_digest = put_blob(dir, &layer);
+        let config = serde_json::to_vec(&json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": { "type": "layers", "diff_ids": [layer_digest] },
+        }))
+        .unwrap();
+        let config_digest = put_blob(dir, &config);
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": descriptor("application/vnd.oci.image.config.v1+json", &config_digest, config.len()),
+            "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &layer_digest, layer.len())],
+        }))
+        .unwrap();
+        let manifest_digest = put_blob(dir, &manifest);
+        descriptor(
+            "application/vnd.oci.image.manifest.v1+json",
+            &manifest_digest,
+            manifest.len(),
+        )
+    }
+
+    fn index_of(children: Vec<serde_json::Value>) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": children,
+        }))
+        .unwrap()
+    }
+
+    fn open_dir(dir: &Path) -> Result<Image, ImageError> {
+        let reference = SourceRef::parse(&format!("oci:{}", dir.display())).unwrap();
+        open_layout_dir(&reference, &Platform::host())
+    }
+
+    /// Issue 13.3: index.json and four nested indexes, each listing its child 60 times, once
+    /// expanded 60^5 candidates (4.9 GB, then an abort). Each nested index is now read once.
+    #[test]
+    fn issue13_3_repeated_nested_indexes_are_expanded_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut child = leaf_image(dir);
+        for _ in 0..4 {
+            let index = index_of(vec![child; 60]);
+            let digest = put_blob(dir, &index);
+            child = descriptor(
+                "application/vnd.oci.image.index.v1+json",
+                &digest,
+                index.len(),
+            );
+        }
+        std::fs::write(dir.join("index.json"), index_of(vec![child; 60])).unwrap();
+
+        let started = Instant::now();
+        let image = open_dir(dir).unwrap_or_else(|e| panic!("the layout opens: {e}"));
+        assert_eq!(image.layers().len(), 1);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn issue13_3_an_index_listing_too_many_manifests_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let leaf = leaf_image(dir);
+        let index = index_of(vec![leaf; MAX_LISTED_MANIFESTS + 1]);
+        std::fs::write(dir.join("index.json"), index).unwrap();
+        let err = open_dir(dir).expect_err("too many manifests").to_string();
+        assert!(
+            err.contains("more than 10000 manifests") && err.contains("not a valid OCI layout"),
+            "{err}"
+        );
     }
 }

@@ -5,12 +5,13 @@
 //! [`Platform`], into an [`Image`]: the manifest and config (parsed with `oci-spec`), the build
 //! history, and a list of [`Layer`]s. A layer is only a promise to read: [`Layer::open_tar`]
 //! streams its blob through a digest check, a decompressor chosen by magic bytes (gzip, zstd or
-//! none), a `diff_id` check and size/ratio limits, and yields tar entries whose paths have been
-//! made safe by [`normalize_entry_path`]. Nothing is unpacked to disk and no layer is held in
+//! none), a `diff_id` check and size/ratio limits, follows the tar framing to refuse oversized
+//! extension headers and data past the end-of-archive marker ([`Limits`]), and yields tar
+//! entries whose paths have been made safe by [`normalize_entry_path`]. Nothing is unpacked to disk and no layer is held in
 //! memory; archives are read in place through an index of their members. Registry images
 //! (`registry:NAME`, `docker://NAME`, or a bare name such as `nginx:1.25` that is not a local
 //! path) are read through the distribution API by [`registry`], whose [`OpenBlob`] is a
-//! streamed HTTP body.
+//! streamed HTTP body held to a [`MinRate`].
 //!
 //! Images in a local container engine (`docker:NAME`, `docker-daemon:NAME`, `podman:NAME`)
 //! are read by [`engine`] over the engine's unix socket (the Docker Engine API, which Podman
@@ -26,14 +27,17 @@ pub mod engine;
 mod error;
 mod layout;
 mod model;
+mod pace;
 mod paths;
 mod platform;
 mod reference;
 pub mod registry;
 mod stream;
+mod tar_frame;
 
 pub use error::ImageError;
 pub use model::{HistoryStep, Image, ImageContent, Layer, OpenBlob};
+pub use pace::{MinRate, TooSlow};
 pub use paths::{normalize_entry_path, UnsafePath};
 pub use platform::Platform;
 pub use reference::{SourceKind, SourceRef};

@@ -556,6 +556,7 @@ fn expansion_ratio_limit_stops_a_decompression_bomb() {
         max_layer_bytes: 1 << 40,
         max_ratio: 10,
         ratio_grace_bytes: 1 << 20,
+        ..Limits::default()
     };
     let err = Walker::new(&analyzers)
         .with_limits(strict)
@@ -902,4 +903,49 @@ fn a_file_over_the_memory_budget_is_skipped_with_an_error_not_read() {
     let out = scan(&oci_ref(tmp.path()), &["--max-memory", "1M"], true);
     assert_eq!(out.code(), 0, "{}", out.stderr);
     assert_eq!(packages(&out.report()).len(), 4000);
+}
+
+// Issue 13.4 ─────────────────────────────────────────────────────────────────────────────────
+
+/// A GNU long-name header (typeflag 'L') declaring `size` bytes, followed by that many bytes
+/// of name (zeros, which compress to almost nothing).
+fn gnu_long_name_member(size: u64) -> Vec<u8> {
+    let mut h = [0u8; 512];
+    h[..13].copy_from_slice(b"././@LongLink");
+    octal(&mut h[100..108], 0o644);
+    octal(&mut h[108..116], 0);
+    octal(&mut h[116..124], 0);
+    octal(&mut h[124..136], size);
+    octal(&mut h[136..148], 0);
+    h[156] = b'L';
+    h[257..263].copy_from_slice(b"ustar ");
+    h[263..265].copy_from_slice(b" \0");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    h[148..154].copy_from_slice(format!("{sum:06o}").as_bytes());
+    h[154] = 0;
+    h[155] = b' ';
+    let mut out = h.to_vec();
+    out.resize(512 + (size as usize).div_ceil(512) * 512, 0);
+    out
+}
+
+/// Issue 13.4: a small layer whose first entry had a 900 MiB long-name header made the tar
+/// reader hold the whole name (3.7 GB) and the scan then exit 0. Scaled down to 16 MiB: the
+/// header is over the 1 MiB limit for extension headers, and the layer fails like any
+/// corrupt layer (exit 2, naming the layer), having read little of it.
+#[test]
+fn issue13_4_a_huge_long_name_header_fails_the_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tar = gnu_long_name_member(16 << 20);
+    tar.extend_from_slice(
+        &LayerBuilder::new()
+            .file("etc/os-release", os_release_debian())
+            .finish(),
+    );
+    ImageBuilder::new()
+        .layer(tar, Compression::Gzip, "ADD name")
+        .write_oci(tmp.path());
+    let out = scan(&oci_ref(tmp.path()), &[], true);
+    out.assert_fatal(&["layer 0", "GNU long-name", "16777216", "1048576"]);
 }

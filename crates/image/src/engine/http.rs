@@ -3,12 +3,16 @@
 //! `Content-Length`, chunked transfer coding, or the end of the connection. Engines answer on a
 //! local socket, so there is no TLS, no redirect and no proxy to handle; what is handled with
 //! care is a body that stops early (a truncated export must fail, not end quietly) and an
-//! engine that stops answering (every read has a timeout).
+//! engine that stops answering or trickles: every read has a timeout, the head (and a small
+//! answer's body) a deadline, and a streamed body a minimum rate.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::pace::Paced;
+use crate::MinRate;
 
 /// Longest status line plus headers accepted; engines send a few hundred bytes.
 const MAX_HEAD: usize = 64 << 10;
@@ -34,9 +38,48 @@ impl Response {
     }
 }
 
+/// How the body of an answer is expected to come.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pace {
+    /// Small: the whole answer, head and body, within the timeout.
+    Whole,
+    /// Streamed (an export): the head within the timeout, the body at least at this rate.
+    Stream(MinRate),
+}
+
+/// The socket, with each read bounded by the per-read timeout and, while `deadline` is set,
+/// by the time left until it.
+struct Socket {
+    stream: UnixStream,
+    per_read: Duration,
+    deadline: Option<Instant>,
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::TimedOut, "the answer's deadline passed")
+                })?;
+            self.stream
+                .set_read_timeout(Some(left.min(self.per_read)))?;
+        }
+        self.stream.read(buf)
+    }
+}
+
 /// Sends `GET path` over the socket at `socket` and reads the status and headers. Each read
-/// waits at most `timeout`.
-pub(crate) fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<Response> {
+/// waits at most `timeout`; the head must be in within `timeout` too, and the body as `pace`
+/// says.
+pub(crate) fn get(
+    socket: &Path,
+    path: &str,
+    timeout: Duration,
+    pace: Pace,
+) -> io::Result<Response> {
     let mut stream = UnixStream::connect(socket)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
@@ -45,7 +88,12 @@ pub(crate) fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<Re
         env!("CARGO_PKG_VERSION")
     );
     stream.write_all(request.as_bytes())?;
-    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let socket = Socket {
+        stream,
+        per_read: timeout,
+        deadline: Some(Instant::now() + timeout),
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, socket);
     let mut head_bytes = 0usize;
     let mut line = String::new();
     let status = loop {
@@ -90,6 +138,13 @@ pub(crate) fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<Re
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
         }
     }
+    let reader: Box<dyn BufRead + Send> = match pace {
+        Pace::Whole => Box::new(reader),
+        Pace::Stream(rate) => {
+            reader.get_mut().deadline = None;
+            Box::new(BufReader::new(Paced::new(reader, rate)))
+        }
+    };
     let body: Box<dyn Read + Send> = if chunked {
         Box::new(Chunked {
             inner: reader,
@@ -257,6 +312,84 @@ mod tests {
         assert!(chunked(b"5\r\nhello\r\n6\r\n wo").is_err());
         assert!(chunked(b"5\r\nhello\r\n").is_err());
         assert!(chunked(b"zz\r\n").is_err());
+    }
+
+    /// An engine on a unix socket in `dir` that answers one request: `head` at once when
+    /// `prompt_head`, and everything else one byte per 50 ms.
+    fn trickling_engine(dir: &Path, prompt_head: bool) -> std::path::PathBuf {
+        let socket = dir.join("engine.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 1024];
+            let _ = s.read(&mut request);
+            let head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+            if prompt_head && s.write_all(head).is_err() {
+                return;
+            }
+            let rest: &[u8] = if prompt_head { &[] } else { head };
+            for &b in rest.iter().chain(std::iter::repeat(&b'x')) {
+                if s.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        socket
+    }
+
+    /// Issue 13.8, the engine side: a head trickled byte by byte used to reset the per-read
+    /// timeout forever; it now has to be in within the timeout (1 s here).
+    #[test]
+    fn issue13_8_a_trickled_head_misses_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = trickling_engine(dir.path(), false);
+        let started = Instant::now();
+        let err = get(&socket, "/version", Duration::from_secs(1), Pace::Whole)
+            .err()
+            .expect("the head never completes in time");
+        assert!(
+            matches!(
+                err.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Issue 13.8: an export body trickled byte by byte is under the minimum rate.
+    #[test]
+    fn issue13_8_a_trickled_export_is_under_the_minimum_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = trickling_engine(dir.path(), true);
+        let rate = MinRate {
+            bytes_per_sec: 1024,
+            window: Duration::from_secs(1),
+        };
+        let response = get(
+            &socket,
+            "/images/x/get",
+            Duration::from_secs(5),
+            Pace::Stream(rate),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let err = io::copy(&mut { response.body }, &mut io::sink())
+            .expect_err("the trickle is given up on");
+        let slow = crate::pace::too_slow(&err).unwrap_or_else(|| panic!("{err}"));
+        assert_eq!(slow.min, 1024);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

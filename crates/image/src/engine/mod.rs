@@ -134,9 +134,12 @@ pub struct EngineOptions {
     /// Podman's address (`unix:///path`); default: `CONTAINER_HOST`, else
     /// `$XDG_RUNTIME_DIR/podman/podman.sock`, else /run/podman/podman.sock.
     pub podman_host: Option<String>,
-    /// Longest wait for any one read of an answer. An export can be slow to start: Podman
-    /// writes the whole archive before it sends the first byte.
+    /// Longest wait for any one read of an answer, and for a whole small answer or an
+    /// export's head. An export can be slow to start: Podman writes the whole archive before
+    /// it sends the first byte.
     pub timeout: Duration,
+    /// The slowest an export may stream, averaged over windows never shorter than `timeout`.
+    pub min_rate: crate::MinRate,
 }
 
 impl Default for EngineOptions {
@@ -146,6 +149,7 @@ impl Default for EngineOptions {
             docker_host: var("DOCKER_HOST"),
             podman_host: var("CONTAINER_HOST"),
             timeout: Duration::from_secs(300),
+            min_rate: crate::MinRate::default(),
         }
     }
 }
@@ -222,6 +226,13 @@ pub enum EngineError {
         secs: u64,
         what: String,
     },
+    #[error("{engine} at {} sends too slowly while {what}: {detail}; gave up (see --engine-timeout)", socket.display())]
+    TooSlow {
+        engine: &'static str,
+        socket: PathBuf,
+        what: String,
+        detail: String,
+    },
     #[error("{engine} has no image {name:?}: `{cli} pull {name}` first, or scan it from its registry (registry:{name})")]
     NoSuchImage {
         engine: &'static str,
@@ -274,16 +285,37 @@ struct Client {
     engine: Engine,
     socket: PathBuf,
     timeout: Duration,
+    min_rate: crate::MinRate,
 }
 
 impl Client {
     fn get(&self, path: &str, what: &str) -> Result<http::Response, EngineError> {
-        http::get(&self.socket, path, self.timeout).map_err(|e| self.io_error(e, what))
+        http::get(&self.socket, path, self.timeout, http::Pace::Whole)
+            .map_err(|e| self.io_error(e, what))
+    }
+
+    /// GETs an answer whose body streams (an export): it must keep up the minimum rate,
+    /// judged over windows no shorter than the per-read timeout the user allows for a pause.
+    fn get_streamed(&self, path: &str, what: &str) -> Result<http::Response, EngineError> {
+        let rate = crate::MinRate {
+            window: self.min_rate.window.max(self.timeout),
+            ..self.min_rate
+        };
+        http::get(&self.socket, path, self.timeout, http::Pace::Stream(rate))
+            .map_err(|e| self.io_error(e, what))
     }
 
     fn io_error(&self, e: io::Error, what: &str) -> EngineError {
         let engine = self.engine.title();
         let socket = self.socket.clone();
+        if let Some(slow) = crate::pace::too_slow(&e) {
+            return EngineError::TooSlow {
+                engine,
+                socket,
+                what: what.to_string(),
+                detail: slow.to_string(),
+            };
+        }
         match e.kind() {
             io::ErrorKind::NotFound => EngineError::Absent {
                 engine,
@@ -400,7 +432,7 @@ impl EngineExport {
         let what = "exporting the image";
         let response = self
             .client
-            .get(&format!("/images/{}/get", encode_name(&self.id)), what)
+            .get_streamed(&format!("/images/{}/get", encode_name(&self.id)), what)
             .map_err(ImageError::Engine)?;
         if response.status != 200 {
             let status = response.status;
@@ -474,6 +506,7 @@ pub fn open(engine: Engine, name: &str, options: &EngineOptions) -> Result<Image
         engine,
         socket,
         timeout: options.timeout,
+        min_rate: options.min_rate,
     });
     let inspect = client
         .get_json(
@@ -752,6 +785,7 @@ mod tests {
             docker_host: Some("tcp://10.0.0.1:2375".into()),
             podman_host: Some("unix:///tmp/p.sock".into()),
             timeout: Duration::from_secs(1),
+            min_rate: crate::MinRate::default(),
         };
         let err = options.socket(Engine::Docker).unwrap_err().to_string();
         assert!(
@@ -771,6 +805,7 @@ mod tests {
             docker_host: Some(format!("unix://{}/docker.sock", dir.path().display())),
             podman_host: Some(format!("unix://{}/podman.sock", dir.path().display())),
             timeout: Duration::from_secs(1),
+            min_rate: crate::MinRate::default(),
         };
         assert!(lookup("nginx:1.25", &Source::DEFAULT, &options)
             .unwrap()

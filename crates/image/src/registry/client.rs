@@ -7,10 +7,11 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::auth::{Challenge, Credentials};
 use super::{RegistryError, RegistryOptions};
+use crate::pace::{too_slow, Paced};
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -18,6 +19,9 @@ const MAX_REDIRECTS: usize = 5;
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Token and error bodies are small; never read more than this of one.
 const SMALL_BODY: u64 = 1 << 20;
+/// The deadline of a blob whose size is unknown (the minimum rate guards it instead), and
+/// the most any size-derived deadline may be: ureq refuses deadlines past `Instant`'s range.
+const LONGEST_DEADLINE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// An HTTP method the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +67,8 @@ pub struct RegistryClient {
     insecure: bool,
     credentials: Option<Credentials>,
     retries: u32,
+    request_timeout: Duration,
+    min_rate: crate::MinRate,
     /// `https` or `http`, settled by the first request.
     scheme: OnceLock<&'static str>,
     auth: Mutex<AuthState>,
@@ -92,6 +98,9 @@ impl RegistryClient {
             .timeout_connect(options.connect_timeout)
             .timeout_read(options.read_timeout)
             .timeout_write(options.read_timeout)
+            // Every exchange ends by this deadline unless it is given a longer one (blobs,
+            // uploads): a server trickling bytes never trips the per-read timeout.
+            .timeout(options.request_timeout)
             .redirects(0)
             .user_agent(concat!("bulwark/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls_config.clone())
@@ -102,6 +111,8 @@ impl RegistryClient {
             insecure: options.insecure,
             credentials,
             retries: options.retries,
+            request_timeout: options.request_timeout,
+            min_rate: options.min_rate,
             scheme: OnceLock::new(),
             auth: Mutex::new(AuthState::default()),
             requests: AtomicU64::new(0),
@@ -140,7 +151,9 @@ impl RegistryClient {
 
     /// Sends a request to the registry, authenticating as challenged for `scope`
     /// (`repository:NAME:pull`), retrying 429/5xx and failed connections, and following
-    /// redirects. Any status other than 2xx is an error.
+    /// redirects. Any status other than 2xx is an error. The whole exchange, the answer's
+    /// body included, must end within the request timeout plus the time the body sent needs
+    /// at the minimum rate.
     pub fn send(
         &self,
         method: Method,
@@ -148,13 +161,33 @@ impl RegistryClient {
         scope: &str,
         req: &RequestBody<'_>,
     ) -> Result<ureq::Response, RegistryError> {
+        let sending = req.body.map_or(0, |b| b.len() as u64);
+        let deadline = self.deadline_for(sending);
+        self.send_within(method, path, scope, req, deadline)
+    }
+
+    /// The whole-exchange deadline for moving `bytes` of body.
+    fn deadline_for(&self, bytes: u64) -> Duration {
+        self.request_timeout
+            .saturating_add(self.min_rate.time_for(bytes))
+            .min(LONGEST_DEADLINE)
+    }
+
+    fn send_within(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        req: &RequestBody<'_>,
+        deadline: Duration,
+    ) -> Result<ureq::Response, RegistryError> {
         if path.starts_with("http://") || path.starts_with("https://") {
-            return self.send_settled(method, path, scope, req, self.retries);
+            return self.send_settled(method, path, scope, req, self.retries, deadline);
         }
         if self.scheme.get().is_none() {
-            self.settle_scheme(method, path, scope, req)
+            self.settle_scheme(method, path, scope, req, deadline)
         } else {
-            self.send_settled(method, &self.url(path), scope, req, self.retries)
+            self.send_settled(method, &self.url(path), scope, req, self.retries, deadline)
         }
     }
 
@@ -167,10 +200,11 @@ impl RegistryClient {
         path: &str,
         scope: &str,
         req: &RequestBody<'_>,
+        deadline: Duration,
     ) -> Result<ureq::Response, RegistryError> {
         let https = format!("https://{}{path}", self.host);
         let probe_retries = if self.insecure { 0 } else { self.retries };
-        match self.send_settled(method, &https, scope, req, probe_retries) {
+        match self.send_settled(method, &https, scope, req, probe_retries, deadline) {
             Ok(r) => {
                 let _ = self.scheme.set("https");
                 Ok(r)
@@ -182,7 +216,7 @@ impl RegistryClient {
                 | RegistryError::Connect { .. },
             ) if self.insecure => {
                 let http = format!("http://{}{path}", self.host);
-                let r = self.send_settled(method, &http, scope, req, self.retries)?;
+                let r = self.send_settled(method, &http, scope, req, self.retries, deadline)?;
                 let _ = self.scheme.set("http");
                 Ok(r)
             }
@@ -214,12 +248,13 @@ impl RegistryClient {
         scope: &str,
         req: &RequestBody<'_>,
         retries: u32,
+        deadline: Duration,
     ) -> Result<ureq::Response, RegistryError> {
         let mut auth_rounds = 0;
         let mut attempt = 0;
         loop {
             let authorization = self.authorization(scope);
-            let result = self.send_following(method, url, authorization.as_deref(), req);
+            let result = self.send_following(method, url, authorization.as_deref(), req, deadline);
             match result {
                 Ok(r) => return Ok(r),
                 Err(Failure::Status(401, resp)) => {
@@ -470,11 +505,16 @@ impl RegistryClient {
         url: &str,
         authorization: Option<&str>,
         req: &RequestBody<'_>,
+        deadline: Duration,
     ) -> Result<ureq::Response, Failure> {
         let start_origin = origin(url).to_string();
         let mut current = url.to_string();
         for _ in 0..=MAX_REDIRECTS {
-            let mut r = self.agent.request(method.as_str(), &current);
+            let mut r = self
+                .agent
+                .request(method.as_str(), &current)
+                .timeout(deadline);
+            let started = Instant::now();
             for (k, v) in &req.headers {
                 r = r.set(k, v);
             }
@@ -493,7 +533,17 @@ impl RegistryClient {
                 Ok(r) => r,
                 Err(ureq::Error::Status(s, r)) => return Err(Failure::Status(s, Box::new(r))),
                 Err(ureq::Error::Transport(t)) => {
-                    return Err(Failure::Other(classify_transport(&current, &t)))
+                    let error = match classify_transport(&current, &t) {
+                        // ureq reports its whole-request deadline as a plain timeout.
+                        RegistryError::Timeout { url } if started.elapsed() >= deadline => {
+                            RegistryError::Deadline {
+                                url,
+                                secs: deadline.as_secs(),
+                            }
+                        }
+                        other => other,
+                    };
+                    return Err(Failure::Other(error));
                 }
             };
             if !(300..400).contains(&resp.status()) {
@@ -540,7 +590,9 @@ impl RegistryClient {
             headers: vec![("Accept", accept.to_string())],
             body: None,
         };
-        let resp = self.send(Method::Get, path, scope, &req)?;
+        let started = Instant::now();
+        let deadline = self.request_timeout;
+        let resp = self.send_within(Method::Get, path, scope, &req, deadline)?;
         let content_type = resp.header("content-type").map(|s| s.to_string());
         let digest = resp.header("docker-content-digest").map(|s| s.to_string());
         let url = redact_url(resp.get_url());
@@ -548,7 +600,7 @@ impl RegistryClient {
         resp.into_reader()
             .take(limit + 1)
             .read_to_end(&mut body)
-            .map_err(|e| read_error(&url, e))?;
+            .map_err(|e| read_error(&url, e, started, deadline))?;
         if body.len() as u64 > limit {
             return Err(RegistryError::Protocol(format!(
                 "{url} is larger than the {limit}-byte limit for metadata"
@@ -561,17 +613,24 @@ impl RegistryClient {
         })
     }
 
-    /// Starts a streamed GET of a blob.
+    /// Starts a streamed GET of a blob of `size` bytes (when the manifest says). The body
+    /// must keep up the minimum rate, and the whole transfer end within the request timeout
+    /// plus the time `size` needs at that rate.
     pub fn get_stream(
         &self,
         path: &str,
         scope: &str,
+        size: Option<u64>,
     ) -> Result<Box<dyn Read + Send + Sync>, RegistryError> {
-        let resp = self.send(Method::Get, path, scope, &RequestBody::default())?;
+        let started = Instant::now();
+        let deadline = size.map_or(LONGEST_DEADLINE, |s| self.deadline_for(s));
+        let resp = self.send_within(Method::Get, path, scope, &RequestBody::default(), deadline)?;
         let url = redact_url(resp.get_url());
         Ok(Box::new(ReadErrors {
-            inner: resp.into_reader(),
+            inner: Box::new(Paced::new(resp.into_reader(), self.min_rate)),
             url,
+            started,
+            deadline,
         }))
     }
 }
@@ -589,22 +648,38 @@ pub struct SmallDocument {
 struct ReadErrors {
     inner: Box<dyn Read + Send + Sync>,
     url: String,
+    started: Instant,
+    deadline: Duration,
 }
 
 impl Read for ReadErrors {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|e| {
             let kind = e.kind();
-            io::Error::new(kind, read_error(&self.url, e))
+            io::Error::new(kind, read_error(&self.url, e, self.started, self.deadline))
         })
     }
 }
 
-fn read_error(url: &str, e: io::Error) -> RegistryError {
+/// Sorts a failed body read: too slow, past the whole-request deadline, a read that timed
+/// out, or a broken connection.
+fn read_error(url: &str, e: io::Error, started: Instant, deadline: Duration) -> RegistryError {
+    if let Some(slow) = too_slow(&e) {
+        return RegistryError::TooSlow {
+            url: url.to_string(),
+            detail: slow.to_string(),
+        };
+    }
     if matches!(
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
     ) {
+        if started.elapsed() >= deadline {
+            return RegistryError::Deadline {
+                url: url.to_string(),
+                secs: deadline.as_secs(),
+            };
+        }
         RegistryError::Timeout {
             url: url.to_string(),
         }

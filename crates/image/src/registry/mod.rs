@@ -61,6 +61,12 @@ pub struct RegistryOptions {
     pub connect_timeout: Duration,
     /// Longest wait for any one read; a stalled server fails after this.
     pub read_timeout: Duration,
+    /// Longest a whole small exchange may take (manifest, config, token, error body),
+    /// however the server paces its bytes. A blob gets this plus the time its declared size
+    /// needs at `min_rate`.
+    pub request_timeout: Duration,
+    /// The slowest a blob may arrive; a registry that trickles is given up on.
+    pub min_rate: crate::MinRate,
     /// Retries after a 429, a 5xx or a failed connection.
     pub retries: u32,
 }
@@ -74,6 +80,8 @@ impl Default for RegistryOptions {
             docker_config_dir: default_docker_config_dir(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            min_rate: crate::MinRate::default(),
             retries: 3,
         }
     }
@@ -112,6 +120,12 @@ pub enum RegistryError {
     Connect { url: String, message: String },
     #[error("{url} timed out (no answer within the read timeout; see --registry-timeout)")]
     Timeout { url: String },
+    #[error("{url} did not finish within {secs}s (the whole-request deadline); the registry is too slow or is stalling on purpose")]
+    Deadline { url: String, secs: u64 },
+    #[error(
+        "{url} is sending too slowly: {detail}; gave up on it (a stalled or hostile registry)"
+    )]
+    TooSlow { url: String, detail: String },
     #[error("{host} requires authentication: pass --username with --password-stdin, set BULWARK_REGISTRY_USERNAME/BULWARK_REGISTRY_PASSWORD, or `docker login {host}`")]
     AuthRequired { host: String },
     #[error("{host} rejected the credentials: {detail}")]
@@ -366,6 +380,7 @@ pub fn open_with_client(
             client: client.clone(),
             repository: name.repository.clone(),
             digest: digest.clone(),
+            size: d.size(),
         };
         let mut layer = Layer::new(index, Arc::new(opener));
         layer.media_type = Some(d.media_type().to_string());
@@ -398,17 +413,257 @@ struct BlobOpener {
     client: Arc<RegistryClient>,
     repository: String,
     digest: Digest,
+    size: u64,
 }
 
 impl crate::OpenBlob for BlobOpener {
     fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         let path = format!("/v2/{}/blobs/{}", self.repository, self.digest);
-        match self.client.get_stream(&path, &pull_scope(&self.repository)) {
+        match self
+            .client
+            .get_stream(&path, &pull_scope(&self.repository), Some(self.size))
+        {
             Ok(r) => Ok(r),
             Err(e) => {
                 let err = missing_blob(e, self.client.host(), &self.repository, &self.digest);
                 Err(io::Error::other(err.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+    use sha2::Digest as _;
+
+    use super::*;
+    use crate::{Limits, StreamError};
+
+    /// How the test registry sends the layer blob (and, for `TrickleAll`, everything).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Blob {
+        /// Every answer at one byte per 50 ms, status line included.
+        TrickleAll,
+        /// Manifest, config and the layer's head promptly; the layer's body at one byte per 50 ms.
+        TrickleLayer,
+        /// The layer's tar, then zeros for as long as the client reads.
+        Endless,
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+    }
+
+    fn tar_layer() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(10);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/os-release", &b"ID=debian\n"[..])
+            .unwrap();
+        b.into_inner().unwrap()
+    }
+
+    /// A plain-HTTP registry on localhost serving `t/app:1`, a one-layer image whose manifest
+    /// declares the layer `declared` bytes long. Returns its address.
+    fn serve(blob: Blob, declared: u64) -> String {
+        let layer = tar_layer();
+        let config = serde_json::to_vec(&json!({
+            "architecture": "amd64", "os": "linux",
+            "rootfs": { "type": "layers", "diff_ids": [sha256(&layer)] },
+        }))
+        .unwrap();
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": { "mediaType": "application/vnd.oci.image.config.v1+json",
+                        "digest": sha256(&config), "size": config.len() },
+            "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                         "digest": sha256(&layer), "size": declared }],
+        }))
+        .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (layer, config, manifest) = (layer.clone(), config.clone(), manifest.clone());
+                std::thread::spawn(move || answer(stream, blob, &layer, &config, &manifest));
+            }
+        });
+        address
+    }
+
+    fn answer(mut s: TcpStream, blob: Blob, layer: &[u8], config: &[u8], manifest: &[u8]) {
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+            if request.first() == Some(&0x16) {
+                // A TLS ClientHello: answer as the plain-HTTP server this is.
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+                return;
+            }
+        }
+        let line = String::from_utf8_lossy(&request);
+        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let (body, is_layer): (&[u8], bool) = if path.ends_with("/manifests/1") {
+            (manifest, false)
+        } else if path.ends_with(&sha256(config)) {
+            (config, false)
+        } else if path.ends_with(&sha256(layer)) {
+            (layer, true)
+        } else {
+            (b"{}", false)
+        };
+        let length = if is_layer && blob == Blob::Endless {
+            1u64 << 50
+        } else {
+            body.len() as u64
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {OCI_MANIFEST}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+        );
+        let trickled: Vec<u8> = match blob {
+            Blob::TrickleAll => head.bytes().chain(body.iter().copied()).collect(),
+            Blob::TrickleLayer if is_layer => {
+                if s.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                body.to_vec()
+            }
+            _ => Vec::new(),
+        };
+        if !trickled.is_empty() {
+            for b in trickled {
+                if s.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return;
+        }
+        if s.write_all(head.as_bytes())
+            .and_then(|_| s.write_all(body))
+            .is_err()
+        {
+            return;
+        }
+        if is_layer && blob == Blob::Endless {
+            let zeros = vec![0u8; 64 << 10];
+            while s.write_all(&zeros).is_ok() {}
+        }
+    }
+
+    fn options() -> RegistryOptions {
+        RegistryOptions {
+            insecure: true,
+            docker_config_dir: None,
+            read_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(1),
+            min_rate: crate::MinRate {
+                bytes_per_sec: 1024,
+                window: Duration::from_secs(1),
+            },
+            retries: 0,
+            ..RegistryOptions::default()
+        }
+    }
+
+    fn open_test_image(address: &str) -> Result<Image, ImageError> {
+        let name = ImageName::parse(&format!("{address}/t/app:1")).unwrap();
+        open(&name, &Platform::host(), &options())
+    }
+
+    /// Reads the one layer as the walker does: its tar to the end, then `finish`.
+    fn read_layer(image: &Image) -> Result<(), StreamError> {
+        let layer = &image.layers()[0];
+        let mut stream = match layer.open_tar(Limits::default()) {
+            Ok(s) => s,
+            Err(ImageError::Layer { source, .. }) => return Err(source),
+            Err(e) => panic!("{e}"),
+        };
+        {
+            let mut archive = tar::Archive::new(&mut stream);
+            for entry in archive
+                .entries()
+                .map_err(|e| StreamError::from_io(e, crate::Compression::None, true))?
+            {
+                let mut entry =
+                    entry.map_err(|e| StreamError::from_io(e, crate::Compression::None, true))?;
+                io::copy(&mut entry, &mut io::sink())
+                    .map_err(|e| StreamError::from_io(e, crate::Compression::None, true))?;
+            }
+        }
+        stream.finish().map(|_| ())
+    }
+
+    /// Issue 13.8: a registry sending its manifest one byte at a time never tripped the
+    /// per-read timeout. The whole request now has a deadline (1 s here).
+    #[test]
+    fn issue13_8_a_trickled_manifest_hits_the_request_deadline() {
+        let address = serve(Blob::TrickleAll, 1);
+        let started = Instant::now();
+        let err = open_test_image(&address).expect_err("the trickle is given up on");
+        let message = err.to_string();
+        assert!(
+            message.contains("did not finish within 1s") && message.contains("deadline"),
+            "{message}"
+        );
+        // About 600 bytes at 20 B/s would take 30 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Issue 13.8: a layer blob at one byte per 50 ms is under the minimum rate (1 KiB/s over
+    /// 1 s windows here), whatever deadline the declared size allows.
+    #[test]
+    fn issue13_8_a_trickled_blob_is_under_the_minimum_rate() {
+        let address = serve(Blob::TrickleLayer, 100 << 20);
+        let image = open_test_image(&address).unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let err = read_layer(&image).expect_err("the trickle is given up on");
+        let message = err.to_string();
+        assert!(
+            message.contains("too slowly") && message.contains("1024 bytes/s"),
+            "{message}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Issue 13.9, through a registry: a manifest declaring a 2^50-byte layer whose blob
+    /// never ends is read to 1 MiB past the tar's end, not to the 64 GiB layer limit.
+    #[test]
+    fn issue13_9_an_endless_blob_stops_soon_after_its_tar() {
+        let address = serve(Blob::Endless, 1 << 50);
+        let image = open_test_image(&address).unwrap_or_else(|e| panic!("{e}"));
+        let started = Instant::now();
+        let err = read_layer(&image).expect_err("the endless blob is stopped");
+        let message = err.to_string();
+        assert!(
+            message.contains("longer than its tar archive")
+                && message.contains(&sha256(&tar_layer())),
+            "{message}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
