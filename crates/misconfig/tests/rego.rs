@@ -27,7 +27,7 @@ fn example_dockerfile_policy_flags_unapproved_bases_at_their_line() {
         "Dockerfile",
         "FROM registry.example.com/base/python:3.12 AS build\nRUN true\nFROM build AS test\nFROM debian:12\nFROM scratch\n",
     );
-    let scan = scan_paths_with(&[df], &policies);
+    let scan = scan_paths_with(&[df], &policies).unwrap();
     assert!(scan.errors.is_empty(), "{:?}", scan.errors);
     let ours: Vec<_> = scan
         .findings
