@@ -116,7 +116,9 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
                     .join(", ")
             );
         }
-        bulwark_misconfig::scan_paths_with(&args.paths, &policies)
+        // A policy over its time or memory budget stops the command (exit 2): its evaluation
+        // may still be running and the results would be incomplete.
+        bulwark_misconfig::scan_paths_with(&args.paths, &policies)?
     };
     if let Some(root) = &args.host_root {
         let host = bulwark_misconfig::host::scan_root(root);
@@ -166,6 +168,9 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
     if !args.quiet {
         for e in &scan.errors {
             eprintln!("error: {e}");
+        }
+        for w in &scan.warnings {
+            eprintln!("warning: {w}");
         }
         for w in &warnings {
             eprintln!("warning: {w}");

@@ -7,8 +7,21 @@
 //! `input` is the parsed file: for a Dockerfile an array of instructions (see
 //! [`dockerfile_input`] and docs/policies.md), for YAML and JSON the document itself (each
 //! document of a multi-document YAML file in turn).
+//!
+//! A policy is code from outside: its evaluation on one file runs under an [`EvalBudget`] of
+//! time and memory. regorus 0.14 stops cooperatively at its time limit, but has no hook for
+//! memory or recursion depth (a self-recursive function overflows the stack, which aborts the
+//! process). So each file's rules run on their own thread, with a stack larger than the memory
+//! budget, while the caller's thread watches the process's resident memory (stack pages
+//! included) and the clock: runaway recursion or allocation trips the memory guard before the
+//! stack can overflow. A budget that is exceeded yields [`BudgetExceeded`], naming the rule;
+//! the runaway thread cannot be stopped from outside and is left behind, so the caller should
+//! stop soon after (the CLI exits 2).
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bulwark_types::{MisconfigLocation, Misconfiguration, Severity};
 use serde_json::{json, Value};
@@ -22,12 +35,90 @@ const RULES: &[(&str, Severity)] = &[
     ("warn", Severity::Low),
 ];
 
+/// Wall-clock time the rules may take on one file, by default.
+pub const DEFAULT_POLICY_TIME: Duration = Duration::from_secs(10);
+
+/// Growth of the process's resident memory the rules may cause on one file, by default.
+pub const DEFAULT_POLICY_MEMORY_BYTES: u64 = 512 << 20;
+
+/// How often the watching thread looks at memory and the clock.
+const GUARD_POLL: Duration = Duration::from_millis(5);
+
+/// Time past the budget before a rule that does not reach one of regorus's own time checks
+/// (one builtin call building a huge value) is given up on.
+const GUARD_GRACE: Duration = Duration::from_secs(2);
+
+/// Limits on the evaluation of every rule on one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalBudget {
+    pub time: Duration,
+    pub memory_bytes: u64,
+}
+
+impl Default for EvalBudget {
+    fn default() -> EvalBudget {
+        EvalBudget {
+            time: DEFAULT_POLICY_TIME,
+            memory_bytes: DEFAULT_POLICY_MEMORY_BYTES,
+        }
+    }
+}
+
+impl EvalBudget {
+    /// The evaluation thread's stack: twice the memory budget (reserved, not used, until a deep
+    /// evaluation touches it), so the memory guard fires well before the stack runs out.
+    fn stack_bytes(&self) -> usize {
+        usize::try_from(self.memory_bytes.saturating_mul(2))
+            .unwrap_or(usize::MAX)
+            .max(64 << 20)
+    }
+}
+
+/// Which limit a policy went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetKind {
+    Time(Duration),
+    Memory(u64),
+}
+
+/// A policy that went over its [`EvalBudget`]: the scan stops, since the rule's thread may
+/// still be running.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy {policy} on {path} {}; fix the policy (a recursive function or an unbounded comprehension?) or leave it out of --policy", describe(.kind))]
+pub struct BudgetExceeded {
+    /// The rule that was running: `data.main.deny`.
+    pub policy: String,
+    pub path: String,
+    pub kind: BudgetKind,
+}
+
+fn describe(kind: &BudgetKind) -> String {
+    match kind {
+        BudgetKind::Time(t) => format!("ran past its time budget of {} s", t.as_secs_f64()),
+        BudgetKind::Memory(b) => format!(
+            "grew memory past its budget of {} MiB (or recursed too deep)",
+            b >> 20
+        ),
+    }
+}
+
+/// Why a file's policies gave no result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// The file could not be handed to Rego, or a rule failed on it; other files still run.
+    #[error("{0}")]
+    File(FileError),
+    #[error(transparent)]
+    Budget(BudgetExceeded),
+}
+
 /// Loaded policies, ready to evaluate.
 #[derive(Clone)]
 pub struct Policies {
     engine: regorus::Engine,
     /// Packages whose rules apply (`data.main`, `data.main.docker` …).
     packages: Vec<String>,
+    budget: EvalBudget,
 }
 
 impl std::fmt::Debug for Policies {
@@ -142,7 +233,17 @@ impl Policies {
                 .iter()
                 .any(|w| name == w || name.starts_with(&format!("{w}.")))
         });
-        Ok(Policies { engine, packages })
+        Ok(Policies {
+            engine,
+            packages,
+            budget: EvalBudget::default(),
+        })
+    }
+
+    /// The same policies under another budget.
+    pub fn with_budget(mut self, budget: EvalBudget) -> Policies {
+        self.budget = budget;
+        self
     }
 
     /// The packages whose rules are evaluated.
@@ -150,39 +251,136 @@ impl Policies {
         &self.packages
     }
 
-    /// Evaluates every applicable rule on one file.
-    pub fn eval(&self, file: &SourceFile) -> Result<Vec<Misconfiguration>, FileError> {
+    /// Evaluates every applicable rule on one file, within the budget (see the module doc).
+    pub fn eval(&self, file: &SourceFile) -> Result<Vec<Misconfiguration>, EvalError> {
         if self.packages.is_empty() {
             return Ok(Vec::new());
         }
-        let inputs = inputs(file)?;
+        let inputs = inputs(file).map_err(EvalError::File)?;
         let mut engine = self.engine.clone();
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: self.budget.time,
+            check_interval: NonZeroU32::MIN.saturating_add(63),
+        });
+        let running = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let job = Job {
+            engine,
+            packages: self.packages.clone(),
+            path: file.path.clone(),
+            running: Arc::clone(&running),
+        };
+        let baseline = resident_bytes();
+        let started = Instant::now();
+        std::thread::Builder::new()
+            .name("rego".into())
+            .stack_size(self.budget.stack_bytes())
+            .spawn(move || {
+                // The receiver is gone only when the budget was blown; nothing to tell then.
+                let _ = tx.send(job.run(inputs));
+            })
+            .map_err(|e| {
+                EvalError::File(FileError::new(
+                    &file.path,
+                    None,
+                    format!("cannot start a thread to evaluate the policies: {e}"),
+                ))
+            })?;
+        let over = |kind| {
+            let policy = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            EvalError::Budget(BudgetExceeded {
+                policy,
+                path: file.path.clone(),
+                kind,
+            })
+        };
+        loop {
+            match rx.recv_timeout(GUARD_POLL) {
+                Ok(Ok(found)) => return Ok(found),
+                Ok(Err(JobError::File(e))) => return Err(EvalError::File(e)),
+                Ok(Err(JobError::Time)) => return Err(over(BudgetKind::Time(self.budget.time))),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(EvalError::File(FileError::new(
+                        &file.path,
+                        None,
+                        format!(
+                            "the Rego engine failed while evaluating {}",
+                            running.lock().unwrap_or_else(|p| p.into_inner())
+                        ),
+                    )))
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if started.elapsed() > self.budget.time + GUARD_GRACE {
+                        return Err(over(BudgetKind::Time(self.budget.time)));
+                    }
+                    if let (Some(before), Some(now)) = (baseline, resident_bytes()) {
+                        if now.saturating_sub(before) > self.budget.memory_bytes {
+                            return Err(over(BudgetKind::Memory(self.budget.memory_bytes)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The process's resident memory; `None` where the platform does not say.
+fn resident_bytes() -> Option<u64> {
+    memory_stats::memory_stats().map(|m| m.physical_mem as u64)
+}
+
+/// One file's evaluation, moved to its own thread.
+struct Job {
+    engine: regorus::Engine,
+    packages: Vec<String>,
+    path: String,
+    /// The rule being evaluated, for the message when a budget is blown.
+    running: Arc<Mutex<String>>,
+}
+
+enum JobError {
+    File(FileError),
+    /// regorus stopped at its own time limit.
+    Time,
+}
+
+impl Job {
+    fn run(mut self, inputs: Vec<Value>) -> Result<Vec<Misconfiguration>, JobError> {
         let mut out = Vec::new();
         for input in inputs {
             let input_value = regorus::Value::from_json_str(&input.to_string()).map_err(|e| {
-                FileError::new(
-                    &file.path,
+                JobError::File(FileError::new(
+                    &self.path,
                     None,
                     format!("cannot hand the file to Rego: {e}"),
-                )
+                ))
             })?;
-            engine.set_input(input_value);
+            self.engine.set_input(input_value);
             for pkg in &self.packages {
                 for (rule, severity) in RULES {
                     let query = format!("{pkg}.{rule}");
-                    let value = match engine.eval_rule(query.clone()) {
+                    query.clone_into(&mut self.running.lock().unwrap_or_else(|p| p.into_inner()));
+                    let value = match self.engine.eval_rule(query.clone()) {
                         Ok(v) => v,
+                        Err(e)
+                            if matches!(
+                                e.downcast_ref::<regorus::LimitError>(),
+                                Some(regorus::LimitError::TimeLimitExceeded { .. })
+                            ) =>
+                        {
+                            return Err(JobError::Time)
+                        }
                         // The package does not define this rule.
                         Err(e) if is_undefined(&e.to_string()) => continue,
                         Err(e) => {
-                            return Err(FileError::new(
-                                &file.path,
+                            return Err(JobError::File(FileError::new(
+                                &self.path,
                                 None,
                                 format!(
                                     "policy {query}: {}",
                                     e.to_string().lines().next().unwrap_or("")
                                 ),
-                            ))
+                            )))
                         }
                     };
                     if value == regorus::Value::Undefined {
@@ -199,7 +397,7 @@ impl Policies {
                         other => vec![other],
                     };
                     for item in items {
-                        out.push(to_finding(&file.path, pkg, rule, *severity, item));
+                        out.push(to_finding(&self.path, pkg, rule, *severity, item));
                     }
                 }
             }

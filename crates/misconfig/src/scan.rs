@@ -56,6 +56,8 @@ pub struct ConfigScan {
     pub findings: Vec<Misconfiguration>,
     /// Files that could not be checked; the others still were.
     pub errors: Vec<FileError>,
+    /// Files checked only in part (a Dockerfile variable left unexpanded); not an error.
+    pub warnings: Vec<FileError>,
     /// Files checked, by kind, for the summary.
     pub files_scanned: usize,
     /// The kinds of input that were checked (for compliance reports: a control whose checks
@@ -78,23 +80,29 @@ pub fn scan_paths(paths: &[PathBuf]) -> ConfigScan {
     scan
 }
 
-/// [`scan_paths`], then the user's Rego policies on every file found.
-pub fn scan_paths_with(paths: &[PathBuf], policies: &crate::rego::Policies) -> ConfigScan {
+/// [`scan_paths`], then the user's Rego policies on every file found. A policy over its
+/// budget stops the scan: its evaluation may still be running (see [`crate::rego`]).
+pub fn scan_paths_with(
+    paths: &[PathBuf],
+    policies: &crate::rego::Policies,
+) -> Result<ConfigScan, crate::rego::BudgetExceeded> {
     let (files, errors) = load_paths(paths);
     let mut scan = scan_files(&files);
     scan.errors.extend(errors);
     for f in &files {
         match policies.eval(f) {
             Ok(found) => scan.findings.extend(found),
+            Err(crate::rego::EvalError::Budget(e)) => return Err(e),
             // The built-in checks already report a file that does not parse.
-            Err(e) if scan.errors.iter().any(|x| x.path == e.path) => {}
-            Err(e) => scan.errors.push(e),
+            Err(crate::rego::EvalError::File(e))
+                if scan.errors.iter().any(|x| x.path == e.path) => {}
+            Err(crate::rego::EvalError::File(e)) => scan.errors.push(e),
         }
     }
     sort_findings(&mut scan.findings);
     scan.errors.sort();
     scan.errors.dedup();
-    scan
+    Ok(scan)
 }
 
 /// The configuration files under `paths`, read into memory, and the ones that could not be.
@@ -208,19 +216,20 @@ fn load(path: &Path, named: bool, errors: &mut Vec<FileError>) -> Option<SourceF
 
 /// Checks files already in memory (from disk or from an image's layers).
 pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
-    let per_file: Vec<(Vec<Misconfiguration>, Vec<FileError>)> = files
+    type PerFile = (Vec<Misconfiguration>, Vec<FileError>, Vec<FileError>);
+    let per_file: Vec<PerFile> = files
         .par_iter()
         .filter(|f| f.kind != FileKind::Kubernetes)
         .map(|f| {
             let result = match f.kind {
                 FileKind::Dockerfile => crate::dockerfile::scan(f),
-                FileKind::Compose => crate::compose::scan(f),
-                FileKind::DaemonJson => crate::daemon::scan(f),
-                FileKind::Kubernetes | FileKind::Rego => Ok(Vec::new()),
+                FileKind::Compose => crate::compose::scan(f).map(|h| (h, Vec::new())),
+                FileKind::DaemonJson => crate::daemon::scan(f).map(|h| (h, Vec::new())),
+                FileKind::Kubernetes | FileKind::Rego => Ok((Vec::new(), Vec::new())),
             };
             match result {
-                Ok(hits) => (to_findings(&f.path, hits), Vec::new()),
-                Err(e) => (Vec::new(), vec![e]),
+                Ok((hits, warnings)) => (to_findings(&f.path, hits), Vec::new(), warnings),
+                Err(e) => (Vec::new(), vec![e], Vec::new()),
             }
         })
         .collect();
@@ -229,9 +238,10 @@ pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
         checked: files.iter().filter_map(|f| f.kind.check_kind()).collect(),
         ..ConfigScan::default()
     };
-    for (findings, errors) in per_file {
+    for (findings, errors, warnings) in per_file {
         scan.findings.extend(findings);
         scan.errors.extend(errors);
+        scan.warnings.extend(warnings);
     }
     // Kubernetes checks see every manifest at once: some (a namespace with workloads and no
     // NetworkPolicy) are about the set, not one document.
@@ -246,6 +256,7 @@ pub fn scan_files(files: &[SourceFile]) -> ConfigScan {
     scan.errors.extend(errors);
     sort_findings(&mut scan.findings);
     scan.errors.sort();
+    scan.warnings.sort();
     scan
 }
 

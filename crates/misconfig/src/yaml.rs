@@ -2,18 +2,29 @@
 //! finding can point at the exact key (`privileged: true`) rather than at the whole document.
 //!
 //! Built on `saphyr-parser`'s event stream (YAML 1.2; JSON is YAML), with the limits a scanner
-//! of untrusted files needs: aliases may add at most [`MAX_ALIAS_NODES`] nodes to a stream
-//! (a "billion laughs" document is refused at the alias that crosses the budget, not expanded),
-//! nesting deeper than [`MAX_DEPTH`] is refused, and the caller caps the input size. Merge keys
-//! (`<<: *base`) are applied, as Kubernetes' YAML reader does.
+//! of untrusted files needs: aliases may add at most [`MAX_ALIAS_NODES`] nodes and
+//! [`MAX_ALIAS_BYTES`] bytes of scalar text to a stream, counted as if expanded (a "billion
+//! laughs" document is refused at the alias that crosses the budget), nesting deeper than
+//! [`MAX_DEPTH`] is refused, and the caller caps the input size. Merge keys (`<<: *base`) are
+//! applied, as Kubernetes' YAML reader does.
+//!
+//! Collections and scalar text are shared (`Arc`), so an anchor costs nothing and an alias
+//! costs one pointer in memory: the alias budget bounds the work of the checks that walk the
+//! expanded tree, not the loader's memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
-/// Nodes that alias expansion may add to one stream. Real manifests use a handful of aliases;
-/// this is far beyond them and still a few megabytes of memory at most.
+/// Nodes that alias expansion may add to one stream (counted as if every alias were copied
+/// out). Real manifests use a handful of aliases; this is far beyond them and still cheap to
+/// walk.
 pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Bytes of scalar text that alias expansion may add to one stream: an alias to one large
+/// string, repeated, is walked (and searched by the checks) once per alias.
+pub const MAX_ALIAS_BYTES: usize = 16 << 20;
 
 /// Nesting depth of mappings and sequences. Kubernetes objects nest a dozen levels deep.
 pub const MAX_DEPTH: usize = 128;
@@ -30,12 +41,12 @@ pub struct Node {
 pub enum Value {
     /// A scalar's text; `plain` when unquoted (only plain scalars are booleans, numbers or null).
     Scalar {
-        text: String,
+        text: Arc<str>,
         plain: bool,
     },
-    Seq(Vec<Node>),
+    Seq(Arc<Vec<Node>>),
     /// Entries in document order.
-    Map(Vec<(Node, Node)>),
+    Map(Arc<Vec<(Node, Node)>>),
 }
 
 /// Why a stream could not be loaded, and where.
@@ -122,7 +133,7 @@ impl Node {
     /// A plain scalar read as a boolean the way Kubernetes' YAML 1.1 reader does.
     pub fn as_bool(&self) -> Option<bool> {
         match &self.value {
-            Value::Scalar { text, plain: true } => match text.as_str() {
+            Value::Scalar { text, plain: true } => match &**text {
                 "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
                 "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
                     Some(false)
@@ -158,12 +169,28 @@ impl Node {
         }
     }
 
-    fn size(&self) -> usize {
+    /// A mapping key's text as the merge of `<<` compares keys (null and collections compare
+    /// equal to each other, as `as_str` makes them).
+    fn key_text(&self) -> Option<Arc<str>> {
         match &self.value {
-            Value::Scalar { .. } => 1,
-            Value::Seq(s) => 1 + s.iter().map(Node::size).sum::<usize>(),
-            Value::Map(m) => 1 + m.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
+            Value::Scalar { text, plain } if !(*plain && is_null(text)) => Some(Arc::clone(text)),
+            _ => None,
         }
+    }
+}
+
+/// What a node costs the checks that walk it: its nodes and its scalar bytes, aliases
+/// counted as copies of what they name.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
     }
 }
 
@@ -192,11 +219,13 @@ enum Frame {
     Seq {
         at: (usize, usize),
         anchor: usize,
+        cost: Cost,
         items: Vec<Node>,
     },
     Map {
         at: (usize, usize),
         anchor: usize,
+        cost: Cost,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
     },
@@ -206,8 +235,9 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
-    let mut alias_budget = MAX_ALIAS_NODES;
+    // Anchored nodes share their collections with the tree (a clone is a pointer copy).
+    let mut anchors: HashMap<usize, (Node, Cost)> = HashMap::new();
+    let mut alias_cost = Cost::default();
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| YamlError {
             line: e.marker().line(),
@@ -230,16 +260,19 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
                         ),
                     });
                 }
+                let cost = Cost { nodes: 1, bytes: 0 };
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Frame::Seq {
                         at,
                         anchor,
+                        cost,
                         items: Vec::new(),
                     }
                 } else {
                     Frame::Map {
                         at,
                         anchor,
+                        cost,
                         entries: Vec::new(),
                         key: None,
                     }
@@ -247,26 +280,34 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Frame::Seq { at, anchor, items }) => Some((
+                Some(Frame::Seq {
+                    at,
+                    anchor,
+                    cost,
+                    items,
+                }) => Some((
                     Node {
                         line: at.0,
                         col: at.1,
-                        value: Value::Seq(items),
+                        value: Value::Seq(Arc::new(items)),
                     },
                     anchor,
+                    cost,
                 )),
                 Some(Frame::Map {
                     at,
                     anchor,
+                    cost,
                     entries,
                     ..
                 }) => Some((
                     Node {
                         line: at.0,
                         col: at.1,
-                        value: Value::Map(merge_keys(entries)),
+                        value: Value::Map(Arc::new(merge_keys(entries))),
                     },
                     anchor,
+                    cost,
                 )),
                 None => None,
             },
@@ -275,37 +316,41 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
                     line: at.0,
                     col: at.1,
                     value: Value::Scalar {
-                        text: text.into_owned(),
+                        text: Arc::from(&*text),
                         plain: style == ScalarStyle::Plain,
                     },
                 },
                 anchor,
+                Cost {
+                    nodes: 1,
+                    bytes: text.len(),
+                },
             )),
             Event::Alias(id) => {
-                let Some((node, size)) = anchors.get(&id) else {
+                let Some((node, cost)) = anchors.get(&id) else {
                     return Err(YamlError {
                         line: at.0,
                         message: "alias to an unknown anchor".into(),
                     });
                 };
-                if *size > alias_budget {
+                alias_cost.add(*cost);
+                if alias_cost.nodes > MAX_ALIAS_NODES || alias_cost.bytes > MAX_ALIAS_BYTES {
                     return Err(YamlError {
                         line: at.0,
                         message: format!(
-                            "YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (a \"billion laughs\" document?); refusing to expand them"
+                            "YAML aliases expand to more than {MAX_ALIAS_NODES} nodes or {MAX_ALIAS_BYTES} bytes (a \"billion laughs\" document?); refusing to expand them"
                         ),
                     });
                 }
-                alias_budget -= size;
-                Some((node.clone(), 0))
+                Some((node.clone(), 0, *cost))
             }
         };
-        let Some((node, anchor)) = complete else {
+        let Some((node, anchor, cost)) = complete else {
             continue;
         };
         if anchor != 0 {
-            let size = node.size();
-            anchors.insert(anchor, (node.clone(), size));
+            // A clone shares the collections: an anchor costs a pointer, not a copy.
+            anchors.insert(anchor, (node.clone(), cost));
         }
         match stack.last_mut() {
             None => {
@@ -313,37 +358,50 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
                     docs.push(node);
                 }
             }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
+            Some(Frame::Seq {
+                items, cost: total, ..
+            }) => {
+                total.add(cost);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                cost: total,
+                ..
+            }) => {
+                total.add(cost);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                }
+            }
         }
     }
     Ok(docs)
 }
 
 /// Applies `<<` merge keys: the merged mappings' entries come after the explicit ones, which
-/// win.
+/// win; of the merged mappings, the first to name a key wins. Keys already present are looked
+/// up in a set, so a merge of n keys costs O(n).
 fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
     let is_merge =
-        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if &**text == "<<");
     if !entries.iter().any(|(k, _)| is_merge(k)) {
         return entries;
     }
     let (merges, mut out): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge(k));
+    let mut present: HashSet<Option<Arc<str>>> = out.iter().map(|(k, _)| k.key_text()).collect();
     for (_, value) in merges {
-        let sources: Vec<Node> = match value.value {
-            Value::Map(_) => vec![value],
+        let sources: &[Node] = match &value.value {
+            Value::Map(_) => std::slice::from_ref(&value),
             Value::Seq(items) => items,
-            Value::Scalar { .. } => Vec::new(),
+            Value::Scalar { .. } => &[],
         };
         for source in sources {
-            if let Value::Map(m) = source.value {
-                for (k, v) in m {
-                    if !out.iter().any(|(o, _)| o.as_str() == k.as_str()) {
-                        out.push((k, v));
-                    }
+            for (k, v) in source.map() {
+                if present.insert(k.key_text()) {
+                    out.push((k.clone(), v.clone()));
                 }
             }
         }
@@ -451,5 +509,89 @@ mod tests {
         let err = load_stream("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert!(err.message.starts_with("invalid YAML"), "{err:?}");
         assert!(err.line >= 2, "{err:?}");
+    }
+
+    /// Issue 13.5: 120 nested anchors around a 20,000-item list, no alias (1.96 GB before:
+    /// every anchored node was deep-cloned). Anchors now share the tree; the whole document
+    /// is held once.
+    #[test]
+    fn issue_13_5_nested_anchors_are_not_copied() {
+        let mut text = String::new();
+        for i in 0..120 {
+            text.push_str(&format!("{}k{i}: &a{i}\n", "  ".repeat(i)));
+        }
+        let items: Vec<String> = (0..20_000).map(|i| format!("item-{i}")).collect();
+        text.push_str(&format!(
+            "{}list: [{}]\n",
+            "  ".repeat(120),
+            items.join(", ")
+        ));
+        let start = std::time::Instant::now();
+        let docs = load_stream(&text).unwrap();
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        let mut node = &docs[0];
+        for i in 0..120 {
+            node = node.get(&format!("k{i}")).unwrap();
+        }
+        assert_eq!(node.get("list").unwrap().seq().len(), 20_000);
+
+        // An alias shares what it names instead of copying it, and still counts as a copy
+        // against the alias budget.
+        let docs = load_stream("a: &a [1, 2, 3]\nb: *a\n").unwrap();
+        match (
+            &docs[0].get("a").unwrap().value,
+            &docs[0].get("b").unwrap().value,
+        ) {
+            (Value::Seq(a), Value::Seq(b)) => assert!(Arc::ptr_eq(a, b)),
+            other => panic!("{other:?}"),
+        }
+        let list = format!("a: &a [{}]\n", items[..10_000].join(", "));
+        let over = format!("{list}b: [{}]\n", ["*a"; 11].join(", "));
+        let err = load_stream(&over).unwrap_err();
+        assert!(err.message.contains("billion laughs"), "{err:?}");
+        // Large scalars count by their bytes.
+        let big = format!(
+            "a: &a \"{}\"\nb: [{}]\n",
+            "x".repeat(1 << 20),
+            ["*a"; 17].join(", ")
+        );
+        let err = load_stream(&big).unwrap_err();
+        assert!(err.message.contains("bytes"), "{err:?}");
+    }
+
+    /// Issue 13.6: `{<<: {300,000 keys}}` took over a minute (each merged key was looked up in
+    /// a list of the keys before it). Now a set: near-linear.
+    #[test]
+    fn issue_13_6_a_huge_merge_is_near_linear() {
+        let keys: Vec<String> = (0..300_000).map(|i| format!("k{i}: {i}")).collect();
+        // The parser alone takes seconds on a busy machine: compare with loading the same
+        // keys without the merge (quadratic was 20x that and more).
+        let plain = format!("{{{}}}\n", keys.join(", "));
+        let start = std::time::Instant::now();
+        load_stream(&plain).unwrap();
+        let bound = start.elapsed() * 3 + std::time::Duration::from_secs(2);
+        let text = format!("{{<<: {{{}}}, k7: explicit}}\n", keys.join(", "));
+        let start = std::time::Instant::now();
+        let docs = load_stream(&text).unwrap();
+        assert!(start.elapsed() < bound, "{:?} > {bound:?}", start.elapsed());
+        assert_eq!(docs[0].map().len(), 300_000);
+        assert_eq!(docs[0].get("k7").unwrap().as_str(), Some("explicit"));
+        assert_eq!(docs[0].get("k299999").unwrap().as_i64(), Some(299_999));
+        // The checks of every YAML kind stay near-linear on it too.
+        for kind in [crate::FileKind::Kubernetes, crate::FileKind::Compose] {
+            let file = crate::SourceFile {
+                path: "merge.yaml".into(),
+                kind,
+                bytes: text.clone().into_bytes(),
+            };
+            let start = std::time::Instant::now();
+            crate::scan_files(std::slice::from_ref(&file));
+            assert!(
+                start.elapsed() < bound * 2,
+                "{kind:?}: {:?} > {:?}",
+                start.elapsed(),
+                bound * 2
+            );
+        }
     }
 }

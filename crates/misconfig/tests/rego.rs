@@ -27,7 +27,7 @@ fn example_dockerfile_policy_flags_unapproved_bases_at_their_line() {
         "Dockerfile",
         "FROM registry.example.com/base/python:3.12 AS build\nRUN true\nFROM build AS test\nFROM debian:12\nFROM scratch\n",
     );
-    let scan = scan_paths_with(&[df], &policies);
+    let scan = scan_paths_with(&[df], &policies).unwrap();
     assert!(scan.errors.is_empty(), "{:?}", scan.errors);
     let ours: Vec<_> = scan
         .findings
@@ -126,4 +126,77 @@ fn syntax_errors_name_file_and_line() {
     );
     let missing = Policies::load(&[dir.path().join("nope")], &[]).unwrap_err();
     assert!(missing[0].message.contains("no such policy directory"));
+}
+
+fn policy(dir: &Path, body: &str) -> Policies {
+    write(
+        dir,
+        "policy.rego",
+        &format!("package main\n\nimport rego.v1\n\n{body}"),
+    );
+    Policies::load(&[dir.to_path_buf()], &[]).unwrap()
+}
+
+fn dockerfile() -> SourceFile {
+    SourceFile {
+        path: "Dockerfile".into(),
+        kind: FileKind::Dockerfile,
+        bytes: b"FROM debian:12\n".to_vec(),
+    }
+}
+
+/// Issue 13.13: a policy that loops for ever stops at the time budget, one that builds a huge
+/// value at the memory budget; both name the rule. (Runaway recursion is tested through the
+/// CLI: its thread cannot be stopped, and only a process that exits is rid of it.)
+#[test]
+fn issue_13_13_policies_stop_at_their_time_and_memory_budget() {
+    use bulwark_misconfig::rego::{BudgetKind, EvalBudget, EvalError};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let slow = policy(
+        &dir.path().join("slow"),
+        "deny contains msg if {\n  some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n  i == j + 100001\n  msg := \"never\"\n}\n",
+    )
+    .with_budget(EvalBudget {
+        time: Duration::from_millis(500),
+        memory_bytes: 1 << 30,
+    });
+    let start = std::time::Instant::now();
+    match slow.eval(&dockerfile()) {
+        Err(EvalError::Budget(e)) => {
+            assert_eq!(e.policy, "data.main.deny");
+            assert_eq!(e.path, "Dockerfile");
+            assert!(matches!(e.kind, BudgetKind::Time(_)), "{e}");
+            assert!(e.to_string().contains("time budget"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+
+    let big = policy(
+        &dir.path().join("big"),
+        "deny contains msg if {\n  xs := numbers.range(1, 10000000)\n  count(xs) > 0\n  msg := \"never\"\n}\n",
+    )
+    .with_budget(EvalBudget {
+        time: Duration::from_secs(60),
+        memory_bytes: 32 << 20,
+    });
+    match big.eval(&dockerfile()) {
+        Err(EvalError::Budget(e)) => {
+            assert_eq!(e.policy, "data.main.deny");
+            assert!(matches!(e.kind, BudgetKind::Memory(_)), "{e}");
+            assert!(e.to_string().contains("32 MiB"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // An ordinary policy under the default budget is unaffected.
+    let fine = policy(
+        &dir.path().join("fine"),
+        "deny contains msg if {\n  some ins in input\n  ins.cmd == \"from\"\n  msg := sprintf(\"base %s\", [ins.value])\n}\n",
+    );
+    let found = fine.eval(&dockerfile()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].message, "base debian:12");
 }

@@ -492,3 +492,84 @@ fn config_compliance_policy_and_host_root() {
     );
     assert!(found.iter().any(|f| f.0 == "BW-DMN-001"), "{found:#?}");
 }
+
+/// Issue 13.2: `ENV A=$A$A` on 40 lines grew to 6.3 GB and aborted, in `bulwark config` and in
+/// the layer pass. Expansion now stops at its budget with a warning; the file is still checked.
+#[test]
+fn issue_13_2_doubling_env_values_are_bounded_in_config_and_in_images() {
+    let mut dockerfile = String::from("FROM debian:12\nENV A=x\n");
+    for _ in 0..40 {
+        dockerfile.push_str("ENV A=$A$A\n");
+    }
+    dockerfile.push_str("USER root\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "Dockerfile", &dockerfile);
+    let start = std::time::Instant::now();
+    let out = bulwark(&["config", &path, "-f", "json"]);
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("Dockerfile:19: variable expansion stopped"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(ids(&misconfigs(&report)).contains(&"BW-DF-001"));
+
+    let layer = LayerBuilder::new()
+        .file("etc/os-release", os_release_debian())
+        .file("src/Dockerfile", dockerfile.as_bytes())
+        .finish();
+    let img = ImageBuilder::new().layer(layer, Compression::Gzip, "COPY . /");
+    let start = std::time::Instant::now();
+    let found = scan_misconfig(&img);
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "BW-DF-001" && f.1 == "/src/Dockerfile"),
+        "{found:#?}"
+    );
+}
+
+/// Issue 13.13: a self-recursive Rego function aborted the process (stack overflow); a policy
+/// building a 200M-element array took 4.7 GB. Both now stop at the evaluation budget: exit 2,
+/// naming the rule.
+#[test]
+fn issue_13_13_runaway_policies_exit_2_naming_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = write(dir.path(), "Dockerfile", "FROM debian:12\nUSER 10001\n");
+    for (name, body) in [
+        (
+            "recursive",
+            "f(x) := y if {\n  y := f(x + 1)\n}\n\ndeny contains msg if {\n  f(1) > 0\n  msg := \"never\"\n}\n",
+        ),
+        (
+            "huge",
+            "deny contains msg if {\n  xs := numbers.range(1, 200000000)\n  count(xs) > 0\n  msg := \"never\"\n}\n",
+        ),
+    ] {
+        let policy_dir = dir.path().join(name);
+        write(
+            &policy_dir,
+            "policy.rego",
+            &format!("package main\n\nimport rego.v1\n\n{body}"),
+        );
+        let start = std::time::Instant::now();
+        let out = bulwark(&[
+            "config",
+            &dockerfile,
+            "--policy",
+            &policy_dir.display().to_string(),
+            "-f",
+            "json",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("policy data.main.deny on") && stderr.contains("budget"),
+            "{name}: {stderr}"
+        );
+        assert!(start.elapsed().as_secs() < 60, "{name}: {:?}", start.elapsed());
+    }
+}

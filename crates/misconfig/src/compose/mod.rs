@@ -393,7 +393,7 @@ impl Service<'_, '_> {
         let mut found: Vec<(&Node, String)> = Vec::new();
         match &env.value {
             crate::yaml::Value::Map(entries) => {
-                for (k, v) in entries {
+                for (k, v) in entries.iter() {
                     let (Some(var), Some(value)) = (k.as_str(), v.as_str()) else {
                         continue;
                     };
@@ -406,7 +406,7 @@ impl Service<'_, '_> {
                 }
             }
             crate::yaml::Value::Seq(items) => {
-                for item in items {
+                for item in items.iter() {
                     let Some((var, value)) = item.as_str().and_then(|s| s.split_once('=')) else {
                         continue;
                     };

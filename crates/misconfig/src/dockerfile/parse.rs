@@ -35,6 +35,24 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Something the parser did not do in full, with its 1-based line; the file is still checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseWarning {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Longest value one `$VAR` expansion may produce. Real build arguments and environment values
+/// are a few hundred bytes; `ENV A=$A$A` repeated doubles without end.
+pub const MAX_EXPANDED_VALUE_BYTES: usize = 64 << 10;
+
+/// Bytes all the expansions of one Dockerfile may produce together, so that many lines each
+/// just under [`MAX_EXPANDED_VALUE_BYTES`] still cost little.
+pub const MAX_EXPANSION_BYTES_PER_FILE: usize = 4 << 20;
+
+/// Warnings kept per file; the rest are counted in the last one.
+const MAX_WARNINGS: usize = 20;
+
 /// `--name=value` (or a bare `--name`) before an instruction's arguments.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Flag {
@@ -110,6 +128,9 @@ pub struct Dockerfile {
     pub directives: BTreeMap<String, String>,
     pub instructions: Vec<Instruction>,
     pub stages: Vec<Stage>,
+    /// Variable expansions left as written because they outgrew their budget.
+    #[serde(skip)]
+    pub warnings: Vec<ParseWarning>,
 }
 
 impl Dockerfile {
@@ -204,6 +225,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
 
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     let mut global_args: BTreeMap<String, String> = BTreeMap::new();
+    let mut expander = Expander::new();
     while i < lines.len() {
         let raw = lines[i];
         let trimmed = raw.trim_start();
@@ -320,7 +342,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
                 }
             };
             env = global_args.clone();
-            let base = expand(&base_raw, &global_args);
+            let base = expander.expand(&base_raw, &global_args, start + 1);
             df.stages.push(Stage {
                 index: df.stages.len(),
                 name: name.map(|n| n.to_ascii_lowercase()),
@@ -336,7 +358,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
         } else if cmd == "ARG" {
             for (k, v) in key_values(&value, false) {
                 let v = match v {
-                    Some(v) => expand(&v, &env),
+                    Some(v) => expander.expand(&v, &env, start + 1),
                     None => global_args.get(&k).cloned().unwrap_or_default(),
                 };
                 if stage.is_none() {
@@ -346,7 +368,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
             }
         } else if cmd == "ENV" {
             for (k, v) in key_values(&value, true) {
-                let v = expand(&v.unwrap_or_default(), &env);
+                let v = expander.expand(&v.unwrap_or_default(), &env, start + 1);
                 env.insert(k, v);
             }
         } else if stage.is_none() {
@@ -360,7 +382,7 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
             exec.clone()
                 .unwrap_or_else(|| split_words(&value))
                 .iter()
-                .map(|w| expand(w, &env))
+                .map(|w| expander.expand(w, &env, start + 1))
                 .collect()
         } else {
             Vec::new()
@@ -382,7 +404,64 @@ pub fn parse(bytes: &[u8]) -> Result<Dockerfile, ParseError> {
         let line = df.instructions.first().map(|i| i.line).unwrap_or(1);
         return Err(err(line, "no FROM instruction: not a Dockerfile"));
     }
+    df.warnings = expander.finish();
     Ok(df)
+}
+
+/// Expands variables within the per-value and per-file budgets; what would outgrow them is
+/// kept as written (Docker would expand it, so checks on that value may miss), with a warning.
+struct Expander {
+    remaining: usize,
+    warnings: Vec<ParseWarning>,
+    refused: usize,
+}
+
+impl Expander {
+    fn new() -> Expander {
+        Expander {
+            remaining: MAX_EXPANSION_BYTES_PER_FILE,
+            warnings: Vec::new(),
+            refused: 0,
+        }
+    }
+
+    fn expand(&mut self, s: &str, vars: &BTreeMap<String, String>, line: usize) -> String {
+        let limit = MAX_EXPANDED_VALUE_BYTES.min(self.remaining);
+        if let Some(out) = expand_depth(s, vars, 0, limit) {
+            self.remaining -= out.len();
+            return out;
+        }
+        self.refused += 1;
+        if self.warnings.len() < MAX_WARNINGS && self.warnings.last().is_none_or(|w| w.line != line)
+        {
+            let message = if limit < MAX_EXPANDED_VALUE_BYTES {
+                format!(
+                    "variable expansion stopped: the file's expansions exceed {MAX_EXPANSION_BYTES_PER_FILE} bytes; `{}` is checked as written",
+                    shown(s)
+                )
+            } else {
+                format!(
+                    "variable expansion stopped: `{}` expands to more than {MAX_EXPANDED_VALUE_BYTES} bytes; it is checked as written",
+                    shown(s)
+                )
+            };
+            self.warnings.push(ParseWarning { line, message });
+        }
+        s.to_string()
+    }
+
+    fn finish(mut self) -> Vec<ParseWarning> {
+        let shown: usize = self.warnings.len();
+        if self.refused > shown {
+            if let Some(last) = self.warnings.last_mut() {
+                last.message.push_str(&format!(
+                    " (and {} more expansions left as written)",
+                    self.refused - shown
+                ));
+            }
+        }
+        self.warnings
+    }
 }
 
 /// Splits leading `--flag[=value]` words off an instruction's arguments.
@@ -527,23 +606,34 @@ pub fn split_words(s: &str) -> Vec<String> {
 }
 
 /// Expands `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:+alt}`,
-/// `${VAR+alt}` from `vars`; unknown variables expand to nothing, as in Docker.
+/// `${VAR+alt}` from `vars`; unknown variables expand to nothing, as in Docker. A result longer
+/// than [`MAX_EXPANDED_VALUE_BYTES`] is not built: `s` is returned as written.
 pub fn expand(s: &str, vars: &BTreeMap<String, String>) -> String {
-    expand_depth(s, vars, 0)
+    expand_depth(s, vars, 0, MAX_EXPANDED_VALUE_BYTES).unwrap_or_else(|| s.to_string())
 }
 
 /// Nested defaults (`${A:-${B:-c}}`) deeper than this are left as written, so a hostile line
 /// cannot exhaust the stack.
 const MAX_EXPANSION_DEPTH: usize = 8;
 
-fn expand_depth(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> String {
+/// `None` when the result would be longer than `limit` bytes.
+fn expand_depth(
+    s: &str,
+    vars: &BTreeMap<String, String>,
+    depth: usize,
+    limit: usize,
+) -> Option<String> {
     if depth > MAX_EXPANSION_DEPTH {
-        return s.to_string();
+        return (s.len() <= limit).then(|| s.to_string());
     }
     let mut out = String::new();
     let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
     while i < chars.len() {
+        if out.len() > limit {
+            return None;
+        }
+        let room = limit - out.len();
         let c = chars[i];
         if c == '\\' && i + 1 < chars.len() && chars[i + 1] == '$' {
             out.push('$');
@@ -569,33 +659,38 @@ fn expand_depth(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> Strin
             let val = vars.get(name);
             let set = val.is_some();
             let nonempty = val.is_some_and(|v| !v.is_empty());
-            let got = if let Some(d) = op.strip_prefix(":-") {
+            let value = || val.map(String::as_str).unwrap_or("");
+            let nested = |t: &str| expand_depth(t, vars, depth + 1, room);
+            let got: std::borrow::Cow<str> = if let Some(d) = op.strip_prefix(":-") {
                 if nonempty {
-                    val.cloned().unwrap_or_default()
+                    value().into()
                 } else {
-                    expand_depth(d, vars, depth + 1)
+                    nested(d)?.into()
                 }
             } else if let Some(d) = op.strip_prefix('-') {
                 if set {
-                    val.cloned().unwrap_or_default()
+                    value().into()
                 } else {
-                    expand_depth(d, vars, depth + 1)
+                    nested(d)?.into()
                 }
             } else if let Some(a) = op.strip_prefix(":+") {
                 if nonempty {
-                    expand_depth(a, vars, depth + 1)
+                    nested(a)?.into()
                 } else {
-                    String::new()
+                    "".into()
                 }
             } else if let Some(a) = op.strip_prefix('+') {
                 if set {
-                    expand_depth(a, vars, depth + 1)
+                    nested(a)?.into()
                 } else {
-                    String::new()
+                    "".into()
                 }
             } else {
-                val.cloned().unwrap_or_default()
+                value().into()
             };
+            if got.len() > room {
+                return None;
+            }
             out.push_str(&got);
         } else if chars[i + 1].is_ascii_alphabetic() || chars[i + 1] == '_' {
             let mut j = i + 1;
@@ -603,14 +698,18 @@ fn expand_depth(s: &str, vars: &BTreeMap<String, String>, depth: usize) -> Strin
                 j += 1;
             }
             let name: String = chars[i + 1..j].iter().collect();
-            out.push_str(vars.get(&name).map(String::as_str).unwrap_or(""));
+            let got = vars.get(&name).map(String::as_str).unwrap_or("");
+            if got.len() > room {
+                return None;
+            }
+            out.push_str(got);
             i = j;
         } else {
             out.push(c);
             i += 1;
         }
     }
-    out
+    (out.len() <= limit).then_some(out)
 }
 
 #[cfg(test)]
@@ -705,6 +804,54 @@ mod tests {
         let hits = super::super::checks::run(&df);
         assert!(!hits.is_empty());
         assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    }
+
+    /// Issue 13.2: `ENV A=$A$A` on 40 lines doubled the value each line (6.3 GB, then an
+    /// abort). Each expansion now stops at 64 KiB and the file at 4 MiB: the value is kept as
+    /// written and the parse warns.
+    #[test]
+    fn issue_13_2_doubling_env_values_stop_at_the_expansion_budget() {
+        let mut text = String::from("FROM debian:12\nENV A=x\n");
+        for _ in 0..40 {
+            text.push_str("ENV A=$A$A\n");
+        }
+        text.push_str("ADD $A /dst\n");
+        let start = std::time::Instant::now();
+        let df = parse(text.as_bytes()).unwrap();
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        assert!(!df.warnings.is_empty());
+        assert!(
+            df.warnings[0].message.contains("expands to more than"),
+            "{:?}",
+            df.warnings
+        );
+        // 2^16 bytes is the first value over the limit: line 2 sets 1 byte, line 3 + 16 = 19.
+        assert_eq!(df.warnings[0].line, 19, "{:?}", df.warnings);
+        let add = df.instructions.last().unwrap();
+        assert!(add.expanded_words[0].len() <= MAX_EXPANDED_VALUE_BYTES);
+
+        // Many lines each just under the value limit hit the per-file budget.
+        let big = "y".repeat(60_000);
+        let mut text = format!("FROM debian:12\nARG B={big}\n");
+        for i in 0..200 {
+            text.push_str(&format!("ENV C{i}=$B\n"));
+        }
+        let df = parse(text.as_bytes()).unwrap();
+        let last = df.warnings.last().unwrap();
+        assert!(
+            last.message.contains("file's expansions exceed"),
+            "{last:?}"
+        );
+        assert!(
+            last.message.contains("more expansions left as written"),
+            "{last:?}"
+        );
+        assert!(df.warnings.len() <= MAX_WARNINGS);
+        // Ordinary values are untouched.
+        assert_eq!(
+            expand("${B:-d}$A", &[("A".to_string(), "x".to_string())].into()),
+            "dx"
+        );
     }
 
     #[test]

@@ -195,4 +195,43 @@ mod tests {
         assert_eq!(errors[1].line, Some(5));
         assert!(hits.iter().all(|(p, _)| p == "list.yaml"));
     }
+
+    /// Issue 12.6: judge what the API server runs. A volume whose only source is written
+    /// `null` is an emptyDir, not a hostPath of the node's root; container-only fields written
+    /// on the pod's securityContext are dropped, not inherited; a container field written
+    /// `null` is unset, so the pod's value applies.
+    #[test]
+    fn issue_12_6_null_sources_and_pod_level_container_fields_are_not_findings() {
+        let pod = file(
+            "pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n  securityContext:\n    privileged: true\n    allowPrivilegeEscalation: true\n    capabilities: {add: [SYS_ADMIN]}\n    procMount: Unmasked\n    runAsNonRoot: true\n    runAsUser: 1000\n  volumes:\n  - name: scratch\n  - name: nulled\n    hostPath:\n  - name: tilde\n    hostPath: ~\n  - name: other\n    nfs: null\n  containers:\n  - name: c\n    image: nginx:1.27@sha256:abc\n    securityContext:\n      privileged: false\n      allowPrivilegeEscalation: false\n      runAsNonRoot:\n      runAsUser: null\n      capabilities: {drop: [ALL]}\n",
+        );
+        let (hits, errors) = scan_set(&[&pod]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let ids: Vec<&str> = hits.iter().map(|(_, h)| h.check_id).collect();
+        for id in [
+            "BW-K8S-001",
+            "BW-K8S-005",
+            "BW-K8S-007",
+            "BW-K8S-008",
+            "BW-K8S-009",
+            "BW-K8S-010",
+            "BW-K8S-016",
+            "BW-K8S-018",
+            "BW-K8S-032",
+        ] {
+            assert!(!ids.contains(&id), "{id} reported: {ids:?}");
+        }
+
+        // The same fields on the container are still findings.
+        let bad = file(
+            "bad.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x}\nspec:\n  volumes:\n  - name: root\n    hostPath: {path: /}\n  containers:\n  - name: c\n    image: nginx:1.27@sha256:abc\n    securityContext:\n      privileged: true\n      procMount: Unmasked\n",
+        );
+        let (hits, _) = scan_set(&[&bad]);
+        let ids: Vec<&str> = hits.iter().map(|(_, h)| h.check_id).collect();
+        for id in ["BW-K8S-001", "BW-K8S-005", "BW-K8S-016", "BW-K8S-032"] {
+            assert!(ids.contains(&id), "{id} missing: {ids:?}");
+        }
+    }
 }

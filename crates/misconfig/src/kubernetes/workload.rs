@@ -141,8 +141,10 @@ impl<'a> Container<'a> {
         self.node.path_key(path).unwrap_or_else(|| self.at())
     }
 
+    /// A container `securityContext` field, as the API server decodes it: a field written
+    /// `null` (or left empty) is unset, so the pod's value (where one exists) applies.
     fn sc(&self, key: &str) -> Option<(&'a Node, &'a Node)> {
-        self.node.get("securityContext")?.entry(key)
+        set_entry(self.node.get("securityContext")?, key)
     }
 
     fn label(&self) -> String {
@@ -153,6 +155,12 @@ impl<'a> Container<'a> {
         };
         format!("{kind} {:?}", self.name)
     }
+}
+
+/// The entry under `key` unless its value is null: JSON `null` (YAML `~` or nothing) decodes to
+/// an unset pointer field in the API server, exactly as if the key were absent.
+fn set_entry<'a>(node: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
+    node.entry(key).filter(|(_, v)| !v.is_null())
 }
 
 fn containers<'a>(spec: &'a Node) -> Vec<Container<'a>> {
@@ -309,10 +317,11 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
         }
     }
 
-    // Volumes.
+    // Volumes. A source written `null` is no source at all, and a volume without one is an
+    // emptyDir (the API server's default), so only sources with a value count.
     for vol in spec.get("volumes").map(Node::seq).unwrap_or_default() {
         let vname = vol.get("name").and_then(Node::as_str).unwrap_or("unnamed");
-        if let Some((k, hp)) = vol.entry("hostPath") {
+        if let Some((k, hp)) = set_entry(vol, "hostPath") {
             let path = hp.get("path").and_then(Node::as_str).unwrap_or("");
             out.hit(
                 obj,
@@ -322,7 +331,8 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
             );
             let trimmed = path.trim_end_matches('/');
             let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-            if RUNTIME_SOCKETS.contains(&trimmed)
+            // Without a path the API server rejects the volume; it mounts nothing.
+            if !path.is_empty() && RUNTIME_SOCKETS.contains(&trimmed)
                 || trimmed.ends_with(".sock")
                     && (trimmed.contains("docker")
                         || trimmed.contains("containerd")
@@ -337,9 +347,9 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
                 );
             }
         }
-        for (k, _) in vol.map() {
+        for (k, v) in vol.map() {
             let Some(t) = k.as_str() else { continue };
-            if t != "name" && !RESTRICTED_VOLUMES.contains(&t) {
+            if t != "name" && !v.is_null() && !RESTRICTED_VOLUMES.contains(&t) {
                 out.hit(
                     obj,
                     k,
@@ -378,8 +388,13 @@ pub(crate) fn check(obj: &Object, set: &SetContext, out: &mut Out) {
     }
     annotations(obj, &pod, &containers, out);
 
-    let pod_non_root = pod_sc.and_then(|sc| sc.entry("runAsNonRoot"));
-    let pod_uid = pod_sc.and_then(|sc| sc.entry("runAsUser"));
+    // Only fields that exist on the pod's securityContext are inherited by containers
+    // (runAsUser, runAsGroup, runAsNonRoot, seLinuxOptions, seccompProfile, appArmorProfile,
+    // windowsOptions). privileged, allowPrivilegeEscalation, capabilities,
+    // readOnlyRootFilesystem and procMount are container-only: written on the pod, the API
+    // server drops them, so the container checks below read them from the container alone.
+    let pod_non_root = pod_sc.and_then(|sc| set_entry(sc, "runAsNonRoot"));
+    let pod_uid = pod_sc.and_then(|sc| set_entry(sc, "runAsUser"));
     let pod_seccomp = pod_sc
         .and_then(|sc| sc.path(&["seccompProfile", "type"]))
         .and_then(Node::as_str);
