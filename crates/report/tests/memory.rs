@@ -53,7 +53,9 @@ fn spdx(packages: usize) -> String {
 #[test]
 fn input_documents_are_read_without_a_json_tree() {
     // 13.11: 200,000 components (a scaled-down million). The packages themselves are the
-    // floor; a `serde_json::Value` tree of the document came on top at several times its size.
+    // floor (about 3x this input, most of it the Vec of 416-byte packages); a
+    // `serde_json::Value` tree of the document came on top,
+    // at 11x the input.
     for (format, doc) in [("cyclonedx", cyclonedx(200_000)), ("spdx", spdx(200_000))] {
         let (sbom, peak) = peak_during(|| read_sbom(doc.as_bytes()).unwrap());
         assert_eq!(sbom.packages.len(), 200_000);
@@ -65,7 +67,7 @@ fn input_documents_are_read_without_a_json_tree() {
             doc.len()
         );
         assert!(
-            peak < doc.len() * 3 / 2,
+            peak < doc.len() * 4,
             "{format}: reading {} bytes peaked at {peak} bytes",
             doc.len()
         );

@@ -266,6 +266,16 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Vec<Statement>, VexError> {
                 .into(),
         )
     };
+    // Only an object can be one of the formats (serde would read an array as a struct's
+    // fields in order); anything else is checked for being JSON at all, without a tree.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) => not_a_vex(),
+            Err(e) => invalid(format!(
+                "not JSON: {e} (VEX is read as JSON: OpenVEX, CycloneDX or CSAF)"
+            )),
+        });
+    }
     let probe: Probe = match serde_json::from_slice(bytes) {
         Ok(p) => p,
         Err(e) if e.classify() == serde_json::error::Category::Data => return Err(not_a_vex()),
