@@ -89,7 +89,10 @@ mod tests {
         let mut r = resolved(GateConfig::default(), false);
         r.policy.licenses = Some(LicensePolicy::default());
         let plan = ScanPlan::new(Some(&[Secret]), &mut r);
-        assert!(plan.catalog && !plan.report_packages && !plan.vuln, "{plan:?}");
+        assert!(
+            plan.catalog && !plan.report_packages && !plan.vuln,
+            "{plan:?}"
+        );
 
         // `--exit-code N` alone judges what was chosen: secrets only when secret is named.
         let legacy = GateConfig {

@@ -75,9 +75,17 @@ pub fn load(path: &std::path::Path, max_bytes: u64) -> Result<ImportedSbom, Sbom
                 max: crate::input::size_text(max_bytes),
             })
         }
-        Err(source) => return Err(SbomFileError::Read { path: shown, source }),
+        Err(source) => {
+            return Err(SbomFileError::Read {
+                path: shown,
+                source,
+            })
+        }
     };
-    read_sbom(&bytes).map_err(|source| SbomFileError::Parse { path: shown, source })
+    read_sbom(&bytes).map_err(|source| SbomFileError::Parse {
+        path: shown,
+        source,
+    })
 }
 
 /// Parses a CycloneDX or SPDX JSON document.
@@ -151,7 +159,9 @@ impl<'de> Visitor<'de> for DocumentVisitor {
         while let Some(key) = map.next_key::<Text<'de>>()? {
             match &*key {
                 "bomFormat" => {
-                    doc.bom_format = map.next_value::<Option<Text<'de>>>()?.map(|t| t.to_string())
+                    doc.bom_format = map
+                        .next_value::<Option<Text<'de>>>()?
+                        .map(|t| t.to_string())
                 }
                 "spdxVersion" => {
                     map.next_value::<IgnoredAny>()?;

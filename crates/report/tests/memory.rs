@@ -75,18 +75,28 @@ fn input_documents_are_read_without_a_json_tree() {
 
     // 13.10: what the formats do not use is skipped, not stored: 8 MiB of zeros cost nothing.
     let zeros = "0,".repeat(4 << 20);
-    let padded = format!(r#"{{"bomFormat": "CycloneDX", "padding": [{zeros}0], "components": []}}"#);
+    let padded =
+        format!(r#"{{"bomFormat": "CycloneDX", "padding": [{zeros}0], "components": []}}"#);
     let (sbom, peak) = peak_during(|| read_sbom(padded.as_bytes()).unwrap());
     assert!(sbom.packages.is_empty());
-    assert!(peak < 64 << 10, "skipping 8 MiB of zeros peaked at {peak} bytes");
+    assert!(
+        peak < 64 << 10,
+        "skipping 8 MiB of zeros peaked at {peak} bytes"
+    );
     let bare = format!("[{zeros}0]");
     let (result, peak) = peak_during(|| read_sbom(bare.as_bytes()).map(|_| ()));
     assert!(result.is_err());
-    assert!(peak < 64 << 10, "refusing an array of zeros peaked at {peak} bytes");
+    assert!(
+        peak < 64 << 10,
+        "refusing an array of zeros peaked at {peak} bytes"
+    );
     let vex_doc = format!(
         r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "padding": [{zeros}0], "statements": []}}"#
     );
     let (statements, peak) = peak_during(|| vex::parse(vex_doc.as_bytes(), "v.json").unwrap());
     assert!(statements.is_empty());
-    assert!(peak < 64 << 10, "a padded VEX document peaked at {peak} bytes");
+    assert!(
+        peak < 64 << 10,
+        "a padded VEX document peaked at {peak} bytes"
+    );
 }

@@ -379,13 +379,7 @@ fn each_os_package_is_matched_in_its_own_purls_distro() {
         "alpine-3.22.1",
     );
     // No qualifier: the fallback OS decides.
-    let plain = os_pkg(
-        Ecosystem::Apk,
-        "gnutls",
-        "3.8.4-r0",
-        "gnutls",
-        "3.8.4-r0",
-    );
+    let plain = os_pkg(Ecosystem::Apk, "gnutls", "3.8.4-r0", "gnutls", "3.8.4-r0");
     for fallback in [os("debian", "12"), os("alpine", "3.22.1")] {
         let o = run(Some(&fallback), &[deb.clone(), apk.clone(), plain.clone()]);
         let found = |name: &str, id: &str| {
@@ -408,10 +402,16 @@ fn each_os_package_is_matched_in_its_own_purls_distro() {
             fallback.id,
             o.unmatched
         );
-        let plain_unmatched = o.unmatched.iter().any(|(p, why)| {
-            p.name == "gnutls" && why.contains("package type does not match")
-        });
-        assert_eq!(plain_unmatched, fallback.id == "debian", "{:?}", o.unmatched);
+        let plain_unmatched = o
+            .unmatched
+            .iter()
+            .any(|(p, why)| p.name == "gnutls" && why.contains("package type does not match"));
+        assert_eq!(
+            plain_unmatched,
+            fallback.id == "debian",
+            "{:?}",
+            o.unmatched
+        );
     }
 }
 

@@ -277,7 +277,10 @@ impl<'de> Visitor<'de> for LockPackages<'_> {
 }
 
 /// `license: "MIT"`, `license: {type: "MIT"}`, or the older `licenses: [{type}, "MIT"]`.
-fn declared_licenses(license: Option<LicenseName>, licenses: Option<Vec<LicenseName>>) -> Vec<String> {
+fn declared_licenses(
+    license: Option<LicenseName>,
+    licenses: Option<Vec<LicenseName>>,
+) -> Vec<String> {
     let declared = match license.and_then(|l| l.0) {
         Some(l) => Some(l),
         None => licenses.map(|all| {
@@ -714,7 +717,9 @@ mod tests {
     /// the `Value` tree took about 40x the input in memory and several times as long.
     #[test]
     fn a_large_npm_lock_parses_typed_and_quickly() {
-        let mut doc = String::from(r#"{"name": "app", "lockfileVersion": 3, "packages": {"": {"name": "app"}"#);
+        let mut doc = String::from(
+            r#"{"name": "app", "lockfileVersion": 3, "packages": {"": {"name": "app"}"#,
+        );
         for i in 0..200_000 {
             doc.push_str(&format!(
                 r#", "node_modules/p{i}": {{"version": "1.0.{i}", "resolved": "https://registry.npmjs.org/p{i}/-/p{i}-1.0.{i}.tgz", "integrity": "sha512-AAAA", "license": "MIT", "dependencies": {{"q": "^1"}}}}"#

@@ -159,7 +159,12 @@ fn oversized_sbom_and_vex_files_are_refused_before_reading() {
         "{err}"
     );
     let out = bulwark(&["sbom", big.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let small = tmp.path().join("small.json");
     std::fs::write(&small, r#"{"bomFormat": "CycloneDX", "components": []}"#).unwrap();

@@ -349,8 +349,7 @@ fn a_secret_gate_runs_the_secret_scanner_it_needs() {
     let tmp = tempfile::tempdir().unwrap();
     secret_image(&p).write_oci(tmp.path());
     let reference = format!("oci:{}", tmp.path().display());
-    let (code, report, stderr) =
-        scan_json(&reference, &["--scanners", "sbom", "--fail-on-secret"]);
+    let (code, report, stderr) = scan_json(&reference, &["--scanners", "sbom", "--fail-on-secret"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(!report["secrets"].as_array().unwrap().is_empty());
     let (code, report, stderr) = scan_json(&reference, &["--scanners", "sbom", "--exit-code", "1"]);

@@ -278,7 +278,10 @@ fn scanners_vuln_alone_reports_what_sbom_and_vuln_report() {
         dpkg_stanza("libssl3", "3.0.11-1~deb12u2", Some("openssl")),
     )
     .unwrap();
-    for (command, target) in [("image", example.clone()), ("fs", root.display().to_string())] {
+    for (command, target) in [
+        ("image", example.clone()),
+        ("fs", root.display().to_string()),
+    ] {
         let run = |scanners: &str, extra: &[&str]| {
             let mut args = vec![
                 command,
@@ -310,7 +313,10 @@ fn scanners_vuln_alone_reports_what_sbom_and_vuln_report() {
             vulnerability_ids(&both),
             "{command}: --scanners vuln alone"
         );
-        assert_eq!(alone["vulnerabilities"], both["vulnerabilities"], "{command}");
+        assert_eq!(
+            alone["vulnerabilities"], both["vulnerabilities"],
+            "{command}"
+        );
         assert!(
             alone["packages"].as_array().unwrap().is_empty(),
             "{command}: the package list is reported only with sbom"
@@ -318,7 +324,11 @@ fn scanners_vuln_alone_reports_what_sbom_and_vuln_report() {
         assert!(!both["packages"].as_array().unwrap().is_empty());
         for scanners in ["vuln", "sbom,vuln"] {
             let (code, _) = run(scanners, &["--exit-code", "1"]);
-            assert_eq!(code, Some(1), "{command} --scanners {scanners} --exit-code 1");
+            assert_eq!(
+                code,
+                Some(1),
+                "{command} --scanners {scanners} --exit-code 1"
+            );
         }
     }
 }
@@ -337,7 +347,14 @@ fn a_vulnerability_gate_never_passes_for_want_of_matching() {
         .to_string();
     let (code, report, stderr) = scan_json(
         &example,
-        &["--db-dir", db, "--scanners", "sbom", "--fail-on-vuln", "low"],
+        &[
+            "--db-dir",
+            db,
+            "--scanners",
+            "sbom",
+            "--fail-on-vuln",
+            "low",
+        ],
     );
     assert_eq!(code, 1, "{stderr}");
     assert!(!report["vulnerabilities"].as_array().unwrap().is_empty());
@@ -346,7 +363,10 @@ fn a_vulnerability_gate_never_passes_for_want_of_matching() {
         &example,
         &["--db-dir", nodb.to_str().unwrap(), "--fail-on-vuln", "low"],
     );
-    assert_eq!(code, 2, "a gate on vulnerabilities needs the database: {stderr}");
+    assert_eq!(
+        code, 2,
+        "a gate on vulnerabilities needs the database: {stderr}"
+    );
     assert!(stderr.contains("bulwark db update"), "{stderr}");
 
     let syft = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/syft-debian-mini.cdx.json");
@@ -376,8 +396,10 @@ fn a_vulnerability_gate_never_passes_for_want_of_matching() {
 fn an_sbom_mixing_distributions_matches_each_package_in_its_own() {
     let tmp = tempfile::tempdir().unwrap();
     let db = advisory_db(tmp.path());
-    let deb = "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl";
-    let apk = "pkg:apk/alpine/gnutls-utils@3.8.4-r0?arch=x86_64&distro=alpine-3.22.1&upstream=gnutls";
+    let deb =
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl";
+    let apk =
+        "pkg:apk/alpine/gnutls-utils@3.8.4-r0?arch=x86_64&distro=alpine-3.22.1&upstream=gnutls";
     let cyclonedx = serde_json::json!({
         "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
         "components": [
@@ -417,7 +439,10 @@ fn an_sbom_mixing_distributions_matches_each_package_in_its_own() {
                 .iter()
                 .any(|f| f.starts_with(package) && f.contains(id) && f.ends_with(ecosystem))
         };
-        assert!(has("libssl3", "CVE-2023-5678", "Debian:12"), "{name}: {found:?}");
+        assert!(
+            has("libssl3", "CVE-2023-5678", "Debian:12"),
+            "{name}: {found:?}"
+        );
         assert!(
             has("gnutls-utils", "CVE-2024-28834", "Alpine:v3.22"),
             "{name}: {found:?}"

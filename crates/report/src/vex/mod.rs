@@ -147,7 +147,12 @@ pub fn load(path: &Path, max_bytes: u64) -> Result<Vec<Statement>, VexError> {
                 max: crate::input::size_text(max_bytes),
             })
         }
-        Err(source) => return Err(VexError::Read { path: shown, source }),
+        Err(source) => {
+            return Err(VexError::Read {
+                path: shown,
+                source,
+            })
+        }
     };
     parse(&bytes, &shown)
 }
@@ -194,11 +199,17 @@ impl<'de> Deserialize<'de> for AnyString {
             fn visit_unit<E: serde::de::Error>(self) -> Result<AnyString, E> {
                 Ok(AnyString(None))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<AnyString, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<AnyString, A::Error> {
                 while a.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(AnyString(None))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<AnyString, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<AnyString, A::Error> {
                 while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(AnyString(None))
             }
@@ -219,7 +230,10 @@ impl<'de> Deserialize<'de> for CsafProbe {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<CsafProbe, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<CsafProbe, A::Error> {
                 let mut found = false;
                 while let Some(key) = a.next_key::<AnyString>()? {
                     a.next_value::<IgnoredAny>()?;
@@ -227,7 +241,10 @@ impl<'de> Deserialize<'de> for CsafProbe {
                 }
                 Ok(CsafProbe(found))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<CsafProbe, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<CsafProbe, A::Error> {
                 while a.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(CsafProbe(false))
             }

@@ -248,7 +248,9 @@ fn large_documents_are_capped_and_unused_parts_skipped() {
         "{e}"
     );
     let zeros = format!("[{}0]", "0,".repeat(4 << 20));
-    let e = parse(zeros.as_bytes(), "zeros.json").unwrap_err().to_string();
+    let e = parse(zeros.as_bytes(), "zeros.json")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a VEX format"), "{e}");
     let doc = format!(
         r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "padding": [{}0],
