@@ -44,9 +44,10 @@ fn a_large_package_lock_is_read_without_a_json_tree() {
         "package-lock: input {} bytes, typed read peak {peak} bytes, JSON tree alone {tree_peak} bytes",
         doc.len()
     );
-    // The records are the floor; the tree the old parser built came on top of them.
+    // The records are the floor (about 2x this input); the tree the old parser built (5.7x
+    // the input) came on top of them.
     assert!(
-        peak < doc.len(),
+        peak < doc.len() * 3,
         "reading {} bytes peaked at {peak} bytes",
         doc.len()
     );
