@@ -64,6 +64,10 @@ pub struct SbomArgs {
     #[arg(long, env = "BULWARK_NO_VULN")]
     pub no_vuln: bool,
 
+    /// Largest SBOM file read (suffixes K, M, G); a larger one is refused before it is read.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size, env = "BULWARK_MAX_SBOM_SIZE")]
+    pub max_sbom_size: u64,
+
     #[command(flatten)]
     pub gate: GateArgs,
 
@@ -170,6 +174,10 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "FILE", value_delimiter = ',', env = "BULWARK_VEX")]
     pub vex: Vec<PathBuf>,
 
+    /// Largest VEX document read (suffixes K, M, G); a larger one is refused before it is read.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size, env = "BULWARK_MAX_VEX_SIZE")]
+    pub max_vex_size: u64,
+
     /// An ignore file, one rule per line (default: ./.bulwarkignore when it exists).
     #[arg(long, value_name = "FILE", env = "BULWARK_IGNORE_FILE")]
     pub ignore_file: Option<PathBuf>,
@@ -253,9 +261,11 @@ pub struct ImageArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
-    /// What to scan for (comma-separated: sbom, secret, vuln, misconfig). Default: sbom,
+    /// What to report (comma-separated: sbom, secret, vuln, misconfig). Default: sbom,
     /// secret and misconfig, plus vuln when an advisory database exists; naming vuln makes a
-    /// missing database an error.
+    /// missing database an error. Each runs what it needs (vuln and licences catalog the
+    /// packages; the list is shown only with sbom, or in CycloneDX/SPDX), and a gate
+    /// (`--fail-on-*`, `gates:`) runs and reports what it judges.
     #[arg(long, value_enum, value_delimiter = ',', env = "BULWARK_SCANNERS")]
     pub scanners: Option<Vec<ScannerArg>>,
 
@@ -408,6 +418,7 @@ impl PolicyArgs {
         PolicyArgs {
             config: std::env::var_os("BULWARK_CONFIG").map(PathBuf::from),
             vex: Vec::new(),
+            max_vex_size: bulwark_report::vex::DEFAULT_MAX_VEX_BYTES,
             ignore_file: None,
             license_allow: Vec::new(),
             license_deny: Vec::new(),

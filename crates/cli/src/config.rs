@@ -54,6 +54,8 @@ pub struct Config {
     pub quiet: Option<bool>,
     pub no_vuln: Option<bool>,
     pub vex: Option<Vec<PathBuf>>,
+    pub max_vex_size: Option<Size>,
+    pub max_sbom_size: Option<Size>,
     pub ignore_file: Option<PathBuf>,
     #[serde(default)]
     pub ignores: Vec<IgnoreRule>,
@@ -381,6 +383,11 @@ impl Loaded {
                 p.ignore_file = Some(self.path(f));
             }
         }
+        if !explicit(m, "max_vex_size") {
+            if let Some(s) = c.max_vex_size {
+                p.max_vex_size = s.0;
+            }
+        }
     }
 
     /// Fills every setting of `image`/`fs` the user did not give as a flag or variable.
@@ -562,6 +569,11 @@ impl Loaded {
                 a.no_vuln = b;
             }
         }
+        if !explicit(m, "max_sbom_size") {
+            if let Some(s) = c.max_sbom_size {
+                a.max_sbom_size = s.0;
+            }
+        }
         self.fill_vuln(&mut a.vuln, m);
         self.fill_gate(&mut a.gate, m);
         self.fill_policy(&mut a.policy, m);
@@ -618,6 +630,9 @@ pub struct Resolved {
     pub policy: Policy,
     /// The code a failed gate exits with (0: gates are only reported).
     pub exit_code: u8,
+    /// The gates are the ones a bare `--exit-code N` implies (no `--fail-on-*`, no `gates:`):
+    /// they judge only what the chosen scanners report.
+    pub legacy_gate: bool,
 }
 
 /// Builds the policy from the (filled) flags and the config; reads VEX and ignore files now,
@@ -665,7 +680,7 @@ pub fn resolve_for(
             .with_context(|| format!("cannot read the ignore file {shown}"))?;
         ignores.extend(parse_ignore_file(&text, &shown).map_err(anyhow::Error::msg)?);
     }
-    let vex = VexSet::load(&policy_args.vex)?;
+    let vex = VexSet::load(&policy_args.vex, policy_args.max_vex_size)?;
 
     let mut licenses = c.licenses.clone();
     if !policy_args.license_allow.is_empty() || !policy_args.license_deny.is_empty() {
@@ -712,6 +727,7 @@ pub fn resolve_for(
     }
 
     let exit_given = explicit(m, "exit_code") || c.exit_code.is_some();
+    let legacy_gate = gates.is_empty() && gate.exit_code > 0;
     let exit_code = if gates.is_empty() {
         // The original gate: --exit-code N with --severity, on vulnerabilities and secrets.
         if gate.exit_code > 0 {
@@ -743,6 +759,7 @@ pub fn resolve_for(
             gates,
         },
         exit_code,
+        legacy_gate,
     })
 }
 
@@ -773,6 +790,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("quiet", "quiet"),
     ("no_vuln", "no-vuln"),
     ("vex", "vex"),
+    ("max_vex_size", "max-vex-size"),
+    ("max_sbom_size", "max-sbom-size"),
     ("ignore_file", "ignore-file"),
     ("license_allow", "licenses.allow"),
     ("license_deny", "licenses.deny"),

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod db;
 mod misconfig_cmd;
+mod plan;
 mod progress;
 mod registry_cmd;
 mod sign;
@@ -18,7 +19,7 @@ use bulwark_image::{Limits, Platform, SourceRef};
 use bulwark_report::{Format, ScanReport};
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs, ScannerArg};
+use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs};
 
 /// Exit codes (documented in README and docs/exit-codes.md).
 pub(crate) const EXIT_OK: u8 = 0;
@@ -87,7 +88,8 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     // Stage one: validate everything the user said before touching the image.
     let loaded = config::load(&args.policy)?;
     loaded.fill_image(&mut args, matches);
-    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
+    let mut resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
+    let plan = plan::ScanPlan::new(args.scanners.as_deref(), &mut resolved);
     let reference = SourceRef::parse(&args.reference)?;
     let platform = match &args.platform {
         Some(p) => p.parse::<Platform>().map_err(anyhow::Error::msg)?,
@@ -114,20 +116,12 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     };
 
     // Stage two: build the pipeline once and run it.
-    let wants = |s: ScannerArg| match &args.scanners {
-        Some(chosen) => chosen.contains(&s),
-        None => true,
-    };
-    let vuln_required = args
-        .scanners
-        .as_ref()
-        .is_some_and(|c| c.contains(&ScannerArg::Vuln));
-    let mut analyzers = if wants(ScannerArg::Sbom) {
+    let mut analyzers = if plan.catalog {
         bulwark_catalog::analyzers()
     } else {
         Vec::new()
     };
-    let secret_scanner = if wants(ScannerArg::Secret) {
+    let secret_scanner = if plan.secrets {
         Some(secret_scanner(&args)?)
     } else {
         None
@@ -137,11 +131,11 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
             scanner.clone(),
         )));
     }
-    if wants(ScannerArg::Misconfig) {
+    if plan.misconfig {
         analyzers.push(Box::new(bulwark_misconfig::in_image::ConfigFileAnalyzer));
     }
-    let vuln_store = if wants(ScannerArg::Vuln) {
-        open_vuln_store(&args.vuln, vuln_required, args.quiet)?
+    let vuln_store = if plan.vuln {
+        open_vuln_store(&args.vuln, plan.vuln_required, args.quiet)?
     } else {
         None
     };
@@ -201,7 +195,7 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     if let Some(scanner) = &secret_scanner {
         report.add_secrets(bulwark_secrets::scan_image_config(scanner, &image));
     }
-    if wants(ScannerArg::Misconfig) {
+    if plan.misconfig {
         report.add_misconfigurations(bulwark_misconfig::image_config::scan(&image, &facts));
         report.add_misconfigurations(bulwark_misconfig::in_image::findings(&facts));
     }
@@ -218,6 +212,11 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     let redactor = secret_scanner.unwrap_or_else(bulwark_secrets::Scanner::builtin);
     report.redact_history(|text| redactor.redact_text(text));
     let warnings = resolved.policy.apply(&mut report, config::today());
+    // Packages were catalogued for what needed them; the list is shown when asked for, and
+    // always in an SBOM format, whose vulnerabilities refer to its components.
+    if !plan.report_packages && !matches!(format, Format::CycloneDx | Format::Spdx) {
+        report.packages.clear();
+    }
     let rendered =
         bulwark_report::render_with(&report, format, render_options(args.output.is_none()));
 
@@ -373,19 +372,27 @@ pub(crate) fn write_output(path: Option<&std::path::Path>, rendered: &str) -> Re
 fn scan_sbom(mut args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
     let loaded = config::load(&args.policy)?;
     loaded.fill_sbom(&mut args, matches);
-    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
+    let mut resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
+    // A vulnerability gate needs matching: with it, a missing database is an error, and
+    // --no-vuln contradicts it; `--exit-code N` alone judges what is matched.
+    let vuln_gate = resolved.policy.gates.vulnerabilities.is_some() && !resolved.legacy_gate;
+    if args.no_vuln {
+        if vuln_gate {
+            anyhow::bail!(
+                "--no-vuln turns vulnerability matching off, but a vulnerability gate (--fail-on-vuln, --fail-on-fixable, --fail-on-kev, --fail-on-epss or gates.vulnerabilities in bulwark.yaml) needs it: drop one of them"
+            );
+        }
+        resolved.policy.gates.vulnerabilities = None;
+    }
     let format = choose_format(args.format, args.output.is_some());
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read the SBOM {}", args.file.display()))?;
-    let sbom = bulwark_report::import::read_sbom(&bytes)
-        .with_context(|| format!("{} is not a usable SBOM", args.file.display()))?;
+    let sbom = bulwark_report::import::load(&args.file, args.max_sbom_size)?;
     let mut report = ScanReport::from_sbom(
         format!("sbom:{}", args.file.display()),
-        &sbom,
+        sbom,
         env!("CARGO_PKG_VERSION"),
     );
     if !args.no_vuln {
-        if let Some(store) = open_vuln_store(&args.vuln, false, args.quiet)? {
+        if let Some(store) = open_vuln_store(&args.vuln, vuln_gate, args.quiet)? {
             let outcome = bulwark_vulndb::match_packages(
                 &store,
                 report.os.as_ref(),

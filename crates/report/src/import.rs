@@ -1,13 +1,25 @@
 //! Reading SBOMs back in: CycloneDX (1.4–1.6) and SPDX 2.x JSON, bulwark's own or another
 //! tool's (syft, trivy), into the same [`Package`] list an image scan produces, so matching
 //! works the same on an SBOM file as on an image.
+//!
+//! The document is deserialized into typed structs holding only the fields used, borrowing
+//! strings from the input where it can; each element of `components` (CycloneDX) or
+//! `packages` (SPDX) becomes a [`Package`] as soon as it is read, so memory stays near the
+//! size of the input plus the packages, with no intermediate JSON tree.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use bulwark_types::{Ecosystem, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl};
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 /// What an SBOM says was installed.
 #[derive(Debug, Clone, Default)]
 pub struct ImportedSbom {
+    /// The document's operating system (an `operating-system` component, an SPDX
+    /// `OPERATING_SYSTEM` package), else the first purl `distro` qualifier; packages whose purl
+    /// names its own distro are matched against that one instead.
     pub os: Option<OsRelease>,
     pub packages: Vec<Package>,
     /// Components skipped, with why (no purl, an unknown purl type).
@@ -18,20 +30,436 @@ pub struct ImportedSbom {
 #[derive(Debug, thiserror::Error)]
 pub enum SbomError {
     #[error("not JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
+    #[error("not a readable SBOM: {0}")]
+    Invalid(serde_json::Error),
     #[error("neither a CycloneDX (bomFormat) nor an SPDX (spdxVersion) JSON document")]
     UnknownFormat,
 }
 
+impl From<serde_json::Error> for SbomError {
+    fn from(e: serde_json::Error) -> Self {
+        match e.classify() {
+            serde_json::error::Category::Data => SbomError::Invalid(e),
+            _ => SbomError::Json(e),
+        }
+    }
+}
+
+/// The largest SBOM file [`load`] reads by default (`--max-sbom-size`): room for a million
+/// components with their properties, while a runaway or hostile file stops before it is read.
+pub const DEFAULT_MAX_SBOM_BYTES: u64 = 2 << 30;
+
+/// Errors reading an SBOM file; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomFileError {
+    #[error("cannot read the SBOM {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the SBOM {path} is larger than the {max} limit; raise --max-sbom-size (BULWARK_MAX_SBOM_SIZE, bulwark.yaml max-sbom-size) if the file is genuine")]
+    TooLarge { path: String, max: String },
+    #[error("{path} is not a usable SBOM: {source}")]
+    Parse { path: String, source: SbomError },
+}
+
+/// Reads and parses the SBOM at `path`, refusing a file over `max_bytes` before reading it.
+pub fn load(path: &std::path::Path, max_bytes: u64) -> Result<ImportedSbom, SbomFileError> {
+    let shown = path.display().to_string();
+    let bytes = match crate::input::read_capped(path, max_bytes) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(SbomFileError::TooLarge {
+                path: shown,
+                max: crate::input::size_text(max_bytes),
+            })
+        }
+        Err(source) => {
+            return Err(SbomFileError::Read {
+                path: shown,
+                source,
+            })
+        }
+    };
+    read_sbom(&bytes).map_err(|source| SbomFileError::Parse {
+        path: shown,
+        source,
+    })
+}
+
 /// Parses a CycloneDX or SPDX JSON document.
 pub fn read_sbom(bytes: &[u8]) -> Result<ImportedSbom, SbomError> {
-    let doc: Value = serde_json::from_slice(bytes)?;
-    if doc.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
-        Ok(read_cyclonedx(&doc))
-    } else if doc.get("spdxVersion").is_some() {
-        Ok(read_spdx(&doc))
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let doc = de.deserialize_any(DocumentVisitor)?;
+    de.end()?;
+    if doc.bom_format.as_deref() == Some("CycloneDX") {
+        Ok(doc.cyclonedx.finish("cyclonedx"))
+    } else if doc.spdx_version {
+        Ok(doc.spdx.finish("spdx"))
     } else {
         Err(SbomError::UnknownFormat)
+    }
+}
+
+/// A string borrowed from the input when it has no escapes, owned otherwise (serde only
+/// borrows a bare `Cow` field, never one inside an `Option` or a `Vec`).
+#[derive(Debug, Default)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The top level of either format; `components` and `packages` are converted as they stream by.
+#[derive(Default)]
+struct Document {
+    bom_format: Option<String>,
+    spdx_version: bool,
+    cyclonedx: Collector,
+    spdx: Collector,
+}
+
+struct DocumentVisitor;
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object (a CycloneDX or SPDX document)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        let mut doc = Document::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match &*key {
+                "bomFormat" => {
+                    doc.bom_format = map
+                        .next_value::<Option<Text<'de>>>()?
+                        .map(|t| t.to_string())
+                }
+                "spdxVersion" => {
+                    map.next_value::<IgnoredAny>()?;
+                    doc.spdx_version = true;
+                }
+                "components" => map.next_value_seed(Elements {
+                    collector: &mut doc.cyclonedx,
+                    add: Collector::add_component,
+                })?,
+                "packages" => map.next_value_seed(Elements {
+                    collector: &mut doc.spdx,
+                    add: Collector::add_spdx_package,
+                })?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(doc)
+    }
+
+    // Anything but an object is JSON that is not an SBOM: said as such by the caller.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Document::default())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Document, E> {
+        Ok(Document::default())
+    }
+}
+
+/// An array whose elements are handed to the collector one at a time (`null`: no elements).
+struct Elements<'c, T> {
+    collector: &'c mut Collector,
+    add: fn(&mut Collector, T),
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Elements<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for Elements<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(element) = seq.next_element::<T>()? {
+            (self.add)(self.collector, element);
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A CycloneDX component, with only the fields read.
+#[derive(Deserialize)]
+struct Component<'a> {
+    #[serde(rename = "type", borrow, default)]
+    ty: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    version: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    description: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    purl: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    properties: Option<Vec<Property<'a>>>,
+    #[serde(borrow, default)]
+    licenses: Option<Vec<LicenseChoice<'a>>>,
+    #[serde(borrow, default)]
+    components: Option<Vec<Component<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Property<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    value: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LicenseChoice<'a> {
+    #[serde(borrow, default)]
+    expression: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    license: Option<License<'a>>,
+}
+
+#[derive(Deserialize)]
+struct License<'a> {
+    #[serde(borrow, default)]
+    id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+}
+
+/// An SPDX package, with only the fields read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpdxPackage<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    version_info: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    primary_package_purpose: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    external_refs: Option<Vec<ExternalRef<'a>>>,
+    #[serde(borrow, default)]
+    license_declared: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    comment: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalRef<'a> {
+    #[serde(borrow, default)]
+    reference_type: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    reference_locator: Option<Text<'a>>,
+}
+
+/// Packages, the OS and the skipped components of one format, gathered in document order.
+#[derive(Default)]
+struct Collector {
+    declared_os: Option<OsRelease>,
+    distro_os: Option<OsRelease>,
+    packages: Vec<Package>,
+    skipped: Vec<String>,
+}
+
+impl Collector {
+    fn finish(mut self, format: &'static str) -> ImportedSbom {
+        // In place: a stable sort would hold a second half-copy of a million packages.
+        self.packages
+            .sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        ImportedSbom {
+            os: self.declared_os.or(self.distro_os),
+            packages: self.packages,
+            skipped: self.skipped,
+            format,
+        }
+    }
+
+    fn note_distro(&mut self, purl: &Purl) {
+        if self.distro_os.is_none() {
+            if let Some(d) = purl.qualifiers.get("distro") {
+                self.distro_os = Some(OsRelease::from_purl_distro(d, "sbom"));
+            }
+        }
+    }
+
+    fn add_component(&mut self, c: Component<'_>) {
+        let Component {
+            ty,
+            name,
+            version,
+            description,
+            purl,
+            properties,
+            licenses,
+            components,
+        } = c;
+        if ty.as_deref() == Some("operating-system") {
+            if self.declared_os.is_none() {
+                self.declared_os = Some(os_release(
+                    name.as_deref().unwrap_or(""),
+                    version.as_deref(),
+                    description.as_deref(),
+                ));
+            }
+        } else {
+            match purl {
+                None => {
+                    if let Some(name) = name {
+                        self.skipped.push(format!("{}: no purl", &*name));
+                    }
+                }
+                Some(purl_text) => match purl_text.parse::<Purl>() {
+                    Err(_) => self
+                        .skipped
+                        .push(format!("{}: not a valid purl", &*purl_text)),
+                    Ok(purl) => {
+                        let properties = properties.unwrap_or_default();
+                        let props = |key: &str| {
+                            properties
+                                .iter()
+                                .find(|p| p.name.as_deref() == Some(key))
+                                .and_then(|p| p.value.as_deref())
+                                .map(str::to_string)
+                        };
+                        let licenses = licenses
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter_map(|l| {
+                                l.expression
+                                    .or_else(|| l.license.and_then(|x| x.id.or(x.name)))
+                                    .map(|t| t.0.into_owned())
+                            })
+                            .collect();
+                        self.note_distro(&purl);
+                        match package_from_purl(purl, licenses, &props) {
+                            Some(p) => self.packages.push(p),
+                            None => self
+                                .skipped
+                                .push(format!("{}: purl type not supported", &*purl_text)),
+                        }
+                    }
+                },
+            }
+        }
+        for nested in components.unwrap_or_default() {
+            self.add_component(nested);
+        }
+    }
+
+    fn add_spdx_package(&mut self, p: SpdxPackage<'_>) {
+        let purpose = p.primary_package_purpose.as_deref();
+        if purpose == Some("OPERATING_SYSTEM") {
+            if self.declared_os.is_none() {
+                self.declared_os = Some(os_release(
+                    p.name.as_deref().unwrap_or(""),
+                    p.version_info.as_deref(),
+                    None,
+                ));
+            }
+            return;
+        }
+        let purl_text = p.external_refs.as_deref().and_then(|refs| {
+            refs.iter()
+                .find(|r| r.reference_type.as_deref() == Some("purl"))
+                .and_then(|r| r.reference_locator.as_deref())
+        });
+        let Some(purl_text) = purl_text else {
+            if purpose != Some("CONTAINER") {
+                if let Some(name) = p.name.as_deref() {
+                    self.skipped.push(format!("{name}: no purl"));
+                }
+            }
+            return;
+        };
+        let Ok(purl) = purl_text.parse::<Purl>() else {
+            self.skipped.push(format!("{purl_text}: not a valid purl"));
+            return;
+        };
+        let licenses = p
+            .license_declared
+            .as_deref()
+            .filter(|l| *l != "NOASSERTION" && *l != "NONE")
+            .map(|l| vec![l.to_string()])
+            .unwrap_or_default();
+        // bulwark writes `layer N (sha256:…): step` in the comment.
+        let layer_index = p
+            .comment
+            .as_deref()
+            .and_then(|c| c.strip_prefix("layer "))
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .map(str::to_string);
+        let props = |key: &str| match key {
+            "bulwark:layer:index" => layer_index.clone(),
+            _ => None,
+        };
+        self.note_distro(&purl);
+        match package_from_purl(purl, licenses, &props) {
+            Some(pkg) => self.packages.push(pkg),
+            None => self
+                .skipped
+                .push(format!("{purl_text}: purl type not supported")),
+        }
     }
 }
 
@@ -47,18 +475,9 @@ fn os_release(id: &str, version: Option<&str>, pretty: Option<&str>) -> OsReleas
     }
 }
 
-/// The OS from a purl's `distro` qualifier (`debian-12`, `alpine-3.19.1`).
-fn os_from_distro(distro: &str) -> Option<OsRelease> {
-    let (id, version) = match distro.split_once('-') {
-        Some((id, v)) => (id, Some(v)),
-        None => (distro, None),
-    };
-    Some(os_release(id, version, None))
-}
-
 /// One package from its purl and whatever else the document says about it.
 fn package_from_purl(
-    purl: &Purl,
+    purl: Purl,
     licenses: Vec<String>,
     props: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Package> {
@@ -129,7 +548,7 @@ fn package_from_purl(
         arch: purl.qualifiers.get("arch").cloned(),
         source,
         licenses,
-        purl: purl.clone(),
+        purl,
         layer,
         found_in: props("bulwark:location:path").into_iter().collect(),
         files: Vec::new(),
@@ -137,162 +556,4 @@ fn package_from_purl(
         inferred: false,
         dependencies: Vec::new(),
     })
-}
-
-fn read_cyclonedx(doc: &Value) -> ImportedSbom {
-    let mut out = ImportedSbom {
-        format: "cyclonedx",
-        ..Default::default()
-    };
-    let mut stack: Vec<&Value> = doc
-        .get("components")
-        .and_then(|c| c.as_array())
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
-    while let Some(c) = stack.pop() {
-        if let Some(nested) = c.get("components").and_then(|n| n.as_array()) {
-            stack.extend(nested.iter());
-        }
-        if c.get("type").and_then(|t| t.as_str()) == Some("operating-system") {
-            out.os = Some(os_release(
-                c.get("name").and_then(|n| n.as_str()).unwrap_or(""),
-                c.get("version").and_then(|v| v.as_str()),
-                c.get("description").and_then(|d| d.as_str()),
-            ));
-            continue;
-        }
-        let Some(purl_text) = c.get("purl").and_then(|p| p.as_str()) else {
-            if let Some(name) = c.get("name").and_then(|n| n.as_str()) {
-                out.skipped.push(format!("{name}: no purl"));
-            }
-            continue;
-        };
-        let Ok(purl) = purl_text.parse::<Purl>() else {
-            out.skipped.push(format!("{purl_text}: not a valid purl"));
-            continue;
-        };
-        let properties: Vec<(String, String)> = c
-            .get("properties")
-            .and_then(|p| p.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|p| {
-                        Some((
-                            p.get("name")?.as_str()?.to_string(),
-                            p.get("value")?.as_str()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let props = |key: &str| {
-            properties
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        };
-        let licenses = c
-            .get("licenses")
-            .and_then(|l| l.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|l| {
-                        l.get("expression")
-                            .or_else(|| {
-                                l.get("license")
-                                    .and_then(|x| x.get("id").or_else(|| x.get("name")))
-                            })
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if out.os.is_none() {
-            if let Some(d) = purl.qualifiers.get("distro") {
-                out.os = os_from_distro(d);
-            }
-        }
-        match package_from_purl(&purl, licenses, &props) {
-            Some(p) => out.packages.push(p),
-            None => out
-                .skipped
-                .push(format!("{purl_text}: purl type not supported")),
-        }
-    }
-    out.packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out
-}
-
-fn read_spdx(doc: &Value) -> ImportedSbom {
-    let mut out = ImportedSbom {
-        format: "spdx",
-        ..Default::default()
-    };
-    for p in doc
-        .get("packages")
-        .and_then(|p| p.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let purpose = p.get("primaryPackagePurpose").and_then(|v| v.as_str());
-        if purpose == Some("OPERATING_SYSTEM") {
-            out.os = Some(os_release(
-                p.get("name").and_then(|n| n.as_str()).unwrap_or(""),
-                p.get("versionInfo").and_then(|v| v.as_str()),
-                None,
-            ));
-            continue;
-        }
-        let purl_text = p
-            .get("externalRefs")
-            .and_then(|r| r.as_array())
-            .and_then(|refs| {
-                refs.iter()
-                    .find(|r| r.get("referenceType").and_then(|t| t.as_str()) == Some("purl"))
-            })
-            .and_then(|r| r.get("referenceLocator"))
-            .and_then(|l| l.as_str());
-        let Some(purl_text) = purl_text else {
-            if purpose != Some("CONTAINER") {
-                if let Some(name) = p.get("name").and_then(|n| n.as_str()) {
-                    out.skipped.push(format!("{name}: no purl"));
-                }
-            }
-            continue;
-        };
-        let Ok(purl) = purl_text.parse::<Purl>() else {
-            out.skipped.push(format!("{purl_text}: not a valid purl"));
-            continue;
-        };
-        let licenses = p
-            .get("licenseDeclared")
-            .and_then(|l| l.as_str())
-            .filter(|l| *l != "NOASSERTION" && *l != "NONE")
-            .map(|l| vec![l.to_string()])
-            .unwrap_or_default();
-        if out.os.is_none() {
-            if let Some(d) = purl.qualifiers.get("distro") {
-                out.os = os_from_distro(d);
-            }
-        }
-        let comment = p.get("comment").and_then(|c| c.as_str()).unwrap_or("");
-        // bulwark writes `layer N (sha256:…): step` in the comment.
-        let layer_index = comment
-            .strip_prefix("layer ")
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .map(str::to_string);
-        let props = |key: &str| match key {
-            "bulwark:layer:index" => layer_index.clone(),
-            _ => None,
-        };
-        match package_from_purl(&purl, licenses, &props) {
-            Some(pkg) => out.packages.push(pkg),
-            None => out
-                .skipped
-                .push(format!("{purl_text}: purl type not supported")),
-        }
-    }
-    out.packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out
 }

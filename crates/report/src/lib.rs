@@ -16,6 +16,7 @@ mod common;
 pub mod cyclonedx;
 pub mod html;
 pub mod import;
+mod input;
 pub mod junit;
 pub mod markdown;
 mod model;

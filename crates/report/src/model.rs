@@ -125,7 +125,7 @@ impl ScanReport {
     /// A report for an SBOM file read back in: its packages (and OS), no layers to show.
     pub fn from_sbom(
         reference: String,
-        sbom: &crate::import::ImportedSbom,
+        sbom: crate::import::ImportedSbom,
         tool_version: &'static str,
     ) -> ScanReport {
         let diagnostics = sbom
@@ -153,9 +153,9 @@ impl ScanReport {
                 config_digest: None,
                 platform: None,
             },
-            os: sbom.os.clone(),
+            os: sbom.os,
             layers: Vec::new(),
-            packages: sbom.packages.clone(),
+            packages: sbom.packages,
             secrets: Vec::new(),
             vulnerabilities: Vec::new(),
             misconfigurations: Vec::new(),

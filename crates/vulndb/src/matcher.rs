@@ -287,7 +287,15 @@ fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, 
             scheme,
         });
     }
-    let os = os.ok_or(
+    // A purl's own `distro` qualifier decides when it names another release than `os` (an
+    // SBOM of several images); an image's packages carry its own OS, so nothing changes there.
+    let own_distro = pkg
+        .purl
+        .qualifiers
+        .get("distro")
+        .filter(|d| os.is_none_or(|o| o.purl_distro() != **d))
+        .map(|d| OsRelease::from_purl_distro(d, "purl"));
+    let os = own_distro.as_ref().or(os).ok_or(
         "OS package but the image's OS is unknown: cannot pick a distribution advisory ecosystem",
     )?;
     let (ecosystem, prefix) = os_ecosystem(os)?;
@@ -432,8 +440,8 @@ fn ordinal(pct: u32) -> String {
 }
 
 /// Matches `packages` against the store. Language packages are looked up only in their own
-/// ecosystem; OS packages in the distribution's (derived from `os`), through their source
-/// package for Debian, Ubuntu and Alpine. Advisories that name each other (aliases) become one
+/// ecosystem; OS packages in the distribution's (the one their purl's `distro` qualifier
+/// names, else `os`), through their source package for Debian, Ubuntu and Alpine. Advisories that name each other (aliases) become one
 /// finding. Store read errors are returned; per-package problems go to `unmatched`.
 pub fn match_packages(
     store: &Store,

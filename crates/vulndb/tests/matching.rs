@@ -349,6 +349,72 @@ fn alpine_through_origin() {
     assert!(o.findings.is_empty());
 }
 
+/// Issue 12.4: one package list mixing distributions (an SBOM of several images). Each OS
+/// package is matched in the release its purl's `distro` qualifier names; the given OS is
+/// only the fallback for purls without one.
+#[test]
+fn each_os_package_is_matched_in_its_own_purls_distro() {
+    let with_distro = |mut p: bulwark_types::Package, distro: &str| {
+        p.purl = p.purl.with_qualifier("distro", distro);
+        p
+    };
+    let deb = with_distro(
+        os_pkg(
+            Ecosystem::Deb,
+            "libssl3",
+            "3.0.11-1~deb12u2",
+            "openssl",
+            "3.0.11-1~deb12u2",
+        ),
+        "debian-12",
+    );
+    let apk = with_distro(
+        os_pkg(
+            Ecosystem::Apk,
+            "gnutls-utils",
+            "3.8.4-r0",
+            "gnutls",
+            "3.8.4-r0",
+        ),
+        "alpine-3.22.1",
+    );
+    // No qualifier: the fallback OS decides.
+    let plain = os_pkg(Ecosystem::Apk, "gnutls", "3.8.4-r0", "gnutls", "3.8.4-r0");
+    for fallback in [os("debian", "12"), os("alpine", "3.22.1")] {
+        let o = run(Some(&fallback), &[deb.clone(), apk.clone(), plain.clone()]);
+        let found = |name: &str, id: &str| {
+            o.findings
+                .iter()
+                .find(|f| f.package.name == name && f.id == id)
+                .map(|f| f.package.advisory_ecosystem.clone())
+        };
+        assert_eq!(
+            found("libssl3", "CVE-2023-5678").as_deref(),
+            Some("Debian:12"),
+            "fallback {}: {:?}",
+            fallback.id,
+            o.unmatched
+        );
+        assert_eq!(
+            found("gnutls-utils", "CVE-2024-28834").as_deref(),
+            Some("Alpine:v3.22"),
+            "fallback {}: {:?}",
+            fallback.id,
+            o.unmatched
+        );
+        let plain_unmatched = o
+            .unmatched
+            .iter()
+            .any(|(p, why)| p.name == "gnutls" && why.contains("package type does not match"));
+        assert_eq!(
+            plain_unmatched,
+            fallback.id == "debian",
+            "{:?}",
+            o.unmatched
+        );
+    }
+}
+
 #[test]
 fn unmatched_reasons() {
     let o = run(

@@ -5,7 +5,13 @@
 use bulwark_analyze::{
     Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
 };
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
 use bulwark_types::Ecosystem;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::license;
@@ -126,55 +132,271 @@ fn parse_installed(text: &str) -> Result<Option<PackageRecord>, String> {
 }
 
 /// npm lockfiles: v2/v3 list every installed path in `packages`; v1 nests `dependencies`.
+/// Read typed, each `packages` entry turned into a record as it is read, so a lockfile of a
+/// million entries costs its records and not a JSON tree of it. When a document has both
+/// (v2), `packages` wins and a `dependencies` that follows it is skipped unread.
 fn parse_npm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let lock = de
+        .deserialize_map(NpmLockVisitor)
+        .and_then(|lock| de.end().map(|()| lock))
+        .map_err(|e| format!("not a valid npm lockfile: {e}"))?;
+    if let Some(records) = lock.packages {
+        return Ok(records);
+    }
+    fn walk(deps: BTreeMap<Text<'_>, V1Dependency<'_>>, out: &mut Vec<PackageRecord>) {
+        for (name, entry) in deps {
+            if let Some(version) = entry.version.filter(|v| !v.starts_with("file:")) {
+                let mut r = PackageRecord::new(Ecosystem::Npm, &*name, &*version);
+                r.dev = entry.dev == Some(true);
+                r.dependencies = entry.requires.map(|k| k.0).unwrap_or_default();
+                out.push(r);
+            }
+            if let Some(nested) = entry.dependencies {
+                walk(nested, out);
+            }
+        }
+    }
     let mut out = Vec::new();
-    if let Some(packages) = v.get("packages").and_then(|p| p.as_object()) {
-        for (path, entry) in packages {
-            if path.is_empty() || entry.get("link").and_then(|l| l.as_bool()) == Some(true) {
+    if let Some(deps) = lock.v1 {
+        walk(deps, &mut out);
+    }
+    Ok(out)
+}
+
+#[derive(Default)]
+struct NpmLock<'a> {
+    /// From `packages`, when the document has that object.
+    packages: Option<Vec<PackageRecord>>,
+    /// v1's nested `dependencies` (JSON nesting is bounded by serde_json's recursion limit).
+    v1: Option<BTreeMap<Text<'a>, V1Dependency<'a>>>,
+}
+
+struct NpmLockVisitor;
+
+impl<'de> Visitor<'de> for NpmLockVisitor {
+    type Value = NpmLock<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a package-lock.json object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NpmLock<'de>, A::Error> {
+        let mut lock = NpmLock::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match &*key {
+                "packages" => {
+                    let mut records = Vec::new();
+                    map.next_value_seed(LockPackages(&mut records))?;
+                    lock.packages = Some(records);
+                    lock.v1 = None;
+                }
+                "dependencies" if lock.packages.is_none() => lock.v1 = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(lock)
+    }
+}
+
+/// A v1 `dependencies` entry, with only the fields read.
+#[derive(Deserialize)]
+struct V1Dependency<'a> {
+    #[serde(borrow, default)]
+    version: Option<Text<'a>>,
+    #[serde(default)]
+    dev: Option<bool>,
+    #[serde(default)]
+    requires: Option<Keys>,
+    #[serde(borrow, default)]
+    dependencies: Option<BTreeMap<Text<'a>, V1Dependency<'a>>>,
+}
+
+/// A v2/v3 `packages` entry, with only the fields read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LockEntry<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    version: Option<Text<'a>>,
+    #[serde(default)]
+    link: Option<bool>,
+    #[serde(default)]
+    dev: Option<bool>,
+    #[serde(default)]
+    dev_optional: Option<bool>,
+    #[serde(default)]
+    license: Option<LicenseName>,
+    #[serde(default)]
+    licenses: Option<Vec<LicenseName>>,
+    #[serde(default)]
+    dependencies: Option<Keys>,
+}
+
+/// The `packages` object (install path → entry), converted one entry at a time.
+struct LockPackages<'r>(&'r mut Vec<PackageRecord>);
+
+impl<'de> DeserializeSeed<'de> for LockPackages<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LockPackages<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of install paths to packages")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(path) = map.next_key::<Text<'de>>()? {
+            let entry: LockEntry<'de> = map.next_value()?;
+            if path.is_empty() || entry.link == Some(true) {
                 continue;
             }
             let Some(tail) = path.rsplit_once("node_modules/").map(|(_, t)| t) else {
                 continue; // workspace member sources
             };
-            let name = entry.get("name").and_then(|n| n.as_str()).unwrap_or(tail);
-            let Some(version) = entry.get("version").and_then(|n| n.as_str()) else {
+            let Some(version) = entry.version.as_deref() else {
                 continue;
             };
+            let name = entry.name.as_deref().unwrap_or(tail);
             let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
-            r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false)
-                || entry
-                    .get("devOptional")
-                    .and_then(|d| d.as_bool())
-                    .unwrap_or(false);
-            r.licenses = license_of(entry);
-            r.dependencies = dependency_names(entry.get("dependencies"));
-            out.push(r);
+            r.dev = entry.dev == Some(true) || entry.dev_optional == Some(true);
+            r.licenses = declared_licenses(entry.license, entry.licenses);
+            r.dependencies = entry.dependencies.map(|k| k.0).unwrap_or_default();
+            self.0.push(r);
         }
-        return Ok(out);
+        Ok(())
     }
-    fn walk(deps: &serde_json::Map<String, Value>, out: &mut Vec<PackageRecord>, depth: usize) {
-        if depth > 64 {
-            return;
+}
+
+/// `license: "MIT"`, `license: {type: "MIT"}`, or the older `licenses: [{type}, "MIT"]`.
+fn declared_licenses(
+    license: Option<LicenseName>,
+    licenses: Option<Vec<LicenseName>>,
+) -> Vec<String> {
+    let declared = match license.and_then(|l| l.0) {
+        Some(l) => Some(l),
+        None => licenses.map(|all| {
+            all.into_iter()
+                .filter_map(|l| l.0)
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        }),
+    };
+    declared
+        .and_then(|d| license::expression_to_spdx(&d))
+        .into_iter()
+        .collect()
+}
+
+/// A string borrowed from the input when it has no escapes, owned otherwise (serde borrows
+/// only a bare `Cow` field, never one inside an `Option` or a map key).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
         }
-        for (name, entry) in deps {
-            if let Some(version) = entry.get("version").and_then(|n| n.as_str()) {
-                if !version.starts_with("file:") {
-                    let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
-                    r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
-                    r.dependencies = dependency_names(entry.get("requires"));
-                    out.push(r);
+        d.deserialize_str(V)
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The keys of an object (dependency names), its values skipped; anything else is no keys.
+#[derive(Default)]
+struct Keys(Vec<String>);
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Keys;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    map.next_value::<IgnoredAny>()?;
+                    keys.push(k);
                 }
+                Ok(Keys(keys))
             }
-            if let Some(nested) = entry.get("dependencies").and_then(|d| d.as_object()) {
-                walk(nested, out, depth + 1);
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Keys, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Keys::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Keys, E> {
+                Ok(Keys::default())
             }
         }
+        d.deserialize_any(V)
     }
-    if let Some(deps) = v.get("dependencies").and_then(|d| d.as_object()) {
-        walk(deps, &mut out, 0);
+}
+
+/// A licence as npm metadata gives it: a string, or an object's `type`; anything else none.
+struct LicenseName(Option<String>);
+
+impl<'de> Deserialize<'de> for LicenseName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LicenseName;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a licence string or {\"type\": …}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LicenseName, E> {
+                Ok(LicenseName(Some(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LicenseName, A::Error> {
+                let mut found = None;
+                while let Some(k) = map.next_key::<Text<'de>>()? {
+                    if &*k == "type" {
+                        found = map.next_value::<Option<String>>()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(LicenseName(found))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LicenseName, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LicenseName(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LicenseName, E> {
+                Ok(LicenseName(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<LicenseName, E> {
+                Ok(LicenseName(None))
+            }
+        }
+        d.deserialize_any(V)
     }
-    Ok(out)
 }
 
 /// The name in a yarn/pnpm descriptor: `@scope/name@npm:^1.0.0` → `@scope/name`.
@@ -470,6 +692,48 @@ mod tests {
         let text = "{\n  \"lockfileVersion\": 1,\n  \"workspaces\": {\"\": {\"name\": \"app\",},},\n  \"packages\": {\n    \"lodash\": [\"lodash@4.17.15\", \"\", {}, \"sha512-x\"],\n    \"@types/bun\": [\"@types/bun@1.1.0\", \"\", {\"dependencies\": {\"bun-types\": \"1.1.0\"}}, \"sha512-y\"],\n  },\n}\n";
         let r = parse_bun_lock(text).unwrap();
         assert_eq!(names(&r), vec!["@types/bun@1.1.0", "lodash@4.17.15"]);
+    }
+
+    #[test]
+    fn npm_lock_v2_prefers_packages_whichever_comes_first() {
+        let packages = r#""packages": {"": {"name": "app"}, "node_modules/a": {"version": "2.0.0", "license": {"type": "MIT"}, "dependencies": {"b": "^1"}}, "node_modules/b": {"version": "1.0.0", "licenses": [{"type": "MIT"}, "Apache-2.0"]}}"#;
+        let deps = r#""dependencies": {"a": {"version": "1.0.0"}}"#;
+        for doc in [
+            format!("{{\"lockfileVersion\": 2, {packages}, {deps}}}"),
+            format!("{{\"lockfileVersion\": 2, {deps}, {packages}}}"),
+        ] {
+            let records = parse_npm_lock(&doc).unwrap();
+            assert_eq!(names(&records), vec!["a@2.0.0", "b@1.0.0"], "{doc}");
+            assert_eq!(records[0].licenses, vec!["MIT"]);
+            assert_eq!(records[0].dependencies, vec!["b"]);
+            assert_eq!(records[1].licenses, vec!["MIT OR Apache-2.0"]);
+        }
+        let escaped = r#"{"packages": {"node_modules/\u0061b": {"version": "1.0.0"}}}"#;
+        assert_eq!(names(&parse_npm_lock(escaped).unwrap()), vec!["ab@1.0.0"]);
+    }
+
+    /// Issue 13.11: a lockfile is read typed, one `packages` entry at a time, never as a JSON
+    /// tree. 200,000 entries (a scaled-down million) parse well inside this debug-build bound;
+    /// the `Value` tree took about 40x the input in memory and several times as long.
+    #[test]
+    fn a_large_npm_lock_parses_typed_and_quickly() {
+        let mut doc = String::from(
+            r#"{"name": "app", "lockfileVersion": 3, "packages": {"": {"name": "app"}"#,
+        );
+        for i in 0..200_000 {
+            doc.push_str(&format!(
+                r#", "node_modules/p{i}": {{"version": "1.0.{i}", "resolved": "https://registry.npmjs.org/p{i}/-/p{i}-1.0.{i}.tgz", "integrity": "sha512-AAAA", "license": "MIT", "dependencies": {{"q": "^1"}}}}"#
+            ));
+        }
+        doc.push_str("}}");
+        let started = std::time::Instant::now();
+        let records = parse_npm_lock(&doc).unwrap();
+        let took = started.elapsed();
+        assert_eq!(records.len(), 200_000);
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "200k lockfile entries took {took:?}"
+        );
     }
 
     #[test]

@@ -140,3 +140,55 @@ fn not_an_sbom_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
 }
+
+/// Issue 13.10: SBOM and VEX files are capped before they are read: a clear error naming the
+/// file, the limit and the flag that raises it, exit 2.
+#[test]
+fn oversized_sbom_and_vex_files_are_refused_before_reading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.json");
+    let mut doc = String::from(r#"{"bomFormat": "CycloneDX", "components": [], "padding": ["#);
+    doc.push_str(&"0,".repeat(2048));
+    doc.push_str("0]}");
+    std::fs::write(&big, &doc).unwrap();
+    let out = bulwark(&["sbom", big.to_str().unwrap(), "--max-sbom-size", "1K"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("big.json") && err.contains("1K") && err.contains("--max-sbom-size"),
+        "{err}"
+    );
+    let out = bulwark(&["sbom", big.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let small = tmp.path().join("small.json");
+    std::fs::write(&small, r#"{"bomFormat": "CycloneDX", "components": []}"#).unwrap();
+    let vex = tmp.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        format!(
+            r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "statements": [], "padding": [{}0]}}"#,
+            "0,".repeat(2048)
+        ),
+    )
+    .unwrap();
+    let out = bulwark(&[
+        "sbom",
+        small.to_str().unwrap(),
+        "--vex",
+        vex.to_str().unwrap(),
+        "--max-vex-size",
+        "1K",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vex.json") && err.contains("1K") && err.contains("--max-vex-size"),
+        "{err}"
+    );
+}

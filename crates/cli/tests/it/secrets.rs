@@ -339,3 +339,20 @@ fn exit_code_gate_fails_on_findings_at_the_chosen_severities() {
         "an unknown severity is a usage error: {stderr}"
     );
 }
+
+/// Issue 12.1, the same class in gates: a secrets gate runs the secret scanner (and reports
+/// what it judged) even when --scanners does not name it, while `--exit-code N` alone judges
+/// only the scanners chosen.
+#[test]
+fn a_secret_gate_runs_the_secret_scanner_it_needs() {
+    let p = planted();
+    let tmp = tempfile::tempdir().unwrap();
+    secret_image(&p).write_oci(tmp.path());
+    let reference = format!("oci:{}", tmp.path().display());
+    let (code, report, stderr) = scan_json(&reference, &["--scanners", "sbom", "--fail-on-secret"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!report["secrets"].as_array().unwrap().is_empty());
+    let (code, report, stderr) = scan_json(&reference, &["--scanners", "sbom", "--exit-code", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(report["secrets"].as_array().unwrap().is_empty());
+}

@@ -238,3 +238,214 @@ fn database_age_limits_are_configurable() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning: the vulnerability database"));
 }
+
+fn vulnerability_ids(report: &Value) -> Vec<String> {
+    let mut v: Vec<String> = report["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["package"]["name"].as_str().unwrap(),
+                f["id"].as_str().unwrap(),
+                f["package"]["advisory_ecosystem"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Issue 12.1: `--scanners vuln` alone catalogs the packages vulnerabilities need, so it
+/// reports exactly what `--scanners sbom,vuln` reports and fails `--exit-code 1` the same way;
+/// the package list itself is sbom's to report. Same for `fs` on a root filesystem.
+#[test]
+fn scanners_vuln_alone_reports_what_sbom_and_vuln_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = advisory_db(tmp.path());
+    let db = db.to_str().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/debian-mini")
+        .display()
+        .to_string();
+    let root = tmp.path().join("rootfs");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(root.join("etc/os-release"), os_release_debian()).unwrap();
+    std::fs::write(
+        root.join("var/lib/dpkg/status"),
+        dpkg_stanza("libssl3", "3.0.11-1~deb12u2", Some("openssl")),
+    )
+    .unwrap();
+    for (command, target) in [
+        ("image", example.clone()),
+        ("fs", root.display().to_string()),
+    ] {
+        let run = |scanners: &str, extra: &[&str]| {
+            let mut args = vec![
+                command,
+                target.as_str(),
+                "--db-dir",
+                db,
+                "--scanners",
+                scanners,
+                "--format",
+                "json",
+                "--no-cache",
+                "--quiet",
+            ];
+            args.extend_from_slice(extra);
+            let out = bulwark(&args);
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            (out.status.code(), report)
+        };
+        let (code, both) = run("sbom,vuln", &[]);
+        assert_eq!(code, Some(0), "{command}");
+        let (code, alone) = run("vuln", &[]);
+        assert_eq!(code, Some(0), "{command}");
+        assert!(
+            !vulnerability_ids(&both).is_empty(),
+            "{command}: the Debian data applies"
+        );
+        assert_eq!(
+            vulnerability_ids(&alone),
+            vulnerability_ids(&both),
+            "{command}: --scanners vuln alone"
+        );
+        assert_eq!(
+            alone["vulnerabilities"], both["vulnerabilities"],
+            "{command}"
+        );
+        assert!(
+            alone["packages"].as_array().unwrap().is_empty(),
+            "{command}: the package list is reported only with sbom"
+        );
+        assert!(!both["packages"].as_array().unwrap().is_empty());
+        for scanners in ["vuln", "sbom,vuln"] {
+            let (code, _) = run(scanners, &["--exit-code", "1"]);
+            assert_eq!(
+                code,
+                Some(1),
+                "{command} --scanners {scanners} --exit-code 1"
+            );
+        }
+    }
+}
+
+/// Issue 12.1, the same class in gates: a vulnerability gate runs matching (and needs the
+/// database) whatever --scanners names; `bulwark sbom --no-vuln` and a vulnerability gate
+/// contradict each other.
+#[test]
+fn a_vulnerability_gate_never_passes_for_want_of_matching() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = advisory_db(tmp.path());
+    let db = db.to_str().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/debian-mini")
+        .display()
+        .to_string();
+    let (code, report, stderr) = scan_json(
+        &example,
+        &[
+            "--db-dir",
+            db,
+            "--scanners",
+            "sbom",
+            "--fail-on-vuln",
+            "low",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!report["vulnerabilities"].as_array().unwrap().is_empty());
+    let nodb = tmp.path().join("nodb");
+    let (code, _, stderr) = scan_json(
+        &example,
+        &["--db-dir", nodb.to_str().unwrap(), "--fail-on-vuln", "low"],
+    );
+    assert_eq!(
+        code, 2,
+        "a gate on vulnerabilities needs the database: {stderr}"
+    );
+    assert!(stderr.contains("bulwark db update"), "{stderr}");
+
+    let syft = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/syft-debian-mini.cdx.json");
+    let sbom = |extra: &[&str]| {
+        let mut args = vec!["sbom", syft.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = bulwark(&args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = sbom(&["--db-dir", db, "--fail-on-vuln", "low"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let (code, stderr) = sbom(&["--db-dir", db, "--no-vuln", "--fail-on-vuln", "low"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--no-vuln"), "{stderr}");
+    let (code, stderr) = sbom(&["--db-dir", nodb.to_str().unwrap(), "--fail-on-vuln", "low"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("bulwark db update"), "{stderr}");
+}
+
+/// Issue 12.4: an SBOM mixing distributions (two images' packages in one file). Each OS
+/// package is matched in the release its purl's `distro` names: the Debian 12 deb against
+/// Debian's advisories, the Alpine 3.22 apk against Alpine's, in CycloneDX and in SPDX.
+#[test]
+fn an_sbom_mixing_distributions_matches_each_package_in_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = advisory_db(tmp.path());
+    let deb =
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl";
+    let apk =
+        "pkg:apk/alpine/gnutls-utils@3.8.4-r0?arch=x86_64&distro=alpine-3.22.1&upstream=gnutls";
+    let cyclonedx = serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "components": [
+            {"type": "library", "name": "libssl3", "version": "3.0.11-1~deb12u2", "purl": deb},
+            {"type": "library", "name": "gnutls-utils", "version": "3.8.4-r0", "purl": apk}
+        ]
+    });
+    let spdx = serde_json::json!({
+        "spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "two images",
+        "packages": [deb, apk].iter().enumerate().map(|(i, purl)| serde_json::json!({
+            "SPDXID": format!("SPDXRef-{i}"), "name": format!("p{i}"), "downloadLocation": "NOASSERTION",
+            "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}]
+        })).collect::<Vec<_>>()
+    });
+    for (name, doc) in [("mixed.cdx.json", cyclonedx), ("mixed.spdx.json", spdx)] {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, doc.to_string()).unwrap();
+        let out = bulwark(&[
+            "sbom",
+            file.to_str().unwrap(),
+            "--db-dir",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            report.get("unmatched").is_none(),
+            "{name}: {}",
+            report["unmatched"]
+        );
+        let found = vulnerability_ids(&report);
+        let has = |package: &str, id: &str, ecosystem: &str| {
+            found
+                .iter()
+                .any(|f| f.starts_with(package) && f.contains(id) && f.ends_with(ecosystem))
+        };
+        assert!(
+            has("libssl3", "CVE-2023-5678", "Debian:12"),
+            "{name}: {found:?}"
+        );
+        assert!(
+            has("gnutls-utils", "CVE-2024-28834", "Alpine:v3.22"),
+            "{name}: {found:?}"
+        );
+    }
+}

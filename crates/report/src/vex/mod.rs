@@ -14,7 +14,8 @@ mod openvex;
 use std::path::Path;
 
 use bulwark_types::Purl;
-use serde::Serialize;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 
 use crate::policy::purl_match::PurlPattern;
 use crate::ImageIdentity;
@@ -116,6 +117,10 @@ pub struct Statement {
     pub document: String,
 }
 
+/// The largest VEX document read by default (`--max-vex-size`); CSAF VEX files for a whole
+/// product line run to tens of MiB.
+pub const DEFAULT_MAX_VEX_BYTES: u64 = 256 << 20;
+
 /// Errors reading a VEX document: they name the file and, where known, line and field.
 #[derive(Debug, thiserror::Error)]
 pub enum VexError {
@@ -124,18 +129,146 @@ pub enum VexError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the VEX document {path} is larger than the {max} limit; raise --max-vex-size (BULWARK_MAX_VEX_SIZE, bulwark.yaml max-vex-size) if the file is genuine")]
+    TooLarge { path: String, max: String },
     #[error("VEX document {path}: {message}")]
     Invalid { path: String, message: String },
 }
 
-/// Reads one VEX document of any of the three formats (detected from its content).
-pub fn load(path: &Path) -> Result<Vec<Statement>, VexError> {
+/// Reads one VEX document of any of the three formats (detected from its content), refusing
+/// a file over `max_bytes` before reading it.
+pub fn load(path: &Path, max_bytes: u64) -> Result<Vec<Statement>, VexError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| VexError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let bytes = match crate::input::read_capped(path, max_bytes) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(VexError::TooLarge {
+                path: shown,
+                max: crate::input::size_text(max_bytes),
+            })
+        }
+        Err(source) => {
+            return Err(VexError::Read {
+                path: shown,
+                source,
+            })
+        }
+    };
     parse(&bytes, &shown)
+}
+
+/// Just enough of a document to tell the three formats apart; everything else is skipped
+/// unread (no JSON tree is built).
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "@context", default)]
+    context: AnyString,
+    #[serde(rename = "bomFormat", default)]
+    bom_format: AnyString,
+    #[serde(default)]
+    document: CsafProbe,
+}
+
+/// A string, or `None` for any other JSON value (skipped).
+#[derive(Default)]
+struct AnyString(Option<String>);
+
+impl<'de> Deserialize<'de> for AnyString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AnyString;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AnyString, E> {
+                Ok(AnyString(Some(v.to_string())))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<AnyString, E> {
+                Ok(AnyString(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<AnyString, E> {
+                Ok(AnyString(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<AnyString, E> {
+                Ok(AnyString(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<AnyString, E> {
+                Ok(AnyString(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<AnyString, E> {
+                Ok(AnyString(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<AnyString, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(AnyString(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<AnyString, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(AnyString(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Whether `document` is an object with a `csaf_version` key.
+#[derive(Default)]
+struct CsafProbe(bool);
+
+impl<'de> Deserialize<'de> for CsafProbe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CsafProbe;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<CsafProbe, A::Error> {
+                let mut found = false;
+                while let Some(key) = a.next_key::<AnyString>()? {
+                    a.next_value::<IgnoredAny>()?;
+                    found |= key.0.as_deref() == Some("csaf_version");
+                }
+                Ok(CsafProbe(found))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<CsafProbe, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(CsafProbe(false))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<CsafProbe, E> {
+                Ok(CsafProbe(false))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<CsafProbe, E> {
+                Ok(CsafProbe(false))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<CsafProbe, E> {
+                Ok(CsafProbe(false))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<CsafProbe, E> {
+                Ok(CsafProbe(false))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<CsafProbe, E> {
+                Ok(CsafProbe(false))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<CsafProbe, E> {
+                Ok(CsafProbe(false))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Parses a VEX document held in memory; `name` is used in errors and statements.
@@ -144,37 +277,52 @@ pub fn parse(bytes: &[u8], name: &str) -> Result<Vec<Statement>, VexError> {
         path: name.to_string(),
         message,
     };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        invalid(format!(
-            "not JSON: {e} (VEX is read as JSON: OpenVEX, CycloneDX or CSAF)"
-        ))
-    })?;
-    let statements = if value
-        .get("@context")
-        .and_then(|c| c.as_str())
+    let not_a_vex = || {
+        invalid(
+            "not a VEX format bulwark reads: expected OpenVEX (`@context` https://openvex.dev/ns), CycloneDX (`bomFormat`) or CSAF (`document.csaf_version`)"
+                .into(),
+        )
+    };
+    // Only an object can be one of the formats (serde would read an array as a struct's
+    // fields in order); anything else is checked for being JSON at all, without a tree.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) => not_a_vex(),
+            Err(e) => invalid(format!(
+                "not JSON: {e} (VEX is read as JSON: OpenVEX, CycloneDX or CSAF)"
+            )),
+        });
+    }
+    let probe: Probe = match serde_json::from_slice(bytes) {
+        Ok(p) => p,
+        Err(e) if e.classify() == serde_json::error::Category::Data => return Err(not_a_vex()),
+        Err(e) => {
+            return Err(invalid(format!(
+                "not JSON: {e} (VEX is read as JSON: OpenVEX, CycloneDX or CSAF)"
+            )))
+        }
+    };
+    let statements = if probe
+        .context
+        .0
+        .as_deref()
         .is_some_and(|c| c.contains("openvex"))
     {
         typed::<openvex::Document>(bytes)
             .map_err(invalid)?
             .statements(name)
-    } else if value.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
+    } else if probe.bom_format.0.as_deref() == Some("CycloneDX") {
         typed::<cyclonedx::Document>(bytes)
             .map_err(invalid)?
             .statements(name)
             .map_err(invalid)?
-    } else if value
-        .get("document")
-        .is_some_and(|d| d.get("csaf_version").is_some())
-    {
+    } else if probe.document.0 {
         typed::<csaf::Document>(bytes)
             .map_err(invalid)?
             .statements(name)
             .map_err(invalid)?
     } else {
-        return Err(invalid(
-            "not a VEX format bulwark reads: expected OpenVEX (`@context` https://openvex.dev/ns), CycloneDX (`bomFormat`) or CSAF (`document.csaf_version`)"
-                .into(),
-        ));
+        return Err(not_a_vex());
     };
     Ok(statements)
 }
@@ -288,10 +436,11 @@ impl Product {
 }
 
 impl VexSet {
-    pub fn load(paths: &[impl AsRef<Path>]) -> Result<VexSet, VexError> {
+    /// Reads every document, each capped at `max_bytes`.
+    pub fn load(paths: &[impl AsRef<Path>], max_bytes: u64) -> Result<VexSet, VexError> {
         let mut set = VexSet::default();
         for p in paths {
-            set.statements.extend(load(p.as_ref())?);
+            set.statements.extend(load(p.as_ref(), max_bytes)?);
         }
         Ok(set)
     }

@@ -5,7 +5,7 @@ fn data(name: &str) -> Vec<Statement> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/vex")
         .join(name);
-    load(&path).unwrap()
+    load(&path, DEFAULT_MAX_VEX_BYTES).unwrap()
 }
 
 fn identity() -> ImageIdentity {
@@ -195,7 +195,7 @@ fn bad_documents_say_where() {
     assert!(e.contains("not JSON") && e.contains("line 1"), "{e}");
     let e = parse(b"{\"hello\": 1}", "u.json").unwrap_err().to_string();
     assert!(e.contains("not a VEX format"), "{e}");
-    let e = load(Path::new("/nonexistent/vex.json"))
+    let e = load(Path::new("/nonexistent/vex.json"), DEFAULT_MAX_VEX_BYTES)
         .unwrap_err()
         .to_string();
     assert!(
@@ -231,4 +231,34 @@ fn the_newest_statement_wins() {
     assert_eq!(one.status, Status::Affected, "listed first but newer");
     let two = set.decide(&image, &["CVE-2".into()], &a).unwrap();
     assert_eq!(two.status, Status::Fixed);
+}
+
+/// Issue 13.10: a VEX file is capped before it is read, and a document is never held as a
+/// JSON tree: what the formats do not use (here 8 MiB of zeros) is skipped, not stored.
+#[test]
+fn large_documents_are_capped_and_unused_parts_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 4096]).unwrap();
+    let e = load(&big, 1024).unwrap_err().to_string();
+    assert!(
+        e.contains("big.json")
+            && e.contains("larger than the 1K limit")
+            && e.contains("--max-vex-size"),
+        "{e}"
+    );
+    let zeros = format!("[{}0]", "0,".repeat(4 << 20));
+    let e = parse(zeros.as_bytes(), "zeros.json")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a VEX format"), "{e}");
+    let doc = format!(
+        r#"{{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "padding": [{}0],
+          "statements": [{{"vulnerability": {{"name": "CVE-1"}},
+            "products": [{{"@id": "pkg:npm/a"}}], "status": "not_affected",
+            "justification": "component_not_present"}}]}}"#,
+        "0,".repeat(4 << 20)
+    );
+    let statements = parse(doc.as_bytes(), "padded.json").unwrap();
+    assert_eq!(statements.len(), 1);
 }
