@@ -2,7 +2,9 @@
 //! tool's (syft, trivy), into the same [`Package`] list an image scan produces, so matching
 //! works the same on an SBOM file as on an image.
 
-use bulwark_types::{Ecosystem, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl};
+use bulwark_types::{
+    Ecosystem, Evidence, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl,
+};
 use serde_json::Value;
 
 /// What an SBOM says was installed.
@@ -136,6 +138,9 @@ fn package_from_purl(
         dev: false,
         inferred: false,
         dependencies: Vec::new(),
+        evidence: props("bulwark:package:evidence")
+            .and_then(|e| Evidence::from_name(&e))
+            .unwrap_or_default(),
     })
 }
 

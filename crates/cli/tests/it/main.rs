@@ -6,6 +6,7 @@ mod bad_input;
 mod engine;
 mod lang_go_rust;
 mod lang_java;
+mod installed_vs_declared;
 mod lang_python_node;
 mod lang_ruby_php_dotnet;
 mod misconfig;
