@@ -19,7 +19,7 @@ pub(crate) fn declared(records: Vec<PackageRecord>) -> Vec<PackageRecord> {
 
 #[cfg(test)]
 mod tests {
-    use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
+    use bulwark_analyze::{AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
     use bulwark_types::Evidence;
 
     /// Issue 12.2: what an installed package's own metadata says is `installed`; what a
@@ -59,7 +59,14 @@ mod tests {
             };
             let mut evidence = Vec::new();
             for analyzer in &analyzers {
-                if analyzer.wants(&meta) == Interest::Skip {
+                let wanted = match analyzer.wants(&meta) {
+                    Interest::Skip => false,
+                    Interest::Read { .. } => true,
+                    Interest::ReadIfMagic { magic, .. } => {
+                        magic.iter().any(|m| content.as_bytes().starts_with(m))
+                    }
+                };
+                if !wanted {
                     continue;
                 }
                 let mut out = AnalyzerOutput::default();

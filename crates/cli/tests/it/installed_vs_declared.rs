@@ -51,7 +51,11 @@ fn issue_12_2_installed_and_declared_package_is_one_component_closed_by_one_vex_
         .finish();
     let oci = tmp.path().join("oci");
     let written = ImageBuilder::new()
-        .layer(layer, Compression::Gzip, "RUN pip install -r requirements.txt")
+        .layer(
+            layer,
+            Compression::Gzip,
+            "RUN pip install -r requirements.txt",
+        )
         .write_oci(&oci);
     let reference = format!("oci:{}", oci.display());
     let db = advisory_db(tmp.path());
@@ -82,7 +86,14 @@ fn issue_12_2_installed_and_declared_package_is_one_component_closed_by_one_vex_
     // CycloneDX marks the declared-only component.
     let (_, out, _) = {
         let o = bulwark(&[
-            "image", &reference, "--format", "cyclonedx", "--no-cache", "--quiet", "--db-dir", db,
+            "image",
+            &reference,
+            "--format",
+            "cyclonedx",
+            "--no-cache",
+            "--quiet",
+            "--db-dir",
+            db,
         ]);
         (o.status.code(), o.stdout, o.stderr)
     };

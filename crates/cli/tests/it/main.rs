@@ -4,9 +4,9 @@ mod util;
 
 mod bad_input;
 mod engine;
+mod installed_vs_declared;
 mod lang_go_rust;
 mod lang_java;
-mod installed_vs_declared;
 mod lang_python_node;
 mod lang_ruby_php_dotnet;
 mod misconfig;
