@@ -463,8 +463,9 @@ fn drop_os_owned_duplicates(packages: &mut Vec<Package>) {
 /// ASCII case ignored for Composer and NuGet) whose versions are equal under the ecosystem's
 /// rules (`bulwark-version`) become one package, which keeps an installed entry's name,
 /// version and purl, every location, and the earliest layer of its installed entries. A
-/// declared entry with no installed counterpart stays, marked [`bulwark_types::Evidence::Declared`]. OS
-/// packages are never merged: two databases listing one name are two installations.
+/// declared entry with no installed counterpart stays, marked
+/// [`bulwark_types::Evidence::Declared`]. OS packages are never merged: two databases listing
+/// one name are two installations.
 fn merge_language_duplicates(packages: Vec<Package>) -> Vec<Package> {
     let mut out: Vec<Package> = Vec::with_capacity(packages.len());
     let mut groups: BTreeMap<(Ecosystem, Option<String>, String), Vec<Package>> = BTreeMap::new();
