@@ -1107,8 +1107,16 @@ mod tests {
     #[test]
     fn issue_12_2_declared_entries_merge_into_installed_packages() {
         use Ecosystem::*;
-        // (ecosystem, installed at, installed name@version, declared at, declared name@version)
-        let cases: &[(Ecosystem, &str, (&str, &str), &str, (&str, &str))] = &[
+        /// (ecosystem, installed at, installed name and version, declared at, declared name
+        /// and version)
+        type Case = (
+            Ecosystem,
+            &'static str,
+            (&'static str, &'static str),
+            &'static str,
+            (&'static str, &'static str),
+        );
+        let cases: &[Case] = &[
             (
                 PyPI,
                 "venv/django-3.2.dist-info/METADATA",
