@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use crate::facts::LayerFacts;
 
 /// Bumped when [`LayerFacts`]' shape changes, so old entries are ignored rather than misread.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {

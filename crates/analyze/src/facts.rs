@@ -1,4 +1,4 @@
-use bulwark_types::{Ecosystem, Misconfiguration, OsRelease, PackageSource, SecretHit};
+use bulwark_types::{Ecosystem, Evidence, Misconfiguration, OsRelease, PackageSource, SecretHit};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a layer entry.
@@ -75,6 +75,9 @@ pub struct PackageRecord {
     /// Names of the packages this one depends on, as its metadata lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// Installed (its own metadata is here) or only declared by a manifest or lockfile.
+    #[serde(default, skip_serializing_if = "Evidence::is_installed")]
+    pub evidence: Evidence,
 }
 
 impl PackageRecord {
@@ -93,7 +96,14 @@ impl PackageRecord {
             dev: false,
             inferred: false,
             dependencies: Vec::new(),
+            evidence: Evidence::Installed,
         }
+    }
+
+    /// The same record, marked as only declared (by a manifest or lockfile).
+    pub fn declared(mut self) -> Self {
+        self.evidence = Evidence::Declared;
+        self
     }
 }
 

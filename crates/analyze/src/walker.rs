@@ -357,11 +357,11 @@ impl<'a> Walker<'a> {
                     if buffer.capacity() > BUFFER_KEEP_BYTES {
                         buffer = Vec::new();
                     }
-                } else if kind == FileKind::Hardlink {
-                    if let Some(target) = &link {
-                        copy_hardlink_facts(&path, target, &mut facts);
-                    }
                 }
+                // A hard link shares bytes the tar carried earlier in this layer: their facts
+                // are recorded once, at that path, and the file index keeps the link, which the
+                // assembly resolves. Copying the facts per link let a layer of tiny link
+                // entries multiply one large database without bound.
                 facts.files.push(FileRecord {
                     path,
                     kind,
@@ -603,20 +603,4 @@ fn record_whiteout(path: &str, facts: &mut LayerFacts) -> bool {
         facts.whiteouts.push(format!("{dir}/{target}"));
     }
     true
-}
-
-/// A hard link shares its target's bytes, which the tar stream carried earlier in this layer;
-/// the facts found there hold for the link's path too.
-fn copy_hardlink_facts(path: &str, target: &str, facts: &mut LayerFacts) {
-    let copies: Vec<PathFacts> = facts
-        .facts
-        .iter()
-        .filter(|pf| pf.path == target)
-        .map(|pf| PathFacts {
-            path: path.to_string(),
-            analyzer: pf.analyzer.clone(),
-            facts: pf.facts.clone(),
-        })
-        .collect();
-    facts.facts.extend(copies);
 }

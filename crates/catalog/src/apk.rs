@@ -103,6 +103,7 @@ fn parse_installed(text: &str) -> (Vec<PackageRecord>, usize) {
             dev: false,
             inferred: false,
             dependencies: Vec::new(),
+            evidence: Default::default(),
         });
     }
     (records, malformed)

@@ -178,6 +178,7 @@ fn parse_status(text: &str, out: &mut AnalyzerOutput) {
             dev: false,
             inferred: false,
             dependencies: Vec::new(),
+            evidence: Default::default(),
         });
     }
     if malformed > 0 {

@@ -71,6 +71,7 @@ impl Analyzer for RpmAnalyzer {
                     dev: false,
                     inferred: false,
                     dependencies: Vec::new(),
+                    evidence: Default::default(),
                 }
             })
             .collect::<Vec<_>>();

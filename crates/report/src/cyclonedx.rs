@@ -324,6 +324,10 @@ pub fn render(report: &ScanReport) -> Value {
         if let Some(arch) = &pkg.arch {
             properties.push(prop("bulwark:package:arch", arch.clone()));
         }
+        if !pkg.evidence.is_installed() {
+            // Only a manifest or lockfile names it: lower confidence than an installed package.
+            properties.push(prop("bulwark:package:evidence", pkg.evidence.as_str()));
+        }
         for path in &pkg.found_in {
             properties.push(prop("bulwark:location:path", path.clone()));
         }

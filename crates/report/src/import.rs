@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use bulwark_types::{Ecosystem, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl};
+use bulwark_types::{Ecosystem, Evidence, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
@@ -555,5 +555,8 @@ fn package_from_purl(
         dev: false,
         inferred: false,
         dependencies: Vec::new(),
+        evidence: props("bulwark:package:evidence")
+            .and_then(|e| Evidence::from_name(&e))
+            .unwrap_or_default(),
     })
 }

@@ -18,7 +18,7 @@ mod severity;
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguration};
 pub use os::{OsFamily, OsRelease};
-pub use package::{Ecosystem, LayerRef, Package, PackageSource};
+pub use package::{Ecosystem, Evidence, LayerRef, Package, PackageSource};
 pub use purl::Purl;
 pub use secret::{SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;

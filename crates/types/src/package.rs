@@ -88,7 +88,47 @@ pub struct PackageSource {
     pub version: String,
 }
 
-/// One installed package, as the inventory (SBOM) lists it.
+/// How the scan knows a package is there.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    /// Its own metadata is in the image: a package database entry, an installed package's
+    /// manifest (`.dist-info`, `node_modules/*/package.json`, a gemspec, Composer's
+    /// `installed.json`, `.deps.json`), a jar, or build info embedded in a binary.
+    #[default]
+    Installed,
+    /// Only a manifest or lockfile names it (`requirements.txt`, `package-lock.json`,
+    /// `go.mod`, `Cargo.lock`, `pom.xml`, `Gemfile.lock`, `composer.lock`,
+    /// `packages.lock.json`, a project file): what a build would install, not proof that it is
+    /// present. Lower confidence than [`Evidence::Installed`].
+    Declared,
+}
+
+impl Evidence {
+    pub fn is_installed(&self) -> bool {
+        *self == Evidence::Installed
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Installed => "installed",
+            Evidence::Declared => "declared",
+        }
+    }
+
+    /// The name [`Evidence::as_str`] gives, back.
+    pub fn from_name(name: &str) -> Option<Evidence> {
+        match name {
+            "installed" => Some(Evidence::Installed),
+            "declared" => Some(Evidence::Declared),
+            _ => None,
+        }
+    }
+}
+
+/// One package, as the inventory (SBOM) lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     pub ecosystem: Ecosystem,
@@ -118,6 +158,9 @@ pub struct Package {
     /// Names of the packages this one depends on, as its metadata lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
+    /// Installed (the default, not written) or only declared by a manifest or lockfile.
+    #[serde(default, skip_serializing_if = "Evidence::is_installed")]
+    pub evidence: Evidence,
 }
 
 impl Package {

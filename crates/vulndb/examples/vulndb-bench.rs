@@ -32,6 +32,7 @@ fn pkg(eco: Ecosystem, name: &str, version: &str, source: Option<&str>) -> Packa
         files: Vec::new(),
         dev: false,
         inferred: false,
+        evidence: Default::default(),
         dependencies: Vec::new(),
     }
 }

@@ -56,7 +56,7 @@ impl Analyzer for DotnetAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -91,13 +91,13 @@ impl Analyzer for DotnetAnalyzer {
                 };
                 match kind {
                     DotnetFile::DepsJson => parse_deps_json(&doc, out),
-                    _ => parse_lock_json(&doc, out),
+                    _ => super::declared(parse_lock_json(&doc, out)),
                 }
             }
             DotnetFile::Project | DotnetFile::PackagesConfig => {
                 let text = String::from_utf8_lossy(content);
                 let text = text.trim_start_matches('\u{feff}');
-                parse_xml(text, kind, out)
+                super::declared(parse_xml(text, kind, out))
             }
         };
         if !records.is_empty() {

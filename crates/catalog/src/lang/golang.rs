@@ -121,7 +121,7 @@ impl Analyzer for GoAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -143,7 +143,9 @@ impl Analyzer for GoAnalyzer {
         {
             match parse_go_mod(&String::from_utf8_lossy(content)) {
                 Ok(records) if records.is_empty() => {}
-                Ok(records) => out.fact(Fact::Packages { records }),
+                Ok(records) => out.fact(Fact::Packages {
+                    records: super::declared(records),
+                }),
                 Err(e) => out.problem(e),
             }
             return;

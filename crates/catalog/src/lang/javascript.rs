@@ -14,6 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::declared;
 use crate::license;
 
 pub struct NodeAnalyzer;
@@ -56,7 +57,7 @@ impl Analyzer for NodeAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -78,10 +79,10 @@ impl Analyzer for NodeAnalyzer {
             Some(JsFile::InstalledManifest) => {
                 parse_installed(&text).map(|r| r.into_iter().collect())
             }
-            Some(JsFile::NpmLock) => parse_npm_lock(&text),
-            Some(JsFile::YarnLock) => parse_yarn_lock(&text),
-            Some(JsFile::PnpmLock) => parse_pnpm_lock(&text),
-            Some(JsFile::BunLock) => parse_bun_lock(&text),
+            Some(JsFile::NpmLock) => parse_npm_lock(&text).map(declared),
+            Some(JsFile::YarnLock) => parse_yarn_lock(&text).map(declared),
+            Some(JsFile::PnpmLock) => parse_pnpm_lock(&text).map(declared),
+            Some(JsFile::BunLock) => parse_bun_lock(&text).map(declared),
             None => return,
         };
         match result {

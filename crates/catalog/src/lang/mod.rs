@@ -8,3 +8,78 @@ pub mod php;
 pub mod python;
 pub mod ruby;
 pub mod rust;
+
+use bulwark_analyze::PackageRecord;
+
+/// Marks what a manifest or lockfile names as declared: what a build would install, not proof
+/// that it is in the image. The assembly merges it into the installed package it names.
+pub(crate) fn declared(records: Vec<PackageRecord>) -> Vec<PackageRecord> {
+    records.into_iter().map(PackageRecord::declared).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use bulwark_analyze::{AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
+    use bulwark_types::Evidence;
+
+    /// Issue 12.2: what an installed package's own metadata says is `installed`; what a
+    /// manifest or lockfile names is `declared`, so the assembly can merge it into the
+    /// installed package or keep it with lower confidence.
+    #[test]
+    fn issue_12_2_each_source_says_whether_it_is_installed_or_declared() {
+        use Evidence::{Declared, Installed};
+        let cases: &[(&str, &str, Evidence)] = &[
+            ("venv/lib/python3.11/site-packages/Jinja2-2.10.dist-info/METADATA", "Name: Jinja2\nVersion: 2.10\n", Installed),
+            ("app/requirements.txt", "jinja2==2.10.0\n", Declared),
+            ("app/poetry.lock", "[[package]]\nname = \"jinja2\"\nversion = \"2.10.0\"\n", Declared),
+            ("app/Pipfile.lock", r#"{"default": {"jinja2": {"version": "==2.10.0"}}}"#, Declared),
+            ("app/node_modules/lodash/package.json", r#"{"name": "lodash", "version": "4.17.15"}"#, Installed),
+            ("app/package-lock.json", r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/lodash": {"version": "4.17.15"}}}"#, Declared),
+            ("app/yarn.lock", "# yarn lockfile v1\n\nlodash@^4.17.0:\n  version \"4.17.15\"\n", Declared),
+            ("src/go.mod", "module example.com/app\n\ngo 1.21\n\nrequire golang.org/x/net v0.17.0\n", Declared),
+            ("src/Cargo.lock", "version = 3\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.190\"\n", Declared),
+            ("src/pom.xml", "<project><groupId>g</groupId><artifactId>a</artifactId><version>1</version><dependencies><dependency><groupId>org.x</groupId><artifactId>y</artifactId><version>2.0</version></dependency></dependencies></project>", Declared),
+            ("src/gradle.lockfile", "org.x:y:2.0=runtimeClasspath\n", Declared),
+            ("usr/local/bundle/specifications/rack-2.2.3.gemspec", "Gem::Specification.new do |s|\n  s.name = \"rack\".freeze\n  s.version = \"2.2.3\"\nend\n", Installed),
+            ("app/Gemfile.lock", "GEM\n  remote: https://rubygems.org/\n  specs:\n    rack (2.2.3)\n\nPLATFORMS\n  ruby\n\nDEPENDENCIES\n  rack\n", Declared),
+            ("app/vendor/composer/installed.json", r#"{"packages": [{"name": "monolog/monolog", "version": "1.27.1"}]}"#, Installed),
+            ("app/composer.lock", r#"{"packages": [{"name": "monolog/monolog", "version": "1.27.1"}]}"#, Declared),
+            ("app/App.deps.json", r#"{"libraries": {"Newtonsoft.Json/13.0.1": {"type": "package"}}}"#, Installed),
+            ("src/packages.lock.json", r#"{"version": 1, "dependencies": {"net6.0": {"Newtonsoft.Json": {"type": "Direct", "resolved": "13.0.1"}}}}"#, Declared),
+            ("src/App.csproj", r#"<Project><ItemGroup><PackageReference Include="Newtonsoft.Json" Version="13.0.1" /></ItemGroup></Project>"#, Declared),
+            ("src/packages.config", r#"<packages><package id="Newtonsoft.Json" version="13.0.1" /></packages>"#, Declared),
+        ];
+        let analyzers = crate::analyzers();
+        for (path, content, want) in cases {
+            let meta = FileMeta {
+                path,
+                kind: FileKind::Regular,
+                size: content.len() as u64,
+                mode: 0o644,
+            };
+            let mut evidence = Vec::new();
+            for analyzer in &analyzers {
+                let wanted = match analyzer.wants(&meta) {
+                    Interest::Skip => false,
+                    Interest::Read { .. } => true,
+                    Interest::ReadIfMagic { magic, .. } => {
+                        magic.iter().any(|m| content.as_bytes().starts_with(m))
+                    }
+                };
+                if !wanted {
+                    continue;
+                }
+                let mut out = AnalyzerOutput::default();
+                analyzer.analyze(&meta, content.as_bytes(), &mut out);
+                assert!(out.problems.is_empty(), "{path}: {:?}", out.problems);
+                for fact in out.facts {
+                    if let Fact::Packages { records } = fact {
+                        evidence.extend(records.iter().map(|r| r.evidence));
+                    }
+                }
+            }
+            assert!(!evidence.is_empty(), "{path}: no packages");
+            assert!(evidence.iter().all(|e| e == want), "{path}: {evidence:?}");
+        }
+    }
+}

@@ -46,7 +46,7 @@ impl Analyzer for PhpAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -73,7 +73,7 @@ impl Analyzer for PhpAnalyzer {
             }
         };
         let records = match kind {
-            PhpFile::Lock => parse_lock(&doc, out),
+            PhpFile::Lock => super::declared(parse_lock(&doc, out)),
             PhpFile::Installed => parse_installed(&doc, out),
         };
         if !records.is_empty() {

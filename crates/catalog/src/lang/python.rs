@@ -7,6 +7,7 @@ use bulwark_analyze::{
 };
 use bulwark_types::Ecosystem;
 
+use super::declared;
 use crate::license;
 
 pub struct PythonAnalyzer;
@@ -51,7 +52,7 @@ impl Analyzer for PythonAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -70,11 +71,11 @@ impl Analyzer for PythonAnalyzer {
         let text = String::from_utf8_lossy(content);
         let records = match classify(file.path, file.file_name()) {
             Some(PyFile::Metadata) => parse_metadata(&text).map(|r| vec![r]),
-            Some(PyFile::Requirements) => Ok(parse_requirements(&text)),
-            Some(PyFile::PoetryLock) => parse_toml_lock(&text, TomlLock::Poetry),
-            Some(PyFile::UvLock) => parse_toml_lock(&text, TomlLock::Uv),
-            Some(PyFile::PdmLock) => parse_toml_lock(&text, TomlLock::Pdm),
-            Some(PyFile::PipfileLock) => parse_pipfile_lock(&text),
+            Some(PyFile::Requirements) => Ok(declared(parse_requirements(&text))),
+            Some(PyFile::PoetryLock) => parse_toml_lock(&text, TomlLock::Poetry).map(declared),
+            Some(PyFile::UvLock) => parse_toml_lock(&text, TomlLock::Uv).map(declared),
+            Some(PyFile::PdmLock) => parse_toml_lock(&text, TomlLock::Pdm).map(declared),
+            Some(PyFile::PipfileLock) => parse_pipfile_lock(&text).map(declared),
             None => return,
         };
         match records {

@@ -53,7 +53,7 @@ impl Analyzer for RubyAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -79,7 +79,7 @@ impl Analyzer for RubyAnalyzer {
                 Err(e) => out.problem(e),
             },
             Some(RubyFile::Lockfile) => {
-                let records = parse_gemfile_lock(&text, out);
+                let records = super::declared(parse_gemfile_lock(&text, out));
                 if !records.is_empty() {
                     out.fact(Fact::Packages { records });
                 }

@@ -55,7 +55,7 @@ impl Analyzer for RustAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -78,7 +78,8 @@ impl Analyzer for RustAnalyzer {
         let result = if file.file_name() == "Cargo.lock"
             && !EXECUTABLE_MAGIC.iter().any(|m| content.starts_with(m))
         {
-            parse_cargo_lock(&String::from_utf8_lossy(content)).map(|r| (r, Vec::new()))
+            parse_cargo_lock(&String::from_utf8_lossy(content))
+                .map(|r| (super::declared(r), Vec::new()))
         } else {
             match read_auditable(content) {
                 Ok(Some(found)) => Ok(found),

@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod engine;
+mod installed_vs_declared;
 mod lang_go_rust;
 mod lang_java;
 mod lang_python_node;

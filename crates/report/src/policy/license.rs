@@ -443,6 +443,7 @@ mod tests {
             files: vec![],
             dev: false,
             inferred: false,
+            evidence: Default::default(),
             dependencies: vec![],
         }
     }

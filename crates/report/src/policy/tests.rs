@@ -27,6 +27,7 @@ fn package(name: &str, licenses: &[&str], files: &[&str]) -> Package {
         files: files.iter().map(|s| s.to_string()).collect(),
         dev: false,
         inferred: false,
+        evidence: Default::default(),
         dependencies: vec![],
     }
 }

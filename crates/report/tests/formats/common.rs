@@ -66,6 +66,7 @@ fn deb(name: &str, version: &str, layer_index: usize) -> Package {
         files: Vec::new(),
         dev: false,
         inferred: false,
+        evidence: Default::default(),
         dependencies: Vec::new(),
     }
 }
@@ -86,6 +87,7 @@ fn pypi(name: &str, version: &str) -> Package {
         files: Vec::new(),
         dev: false,
         inferred: false,
+        evidence: Default::default(),
         dependencies: Vec::new(),
     }
 }

@@ -30,6 +30,7 @@ pub fn pkg(eco: Ecosystem, name: &str, version: &str) -> Package {
         files: Vec::new(),
         dev: false,
         inferred: false,
+        evidence: Default::default(),
         dependencies: Vec::new(),
     }
 }

@@ -28,6 +28,8 @@ mod pom;
 
 use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
 
+use super::declared;
+
 pub struct JavaAnalyzer;
 
 /// File name endings of the Java archive formats read (compared case-insensitively).
@@ -74,7 +76,7 @@ impl Analyzer for JavaAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        1
+        2
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -101,18 +103,18 @@ impl Analyzer for JavaAnalyzer {
                 }
                 Ok(scan.records)
             }
-            Some(JavaFile::Pom) => pom::parse(&String::from_utf8_lossy(content)),
-            Some(JavaFile::GradleLockfile) => Ok(gradle::parse_lockfile(
+            Some(JavaFile::Pom) => pom::parse(&String::from_utf8_lossy(content)).map(declared),
+            Some(JavaFile::GradleLockfile) => Ok(declared(gradle::parse_lockfile(
                 &String::from_utf8_lossy(content),
                 None,
-            )),
+            ))),
             Some(JavaFile::LegacyGradleLock) => {
                 let name = file.file_name();
                 let conf = name.strip_suffix(".lockfile").unwrap_or(name);
-                Ok(gradle::parse_lockfile(
+                Ok(declared(gradle::parse_lockfile(
                     &String::from_utf8_lossy(content),
                     Some(conf),
-                ))
+                )))
             }
             None => return,
         };
