@@ -110,6 +110,9 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, offset - line_start + 1)
 }
 
+/// A credential-named value in a text: rule (id, title) and the value's byte range.
+type NamedValue<'r> = ((&'r str, &'r str), std::ops::Range<usize>);
+
 /// One text of the image's metadata and what was found in it.
 struct TextScan<'a> {
     scanner: &'a Scanner,
@@ -122,18 +125,19 @@ impl TextScan<'_> {
     /// Shape rules first, then credential-named values (`by_name`: rule, byte range of the
     /// value). A specific rule's match inside a named value wins over the name; the name wins
     /// over a generic rule's match at the same place.
-    fn run(self, text: &str, by_name: Vec<((&str, &str), std::ops::Range<usize>)>) {
-        let named: Vec<(usize, usize, (&str, &str), std::ops::Range<usize>)> = by_name
+    fn run(self, text: &str, by_name: Vec<NamedValue<'_>>) {
+        // (line, column, rule, range) of each named value.
+        let named: Vec<(usize, usize, NamedValue<'_>)> = by_name
             .into_iter()
             .map(|(rule, range)| {
                 let (line, col) = line_column(text, range.start);
-                (line, col, rule, range)
+                (line, col, (rule, range))
             })
             .collect();
         let inside = |line: usize, column: usize| {
             named
                 .iter()
-                .find(|(l, c, _, r)| *l == line && column >= *c && column < *c + r.len())
+                .find(|(l, c, (_, r))| *l == line && column >= *c && column < *c + r.len())
         };
         let mut specific_at = Vec::new();
         for (m, value) in self.scanner.scan_text_values(text) {
@@ -152,7 +156,7 @@ impl TextScan<'_> {
                 hit: to_hit(m),
             });
         }
-        for (line, column, (rule_id, title), range) in named {
+        for (line, column, ((rule_id, title), range)) in named {
             if specific_at
                 .iter()
                 .any(|&(l, c)| l == line && c >= column && c < column + range.len())
