@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
+    // Read at run time, not `env!`: a build script binary reused from another checkout
+    // (a copied target/ dir) would otherwise embed that checkout's files.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("checks");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     for kind in std::fs::read_dir(&root).expect("checks/ exists") {

@@ -63,7 +63,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", error_message(&err));
+            // An error can quote input (a config value, a history line): through the rules too.
+            let message = error_message(&err);
+            let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
+            eprintln!("error: {}", redactor.redact(&message));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -192,8 +195,15 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     drop(bars);
     let facts = assemble(&image, walked);
     let mut report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
-    if let Some(scanner) = &secret_scanner {
-        report.add_secrets(bulwark_secrets::scan_image_config(scanner, &image));
+    // Redaction holds whether or not secrets were asked for: the values found in the config
+    // and history, credential assignments, and whatever the rules match.
+    let redaction_scanner = secret_scanner
+        .clone()
+        .unwrap_or_else(bulwark_secrets::Scanner::builtin);
+    let config_secrets = bulwark_secrets::scan_image_config(&redaction_scanner, &image);
+    let redactor = bulwark_secrets::Redactor::new(redaction_scanner, config_secrets.values);
+    if secret_scanner.is_some() {
+        report.add_secrets(config_secrets.findings);
     }
     if plan.misconfig {
         report.add_misconfigurations(bulwark_misconfig::image_config::scan(&image, &facts));
@@ -208,15 +218,13 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
         );
         report.set_vulnerabilities(outcome, args.vuln.ignore_unfixed);
     }
-    // Redaction holds whether or not secrets were asked for.
-    let redactor = secret_scanner.unwrap_or_else(bulwark_secrets::Scanner::builtin);
-    report.redact_history(|text| redactor.redact_text(text));
     let warnings = resolved.policy.apply(&mut report, config::today());
     // Packages were catalogued for what needed them; the list is shown when asked for, and
     // always in an SBOM format, whose vulnerabilities refer to its components.
     if !plan.report_packages && !matches!(format, Format::CycloneDx | Format::Spdx) {
         report.packages.clear();
     }
+    let warnings = redact_report(&mut report, &redactor, warnings);
     let rendered =
         bulwark_report::render_with(&report, format, render_options(args.output.is_none()));
 
@@ -238,6 +246,21 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
         return Ok(EXIT_INCOMPLETE);
     }
     Ok(EXIT_OK)
+}
+
+/// The one redaction step: every string of the report (so every format made from it, and the
+/// diagnostics and gate reasons printed from it) and the policy warnings, after policy ran
+/// on the unredacted findings and before anything is rendered.
+pub(crate) fn redact_report(
+    report: &mut ScanReport,
+    redactor: &bulwark_secrets::Redactor,
+    warnings: Vec<impl std::fmt::Display>,
+) -> Vec<String> {
+    report.redact_strings(&|s: &mut String| redactor.redact_in_place(s));
+    warnings
+        .iter()
+        .map(|w| redactor.redact(&w.to_string()).into_owned())
+        .collect()
 }
 
 /// Says which gates failed and why; the exit code when one did and failing is on.
@@ -403,6 +426,8 @@ fn scan_sbom(mut args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
         }
     }
     let warnings = resolved.policy.apply(&mut report, config::today());
+    let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
+    let warnings = redact_report(&mut report, &redactor, warnings);
     write_output(
         args.output.as_deref(),
         &bulwark_report::render_with(&report, format, render_options(args.output.is_none())),

@@ -142,6 +142,9 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
     let mut report = ScanReport::for_files(reference, env!("CARGO_PKG_VERSION"));
     report.add_misconfigurations(scan.findings);
     let warnings = resolved.policy.apply(&mut report, config::today());
+    // A Dockerfile or manifest may hold a credential that a finding quotes.
+    let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
+    let warnings = crate::redact_report(&mut report, &redactor, warnings);
 
     let rendered = match (compliance, format) {
         (Some(target), format) => {
@@ -167,7 +170,7 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
 
     if !args.quiet {
         for e in &scan.errors {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
         }
         for w in &scan.warnings {
             eprintln!("warning: {w}");

@@ -140,10 +140,10 @@ pub fn scan(image: &Image, facts: &ImageFacts) -> Vec<Misconfiguration> {
         }
     }
 
-    // BW-IMG-004: secret-looking ENV names with a value (the value is never shown).
+    // BW-IMG-004: credential-named ENV variables and labels with a real value (never shown).
     for env in config.and_then(|c| c.env().clone()).unwrap_or_default() {
         if let Some((k, v)) = env.split_once('=') {
-            if !v.is_empty() && crate::dockerfile::secret_name(k) {
+            if bulwark_secrets::credential::credential_value(k, v) {
                 out.push(finding(
                     "BW-IMG-004",
                     format!("ENV {k} looks like a secret and is stored in the image config"),
@@ -151,6 +151,43 @@ pub fn scan(image: &Image, facts: &ImageFacts) -> Vec<Misconfiguration> {
                     None,
                 ));
             }
+        }
+    }
+    for (k, v) in config.and_then(|c| c.labels().clone()).unwrap_or_default() {
+        if bulwark_secrets::credential::credential_value(&k, &v) {
+            out.push(finding(
+                "BW-IMG-004",
+                format!("LABEL {k} looks like a secret and is stored in the image config"),
+                CONFIG_PATH,
+                None,
+            ));
+        }
+    }
+
+    // BW-IMG-011: credential-named build arguments, which every builder writes into the
+    // history (`RUN |1 DB_PASSWORD=… /bin/sh -c …`, `ARG DB_PASSWORD=…`).
+    let mut layer_at = 0;
+    for (step, h) in image.history.iter().enumerate() {
+        let layer = if h.empty_layer {
+            None
+        } else {
+            layer_at += 1;
+            Some(layer_ref(facts, layer_at - 1))
+        };
+        let Some(created_by) = h.created_by.as_deref() else {
+            continue;
+        };
+        for (name, _) in bulwark_secrets::credential::build_arg_credentials(created_by) {
+            let place = match &layer {
+                Some(l) => format!("history step {step} (layer {})", l.index),
+                None => format!("history step {step}"),
+            };
+            out.push(finding(
+                "BW-IMG-011",
+                format!("build argument {name} looks like a secret and is recorded in {place}"),
+                "history",
+                layer.clone(),
+            ));
         }
     }
 

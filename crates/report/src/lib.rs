@@ -22,6 +22,7 @@ pub mod markdown;
 mod model;
 pub mod policy;
 mod policy_model;
+mod redact;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
@@ -31,6 +32,7 @@ pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_S
 pub use policy_model::{
     FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
 };
+pub use redact::RedactFn;
 
 /// How to render, beyond the format itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -242,35 +242,6 @@ impl ScanReport {
         self.secrets.dedup();
     }
 
-    /// Rewrites every build-step text the report carries (layers, packages' and secrets'
-    /// layers) through `redact`, so a token in a `RUN` line is never printed whole.
-    pub fn redact_history(&mut self, redact: impl Fn(&str) -> String) {
-        let fix = |s: &mut Option<String>| {
-            if let Some(text) = s {
-                *text = redact(text);
-            }
-        };
-        for l in &mut self.layers {
-            fix(&mut l.created_by);
-        }
-        for p in &mut self.packages {
-            fix(&mut p.layer.created_by);
-        }
-        for s in &mut self.secrets {
-            if let Some(layer) = &mut s.layer {
-                fix(&mut layer.created_by);
-            }
-        }
-        for v in &mut self.vulnerabilities {
-            fix(&mut v.package.layer_created_by);
-        }
-        for m in &mut self.misconfigurations {
-            if let Some(layer) = &mut m.location.layer {
-                fix(&mut layer.created_by);
-            }
-        }
-    }
-
     /// Whether any part of the image could not be analyzed (results may be incomplete).
     pub fn has_errors(&self) -> bool {
         self.diagnostics

@@ -2,9 +2,10 @@
 
 use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
 use bulwark_image::Image;
-use bulwark_types::{SecretFinding, SecretHit, SecretLocation};
+use bulwark_types::{LayerRef, SecretFinding, SecretHit, SecretLocation};
 
-use crate::{Scanner, SecretMatch, Severity};
+use crate::credential::{credential_assignments, credential_value, history_parts, StepPart};
+use crate::{fingerprint, redact, Scanner, SecretMatch, SecretValue, Severity};
 
 /// Bumped whenever the rules or the scanner change what they report, so cached layers are
 /// scanned again.
@@ -82,50 +83,190 @@ impl Analyzer for SecretAnalyzer {
     }
 }
 
-/// Secrets in the image config itself: `ENV` values, labels, and the build history's
-/// `created_by` steps (build arguments and `RUN echo $TOKEN` land there).
-pub fn scan_image_config(scanner: &Scanner, image: &Image) -> Vec<SecretFinding> {
-    let mut out = Vec::new();
-    if let Some(config) = image.config.as_ref().and_then(|c| c.config().as_ref()) {
-        for env in config.env().iter().flatten() {
-            let name = env.split('=').next().unwrap_or(env).to_string();
-            for m in scanner.scan_text(&format!("config:env:{name}"), env) {
-                out.push(SecretFinding {
-                    location: SecretLocation::Env { name: name.clone() },
-                    layer: None,
-                    removed_in_layer: None,
-                    hit: to_hit(m),
-                });
-            }
-        }
-        if let Some(labels) = config.labels() {
-            for (key, value) in labels {
-                let text = format!("{key}={value}");
-                for m in scanner.scan_text(&format!("config:label:{key}"), &text) {
-                    out.push(SecretFinding {
-                        location: SecretLocation::Label { key: key.clone() },
-                        layer: None,
-                        removed_in_layer: None,
-                        hit: to_hit(m),
-                    });
-                }
-            }
-        }
-    }
-    for (step, h) in image.history.iter().enumerate() {
-        let Some(created_by) = &h.created_by else {
-            continue;
+/// Rule ids of the secrets found by a credential name rather than by shape (see
+/// [`crate::credential`]), with their titles.
+pub const BUILD_ARG_CREDENTIAL: (&str, &str) =
+    ("build-arg-credential", "Credential in a build argument");
+pub const ENV_CREDENTIAL: (&str, &str) = ("env-credential", "Credential in an ENV variable");
+pub const LABEL_CREDENTIAL: (&str, &str) = ("label-credential", "Credential in a label");
+pub const COMMAND_CREDENTIAL: (&str, &str) = (
+    "command-credential",
+    "Credential assigned in a build command",
+);
+
+/// What [`scan_image_config`] found: the findings for the report, and the secret values
+/// themselves (in memory only) for the [`Redactor`](crate::Redactor).
+#[derive(Debug, Default)]
+pub struct ConfigSecrets {
+    pub findings: Vec<SecretFinding>,
+    pub values: Vec<SecretValue>,
+}
+
+/// 1-based line and byte column of `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset];
+    let line = 1 + memchr::memchr_iter(b'\n', before).count();
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    (line, offset - line_start + 1)
+}
+
+/// A credential-named value in a text: rule (id, title) and the value's byte range.
+type NamedValue<'r> = ((&'r str, &'r str), std::ops::Range<usize>);
+
+/// One text of the image's metadata and what was found in it.
+struct TextScan<'a> {
+    scanner: &'a Scanner,
+    location: SecretLocation,
+    layer: Option<LayerRef>,
+    out: &'a mut ConfigSecrets,
+}
+
+impl TextScan<'_> {
+    /// Shape rules first, then credential-named values (`by_name`: rule, byte range of the
+    /// value). A specific rule's match inside a named value wins over the name; the name wins
+    /// over a generic rule's match at the same place.
+    fn run(self, text: &str, by_name: Vec<NamedValue<'_>>) {
+        // (line, column, rule, range) of each named value.
+        let named: Vec<(usize, usize, NamedValue<'_>)> = by_name
+            .into_iter()
+            .map(|(rule, range)| {
+                let (line, col) = line_column(text, range.start);
+                (line, col, (rule, range))
+            })
+            .collect();
+        let inside = |line: usize, column: usize| {
+            named
+                .iter()
+                .find(|(l, c, (_, r))| *l == line && column >= *c && column < *c + r.len())
         };
-        for m in scanner.scan_text(&format!("history:{step}"), created_by) {
-            out.push(SecretFinding {
-                location: SecretLocation::History { step },
-                layer: None,
+        let mut specific_at = Vec::new();
+        for (m, value) in self.scanner.scan_text_values(text) {
+            let generic = self.scanner.is_generic(&m.rule_id);
+            if generic && inside(m.line, m.column).is_some() {
+                continue;
+            }
+            if !generic {
+                specific_at.push((m.line, m.column));
+            }
+            self.out.values.push(value);
+            self.out.findings.push(SecretFinding {
+                location: self.location.clone(),
+                layer: self.layer.clone(),
                 removed_in_layer: None,
                 hit: to_hit(m),
             });
         }
+        for (line, column, ((rule_id, title), range)) in named {
+            if specific_at
+                .iter()
+                .any(|&(l, c)| l == line && c >= column && c < column + range.len())
+            {
+                continue;
+            }
+            let value = &text[range];
+            self.out.values.push(SecretValue::new(value));
+            self.out.findings.push(SecretFinding {
+                location: self.location.clone(),
+                layer: self.layer.clone(),
+                removed_in_layer: None,
+                hit: SecretHit {
+                    rule_id: rule_id.to_string(),
+                    title: title.to_string(),
+                    severity: bulwark_types::Severity::High,
+                    line,
+                    column,
+                    redacted: redact(value),
+                    fingerprint: fingerprint(rule_id, value),
+                },
+            });
+        }
     }
-    out.sort();
-    out.dedup();
+}
+
+/// Secrets in the image config itself: `ENV` values, labels, and the build history's
+/// `created_by` steps (build arguments and `RUN echo $TOKEN` land there), found by the
+/// scanner's rules and by credential names (`DB_PASSWORD=…`). A history step that made a
+/// layer carries that layer.
+pub fn scan_image_config(scanner: &Scanner, image: &Image) -> ConfigSecrets {
+    let mut out = ConfigSecrets::default();
+    if let Some(config) = image.config.as_ref().and_then(|c| c.config().as_ref()) {
+        for env in config.env().iter().flatten() {
+            let (name, value) = env.split_once('=').unwrap_or((env, ""));
+            let by_name = if credential_value(name, value) {
+                vec![(ENV_CREDENTIAL, name.len() + 1..env.len())]
+            } else {
+                Vec::new()
+            };
+            TextScan {
+                scanner,
+                location: SecretLocation::Env {
+                    name: name.to_string(),
+                },
+                layer: None,
+                out: &mut out,
+            }
+            .run(env, by_name);
+        }
+        if let Some(labels) = config.labels() {
+            for (key, value) in labels {
+                let text = format!("{key}={value}");
+                let by_name = if credential_value(key, value) {
+                    vec![(LABEL_CREDENTIAL, key.len() + 1..text.len())]
+                } else {
+                    Vec::new()
+                };
+                TextScan {
+                    scanner,
+                    location: SecretLocation::Label { key: key.clone() },
+                    layer: None,
+                    out: &mut out,
+                }
+                .run(&text, by_name);
+            }
+        }
+    }
+    let layers = image.layers();
+    let mut layer_at = 0;
+    for (step, h) in image.history.iter().enumerate() {
+        let layer = if h.empty_layer {
+            None
+        } else {
+            layer_at += 1;
+            layers.get(layer_at - 1).map(|l| LayerRef {
+                index: l.index,
+                diff_id: l.diff_id.clone(),
+                created_by: l.created_by.clone(),
+            })
+        };
+        let Some(created_by) = &h.created_by else {
+            continue;
+        };
+        let (args, part) = history_parts(created_by);
+        let by_name = credential_assignments(created_by)
+            .into_iter()
+            .map(|a| {
+                let in_args = args
+                    .as_ref()
+                    .is_some_and(|r| r.start <= a.value.start && a.value.end <= r.end);
+                let rule = match part {
+                    _ if in_args => BUILD_ARG_CREDENTIAL,
+                    StepPart::BuildArg => BUILD_ARG_CREDENTIAL,
+                    StepPart::Env => ENV_CREDENTIAL,
+                    StepPart::Label => LABEL_CREDENTIAL,
+                    StepPart::Command => COMMAND_CREDENTIAL,
+                };
+                (rule, a.value)
+            })
+            .collect();
+        TextScan {
+            scanner,
+            location: SecretLocation::History { step },
+            layer,
+            out: &mut out,
+        }
+        .run(created_by, by_name);
+    }
+    out.findings.sort();
+    out.findings.dedup();
     out
 }

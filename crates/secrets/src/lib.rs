@@ -18,7 +18,9 @@
 //! per file at [`MAX_FINDINGS_PER_FILE`].
 #![forbid(unsafe_code)]
 
+pub mod credential;
 mod image;
+mod redact;
 mod rules;
 
 use std::collections::HashSet;
@@ -476,6 +478,28 @@ impl Scanner {
         self.scan_bytes(&bytes[..bytes.len().min(cap)])
     }
 
+    /// [`Scanner::scan_text`] plus each match's secret, kept in memory only so the caller can
+    /// redact that value wherever else it appears (see [`Redactor`]).
+    pub fn scan_text_values(&self, text: &str) -> Vec<(SecretMatch, SecretValue)> {
+        let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
+        let bytes = text.as_bytes();
+        let content = &bytes[..bytes.len().min(cap)];
+        let cands = self.candidates(content);
+        let values: Vec<SecretValue> = cands
+            .iter()
+            .map(|c| SecretValue::new(c.secret.clone()))
+            .collect();
+        self.matches(content, cands)
+            .into_iter()
+            .zip(values)
+            .collect()
+    }
+
+    /// Whether the rule with this id is a generic (assignment-shaped) one.
+    pub fn is_generic(&self, rule_id: &str) -> bool {
+        self.rules.iter().any(|r| r.id == rule_id && r.generic)
+    }
+
     fn active_rules(&self, content: &[u8]) -> Vec<bool> {
         let mut active = vec![false; self.rules.len()];
         let mut seen_kw = vec![false; self.keyword_rules.len()];
@@ -660,7 +684,8 @@ impl Scanner {
     }
 }
 
-pub use image::{scan_image_config, SecretAnalyzer};
+pub use image::{scan_image_config, ConfigSecrets, SecretAnalyzer};
+pub use redact::{Redactor, SecretValue};
 
 /// Users' additions to the scanner, from a YAML (or JSON) file: extra rules, an allowlist,
 /// and whether the built-in rules stay on.

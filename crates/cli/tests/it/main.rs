@@ -12,6 +12,7 @@ mod lang_ruby_php_dotnet;
 mod misconfig;
 mod policy;
 mod real_images;
+mod redaction;
 mod registry;
 mod report_formats;
 mod sbom_formats;

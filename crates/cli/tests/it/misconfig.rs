@@ -70,7 +70,7 @@ fn every_image_check_flags_a_bad_image_with_its_layer() {
         .layer(
             second,
             Compression::Gzip,
-            "/bin/sh -c curl -fsSL https://get.example.com/install.sh | sh",
+            "|1 NPM_TOKEN=npm_b5Kq2Wm8Zx /bin/sh -c curl -fsSL https://get.example.com/install.sh | sh",
         );
     img.config_extra = json!({"config": {
         "Env": ["PATH=/usr/bin", "DB_PASSWORD=hunter2"],
@@ -89,6 +89,7 @@ fn every_image_check_flags_a_bad_image_with_its_layer() {
         "BW-IMG-008",
         "BW-IMG-009",
         "BW-IMG-010",
+        "BW-IMG-011",
     ] {
         assert!(got.contains(&id), "{id} missing from {found:#?}");
     }
@@ -103,6 +104,11 @@ fn every_image_check_flags_a_bad_image_with_its_layer() {
     let history = one("BW-IMG-005");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].2, Some(1), "the curl | sh layer");
+    let build_arg = one("BW-IMG-011");
+    assert_eq!(build_arg.len(), 1);
+    assert_eq!(build_arg[0].2, Some(1), "the step with the build argument");
+    assert!(build_arg[0].3.contains("NPM_TOKEN"), "{build_arg:?}");
+    assert!(!found.iter().any(|f| f.3.contains("npm_b5Kq2Wm8Zx")));
     let cache = one("BW-IMG-006");
     assert_eq!(cache.len(), 1);
     assert_eq!(

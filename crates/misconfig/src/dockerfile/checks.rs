@@ -1011,50 +1011,10 @@ fn redact_url(url: &str) -> String {
     url.to_string()
 }
 
-/// Variable names that hold secrets; `_FILE`/`_PATH` variants point at them instead.
+/// Variable names that hold secrets; `_FILE`/`_PATH` variants point at them instead. One
+/// definition with the secret scanner's, so a name is a secret for both or for neither.
 pub fn secret_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    if [
-        "_FILE",
-        "_PATH",
-        "_DIR",
-        "_URL",
-        "_URI",
-        "_HOST",
-        "_PORT",
-        "_USER",
-        "_USERNAME",
-        "_NAME",
-        "_ID",
-        "_LENGTH",
-        "_TTL",
-        "_EXPIRY",
-        "_TIMEOUT",
-        "_ENABLED",
-        "_TYPE",
-    ]
-    .iter()
-    .any(|s| n.ends_with(s))
-    {
-        return false;
-    }
-    [
-        "PASSWORD",
-        "PASSWD",
-        "PASSPHRASE",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "PRIVATE_KEY",
-        "ACCESS_KEY",
-        "AUTH_KEY",
-        "CREDENTIAL",
-        "_PWD",
-    ]
-    .iter()
-    .any(|k| n.contains(k))
-        || n == "PWD_HASH"
+    bulwark_secrets::credential::credential_name(name)
 }
 
 /// BW-DF-022 (secrets in ARG/ENV), BW-DF-030 (verification turned off through ENV).
