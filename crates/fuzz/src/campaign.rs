@@ -20,7 +20,7 @@ use crate::{Target, TARGETS};
 
 /// Mutated inputs per seed in the default (CI) campaign: with the seed corpus this makes about
 /// 5,000 inputs.
-pub const DEFAULT_ITERATIONS: usize = 36;
+pub const DEFAULT_ITERATIONS: usize = 48;
 /// Wall time one input may take on a debug build before it counts as a failure.
 pub const DEFAULT_INPUT_TIME_LIMIT: Duration = Duration::from_secs(2);
 /// Memory one input may allocate at its peak, above what was allocated before it started.
@@ -95,7 +95,11 @@ impl Settings {
                 if crate::find(name).is_none() {
                     return Err(format!(
                         "BULWARK_FUZZ_TARGETS names {name:?}, which is no target; known: {}",
-                        TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+                        TARGETS
+                            .iter()
+                            .map(|t| t.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             }
@@ -116,7 +120,11 @@ impl Settings {
             crate_dir,
             // Debug builds need several times the stack of release ones for the same
             // recursion; release runs get the 2 MiB a rayon worker (where analyzers run) has.
-            stack_size: if cfg!(debug_assertions) { 8 << 20 } else { 2 << 20 },
+            stack_size: if cfg!(debug_assertions) {
+                8 << 20
+            } else {
+                2 << 20
+            },
         })
     }
 
@@ -468,7 +476,11 @@ pub fn run(settings: &Settings, probe: Option<&dyn MemoryProbe>) -> Outcome {
         let mut go_on = true;
         for (name, bytes) in &fixed {
             if go_on {
-                go_on = judge(format!("regressions/fixed/{name}"), bytes.clone(), &mut stats);
+                go_on = judge(
+                    format!("regressions/fixed/{name}"),
+                    bytes.clone(),
+                    &mut stats,
+                );
             }
         }
         for (name, bytes) in &seeds {

@@ -141,7 +141,9 @@ fn cargo_fuzz_binaries_match_the_targets() {
     let fuzz = crate_dir().join("../../fuzz");
     let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap();
     for target in bulwark_fuzz::TARGETS {
-        let file = fuzz.join("fuzz_targets").join(format!("{}.rs", target.name));
+        let file = fuzz
+            .join("fuzz_targets")
+            .join(format!("{}.rs", target.name));
         let source = std::fs::read_to_string(&file)
             .unwrap_or_else(|_| panic!("{} is missing; run fuzz/generate.sh", file.display()));
         assert!(

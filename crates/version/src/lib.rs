@@ -231,7 +231,10 @@ fn check_length(scheme: Scheme, v: &str) -> Result<(), VersionError> {
         return Err(VersionError::invalid(
             scheme,
             v,
-            format!("{} bytes is longer than the {MAX_VERSION_LEN}-byte limit for versions", v.len()),
+            format!(
+                "{} bytes is longer than the {MAX_VERSION_LEN}-byte limit for versions",
+                v.len()
+            ),
         ));
     }
     Ok(())

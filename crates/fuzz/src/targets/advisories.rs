@@ -47,6 +47,11 @@ pub(crate) fn cvss_vector(data: &[u8]) {
     }
 }
 
+/// Events per range the `version` target builds. Real OSV ranges have a handful; beyond a few
+/// hundred the target would measure its own loop over eleven schemes, not a parser (the
+/// n log n ordering of many events has its own test in bulwark-version).
+const MAX_RANGE_EVENTS: usize = 256;
+
 /// First line a version, the others OSV range events (introduced, fixed, last_affected,
 /// limit in turn), checked under every version scheme.
 pub(crate) fn version(data: &[u8]) {
@@ -54,6 +59,7 @@ pub(crate) fn version(data: &[u8]) {
     let mut lines = text.lines();
     let version = lines.next().unwrap_or("");
     let events: Vec<RangeEvent> = lines
+        .take(MAX_RANGE_EVENTS)
         .enumerate()
         .map(|(i, v)| match i % 4 {
             0 => RangeEvent::Introduced(v.to_string()),

@@ -10,7 +10,8 @@ pub(crate) fn vex(data: &[u8]) {
 }
 
 pub(crate) fn ignore_file(data: &[u8]) {
-    let _ = bulwark_report::policy::parse_ignore_file(&String::from_utf8_lossy(data), ".bulwarkignore");
+    let _ =
+        bulwark_report::policy::parse_ignore_file(&String::from_utf8_lossy(data), ".bulwarkignore");
 }
 
 /// Any file of an image, through the built-in secret rules.
