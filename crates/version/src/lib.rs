@@ -221,17 +221,38 @@ impl VersionError {
     }
 }
 
+/// Longer strings are no ecosystem's versions (npm caps them at 256), and the
+/// lenient schemes nest a level per separator (Maven), so a hostile one could
+/// exhaust the stack.
+pub const MAX_VERSION_LEN: usize = 1024;
+
+fn check_length(scheme: Scheme, v: &str) -> Result<(), VersionError> {
+    if v.len() > MAX_VERSION_LEN {
+        return Err(VersionError::invalid(
+            scheme,
+            v,
+            format!(
+                "{} bytes is longer than the {MAX_VERSION_LEN}-byte limit for versions",
+                v.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Compares two versions of the same scheme.
 ///
 /// Each scheme is as lenient as its reference implementation is when
 /// *comparing* (dpkg compares versions it only warns about, apk-tools and PHP
 /// compare any string, Maven any string it can parse); every scheme rejects
-/// the empty string. Use
+/// the empty string and strings over [`MAX_VERSION_LEN`] bytes. Use
 /// [`parse_check`] to ask whether a string is a well-formed version.
 pub fn compare(scheme: Scheme, a: &str, b: &str) -> Result<Ordering, VersionError> {
     if a.trim().is_empty() || b.trim().is_empty() {
         return Err(VersionError::Empty { scheme });
     }
+    check_length(scheme, a)?;
+    check_length(scheme, b)?;
     match scheme {
         Scheme::Dpkg => dpkg::compare(a, b),
         Scheme::Rpm => rpm::compare(a, b),
@@ -253,6 +274,7 @@ pub fn parse_check(scheme: Scheme, v: &str) -> Result<(), VersionError> {
     if v.trim().is_empty() {
         return Err(VersionError::Empty { scheme });
     }
+    check_length(scheme, v)?;
     match scheme {
         Scheme::Dpkg => dpkg::check(v),
         Scheme::Rpm => rpm::check(v),
@@ -341,14 +363,13 @@ pub fn in_osv_range(
             (false, false) => compare(scheme, x.version(), y.version()).unwrap_or(Ordering::Equal),
         }
     };
-    // Insertion sort: stable, and unlike `slice::sort_by` it cannot panic if
-    // a lenient scheme's order is not a strict total order on odd input.
+    // Binary insertion sort: stable, and unlike `slice::sort_by` it cannot
+    // panic if a lenient scheme's order is not a strict total order on odd
+    // input; O(n log n) comparisons (each parses two versions), not O(n²).
     for i in 1..ordered.len() {
-        let mut j = i;
-        while j > 0 && key_cmp(ordered[j - 1], ordered[j]) == Ordering::Greater {
-            ordered.swap(j - 1, j);
-            j -= 1;
-        }
+        let event = ordered[i];
+        let at = ordered[..i].partition_point(|e| key_cmp(e, event) != Ordering::Greater);
+        ordered[at..=i].rotate_right(1);
     }
 
     let mut affected = false;

@@ -572,3 +572,45 @@ fn fuzz_never_panics_and_is_consistent() {
         }
     }
 }
+
+/// Found by the fuzz campaign (crates/fuzz, target `version`): a long Maven version nests a
+/// list per separator, and parsing, comparing and dropping it recursed until the stack
+/// overflowed (an abort, not an error). Over-long versions are now refused by every scheme.
+#[test]
+fn fuzz_overlong_version_is_an_error_not_a_stack_overflow() {
+    let hostile = "1-a".repeat(100_000);
+    for s in Scheme::ALL {
+        assert!(compare(s, &hostile, "1").is_err(), "{s}");
+        assert!(compare(s, "1", &hostile).is_err(), "{s}");
+        assert!(parse_check(s, &hostile).is_err(), "{s}");
+        assert!(in_osv_range(s, &hostile, &[intro("0")]).is_err(), "{s}");
+    }
+    let longest_allowed = "1.".repeat(bulwark_version::MAX_VERSION_LEN / 2 - 1) + "1";
+    assert!(compare(Scheme::Maven, &longest_allowed, "1").is_ok());
+}
+
+/// Found by the fuzz campaign: range events were put in order with an insertion sort, O(n²)
+/// comparisons (each one parsing two versions); 1,600 Maven events took 9 s on a debug build.
+#[test]
+fn fuzz_many_range_events_sort_in_n_log_n_comparisons() {
+    let events: Vec<RangeEvent> = (0..4000)
+        .rev()
+        .map(|i| {
+            if i % 2 == 0 {
+                intro(&format!("1.{i}-alpha-{i}"))
+            } else {
+                fixed(&format!("1.{i}-beta-{i}"))
+            }
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for s in [Scheme::Maven, Scheme::Composer, Scheme::Apk] {
+        let _ = in_osv_range(s, "1.2000", &events);
+    }
+    // Quadratic, this took minutes; sorted in n log n it takes well under a second.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

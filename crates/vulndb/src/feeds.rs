@@ -397,18 +397,23 @@ pub(crate) fn parse_debian_cve_list(text: &str, skips: &mut Skips) -> Vec<Adviso
     out
 }
 
+/// Affected-package records one DSA/DLA entry may expand to (its CVEs times its release
+/// lines); real entries have at most a few hundred.
+const MAX_DSA_RECORDS: usize = 10_000;
+
 /// `data/DSA/list` / `data/DLA/list`: `[date] DSA-n-m pkg - title`, `{CVE…}`, `[release] - pkg
 /// version`. One advisory per CVE (the DSA id as alias) so it merges with the CVE list; an
 /// entry without CVEs becomes an advisory under its own id.
 pub(crate) fn parse_debian_dsa_list(text: &str, skips: &mut Skips) -> Vec<Advisory> {
     let mut out = Vec::new();
     for e in entries(text) {
-        let Some(close) = e.header.find(']') else {
+        let Some((date_text, rest)) = e.header.strip_prefix('[').and_then(|h| h.split_once(']'))
+        else {
             skips.add("Debian: DSA/DLA header without a date");
             continue;
         };
-        let date = parse_dsa_date(e.header[1..close].trim());
-        let rest = e.header[close + 1..].trim();
+        let date = parse_dsa_date(date_text.trim());
+        let rest = rest.trim();
         let Some(dsa) = rest.split_whitespace().next().filter(|d| d.contains('-')) else {
             skips.add("Debian: DSA/DLA header without an id");
             continue;
@@ -447,6 +452,12 @@ pub(crate) fn parse_debian_dsa_list(text: &str, skips: &mut Skips) -> Vec<Adviso
         } else {
             cves.clone()
         };
+        // Each CVE gets a copy of every release line: a hostile list with thousands of both
+        // in one entry would make millions of records.
+        if ids.len().saturating_mul(affected.affected.len()) > MAX_DSA_RECORDS {
+            skips.add("Debian: DSA/DLA entry with implausibly many CVEs times release lines");
+            continue;
+        }
         for id in ids {
             let mut aliases = vec![dsa.to_string()];
             if id == dsa {
@@ -480,6 +491,40 @@ fn parse_dsa_date(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the fuzz campaign (target `advisory_text`): a header whose first character is
+    /// not one byte, or whose `]` comes first, was sliced mid-character or backwards (a panic).
+    #[test]
+    fn fuzz_dsa_header_without_a_leading_bracket_is_skipped_not_a_panic() {
+        for header in [
+            "\u{fffd}[buster] - dpkg 1.19.8",
+            "] DSA-1-1 x - y",
+            "[] DSA-1-1",
+        ] {
+            let text = format!("{header}\n\t{{CVE-2022-1664}}\n\t[buster] - dpkg 1.19.8\n");
+            let mut skips = Skips::default();
+            let _ = parse_debian_dsa_list(&text, &mut skips);
+        }
+    }
+
+    /// Found by the fuzz campaign: one entry with ~2,000 CVEs and ~2,600 release lines became
+    /// 5 million records (26 s, 500 MiB, from an 85 KB file).
+    #[test]
+    fn fuzz_dsa_entry_with_too_many_cves_times_releases_is_skipped() {
+        let mut text = String::from("[05 Jul 2024] DSA-5726-1 krb5 - security update\n");
+        for i in 0..2000 {
+            text.push_str(&format!("\t{{CVE-2024-{i:05}}}\n"));
+        }
+        for _ in 0..2000 {
+            text.push_str("\t[bookworm] - krb5 1.20.1-2+deb12u2\n");
+        }
+        let mut skips = Skips::default();
+        let started = std::time::Instant::now();
+        let advisories = parse_debian_dsa_list(&text, &mut skips);
+        assert!(advisories.is_empty());
+        assert_eq!(skips.total(), 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 
     #[test]
     fn debian_cve_entry() {

@@ -333,7 +333,7 @@ impl<'a> Sink<'a> {
             if !entry.is_file() || !entry.name().ends_with(".json") {
                 continue;
             }
-            let mut buf = Vec::with_capacity(entry.size().min(MAX_FILE_BYTES) as usize);
+            let mut buf = Vec::with_capacity(entry.size().min(8 << 20) as usize);
             (&mut entry)
                 .take(MAX_FILE_BYTES)
                 .read_to_end(&mut buf)
