@@ -381,7 +381,8 @@ pub struct RegistryArgs {
     #[arg(long)]
     pub password_stdin: bool,
 
-    /// Seconds to wait for a registry to connect or answer any one read before giving up.
+    /// Seconds a registry may take to connect, and to finish any one manifest, config or token
+    /// exchange (blobs get this plus the time their size needs at --registry-min-rate).
     #[arg(
         long,
         value_name = "SECS",

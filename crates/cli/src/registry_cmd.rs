@@ -52,8 +52,9 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
         docker_config_dir: default_docker_config_dir(),
         connect_timeout: timeout,
         read_timeout: timeout,
-        // A whole small exchange gets at least two full read timeouts.
-        request_timeout: RegistryOptions::default().request_timeout.max(timeout * 2),
+        // ureq lets a whole-request deadline replace the per-read timeout, so the one
+        // flag bounds both: a manifest or token exchange ends within it, stalled or trickled.
+        request_timeout: timeout,
         min_rate: bulwark_image::MinRate {
             bytes_per_sec: args.registry_min_rate,
             ..bulwark_image::MinRate::default()
@@ -167,7 +168,7 @@ fn audit(args: AuditArgs) -> Result<u8> {
         docker_config_dir: None,
         connect_timeout: timeout,
         read_timeout: timeout,
-        request_timeout: RegistryOptions::default().request_timeout.max(timeout * 2),
+        request_timeout: timeout,
         retries: 0,
         ..RegistryOptions::default()
     };

@@ -10,7 +10,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use bulwark_types::{Ecosystem, Evidence, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl};
+use bulwark_types::{
+    Ecosystem, Evidence, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl,
+};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 

@@ -407,12 +407,19 @@ fn an_sbom_mixing_distributions_matches_each_package_in_its_own() {
             {"type": "library", "name": "gnutls-utils", "version": "3.8.4-r0", "purl": apk}
         ]
     });
+    let spdx_packages: Vec<Value> = [deb, apk]
+        .iter()
+        .enumerate()
+        .map(|(i, purl)| {
+            serde_json::json!({
+                "SPDXID": format!("SPDXRef-{i}"), "name": format!("p{i}"), "downloadLocation": "NOASSERTION",
+                "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}]
+            })
+        })
+        .collect();
     let spdx = serde_json::json!({
         "spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "two images",
-        "packages": [deb, apk].iter().enumerate().map(|(i, purl)| serde_json::json!({
-            "SPDXID": format!("SPDXRef-{i}"), "name": format!("p{i}"), "downloadLocation": "NOASSERTION",
-            "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}]
-        })).collect::<Vec<_>>()
+        "packages": spdx_packages
     });
     for (name, doc) in [("mixed.cdx.json", cyclonedx), ("mixed.spdx.json", spdx)] {
         let file = tmp.path().join(name);

@@ -21,6 +21,8 @@ const FUZZ_LAYER_LIMITS: Limits = Limits {
     max_layer_bytes: 64 << 20,
     max_ratio: 250,
     ratio_grace_bytes: 16 << 20,
+    max_extension_bytes: 1 << 20,
+    max_trailing_bytes: 1 << 20,
 };
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -213,6 +213,7 @@ impl RegistryClient {
                 RegistryError::Tls { .. }
                 | RegistryError::PlainHttp { .. }
                 | RegistryError::Timeout { .. }
+                | RegistryError::Deadline { .. }
                 | RegistryError::Connect { .. },
             ) if self.insecure => {
                 let http = format!("http://{}{path}", self.host);

@@ -120,7 +120,7 @@ pub enum RegistryError {
     Connect { url: String, message: String },
     #[error("{url} timed out (no answer within the read timeout; see --registry-timeout)")]
     Timeout { url: String },
-    #[error("{url} did not finish within {secs}s (the whole-request deadline); the registry is too slow or is stalling on purpose")]
+    #[error("{url} timed out: the whole request did not finish within {secs}s (the request deadline; see --registry-timeout); the registry is too slow or is stalling on purpose")]
     Deadline { url: String, secs: u64 },
     #[error(
         "{url} is sending too slowly: {detail}; gave up on it (a stalled or hostile registry)"
