@@ -60,7 +60,6 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
             ..bulwark_image::MinRate::default()
         },
         retries: args.registry_retries,
-        ..RegistryOptions::default()
     })
 }
 

@@ -24,7 +24,7 @@ pub(crate) fn read_capped(path: &Path, max_bytes: u64) -> std::io::Result<Option
 /// A size as the `--max-*-size` flags take it (`2G`, `256M`, `512K`, else bytes).
 pub(crate) fn size_text(bytes: u64) -> String {
     for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", bytes >> shift);
         }
     }
