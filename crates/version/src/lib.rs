@@ -406,3 +406,45 @@ pub fn in_osv_range(
     }
     Ok(false)
 }
+
+/// Issue 12 item 5: hostile version strings neither overflow the stack (Maven's nested lists
+/// used to be compared recursively) nor take more than linear time. The public API refuses
+/// versions over [`MAX_VERSION_LEN`] before they get here; the comparators hold without it.
+#[cfg(test)]
+mod hostile_version_tests {
+    use std::cmp::Ordering;
+
+    #[test]
+    fn issue_12_hostile_versions_are_linear_and_stack_safe() {
+        let n = 100_000;
+        let deep_maven = "1-".repeat(n) + "1";
+        let deep_maven_2 = "1-".repeat(n) + "2";
+        let mixed = "a1-".repeat(n);
+        let nulls = "0.".repeat(n) + "x";
+        let long_apk = "1".to_string() + &".0".repeat(n) + "_rc1";
+        let long_apk_2 = "1".to_string() + &".0".repeat(n) + "_rc2";
+        let started = std::time::Instant::now();
+        // A small stack: recursion over 100,000 levels would overflow it.
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let maven = |a: &str, b: &str| super::maven::compare(a, b).expect("comparable");
+                assert_eq!(maven(&deep_maven, &deep_maven_2), Ordering::Less);
+                assert_eq!(maven(&deep_maven, &deep_maven), Ordering::Equal);
+                assert_eq!(maven(&deep_maven, "1"), Ordering::Greater);
+                assert_eq!(maven(&mixed, &mixed), Ordering::Equal);
+                assert_eq!(maven(&nulls, "x"), Ordering::Greater);
+                assert!(super::maven::check(&deep_maven).is_ok());
+                assert_eq!(super::apk::compare(&long_apk, &long_apk_2), Ordering::Less);
+                assert!(super::apk::check(&long_apk).is_ok());
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "took {took:?} for {n}-component versions"
+        );
+    }
+}
