@@ -7,8 +7,9 @@
 //! `packages` (SPDX) becomes a [`Package`] as soon as it is read, so memory stays near the
 //! size of the input plus the packages, with no intermediate JSON tree.
 
-use std::borrow::Cow;
 use std::fmt;
+
+use bulwark_types::BorrowedText as Text;
 
 use bulwark_types::{
     Ecosystem, Evidence, LayerRef, OsFamily, OsRelease, Package, PackageSource, Purl,
@@ -101,40 +102,6 @@ pub fn read_sbom(bytes: &[u8]) -> Result<ImportedSbom, SbomError> {
         Ok(doc.spdx.finish("spdx"))
     } else {
         Err(SbomError::UnknownFormat)
-    }
-}
-
-/// A string borrowed from the input when it has no escapes, owned otherwise (serde only
-/// borrows a bare `Cow` field, never one inside an `Option` or a `Vec`).
-#[derive(Debug, Default)]
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
     }
 }
 

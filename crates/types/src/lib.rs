@@ -14,6 +14,7 @@ mod package;
 mod purl;
 mod secret;
 mod severity;
+mod text;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguration};
@@ -22,3 +23,4 @@ pub use package::{Ecosystem, Evidence, LayerRef, Package, PackageSource};
 pub use purl::Purl;
 pub use secret::{SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;
+pub use text::BorrowedText;

@@ -5,9 +5,10 @@
 use bulwark_analyze::{
     Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
 };
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+
+use bulwark_types::BorrowedText as Text;
 
 use bulwark_types::Ecosystem;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -295,37 +296,6 @@ fn declared_licenses(
         .and_then(|d| license::expression_to_spdx(&d))
         .into_iter()
         .collect()
-}
-
-/// A string borrowed from the input when it has no escapes, owned otherwise (serde borrows
-/// only a bare `Cow` field, never one inside an `Option` or a map key).
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The keys of an object (dependency names), its values skipped; anything else is no keys.
