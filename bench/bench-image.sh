@@ -6,7 +6,9 @@
 # usage: bash bench/bench-image.sh [--no-build] [--repeats N]
 #   --no-build   do not run cargo; use target/release/bulwark (or $BULWARK_BIN) if present
 #   --repeats N  timed runs per measurement (default 3; the median is reported)
-# env: BULWARK_TESTIMAGES (image cache dir), BULWARK_BIN (bulwark binary to use)
+# env: BULWARK_TESTIMAGES (image cache dir), BULWARK_BIN (bulwark binary to use),
+#      BULWARK_BASELINE_BIN (an older bulwark build, e.g. main before a refactor: measured in
+#      the same run as `baseline_cold`/`baseline_warm`, and reported as a new/baseline ratio)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -127,6 +129,13 @@ if [ "$HAVE_BULWARK" = 1 ]; then
   # the last cold run left a populated cache
   measure bulwark_warm "" "$BW_CMD"
 fi
+BASELINE="${BULWARK_BASELINE_BIN:-}"
+if [ -n "$BASELINE" ] && [ -x "$BASELINE" ]; then
+  BASE_CACHE="$TMP/baseline-cache"
+  BASE_CMD="$(q "$BASELINE") image oci:$(q "$OCI") --format cyclonedx --output /dev/null --cache-dir $(q "$BASE_CACHE") --quiet"
+  measure baseline_cold "rm -rf $(q "$BASE_CACHE") && mkdir -p $(q "$BASE_CACHE")" "$BASE_CMD"
+  measure baseline_warm "" "$BASE_CMD"
+fi
 
 # ---------------------------------------------------------------- package counts
 say "package counts (one extra run each, CycloneDX output kept)"
@@ -161,7 +170,8 @@ V_GZIP="$(gzip --version | head -n 1)"
 V_PIGZ="$(pigz --version 2>&1 | head -n 1)"
 V_SYFT="syft $("$SYFT" version 2>/dev/null | awk '/^Version:/ {print $2}')"
 V_BW="n/a"; [ "$HAVE_BULWARK" = 1 ] && V_BW="$("$BULWARK" --version 2>/dev/null | head -n 1 || echo unknown)"
-declare -A VER=([gzip_floor]="$V_GZIP" [pigz_floor]="$V_PIGZ" [syft]="$V_SYFT" [bulwark_cold]="$V_BW" [bulwark_warm]="$V_BW")
+declare -A VER=([gzip_floor]="$V_GZIP" [pigz_floor]="$V_PIGZ" [syft]="$V_SYFT" [bulwark_cold]="$V_BW" [bulwark_warm]="$V_BW"
+  [baseline_cold]="baseline ${BASELINE:+$(basename "$BASELINE")}" [baseline_warm]="baseline ${BASELINE:+$(basename "$BASELINE")}")
 
 fmt_ratio() {  # fmt_ratio LABEL NUM DEN OP TARGET
   local label="$1" num="$2" den="$3" op="$4" target="$5"
@@ -200,13 +210,19 @@ REPORT="$TMP/report.md"
   fmt_ratio "syft / bulwark_cold (time)" "${SECS[syft]:-}" "${SECS[bulwark_cold]:-}" ">=" 3
   fmt_ratio "bulwark_cold RSS / syft RSS" "${RSS[bulwark_cold]:-}" "${RSS[syft]:-}" "<=" 0.33
   fmt_ratio "bulwark_warm / bulwark_cold (time)" "${SECS[bulwark_warm]:-}" "${SECS[bulwark_cold]:-}" "<=" 0.10
+  if [ -n "${SECS[baseline_cold]:-}" ]; then
+    # a change may not make the scan slower or bigger than the named baseline (5% noise allowance)
+    fmt_ratio "bulwark_cold / baseline_cold (time)" "${SECS[bulwark_cold]:-}" "${SECS[baseline_cold]:-}" "<=" 1.05
+    fmt_ratio "bulwark_cold / baseline_cold (RSS)" "${RSS[bulwark_cold]:-}" "${RSS[baseline_cold]:-}" "<=" 1.05
+    fmt_ratio "bulwark_warm / baseline_warm (time)" "${SECS[bulwark_warm]:-}" "${SECS[baseline_warm]:-}" "<=" 1.05
+  fi
   echo
   echo "Library components found: syft $SYFT_PKGS, bulwark $BW_PKGS (dpkg ground truth: $EXPECTED_PKGS packages)."
   echo
   echo "Commands (\`/usr/bin/time -f '%e %M' bash -c CMD\`; bulwark_cold empties the cache dir before each run):"
   echo
   for n in "${ORDER[@]}"; do
-    printf -- '- %s: `%s`\n' "$n" "$(printf '%s' "${CMDS[$n]}" | sed "s#$SYFT#syft#g; s#$REPO/#<repo>/#g; s#$TMP#<tmp>#g; s#$OUT#<testimages>#g")"
+    printf -- '- %s: `%s`\n' "$n" "$(printf '%s' "${CMDS[$n]}" | sed "s#$SYFT#syft#g; s#${BASELINE:-/nonexistent-baseline}#<baseline>#g; s#$REPO/#<repo>/#g; s#$TMP#<tmp>#g; s#$OUT#<testimages>#g")"
   done
   echo
 } > "$REPORT"
