@@ -1,4 +1,10 @@
-//! `bulwark sign` and `bulwark verify`: cosign-compatible image signatures with a key pair.
+//! cosign-compatible image signatures with a key pair: signing, verifying, and the
+//! `require_signature` gate of an image scan.
+//!
+//! This lives in the scan library, not in `bulwark-image`: verification is a step of the
+//! pipeline (it pins the reference to the verified digest before anything is read) and needs
+//! the crypto crates, which the image readers have no use for. Signing shares the payload
+//! format, so it lives next to it.
 //!
 //! The format is cosign's (sigstore/cosign `specs/SIGNATURE_SPEC.md`): the signature of the
 //! image whose manifest digest is `sha256:HEX` lives in the same repository under the tag
@@ -12,10 +18,9 @@
 //! form). ECDSA P-256 with SHA-256 (cosign's default), Ed25519, and RSA PKCS#1 v1.5 with
 //! SHA-256. cosign's own password-encrypted private keys are not read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use bulwark_image::registry::{
     self, fetch_manifest, fetch_small_blob, push, ImageName, RegistryClient,
@@ -24,40 +29,21 @@ use bulwark_image::{ImageError, SourceKind, SourceRef};
 use bulwark_types::Digest;
 use serde_json::{json, Value};
 
-use crate::cli::RegistryArgs;
+use crate::{Error, Result};
+
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err(Error::Signature(format!($($arg)*)))
+    };
+}
+
+fn anyhow(message: String) -> Error {
+    Error::Signature(message)
+}
 
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 const PAYLOAD_TYPE: &str = "cosign container image signature";
-
-#[derive(Debug, clap::Args)]
-pub struct SignArgs {
-    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
-    pub reference: String,
-
-    /// Private key (PEM: PKCS#8, SEC1 EC or PKCS#1 RSA); ECDSA P-256, Ed25519 or RSA.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
-    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
-    pub reference: String,
-
-    /// Public key (PEM `PUBLIC KEY`, e.g. cosign.pub or `openssl pkey -pubout`).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-/// Exit code of `verify` when no signature verifies (errors are 2).
-pub const EXIT_UNVERIFIED: u8 = 1;
 
 enum PrivateKey {
     P256(p256::ecdsa::SigningKey),
@@ -72,7 +58,8 @@ enum PublicKey {
 }
 
 fn read_pem(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read the key {}", path.display()))
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow(format!("cannot read the key {}: {e}", path.display())))
 }
 
 fn load_private(path: &Path) -> Result<PrivateKey> {
@@ -96,12 +83,12 @@ fn load_private(path: &Path) -> Result<PrivateKey> {
     }
     if pem.contains("BEGIN EC PRIVATE KEY") {
         let key = p256::SecretKey::from_sec1_pem(&pem)
-            .map_err(|e| anyhow!("{}: not a P-256 EC private key: {e}", path.display()))?;
+            .map_err(|e| anyhow(format!("{}: not a P-256 EC private key: {e}", path.display())))?;
         return Ok(PrivateKey::P256(key.into()));
     }
     if pem.contains("BEGIN RSA PRIVATE KEY") {
         let key = rsa::RsaPrivateKey::from_pkcs1_pem(&pem)
-            .map_err(|e| anyhow!("{}: not a valid RSA private key: {e}", path.display()))?;
+            .map_err(|e| anyhow(format!("{}: not a valid RSA private key: {e}", path.display())))?;
         return Ok(PrivateKey::Rsa(Box::new(key)));
     }
     if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem) {
@@ -213,15 +200,32 @@ fn signature_tag(digest: &Digest) -> String {
     format!("{}-{}.sig", digest.algorithm().as_str(), digest.hex())
 }
 
-fn client(name: &ImageName, args: &RegistryArgs) -> Result<Arc<RegistryClient>> {
-    let options = crate::registry_cmd::options(args)?;
+fn client(name: &ImageName, options: &registry::RegistryOptions) -> Result<Arc<RegistryClient>> {
     Ok(Arc::new(options.client_for(name)?))
 }
 
-pub fn sign(args: SignArgs) -> Result<u8> {
-    let key = load_private(&args.key)?;
-    let name = registry_name(&args.reference)?;
-    let client = client(&name, &args.registry)?;
+/// What [`sign`] wrote.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The repository as cosign names it (`index.docker.io/library/nginx`).
+    pub repository: String,
+    pub digest: Digest,
+    /// The tag that holds the signatures (`sha256-HEX.sig`).
+    pub tag: String,
+    /// How many signatures the image carries now (cosign appends one per signing).
+    pub signatures: usize,
+}
+
+/// Signs the image `reference` names (as its tag points now) with the private key at
+/// `key_path`, and pushes the signature next to it.
+pub fn sign(
+    reference: &str,
+    key_path: &Path,
+    options: &registry::RegistryOptions,
+) -> Result<Signed> {
+    let key = load_private(key_path)?;
+    let name = registry_name(reference)?;
+    let client = client(&name, options)?;
     let image = fetch_manifest(&client, &name.repository, &name.reference())?;
     let payload = payload(&name, &image.digest);
     let signature = base64::engine::general_purpose::STANDARD.encode(key.sign(&payload)?);
@@ -271,14 +275,12 @@ pub fn sign(args: SignArgs) -> Result<u8> {
         registry::OCI_MANIFEST,
         &manifest,
     )?;
-    eprintln!(
-        "bulwark: signed {}@{} ({} signature{} under tag {tag})",
-        docker_reference(&name),
-        image.digest,
-        layers_len(&manifest),
-        if layers_len(&manifest) == 1 { "" } else { "s" }
-    );
-    Ok(0)
+    Ok(Signed {
+        repository: docker_reference(&name),
+        digest: image.digest,
+        tag,
+        signatures: layers_len(&manifest),
+    })
 }
 
 fn layers_len(manifest: &[u8]) -> usize {
@@ -294,16 +296,19 @@ fn existing_signatures(
     tag: &str,
 ) -> Result<Option<Value>> {
     match fetch_manifest(client, &name.repository, tag) {
-        Ok(m) => Ok(Some(serde_json::from_slice(&m.bytes).with_context(
-            || format!("the signature manifest {tag} is not JSON"),
-        )?)),
+        Ok(m) => Ok(Some(serde_json::from_slice(&m.bytes).map_err(|e| {
+            anyhow(format!("the signature manifest {tag} is not JSON: {e}"))
+        })?)),
         Err(ImageError::BadReference(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
 /// The outcome of checking an image's signatures against one key.
+#[derive(Debug, Clone)]
 pub struct Verdict {
+    /// The repository as cosign names it.
+    pub repository: String,
     pub digest: Digest,
     /// How many signatures verified.
     pub verified: usize,
@@ -322,6 +327,7 @@ fn check(
     let tag = signature_tag(&image.digest);
     let Some(manifest) = existing_signatures(client, name, &tag)? else {
         return Ok(Verdict {
+            repository: docker_reference(name),
             digest: image.digest,
             verified: 0,
             problems: vec![format!("has no signature (no tag {tag})")],
@@ -388,36 +394,24 @@ fn check(
         problems.push("no signature layers".to_string());
     }
     Ok(Verdict {
+        repository: docker_reference(name),
         digest: image.digest,
         verified,
         problems,
     })
 }
 
-pub fn verify(args: VerifyArgs) -> Result<u8> {
-    let key = load_public(&args.key)?;
-    let name = registry_name(&args.reference)?;
-    let client = client(&name, &args.registry)?;
-    let verdict = check(&client, &name, &key, &args.key)?;
-    if verdict.verified == 0 {
-        eprintln!(
-            "bulwark: verification failed: {}@{} {}",
-            docker_reference(&name),
-            verdict.digest,
-            verdict.problems.join("; ")
-        );
-        return Ok(EXIT_UNVERIFIED);
-    }
-    eprintln!(
-        "bulwark: verified {}@{}: {} signature{} valid with {}",
-        docker_reference(&name),
-        verdict.digest,
-        verdict.verified,
-        if verdict.verified == 1 { "" } else { "s" },
-        args.key.display()
-    );
-    println!("{}", verdict.digest);
-    Ok(0)
+/// Checks the signatures of the image `reference` names against the public key at
+/// `key_path`. A verdict with no verified signature is not an error: it says why.
+pub fn verify(
+    reference: &str,
+    key_path: &Path,
+    options: &registry::RegistryOptions,
+) -> Result<Verdict> {
+    let key = load_public(key_path)?;
+    let name = registry_name(reference)?;
+    let client = client(&name, options)?;
+    check(&client, &name, &key, key_path)
 }
 
 /// The `--require-signature KEY` gate of `bulwark image`: the image must carry a signature
