@@ -30,11 +30,8 @@ pub fn open_advisories(
         return Ok(None);
     }
     let store = Store::open(dir)?;
-    let age = bulwark_vulndb::check_age(
-        &store.metadata()?,
-        OffsetDateTime::now_utc(),
-        &settings.age,
-    )?;
+    let age =
+        bulwark_vulndb::check_age(&store.metadata()?, OffsetDateTime::now_utc(), &settings.age)?;
     if let Some(warning) = age {
         sink.event(Event::Notice {
             level: NoticeLevel::Warning,

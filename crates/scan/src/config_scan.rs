@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use bulwark_misconfig::CheckKind;
-use bulwark_report::policy::Date;
 use bulwark_report::ScanReport;
 
 use crate::events::{Event, EventSink, NoticeLevel, Phase};
@@ -47,11 +46,7 @@ impl ConfigScan {
                 } else {
                     self.namespaces.join(", ")
                 };
-                let dirs: Vec<String> = self
-                    .rego
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect();
+                let dirs: Vec<String> = self.rego.iter().map(|p| p.display().to_string()).collect();
                 sink.event(Event::Notice {
                     level: NoticeLevel::Warning,
                     message: &format!(
@@ -86,7 +81,7 @@ impl ConfigScan {
         let mut report = ScanReport::for_files(reference, env!("CARGO_PKG_VERSION"));
         report.add_misconfigurations(scan.findings);
         sink.event(Event::Phase(Phase::Policy));
-        let warnings = self.policy.apply(&mut report, Date::today());
+        let warnings = self.policy.policy.apply(&mut report, self.policy.today);
         // A Dockerfile or manifest may hold a credential that a finding quotes.
         let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
         let file_errors = scan

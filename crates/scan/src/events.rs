@@ -32,7 +32,10 @@ pub enum Event<'a> {
         compressed_size: Option<u64>,
     },
     /// `bytes` more compressed bytes of the layer were read.
-    LayerAdvanced { index: usize, bytes: u64 },
+    LayerAdvanced {
+        index: usize,
+        bytes: u64,
+    },
     LayerFinished {
         index: usize,
         from_cache: bool,
@@ -44,7 +47,10 @@ pub enum Event<'a> {
     /// A problem with one file or layer; the report keeps them all too.
     Diagnostic(&'a Diagnostic),
     /// Something the user should know now (a missing or old advisory database).
-    Notice { level: NoticeLevel, message: &'a str },
+    Notice {
+        level: NoticeLevel,
+        message: &'a str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +83,20 @@ pub struct RecordingSink {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordedEvent {
     Phase(Phase),
-    LayerStarted { index: usize, label: String },
-    LayerAdvanced { index: usize, bytes: u64 },
-    LayerFinished { index: usize, from_cache: bool, bytes: u64, files: usize },
+    LayerStarted {
+        index: usize,
+        label: String,
+    },
+    LayerAdvanced {
+        index: usize,
+        bytes: u64,
+    },
+    LayerFinished {
+        index: usize,
+        from_cache: bool,
+        bytes: u64,
+        files: usize,
+    },
     Diagnostic(Diagnostic),
     Notice(NoticeLevel, String),
 }

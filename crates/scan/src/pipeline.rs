@@ -4,7 +4,6 @@ use std::path::Path;
 
 use bulwark_analyze::{assemble, Analyzer, LayerCache, MemoryBudget, Walker};
 use bulwark_image::SourceRef;
-use bulwark_report::policy::Date;
 use bulwark_report::ScanReport;
 
 use crate::advisories::open_advisories;
@@ -74,7 +73,7 @@ fn scan(
         advisories,
         policy,
     } = settings;
-    let legacy_gate = policy.legacy_gate;
+    let (legacy_gate, today) = (policy.legacy_gate, policy.today);
     let mut policy = policy.policy;
     let plan = ScanPlan::new(scanners.as_deref(), &mut policy, legacy_gate);
     let cache = cache_dir.map(LayerCache::open).transpose()?;
@@ -169,7 +168,7 @@ fn scan(
         match_vulnerabilities(&mut report, store, a.ignore_unfixed);
     }
     sink.event(Event::Phase(Phase::Policy));
-    let warnings = policy.apply(&mut report, Date::today());
+    let warnings = policy.apply(&mut report, today);
     // Packages were catalogued for what needed them; the list is kept when asked for.
     if !plan.report_packages && !keep_packages {
         report.packages.clear();
@@ -226,9 +225,7 @@ fn secret_scanner(settings: &SecretSettings) -> Result<(bulwark_secrets::Scanner
                 message,
             };
             let config = bulwark_secrets::SecretConfig::parse(&text).map_err(config_error)?;
-            let scanner = config
-                .scanner()
-                .map_err(|e| config_error(e.to_string()))?;
+            let scanner = config.scanner().map_err(|e| config_error(e.to_string()))?;
             (scanner, content_key(text.as_bytes()))
         }
     };
@@ -262,11 +259,8 @@ impl SbomScan {
         }
         sink.event(Event::Phase(Phase::Opening));
         let sbom = bulwark_report::import::load(&self.file, self.max_bytes)?;
-        let mut report = ScanReport::from_sbom(
-            format!("sbom:{}", self.file.display()),
-            sbom,
-            TOOL_VERSION,
-        );
+        let mut report =
+            ScanReport::from_sbom(format!("sbom:{}", self.file.display()), sbom, TOOL_VERSION);
         cancel.check()?;
         if let Some(a) = &self.advisories {
             let required = vuln_gate || self.advisories_required;
@@ -276,7 +270,7 @@ impl SbomScan {
             }
         }
         sink.event(Event::Phase(Phase::Policy));
-        let warnings = policy.apply(&mut report, Date::today());
+        let warnings = policy.apply(&mut report, self.policy.today);
         let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
         Ok(finish(report, &redactor, warnings, sink))
     }

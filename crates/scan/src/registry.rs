@@ -61,11 +61,7 @@ pub fn list_images(
             &scope,
             "tags",
         )
-        .map_err(|e| {
-            Error::Registry(format!(
-                "cannot list the tags of {authority}/{repo}: {e}"
-            ))
-        })?;
+        .map_err(|e| Error::Registry(format!("cannot list the tags of {authority}/{repo}: {e}")))?;
         tags.sort();
         for tag in tags {
             // cosign signatures and attestations are not images to scan.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bulwark_image::engine::{EngineOptions, Source};
 use bulwark_image::registry::RegistryOptions;
 use bulwark_image::{Limits, MinRate, Platform, SourceRef};
-use bulwark_report::policy::Policy;
+use bulwark_report::policy::{Date, Policy};
 use bulwark_vulndb::AgePolicy;
 
 use crate::plan::Scanner;
@@ -53,12 +53,24 @@ impl Default for SecretSettings {
 }
 
 /// The gates, ignores, VEX and licence policy a scan's findings are judged by.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PolicySettings {
     pub policy: Policy,
     /// The gates are the ones a bare `--exit-code N` implies: they judge only what the
     /// chosen scanners report.
     pub legacy_gate: bool,
+    /// The day ignore rules expire against.
+    pub today: Date,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        PolicySettings {
+            policy: Policy::default(),
+            legacy_gate: false,
+            today: Date::today(),
+        }
+    }
 }
 
 /// The settings an image and a directory scan share.
@@ -200,5 +212,5 @@ pub struct ConfigScan {
     pub namespaces: Vec<String>,
     /// A root filesystem whose Docker host settings are checked.
     pub host_root: Option<PathBuf>,
-    pub policy: Policy,
+    pub policy: PolicySettings,
 }

@@ -82,13 +82,21 @@ fn load_private(path: &Path) -> Result<PrivateKey> {
         );
     }
     if pem.contains("BEGIN EC PRIVATE KEY") {
-        let key = p256::SecretKey::from_sec1_pem(&pem)
-            .map_err(|e| anyhow(format!("{}: not a P-256 EC private key: {e}", path.display())))?;
+        let key = p256::SecretKey::from_sec1_pem(&pem).map_err(|e| {
+            anyhow(format!(
+                "{}: not a P-256 EC private key: {e}",
+                path.display()
+            ))
+        })?;
         return Ok(PrivateKey::P256(key.into()));
     }
     if pem.contains("BEGIN RSA PRIVATE KEY") {
-        let key = rsa::RsaPrivateKey::from_pkcs1_pem(&pem)
-            .map_err(|e| anyhow(format!("{}: not a valid RSA private key: {e}", path.display())))?;
+        let key = rsa::RsaPrivateKey::from_pkcs1_pem(&pem).map_err(|e| {
+            anyhow(format!(
+                "{}: not a valid RSA private key: {e}",
+                path.display()
+            ))
+        })?;
         return Ok(PrivateKey::Rsa(Box::new(key)));
     }
     if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem) {
