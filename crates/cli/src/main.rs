@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         .map(|(_, m)| m.clone())
         .unwrap_or_default();
     let result = match cli.command {
-        Command::Image(args) => scan_image(args, &sub),
+        Command::Image(args) => scan_image(args, &sub, false),
         Command::Sbom(args) => scan_sbom(args, &sub),
         Command::Db(mut args) => (|| {
             let loaded = config::load(&cli::PolicyArgs::from_env())?;
@@ -50,10 +50,7 @@ fn main() -> ExitCode {
         Command::Registry(args) => registry_cmd::run(args),
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),
-        Command::Fs(mut args) => {
-            args.reference = format!("dir:{}", args.reference);
-            scan_image(args, &sub)
-        }
+        Command::Fs(args) => scan_image(args, &sub, true),
         Command::ConfigReference => {
             print!("{}", config::reference_markdown(&Cli::command()));
             Ok(EXIT_OK)
@@ -110,10 +107,21 @@ pub(crate) fn image_request(
     ))
 }
 
-fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
+/// `bulwark image REF`, or with `fs` `bulwark fs DIR`.
+fn scan_image(mut args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
+    let root = std::path::PathBuf::from(&args.reference);
+    if fs {
+        args.reference = format!("dir:{}", args.reference);
+    }
     let (request, exit_code, format) = image_request(&mut args, matches)?;
     let bars = progress::Bars::new(std::io::stderr().is_terminal(), args.quiet);
-    let outcome = request.run(&bars, &CancelToken::new())?;
+    let cancel = CancelToken::new();
+    let outcome = if fs {
+        let settings = request.settings;
+        bulwark_scan::FsScan { root, settings }.run(&bars, &cancel)?
+    } else {
+        request.run(&bars, &cancel)?
+    };
     drop(bars);
     finish(
         outcome,

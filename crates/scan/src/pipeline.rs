@@ -147,8 +147,14 @@ fn scan(
     // after this reads them, and on a large tree they outweigh the findings (issue 13).
     facts.layer_facts = Vec::new();
     facts.files = Default::default();
+    // The report takes the package list and the secrets over instead of copying them: one
+    // copy of a million packages at a time.
+    let packages = std::mem::take(&mut facts.packages);
+    let secrets = std::mem::take(&mut facts.secrets);
     let mut report = ScanReport::new(&image, &facts, TOOL_VERSION);
     drop(facts);
+    report.packages = packages;
+    report.secrets = secrets;
     report.add_misconfigurations(misconfigurations);
 
     // Redaction holds whether or not secrets were asked for: the values found in the config
