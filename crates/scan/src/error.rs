@@ -41,6 +41,8 @@ pub enum Error {
     /// The request asks for two things that exclude each other.
     #[error("{0}")]
     Contradiction(&'static str),
+    #[error("the scan stopped on an internal error (a panic); please report it with the image that caused it")]
+    Panicked,
     /// Listing a registry's repositories and tags.
     #[error("{0}")]
     Registry(String),

@@ -156,7 +156,7 @@ pub fn scan_images(
                 };
                 // The catalog named the image: it is read from this registry, never from a local
                 // engine that happens to hold an image of the same name.
-                let result = match SourceRef::parse(&format!("registry:{reference}")) {
+                let scan = || match SourceRef::parse(&format!("registry:{reference}")) {
                     Ok(reference) => ImageScan {
                         reference,
                         ..template.clone()
@@ -164,6 +164,10 @@ pub fn scan_images(
                     .run(sink, cancel),
                     Err(e) => Err(e.into()),
                 };
+                // These scans share a process: a bug that panics on one image is that image's
+                // error, not the end of the others.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(scan))
+                    .unwrap_or(Err(Error::Panicked));
                 if tx.send((i, result)).is_err() {
                     break;
                 }
