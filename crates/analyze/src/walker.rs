@@ -59,7 +59,13 @@ impl AnalyzerOutput {
 pub trait Progress: Sync {
     fn layer_started(&self, _index: usize, _label: &str, _compressed_size: Option<u64>) {}
     fn layer_advanced(&self, _index: usize, _compressed_bytes: u64) {}
-    fn layer_finished(&self, _index: usize, _from_cache: bool) {}
+    /// `entries`: the layer's file index (entries of its tar, or of the root filesystem).
+    fn layer_finished(&self, _index: usize, _from_cache: bool, _entries: usize) {}
+    /// Asked before each layer and each file: `true` stops the walk with
+    /// [`ScanError::Cancelled`]. Runs once per entry, so it must be as cheap as an atomic load.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Progress that goes nowhere.
@@ -85,6 +91,8 @@ pub enum ScanError {
     },
     #[error("cannot walk {path}: {message}")]
     Rootfs { path: String, message: String },
+    #[error("the scan was cancelled")]
+    Cancelled,
 }
 
 /// No real layer has millions of entries; a file index that large would itself be the attack.
@@ -163,10 +171,15 @@ impl<'a> Walker<'a> {
         progress: &dyn Progress,
     ) -> Result<Vec<WalkedLayer>, ScanError> {
         match &image.content {
-            ImageContent::Rootfs(root) => Ok(vec![WalkedLayer {
-                facts: self.walk_rootfs(root)?,
-                from_cache: false,
-            }]),
+            ImageContent::Rootfs(root) => {
+                progress.layer_started(0, &root.display().to_string(), None);
+                let facts = self.walk_rootfs(root, progress)?;
+                progress.layer_finished(0, false, facts.files.len());
+                Ok(vec![WalkedLayer {
+                    facts,
+                    from_cache: false,
+                }])
+            }
             ImageContent::Layers(layers) => layers
                 .par_iter()
                 .map(|layer| self.walk_layer(layer, progress))
@@ -196,9 +209,12 @@ impl<'a> Walker<'a> {
         let mut visit = |member: ExportedMember<'_>, stream: &mut LayerStream| {
             let index = member.layer.map_or(member.ordinal.min(last), |l| l.index);
             let label = member.label();
+            if progress.cancelled() {
+                return Err(ScanError::Cancelled);
+            }
             progress.layer_started(index, &label, Some(member.size));
             let facts = self.walk_tar(index, &label, stream, progress)?;
-            progress.layer_finished(index, false);
+            progress.layer_finished(index, false, facts.files.len());
             Ok::<_, ScanError>(facts)
         };
         let fresh = export.read(
@@ -211,7 +227,7 @@ impl<'a> Walker<'a> {
         for (i, facts) in fresh.into_iter().enumerate() {
             match (cached[i].take(), facts) {
                 (Some(facts), _) => {
-                    progress.layer_finished(i, true);
+                    progress.layer_finished(i, true, facts.files.len());
                     walked.push(WalkedLayer {
                         facts,
                         from_cache: true,
@@ -238,10 +254,13 @@ impl<'a> Walker<'a> {
     }
 
     fn walk_layer(&self, layer: &Layer, progress: &dyn Progress) -> Result<WalkedLayer, ScanError> {
+        if progress.cancelled() {
+            return Err(ScanError::Cancelled);
+        }
         let key = self.cache_key(layer);
         if let (Some(cache), Some(key)) = (self.cache, &key) {
             if let Some(facts) = cache.load(key) {
-                progress.layer_finished(layer.index, true);
+                progress.layer_finished(layer.index, true, facts.files.len());
                 return Ok(WalkedLayer {
                     facts,
                     from_cache: true,
@@ -254,7 +273,7 @@ impl<'a> Walker<'a> {
             // A cache that cannot be written costs speed next time, not correctness now.
             let _ = cache.store(key, &facts);
         }
-        progress.layer_finished(layer.index, false);
+        progress.layer_finished(layer.index, false, facts.files.len());
         Ok(WalkedLayer {
             facts,
             from_cache: false,
@@ -305,6 +324,9 @@ impl<'a> Walker<'a> {
                 .entries()
                 .map_err(|e| layer_err(StreamError::from_io(e, compression, true)))?;
             for entry in entries {
+                if progress.cancelled() {
+                    return Err(ScanError::Cancelled);
+                }
                 let mut entry =
                     entry.map_err(|e| layer_err(StreamError::from_io(e, compression, true)))?;
                 let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -464,7 +486,7 @@ impl<'a> Walker<'a> {
 
     /// The same analysis over an unpacked root filesystem: one pseudo-layer, links never
     /// followed (a rootfs's absolute symlinks point into the host).
-    fn walk_rootfs(&self, root: &Path) -> Result<LayerFacts, ScanError> {
+    fn walk_rootfs(&self, root: &Path, progress: &dyn Progress) -> Result<LayerFacts, ScanError> {
         let mut facts = LayerFacts::default();
         if !root.is_dir() {
             return Err(ScanError::Rootfs {
@@ -477,6 +499,9 @@ impl<'a> Walker<'a> {
             .follow_links(false)
             .sort_by_file_name()
         {
+            if progress.cancelled() {
+                return Err(ScanError::Cancelled);
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {

@@ -2,14 +2,15 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bulwark_vulndb::{
-    check_age, import_paths, update, AgePolicy, ImportSummary, Progress, Store, UpdateOptions,
+    check_age, import_paths, update, AgePolicy, ImportSummary, Store, UpdateOptions,
 };
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::progress::DbBar;
+use crate::EXIT_OK;
 
 #[derive(Debug, Args)]
 pub struct DbArgs {
@@ -72,76 +73,6 @@ pub struct UpdateArgs {
     pub max_download_mib: u64,
 }
 
-const EXIT_OK: u8 = 0;
-
-/// The database directory: `--db-dir`, `$BULWARK_DB_DIR`, or `<cache dir>/bulwark/db`.
-pub fn db_dir(arg: Option<PathBuf>) -> Result<PathBuf> {
-    match arg {
-        Some(d) => Ok(d),
-        None => dirs::cache_dir()
-            .map(|d| d.join("bulwark").join("db"))
-            .context("no cache directory on this system: pass --db-dir or set BULWARK_DB_DIR"),
-    }
-}
-
-/// Progress bars on stderr when it is a terminal; nothing otherwise.
-struct Bar {
-    bar: Mutex<Option<ProgressBar>>,
-    visible: bool,
-}
-
-impl Bar {
-    fn new() -> Bar {
-        Bar {
-            bar: Mutex::new(None),
-            visible: std::io::stderr().is_terminal(),
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn phase(&self, label: &str, total: Option<u64>) {
-        if !self.visible {
-            return;
-        }
-        let bar = match total {
-            Some(t) => ProgressBar::new(t),
-            None => ProgressBar::new_spinner(),
-        };
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        let template = if label.starts_with("downloading") {
-            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}"
-        } else {
-            "{msg} {bar:30} {pos}/{len}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style);
-        }
-        bar.set_message(label.to_string());
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(old) = slot.replace(bar) {
-                old.finish_and_clear();
-            }
-        }
-    }
-
-    fn advance(&self, done: u64) {
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(bar) = slot.as_ref() {
-                bar.set_position(done);
-            }
-        }
-    }
-
-    fn done(&self) {
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(bar) = slot.take() {
-                bar.finish_and_clear();
-            }
-        }
-    }
-}
-
 fn print_summary(summary: &ImportSummary) {
     for s in &summary.sources {
         let c = &s.counts;
@@ -175,7 +106,8 @@ fn print_summary(summary: &ImportSummary) {
 }
 
 pub fn run(args: DbArgs) -> Result<u8> {
-    let dir = db_dir(args.db_dir)?;
+    let dir = crate::request::db_dir(args.db_dir)?;
+    let bar = DbBar::new(std::io::stderr().is_terminal());
     match args.command {
         DbCommand::Update(u) => {
             let mut opts = UpdateOptions::from_env();
@@ -198,13 +130,13 @@ pub fn run(args: DbArgs) -> Result<u8> {
                 opts.epss_url = None;
             }
             opts.max_download_bytes = u.max_download_mib.saturating_mul(1 << 20);
-            let summary = update(&dir, &opts, &Bar::new())?;
+            let summary = update(&dir, &opts, &bar)?;
             print_summary(&summary);
             eprintln!("database updated in {}", dir.display());
             Ok(EXIT_OK)
         }
         DbCommand::Import { paths } => {
-            let summary = import_paths(&dir, &paths, &Bar::new())?;
+            let summary = import_paths(&dir, &paths, &bar)?;
             print_summary(&summary);
             eprintln!("database updated in {}", dir.display());
             Ok(EXIT_OK)
@@ -231,7 +163,11 @@ pub fn run(args: DbArgs) -> Result<u8> {
                 );
                 println!("    from {}", s.location);
             }
-            match check_age(&meta, time_now(), &AgePolicy::default()) {
+            match check_age(
+                &meta,
+                bulwark_vulndb::OffsetDateTime::now_utc(),
+                &AgePolicy::default(),
+            ) {
                 Ok(None) => {}
                 Ok(Some(w)) => eprintln!("warning: {}", w.message),
                 Err(e) => eprintln!("warning: {e}"),
@@ -239,8 +175,4 @@ pub fn run(args: DbArgs) -> Result<u8> {
             Ok(EXIT_OK)
         }
     }
-}
-
-fn time_now() -> bulwark_vulndb::OffsetDateTime {
-    bulwark_vulndb::OffsetDateTime::now_utc()
 }

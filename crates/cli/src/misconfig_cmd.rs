@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use bulwark_report::{Format, ScanReport};
+use bulwark_report::Format;
 use bulwark_types::{Misconfiguration, Severity};
 
 use crate::cli::{FormatArg, GateArgs, PolicyArgs};
@@ -83,69 +83,27 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
             "bulwark config writes table, json, sarif, junit, html or markdown reports; SBOM formats are for images"
         );
     }
-    let mut scan = if args.policy.is_empty() {
-        bulwark_misconfig::scan_paths(&args.paths)
-    } else {
-        // Policy errors stop the command before any scan: a broken policy checks nothing.
-        let policies = match bulwark_misconfig::rego::Policies::load(&args.policy, &args.namespace)
-        {
-            Ok(p) => p,
-            Err(errors) => {
-                for e in &errors {
-                    eprintln!("error: {e}");
-                }
-                anyhow::bail!(
-                    "{} policy file{} could not be loaded; fix them and run again",
-                    errors.len(),
-                    if errors.len() == 1 { "" } else { "s" }
-                );
-            }
-        };
-        if policies.packages().is_empty() && !args.quiet {
-            eprintln!(
-                "warning: no policy package named {} under {}",
-                if args.namespace.is_empty() {
-                    "main".to_string()
-                } else {
-                    args.namespace.join(", ")
-                },
-                args.policy
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        // A policy over its time or memory budget stops the command (exit 2): its evaluation
-        // may still be running and the results would be incomplete.
-        bulwark_misconfig::scan_paths_with(&args.paths, &policies)?
+    let exit_code = resolved.exit_code;
+    let request = bulwark_scan::ConfigScan {
+        paths: args.paths.clone(),
+        rego: args.policy.clone(),
+        namespaces: args.namespace.clone(),
+        host_root: args.host_root.clone(),
+        policy: crate::request::policy(resolved),
     };
-    if let Some(root) = &args.host_root {
-        let host = bulwark_misconfig::host::scan_root(root);
-        scan.findings.extend(host.findings);
-        scan.errors.extend(host.errors);
-        scan.files_scanned += host.files_scanned;
-        scan.checked.extend(host.checked);
-        scan.not_applicable.extend(host.not_applicable);
-    }
-    let reference = args
-        .paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .chain(
-            args.host_root
-                .iter()
-                .map(|p| format!("host:{}", p.display())),
-        )
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut report = ScanReport::for_files(reference, env!("CARGO_PKG_VERSION"));
-    report.add_misconfigurations(scan.findings);
-    let warnings = resolved.policy.apply(&mut report, config::today());
-    // A Dockerfile or manifest may hold a credential that a finding quotes.
-    let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
-    let warnings = crate::redact_report(&mut report, &redactor, warnings);
-
+    let sink = crate::progress::Bars::new(false, args.quiet);
+    let scan = match request.run(&sink, &bulwark_scan::CancelToken::new()) {
+        Ok(scan) => scan,
+        // A broken policy checks nothing: each file's problem, then the count.
+        Err(bulwark_scan::Error::Policies(errors)) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            return Err(bulwark_scan::Error::Policies(errors).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let report = &scan.outcome.report;
     let rendered = match (compliance, format) {
         (Some(target), format) => {
             let r = bulwark_misconfig::compliance::report(
@@ -156,38 +114,31 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
             );
             match format {
                 Format::Table => bulwark_misconfig::compliance::render_table(&r),
-                _ => {
-                    let mut json = serde_json::to_string_pretty(&r)?;
-                    json.push('\n');
-                    json
-                }
+                _ => serde_json::to_string_pretty(&r)? + "\n",
             }
         }
         (None, Format::Table) => render_table(&report.misconfigurations, scan.files_scanned),
-        (None, _) => bulwark_report::render(&report, format),
+        (None, _) => bulwark_report::render(report, format),
     };
     crate::write_output(args.output.as_deref(), &rendered)?;
 
     if !args.quiet {
-        for e in &scan.errors {
-            eprintln!("error: {}", redactor.redact(&e.to_string()));
+        for e in &scan.file_errors {
+            eprintln!("error: {e}");
         }
-        for w in &scan.warnings {
-            eprintln!("warning: {w}");
-        }
-        for w in &warnings {
+        for w in scan.file_warnings.iter().chain(&scan.outcome.warnings) {
             eprintln!("warning: {w}");
         }
     }
-    if let Some(code) = crate::gate_outcome(&report, resolved.exit_code, args.quiet) {
+    if let Some(code) = crate::gate_outcome(report, exit_code, args.quiet) {
         return Ok(code);
     }
-    if !scan.errors.is_empty() {
+    if !scan.file_errors.is_empty() {
         if !args.quiet {
             eprintln!(
                 "bulwark: {} file{} could not be checked; the results above are incomplete (exit {})",
-                scan.errors.len(),
-                if scan.errors.len() == 1 { "" } else { "s" },
+                scan.file_errors.len(),
+                if scan.file_errors.len() == 1 { "" } else { "s" },
                 crate::EXIT_INCOMPLETE
             );
         }

@@ -9,6 +9,7 @@ mod lang_go_rust;
 mod lang_java;
 mod lang_python_node;
 mod lang_ruby_php_dotnet;
+mod library;
 mod misconfig;
 mod policy;
 mod real_images;

@@ -1,10 +1,22 @@
-//! What a scan runs and what it reports. `--scanners` chooses what is reported; a scanner
+//! What a scan runs and what it reports. The chosen scanners say what is reported; a scanner
 //! also runs when something reported needs it (vulnerabilities and licences need the package
 //! catalog) and when a gate judges its findings, so a gate never passes because what it
 //! judges was not scanned (issue 12.1).
 
-use crate::cli::ScannerArg;
-use crate::config::Resolved;
+use bulwark_report::policy::Policy;
+
+/// What a scan can report (`--scanners`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scanner {
+    /// The package inventory (OS and language packages).
+    Sbom,
+    /// Secrets in every layer's files, ENV, labels and build history.
+    Secret,
+    /// Known vulnerabilities of the packages, from the advisory database.
+    Vuln,
+    /// Misconfigurations of the image itself.
+    Misconfig,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanPlan {
@@ -22,29 +34,30 @@ pub struct ScanPlan {
 }
 
 impl ScanPlan {
-    /// The plan for `chosen` scanners (`None`: the defaults) and the resolved policy. The gates
-    /// a bare `--exit-code N` implies are narrowed to the chosen scanners' findings.
-    pub fn new(chosen: Option<&[ScannerArg]>, resolved: &mut Resolved) -> ScanPlan {
-        let named = |s: ScannerArg| chosen.is_none_or(|c| c.contains(&s));
-        let gates = &mut resolved.policy.gates;
-        if resolved.legacy_gate {
-            if !named(ScannerArg::Vuln) {
+    /// The plan for `chosen` scanners (`None`: the defaults) and the policy. With
+    /// `legacy_gate` (the gates a bare `--exit-code N` implies), the gates are narrowed to the
+    /// chosen scanners' findings.
+    pub fn new(chosen: Option<&[Scanner]>, policy: &mut Policy, legacy_gate: bool) -> ScanPlan {
+        let named = |s: Scanner| chosen.is_none_or(|c| c.contains(&s));
+        let gates = &mut policy.gates;
+        if legacy_gate {
+            if !named(Scanner::Vuln) {
                 gates.vulnerabilities = None;
             }
-            if !named(ScannerArg::Secret) {
+            if !named(Scanner::Secret) {
                 gates.secrets = None;
             }
         }
-        let vuln_gate = gates.vulnerabilities.is_some() && !resolved.legacy_gate;
-        let vuln = named(ScannerArg::Vuln) || gates.vulnerabilities.is_some();
-        let licences = resolved.policy.licenses.is_some() || gates.licenses.is_some();
+        let vuln_gate = gates.vulnerabilities.is_some() && !legacy_gate;
+        let vuln = named(Scanner::Vuln) || gates.vulnerabilities.is_some();
+        let licences = policy.licenses.is_some() || gates.licenses.is_some();
         ScanPlan {
-            report_packages: named(ScannerArg::Sbom),
-            catalog: named(ScannerArg::Sbom) || vuln || licences,
-            secrets: named(ScannerArg::Secret) || gates.secrets.is_some(),
-            misconfig: named(ScannerArg::Misconfig) || gates.misconfigurations.is_some(),
+            report_packages: named(Scanner::Sbom),
+            catalog: named(Scanner::Sbom) || vuln || licences,
+            secrets: named(Scanner::Secret) || gates.secrets.is_some(),
+            misconfig: named(Scanner::Misconfig) || gates.misconfigurations.is_some(),
             vuln,
-            vuln_required: chosen.is_some_and(|c| c.contains(&ScannerArg::Vuln)) || vuln_gate,
+            vuln_required: chosen.is_some_and(|c| c.contains(&Scanner::Vuln)) || vuln_gate,
         }
     }
 }
@@ -52,23 +65,19 @@ impl ScanPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bulwark_report::policy::{GateConfig, LicensePolicy, Policy, SeverityGate, VulnGate};
+    use bulwark_report::policy::{GateConfig, LicensePolicy, SeverityGate, VulnGate};
 
-    fn resolved(gates: GateConfig, legacy_gate: bool) -> Resolved {
-        Resolved {
-            policy: Policy {
-                gates,
-                ..Policy::default()
-            },
-            exit_code: 1,
-            legacy_gate,
+    fn policy(gates: GateConfig) -> Policy {
+        Policy {
+            gates,
+            ..Policy::default()
         }
     }
 
     #[test]
     fn every_scanner_pulls_in_what_it_needs() {
-        use ScannerArg::*;
-        let plan = ScanPlan::new(Some(&[Vuln]), &mut resolved(GateConfig::default(), false));
+        use Scanner::*;
+        let plan = ScanPlan::new(Some(&[Vuln]), &mut policy(GateConfig::default()), false);
         assert!(plan.catalog && plan.vuln && plan.vuln_required, "{plan:?}");
         assert!(!plan.report_packages && !plan.secrets && !plan.misconfig);
 
@@ -79,16 +88,16 @@ mod tests {
             misconfigurations: Some(SeverityGate::default()),
             licenses: Some(Default::default()),
         };
-        let plan = ScanPlan::new(Some(&[Sbom]), &mut resolved(gates, false));
+        let plan = ScanPlan::new(Some(&[Sbom]), &mut policy(gates), false);
         assert!(
             plan.catalog && plan.vuln && plan.vuln_required && plan.secrets && plan.misconfig,
             "{plan:?}"
         );
 
         // A licence policy needs the packages' licences.
-        let mut r = resolved(GateConfig::default(), false);
-        r.policy.licenses = Some(LicensePolicy::default());
-        let plan = ScanPlan::new(Some(&[Secret]), &mut r);
+        let mut p = policy(GateConfig::default());
+        p.licenses = Some(LicensePolicy::default());
+        let plan = ScanPlan::new(Some(&[Secret]), &mut p, false);
         assert!(
             plan.catalog && !plan.report_packages && !plan.vuln,
             "{plan:?}"
@@ -100,13 +109,13 @@ mod tests {
             secrets: Some(SeverityGate::default()),
             ..GateConfig::default()
         };
-        let mut r = resolved(legacy, true);
-        let plan = ScanPlan::new(Some(&[Vuln]), &mut r);
+        let mut p = policy(legacy);
+        let plan = ScanPlan::new(Some(&[Vuln]), &mut p, true);
         assert!(plan.vuln && plan.catalog && !plan.secrets, "{plan:?}");
-        assert!(r.policy.gates.secrets.is_none() && r.policy.gates.vulnerabilities.is_some());
+        assert!(p.gates.secrets.is_none() && p.gates.vulnerabilities.is_some());
 
         // The defaults: everything, with vuln only when a database exists.
-        let plan = ScanPlan::new(None, &mut resolved(GateConfig::default(), false));
+        let plan = ScanPlan::new(None, &mut policy(GateConfig::default()), false);
         assert!(plan.report_packages && plan.catalog && plan.secrets && plan.misconfig);
         assert!(plan.vuln && !plan.vuln_required);
     }

@@ -1,0 +1,60 @@
+use std::path::PathBuf;
+
+/// Why a scan stopped. Problems with single files are not errors: they are diagnostics in
+/// the report, and the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the scan was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Image(#[from] bulwark_image::ImageError),
+    #[error(transparent)]
+    Walk(bulwark_analyze::ScanError),
+    #[error(transparent)]
+    Cache(#[from] bulwark_analyze::CacheError),
+    #[error(transparent)]
+    AdvisoryDb(#[from] bulwark_vulndb::Error),
+    #[error("no vulnerability database in {}; run `bulwark db update` (online) or `bulwark db import PATH...` (offline) first", .0.display())]
+    NoAdvisoryDb(PathBuf),
+    #[error("cannot read the secret config {}: {source}", path.display())]
+    SecretConfigRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret config {}: {message}", path.display())]
+    SecretConfig { path: PathBuf, message: String },
+    #[error(transparent)]
+    Sbom(#[from] bulwark_report::import::SbomFileError),
+    /// Rego policies that do not load; each names its file.
+    #[error("{} policy file{} could not be loaded; fix them and run again", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Policies(Vec<String>),
+    #[error(transparent)]
+    PolicyBudget(#[from] bulwark_misconfig::rego::BudgetExceeded),
+    #[error("a scan needs something to read: name files or directories, or a host root")]
+    NothingToScan,
+    /// Signing or verifying a signature, or the `require_signature` gate.
+    #[error("{0}")]
+    Signature(String),
+    #[error(transparent)]
+    RegistryClient(#[from] bulwark_image::registry::RegistryError),
+    /// The request asks for two things that exclude each other.
+    #[error("{0}")]
+    Contradiction(&'static str),
+    #[error("the scan stopped on an internal error (a panic); please report it with the image that caused it")]
+    Panicked,
+    /// Listing a registry's repositories and tags.
+    #[error("{0}")]
+    Registry(String),
+}
+
+impl From<bulwark_analyze::ScanError> for Error {
+    fn from(e: bulwark_analyze::ScanError) -> Error {
+        match e {
+            bulwark_analyze::ScanError::Cancelled => Error::Cancelled,
+            e => Error::Walk(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
