@@ -481,23 +481,34 @@ pub fn inputs(file: &SourceFile) -> Result<Vec<Value>, FileError> {
         FileKind::Kubernetes | FileKind::Compose => {
             let text = std::str::from_utf8(&file.bytes)
                 .map_err(|_| FileError::new(&file.path, None, "not UTF-8 text"))?;
-            let mut docs = Vec::new();
-            for doc in serde_yaml::Deserializer::from_str(text) {
-                let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
-                    FileError::new(
-                        &file.path,
-                        e.location().map(|l| l.line()),
-                        format!("invalid YAML: {e}"),
-                    )
-                })?;
-                if !v.is_null() {
-                    docs.push(v);
-                }
-            }
-            Ok(docs)
+            let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, yaml_options())
+                .map_err(|e| {
+                FileError::new(
+                    &file.path,
+                    e.location()
+                        .and_then(|l| usize::try_from(l.line()).ok())
+                        .filter(|&l| l > 0),
+                    format!("invalid YAML: {e}"),
+                )
+            })?;
+            Ok(docs.into_iter().filter(|v| !v.is_null()).collect())
         }
         FileKind::Rego => Ok(Vec::new()),
     }
+}
+
+/// serde-saphyr's limits for the manifests handed to Rego: its defaults bound aliases
+/// (billion laughs), anchors, nodes and scalar bytes; nesting matches the positioned loader's
+/// [`crate::yaml::MAX_DEPTH`], and a rendered chart may hold more than the default 1,024
+/// documents (the read cap bounds them).
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = crate::yaml::MAX_DEPTH;
+    budget.max_documents = 100_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.with_snippet = false;
+    options
 }
 
 /// A Dockerfile as Rego sees it: one object per instruction. Keys in lower case are
