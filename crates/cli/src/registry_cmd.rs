@@ -52,8 +52,8 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
         docker_config_dir: default_docker_config_dir(),
         connect_timeout: timeout,
         read_timeout: timeout,
-        // ureq lets a whole-request deadline replace the per-read timeout, so the one
-        // flag bounds both: a manifest or token exchange ends within it, stalled or trickled.
+        // The one flag bounds both each read and the whole exchange: a manifest or token
+        // exchange ends within it, stalled or trickled.
         request_timeout: timeout,
         min_rate: bulwark_image::MinRate {
             bytes_per_sec: args.registry_min_rate,
@@ -205,7 +205,8 @@ fn list_paginated(
             bail!("{first}: more than 1000 pages; stopping");
         }
         let resp = client.send(Method::Get, &path, scope, &RequestBody::default())?;
-        next = resp.header("link").and_then(|l| {
+        let link = resp.headers().get("link").and_then(|l| l.to_str().ok());
+        next = link.and_then(|l| {
             let (target, rel) = l.split_once(';')?;
             rel.contains("next").then(|| {
                 target
@@ -216,7 +217,8 @@ fn list_paginated(
             })
         });
         let mut body = Vec::new();
-        resp.into_reader()
+        resp.into_body()
+            .into_reader()
             .take(16 << 20)
             .read_to_end(&mut body)
             .with_context(|| format!("cannot read {path}"))?;

@@ -95,13 +95,10 @@ fn agent(opts: &UpdateOptions) -> ureq::Agent {
     // SSL_CERT_FILE / SSL_CERT_DIR or the system bundle (/etc/ssl/certs/ca-certificates.crt on
     // Debian), else Mozilla's list: certificates are always verified.
     let mut roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .map(|certs| {
-            certs
-                .iter()
-                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+        .certs
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
     if roots.is_empty() {
         roots.extend(
             webpki_root_certs::TLS_SERVER_ROOT_CERTS

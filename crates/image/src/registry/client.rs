@@ -935,16 +935,14 @@ pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 fn trust_anchors(
     extra: &[std::path::PathBuf],
 ) -> Result<Vec<CertificateDer<'static>>, RegistryError> {
+    // Only those rustls can use as anchors, as ureq keeps; unreadable files in the system
+    // store are skipped, as before.
+    let mut store = rustls::RootCertStore::empty();
     let mut roots: Vec<CertificateDer<'static>> = rustls_native_certs::load_native_certs()
-        .map(|certs| {
-            // Only those rustls can use as anchors, as ureq keeps.
-            let mut store = rustls::RootCertStore::empty();
-            certs
-                .into_iter()
-                .filter(|c| store.add(c.clone()).is_ok())
-                .collect()
-        })
-        .unwrap_or_default();
+        .certs
+        .into_iter()
+        .filter(|c| store.add(c.clone()).is_ok())
+        .collect();
     if roots.is_empty() {
         roots.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
     }
