@@ -862,9 +862,14 @@ fn classify_transport(url: &str, e: &ureq::Error) -> RegistryError {
         }
         _ => {}
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
+    // rustls and socket errors reach ureq 3 inside an `io::Error` (itself maybe wrapped in
+    // another ureq error): look through the chain for the first that says what happened.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match e {
+        ureq::Error::Io(io) => Some(io),
+        other => std::error::Error::source(other),
+    };
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
             if matches!(
                 io.kind(),
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
@@ -873,14 +878,30 @@ fn classify_transport(url: &str, e: &ureq::Error) -> RegistryError {
                     url: redact_url(url),
                 };
             }
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return classify_tls(&host, tls);
-            }
+            source = io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static));
+            continue;
         }
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return classify_tls(&host, tls);
         }
-        source = e.source();
+        if let Some(inner) = err.downcast_ref::<ureq::Error>() {
+            match inner {
+                ureq::Error::Rustls(tls) => return classify_tls(&host, tls),
+                ureq::Error::Timeout(_) => {
+                    return RegistryError::Timeout {
+                        url: redact_url(url),
+                    }
+                }
+                ureq::Error::Io(io) => {
+                    source = Some(io);
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        source = err.source();
     }
     RegistryError::Connect {
         url: redact_url(url),
