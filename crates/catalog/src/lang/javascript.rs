@@ -703,6 +703,41 @@ mod tests {
         assert_eq!(names(&parse_npm_lock(escaped).unwrap()), vec!["ab@1.0.0"]);
     }
 
+    /// serde-saphyr's budget refuses a "billion laughs" pnpm or yarn lockfile (nine levels of
+    /// ten aliases each: 10^9 nodes if expanded) quickly instead of expanding it; and a large
+    /// lockfile (300,000 nodes, past serde-saphyr's default node budget) still parses.
+    #[test]
+    fn yaml_lockfiles_refuse_alias_bombs_and_take_large_files() {
+        let mut bomb = String::from(
+            "lockfileVersion: '9.0'\na: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n",
+        );
+        for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+        {
+            bomb.push_str(&format!(
+                "{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+        }
+        bomb.push_str("packages:\n  x@1.0.0: {resolution: *i}\n");
+        let started = std::time::Instant::now();
+        assert!(parse_pnpm_lock(&bomb).is_err());
+        let berry = format!(
+            "__metadata:\n  version: 8\n{}",
+            &bomb["lockfileVersion: '9.0'\n".len()..]
+        );
+        assert!(parse_yarn_lock(&berry).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+        let mut large = String::from("lockfileVersion: '9.0'\npackages:\n");
+        for i in 0..60_000 {
+            large.push_str(&format!(
+                "  p{i}@1.0.{i}:\n    resolution: {{integrity: sha512-AAAA}}\n    dependencies:\n      q: 1.0.0\n"
+            ));
+        }
+        assert_eq!(parse_pnpm_lock(&large).unwrap().len(), 60_000);
+    }
+
     /// Issue 13.11: a lockfile is read typed, one `packages` entry at a time, never as a JSON
     /// tree. 200,000 entries (a scaled-down million) parse well inside this debug-build bound;
     /// the `Value` tree took about 40x the input in memory and several times as long.

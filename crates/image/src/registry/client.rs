@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::auth::{Challenge, Credentials};
 use super::{RegistryError, RegistryOptions};
 use crate::pace::{too_slow, Paced};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
