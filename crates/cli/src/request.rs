@@ -182,8 +182,8 @@ pub fn registry_options(args: &RegistryArgs) -> Result<RegistryOptions> {
         docker_config_dir: default_docker_config_dir(),
         connect_timeout: timeout,
         read_timeout: timeout,
-        // ureq lets a whole-request deadline replace the per-read timeout, so the one
-        // flag bounds both: a manifest or token exchange ends within it, stalled or trickled.
+        // The one flag bounds both each read and the whole exchange: a manifest or token
+        // exchange ends within it, stalled or trickled.
         request_timeout: timeout,
         min_rate: bulwark_image::MinRate {
             bytes_per_sec: args.registry_min_rate,

@@ -131,7 +131,7 @@ pub fn catalog() -> &'static BTreeMap<String, CheckMeta> {
             .iter()
             .map(|(path, text)| {
                 let meta: CheckMeta =
-                    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("checks/{path}: {e}"));
+                    serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("checks/{path}: {e}"));
                 (meta.id.clone(), meta)
             })
             .collect()

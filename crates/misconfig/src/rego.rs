@@ -18,6 +18,9 @@
 //! the runaway thread cannot be stopped from outside and is left behind, so the caller should
 //! stop soon after (the CLI exits 2).
 
+// Without regorus only the input conversion (`inputs`) and the types remain.
+#![cfg_attr(not(feature = "rego"), allow(unused_imports))]
+
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -28,6 +31,7 @@ use serde_json::{json, Value};
 
 use crate::{FileError, FileKind, SourceFile};
 
+#[cfg(feature = "rego")]
 /// Rule names read in each package, with the severity their findings get by default.
 const RULES: &[(&str, Severity)] = &[
     ("deny", Severity::High),
@@ -41,9 +45,11 @@ pub const DEFAULT_POLICY_TIME: Duration = Duration::from_secs(10);
 /// Growth of the process's resident memory the rules may cause on one file, by default.
 pub const DEFAULT_POLICY_MEMORY_BYTES: u64 = 512 << 20;
 
+#[cfg(feature = "rego")]
 /// How often the watching thread looks at memory and the clock.
 const GUARD_POLL: Duration = Duration::from_millis(5);
 
+#[cfg(feature = "rego")]
 /// Time past the budget before a rule that does not reach one of regorus's own time checks
 /// (one builtin call building a huge value) is given up on.
 const GUARD_GRACE: Duration = Duration::from_secs(2);
@@ -65,6 +71,7 @@ impl Default for EvalBudget {
 }
 
 impl EvalBudget {
+    #[cfg(feature = "rego")]
     /// The evaluation thread's stack: twice the memory budget (reserved, not used, until a deep
     /// evaluation touches it), so the memory guard fires well before the stack runs out.
     fn stack_bytes(&self) -> usize {
@@ -115,6 +122,7 @@ pub enum EvalError {
 /// Loaded policies, ready to evaluate.
 #[derive(Clone)]
 pub struct Policies {
+    #[cfg(feature = "rego")]
     engine: regorus::Engine,
     /// Packages whose rules apply (`data.main`, `data.main.docker` …).
     packages: Vec<String>,
@@ -129,6 +137,7 @@ impl std::fmt::Debug for Policies {
     }
 }
 
+#[cfg(feature = "rego")]
 /// The line of a regorus error (`file:LINE:COL: error: …`).
 fn error_line(path: &str, message: &str) -> Option<usize> {
     let at = message.find(path)?;
@@ -139,6 +148,7 @@ fn error_line(path: &str, message: &str) -> Option<usize> {
 }
 
 impl Policies {
+    #[cfg(feature = "rego")]
     /// Loads every `.rego` file under `dirs` (files ending `_test.rego` are tests and are
     /// skipped). Rego v1 syntax is tried first and v0 (`deny[msg] { … }`) second, so both
     /// conftest styles load. `namespaces` default to `main`.
@@ -240,6 +250,27 @@ impl Policies {
         })
     }
 
+    /// Without the `rego` feature no policy can be loaded: the error says how to get them.
+    #[cfg(not(feature = "rego"))]
+    pub fn load(dirs: &[PathBuf], _namespaces: &[String]) -> Result<Policies, Vec<FileError>> {
+        let path = dirs
+            .first()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        Err(vec![FileError::new(
+            &path,
+            None,
+            "this bulwark was built without Rego support (cargo feature `rego`, on by default); \
+             rebuild it with default features to evaluate --policy",
+        )])
+    }
+
+    /// Without the `rego` feature there are no policies to evaluate (`load` refuses).
+    #[cfg(not(feature = "rego"))]
+    pub fn eval(&self, _file: &SourceFile) -> Result<Vec<Misconfiguration>, EvalError> {
+        Ok(Vec::new())
+    }
+
     /// The same policies under another budget.
     pub fn with_budget(mut self, budget: EvalBudget) -> Policies {
         self.budget = budget;
@@ -251,6 +282,7 @@ impl Policies {
         &self.packages
     }
 
+    #[cfg(feature = "rego")]
     /// Evaluates every applicable rule on one file, within the budget (see the module doc).
     pub fn eval(&self, file: &SourceFile) -> Result<Vec<Misconfiguration>, EvalError> {
         if self.packages.is_empty() {
@@ -324,11 +356,13 @@ impl Policies {
     }
 }
 
+#[cfg(feature = "rego")]
 /// The process's resident memory; `None` where the platform does not say.
 fn resident_bytes() -> Option<u64> {
     memory_stats::memory_stats().map(|m| m.physical_mem as u64)
 }
 
+#[cfg(feature = "rego")]
 /// One file's evaluation, moved to its own thread.
 struct Job {
     engine: regorus::Engine,
@@ -338,12 +372,14 @@ struct Job {
     running: Arc<Mutex<String>>,
 }
 
+#[cfg(feature = "rego")]
 enum JobError {
     File(FileError),
     /// regorus stopped at its own time limit.
     Time,
 }
 
+#[cfg(feature = "rego")]
 impl Job {
     fn run(mut self, inputs: Vec<Value>) -> Result<Vec<Misconfiguration>, JobError> {
         let mut out = Vec::new();
@@ -406,6 +442,7 @@ impl Job {
     }
 }
 
+#[cfg(feature = "rego")]
 fn is_undefined(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("not a valid rule path")
@@ -414,6 +451,7 @@ fn is_undefined(message: &str) -> bool {
         || m.contains("not found")
 }
 
+#[cfg(feature = "rego")]
 fn to_finding(
     path: &str,
     pkg: &str,
@@ -481,23 +519,34 @@ pub fn inputs(file: &SourceFile) -> Result<Vec<Value>, FileError> {
         FileKind::Kubernetes | FileKind::Compose => {
             let text = std::str::from_utf8(&file.bytes)
                 .map_err(|_| FileError::new(&file.path, None, "not UTF-8 text"))?;
-            let mut docs = Vec::new();
-            for doc in serde_yaml::Deserializer::from_str(text) {
-                let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
-                    FileError::new(
-                        &file.path,
-                        e.location().map(|l| l.line()),
-                        format!("invalid YAML: {e}"),
-                    )
-                })?;
-                if !v.is_null() {
-                    docs.push(v);
-                }
-            }
-            Ok(docs)
+            let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, yaml_options())
+                .map_err(|e| {
+                FileError::new(
+                    &file.path,
+                    e.location()
+                        .and_then(|l| usize::try_from(l.line()).ok())
+                        .filter(|&l| l > 0),
+                    format!("invalid YAML: {e}"),
+                )
+            })?;
+            Ok(docs.into_iter().filter(|v| !v.is_null()).collect())
         }
         FileKind::Rego => Ok(Vec::new()),
     }
+}
+
+/// serde-saphyr's limits for the manifests handed to Rego: its defaults bound aliases
+/// (billion laughs), anchors, nodes and scalar bytes; nesting matches the positioned loader's
+/// [`crate::yaml::MAX_DEPTH`], and a rendered chart may hold more than the default 1,024
+/// documents (the read cap bounds them).
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = crate::yaml::MAX_DEPTH;
+    budget.max_documents = 100_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options.with_snippet = false;
+    options
 }
 
 /// A Dockerfile as Rego sees it: one object per instruction. Keys in lower case are
@@ -552,4 +601,20 @@ pub fn dockerfile_input(df: &crate::dockerfile::Dockerfile) -> Value {
 /// Loads policies for one test or command from a single directory.
 pub fn load_dir(dir: &Path) -> Result<Policies, Vec<FileError>> {
     Policies::load(&[dir.to_path_buf()], &[])
+}
+
+#[cfg(all(test, not(feature = "rego")))]
+mod without_rego {
+    /// A build without the `rego` feature refuses policies with what to do.
+    #[test]
+    fn loading_a_policy_says_rego_is_not_built_in() {
+        let errors = super::load_dir(std::path::Path::new("policies")).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "policies");
+        assert!(
+            errors[0].message.contains("without Rego support"),
+            "{errors:?}"
+        );
+        assert!(errors[0].message.contains("default features"), "{errors:?}");
+    }
 }

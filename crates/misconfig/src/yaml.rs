@@ -1,7 +1,8 @@
 //! A YAML loader that keeps positions: every node knows the line and column it starts at, so a
 //! finding can point at the exact key (`privileged: true`) rather than at the whole document.
 //!
-//! Built on `saphyr-parser`'s event stream (YAML 1.2; JSON is YAML), with the limits a scanner
+//! Built on `granit-parser`'s event stream (YAML 1.2; JSON is YAML; the parser serde-saphyr
+//! re-exports, so the workspace compiles one YAML parser), with the limits a scanner
 //! of untrusted files needs: aliases may add at most [`MAX_ALIAS_NODES`] nodes and
 //! [`MAX_ALIAS_BYTES`] bytes of scalar text to a stream, counted as if expanded (a "billion
 //! laughs" document is refused at the alias that crosses the budget), nesting deeper than
@@ -15,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 
 /// Nodes that alias expansion may add to one stream (counted as if every alias were copied
 /// out). Real manifests use a handful of aliases; this is far beyond them and still cheap to
@@ -245,13 +246,13 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
         })?;
         let at = (span.start.line(), span.start.col() + 1);
         let complete = match event {
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
-            Event::DocumentStart(_) => {
+            Event::StreamStart | Event::StreamEnd => None,
+            Event::DocumentStart(..) => {
                 anchors.clear();
                 None
             }
             Event::DocumentEnd => None,
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(YamlError {
                         line: at.0,
@@ -344,6 +345,9 @@ fn load(text: &str) -> Result<Vec<Node>, YamlError> {
                 }
                 Some((node.clone(), 0, *cost))
             }
+            // Anchor metadata, unresolved aliases and comments are only emitted when asked
+            // for (the event enum is non-exhaustive).
+            _ => None,
         };
         let Some((node, anchor, cost)) = complete else {
             continue;

@@ -295,8 +295,10 @@ fn broken_files_are_reported_and_the_rest_still_scanned() {
         errors,
         [
             ("bomb.yaml".to_string(), Some(7)),
-            ("broken.yaml".to_string(), Some(5)),
-            ("compose.yaml".to_string(), Some(2)),
+            // granit-parser reports an unclosed flow collection on the line of its bracket
+            // (saphyr-parser 0.3 reported the end of the input, the line after).
+            ("broken.yaml".to_string(), Some(4)),
+            ("compose.yaml".to_string(), Some(1)),
             ("deep.json".to_string(), Some(4)),
         ],
         "{:#?}",

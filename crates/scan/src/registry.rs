@@ -103,7 +103,8 @@ fn list_paginated(
             )));
         }
         let resp = client.send(Method::Get, &path, scope, &RequestBody::default())?;
-        next = resp.header("link").and_then(|l| {
+        let link = resp.headers().get("link").and_then(|l| l.to_str().ok());
+        next = link.and_then(|l| {
             let (target, rel) = l.split_once(';')?;
             rel.contains("next").then(|| {
                 target
@@ -114,7 +115,8 @@ fn list_paginated(
             })
         });
         let mut body = Vec::new();
-        resp.into_reader()
+        resp.into_body()
+            .into_reader()
             .take(MAX_PAGE_BYTES)
             .read_to_end(&mut body)
             .map_err(|e| Error::Registry(format!("cannot read {path}: {e}")))?;

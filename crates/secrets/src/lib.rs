@@ -707,7 +707,11 @@ fn default_true() -> bool {
 impl SecretConfig {
     /// Parses the file's text; errors carry the line and column YAML reports.
     pub fn parse(text: &str) -> Result<SecretConfig, String> {
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+        // serde-saphyr's default budget bounds aliases, nesting and size; the snippet is left
+        // out so the message stays one line (the caller names the file).
+        let mut options = serde_saphyr::Options::default();
+        options.with_snippet = false;
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())
     }
 
     /// The scanner this config describes: the built-in rules (unless turned off) plus the

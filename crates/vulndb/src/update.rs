@@ -91,15 +91,40 @@ fn encode_segment(s: &str) -> String {
 }
 
 fn agent(opts: &UpdateOptions) -> ureq::Agent {
-    // TLS: rustls with the platform's roots via rustls-native-certs (ureq's `native-certs`
-    // feature), which reads SSL_CERT_FILE / SSL_CERT_DIR or the system bundle
-    // (/etc/ssl/certs/ca-certificates.crt on Debian): certificates are always verified.
-    ureq::AgentBuilder::new()
-        .timeout_connect(opts.timeout)
-        .timeout_read(opts.timeout)
-        .try_proxy_from_env(true)
+    // TLS: rustls (ring) with the platform's roots via rustls-native-certs, which reads
+    // SSL_CERT_FILE / SSL_CERT_DIR or the system bundle (/etc/ssl/certs/ca-certificates.crt on
+    // Debian), else Mozilla's list: certificates are always verified.
+    let mut roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    if roots.is_empty() {
+        roots.extend(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()),
+        );
+    }
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+        .build();
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(opts.timeout))
+        .timeout_per_read(Some(opts.timeout))
+        // HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment (ureq's default).
+        .proxy(ureq::Proxy::try_from_env())
+        .max_redirects(5)
+        // A status is an answer: 304 keeps the stored data, others are reported with it.
+        .http_status_as_error(false)
+        .tls_config(tls)
         .user_agent(concat!("bulwark/", env!("CARGO_PKG_VERSION")))
         .build()
+        .new_agent()
 }
 
 enum Fetched {
@@ -130,28 +155,36 @@ fn fetch(
     let mut req = agent.get(url);
     if let Some((etag, lm)) = &validators {
         if let Some(e) = etag {
-            req = req.set("If-None-Match", e);
+            req = req.header("If-None-Match", e);
         }
         if let Some(l) = lm {
-            req = req.set("If-Modified-Since", l);
+            req = req.header("If-Modified-Since", l);
         }
     }
-    let resp = match req.call() {
-        Ok(r) => r,
-        Err(ureq::Error::Status(code, r)) => {
-            return Err(download(format!("HTTP {code} {}", r.status_text())));
-        }
-        Err(e) => return Err(download(e.to_string())),
-    };
-    if resp.status() == 304 {
+    let resp = req.call().map_err(|e| download(e.to_string()))?;
+    let status = resp.status();
+    if status.as_u16() == 304 {
         return Ok(Fetched::NotModified);
     }
-    if resp.status() != 200 {
-        return Err(download(format!("unexpected HTTP {}", resp.status())));
+    if status.as_u16() >= 400 {
+        return Err(download(format!(
+            "HTTP {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or_default()
+        )));
     }
-    let etag = resp.header("ETag").map(str::to_string);
-    let last_modified = resp.header("Last-Modified").map(str::to_string);
-    let total: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
+    if status.as_u16() != 200 {
+        return Err(download(format!("unexpected HTTP {}", status.as_u16())));
+    }
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let etag = header("ETag");
+    let last_modified = header("Last-Modified");
+    let total: Option<u64> = header("Content-Length").and_then(|v| v.parse().ok());
     if let Some(t) = total {
         if t > cap {
             return Err(Error::TooLarge {
@@ -161,7 +194,7 @@ fn fetch(
         }
     }
     progress.phase(label, total);
-    let mut reader = resp.into_reader().take(cap + 1);
+    let mut reader = resp.into_body().into_reader().take(cap + 1);
     let mut file = std::fs::File::create(dest).map_err(io_err(dest))?;
     let mut buf = vec![0u8; 256 << 10];
     let mut done: u64 = 0;

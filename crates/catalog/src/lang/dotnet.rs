@@ -230,7 +230,7 @@ fn attributes(e: &BytesStart, kind: DotnetFile) -> Reference {
     for attr in e.attributes().flatten() {
         let key = String::from_utf8_lossy(attr.key.local_name().as_ref()).to_ascii_lowercase();
         let value = attr
-            .unescape_value()
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map(|v| v.trim().to_string())
             .unwrap_or_default();
         match (kind, key.as_str()) {
@@ -313,7 +313,9 @@ fn parse_xml(text: &str, kind: DotnetFile, out: &mut AnalyzerOutput) -> Vec<Pack
             Ok(Event::Text(t)) => {
                 if let (Some(r), Some(name)) = (open.as_mut(), child.as_deref()) {
                     let value = t
-                        .unescape()
+                        // Entity references arrive as separate events (quick-xml 0.38+);
+                        // names and versions do not use them.
+                        .decode()
                         .map(|v| v.trim().to_string())
                         .unwrap_or_default();
                     match name {

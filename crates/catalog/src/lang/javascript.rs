@@ -11,6 +11,7 @@ use std::fmt;
 use bulwark_types::BorrowedText as Text;
 
 use bulwark_types::Ecosystem;
+use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -383,14 +384,12 @@ fn descriptor_name(descriptor: &str) -> &str {
 /// yarn classic (`# yarn lockfile v1`) and berry (YAML with `__metadata`).
 fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     if text.contains("__metadata:") {
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-        let map = doc
-            .as_mapping()
-            .ok_or("a yarn berry lockfile is a mapping")?;
+        let map: IndexMap<String, Value> =
+            serde_saphyr::from_str_with_options(text, yaml_options())
+                .map_err(|e| format!("not valid YAML (a yarn berry lockfile is a mapping): {e}"))?;
         let mut out = Vec::new();
-        for (key, entry) in map {
-            let Some(key) = key.as_str() else { continue };
+        for (key, entry) in &map {
+            let key = key.as_str();
             if key == "__metadata" || key.contains("@workspace:") || key.contains("@link:") {
                 continue;
             }
@@ -399,11 +398,8 @@ fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
                 continue;
             };
             let mut r = PackageRecord::new(Ecosystem::Npm, descriptor_name(first), version);
-            if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_mapping()) {
-                r.dependencies = deps
-                    .keys()
-                    .filter_map(|k| k.as_str().map(str::to_string))
-                    .collect();
+            if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) {
+                r.dependencies = deps.keys().cloned().collect();
             }
             out.push(r);
         }
@@ -447,19 +443,30 @@ fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
 /// pnpm: v5 keys `/name/1.0.0`, v6 `/name@1.0.0`, v9 `name@1.0.0` (peer suffixes in
 /// parentheses or after `_` are dropped).
 fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-    let Some(packages) = doc.get("packages").and_then(|p| p.as_mapping()) else {
+    /// The parts of a pnpm lockfile read; `packages` keeps the file's order.
+    #[derive(serde::Deserialize)]
+    struct PnpmLock {
+        #[serde(rename = "lockfileVersion")]
+        lockfile_version: Option<Value>,
+        packages: Option<IndexMap<String, Value>>,
+    }
+    // An empty document is an empty lockfile.
+    let doc: Option<PnpmLock> = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| format!("not valid YAML: {e}"))?;
+    let Some(PnpmLock {
+        lockfile_version,
+        packages: Some(packages),
+    }) = doc
+    else {
         return Ok(Vec::new());
     };
-    let v5 = match doc.get("lockfileVersion") {
-        Some(serde_yaml::Value::Number(n)) => n.as_f64().is_some_and(|v| v < 6.0),
-        Some(serde_yaml::Value::String(s)) => s.starts_with('5'),
+    let v5 = match lockfile_version {
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|v| v < 6.0),
+        Some(Value::String(s)) => s.starts_with('5'),
         _ => false,
     };
     let mut out = Vec::new();
-    for (key, entry) in packages {
-        let Some(key) = key.as_str() else { continue };
+    for (key, entry) in &packages {
         let key = key.trim_start_matches('/');
         if v5 && entry.get("name").is_none() {
             // `/name/1.0.0_peer@2` or `/@scope/name/1.0.0`: the version is the last segment.
@@ -505,15 +512,28 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         let version = version.split('_').next().unwrap_or(&version).to_string();
         let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
         r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
-        if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_mapping()) {
-            r.dependencies = deps
-                .keys()
-                .filter_map(|k| k.as_str().map(str::to_string))
-                .collect();
+        if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) {
+            r.dependencies = deps.keys().cloned().collect();
         }
         out.push(r);
     }
     Ok(out)
+}
+
+/// serde-saphyr's defaults bound aliases (billion laughs), anchors and scalar bytes; the
+/// node and event counts are lifted because the 64 MiB read cap already bounds them for a
+/// lockfile, and a large monorepo's pnpm lockfile passes 250,000 nodes. Nesting stays
+/// bounded (128, serde_yaml's old recursion limit).
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = 128;
+    budget.max_nodes = usize::MAX;
+    budget.max_events = usize::MAX;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    // One-line messages: the error ends up in a scan's problem list, not on a terminal.
+    options.with_snippet = false;
+    options
 }
 
 /// bun's text lockfile is JSON with trailing commas; `packages` maps a key to
@@ -681,6 +701,41 @@ mod tests {
         }
         let escaped = r#"{"packages": {"node_modules/\u0061b": {"version": "1.0.0"}}}"#;
         assert_eq!(names(&parse_npm_lock(escaped).unwrap()), vec!["ab@1.0.0"]);
+    }
+
+    /// serde-saphyr's budget refuses a "billion laughs" pnpm or yarn lockfile (nine levels of
+    /// ten aliases each: 10^9 nodes if expanded) quickly instead of expanding it; and a large
+    /// lockfile (300,000 nodes, past serde-saphyr's default node budget) still parses.
+    #[test]
+    fn yaml_lockfiles_refuse_alias_bombs_and_take_large_files() {
+        let mut bomb = String::from(
+            "lockfileVersion: '9.0'\na: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n",
+        );
+        for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+        {
+            bomb.push_str(&format!(
+                "{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+        }
+        bomb.push_str("packages:\n  x@1.0.0: {resolution: *i}\n");
+        let started = std::time::Instant::now();
+        assert!(parse_pnpm_lock(&bomb).is_err());
+        let berry = format!(
+            "__metadata:\n  version: 8\n{}",
+            &bomb["lockfileVersion: '9.0'\n".len()..]
+        );
+        assert!(parse_yarn_lock(&berry).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+        let mut large = String::from("lockfileVersion: '9.0'\npackages:\n");
+        for i in 0..60_000 {
+            large.push_str(&format!(
+                "  p{i}@1.0.{i}:\n    resolution: {{integrity: sha512-AAAA}}\n    dependencies:\n      q: 1.0.0\n"
+            ));
+        }
+        assert_eq!(parse_pnpm_lock(&large).unwrap().len(), 60_000);
     }
 
     /// Issue 13.11: a lockfile is read typed, one `packages` entry at a time, never as a JSON

@@ -19,5 +19,6 @@ mod report_formats;
 mod sbom_formats;
 mod sbom_input;
 mod secrets;
+mod self_scan;
 mod synthetic;
 mod vulns;

@@ -766,15 +766,12 @@ fn mint_token(
 
 impl TokenServer {
     fn start(pki: &Pki, user: &'static str, pass: &'static str, token: String) -> TokenServer {
-        let certs: Vec<_> =
-            rustls_pemfile::certs(&mut BufReader::new(std::fs::File::open(&pki.cert).unwrap()))
-                .collect::<Result<_, _>>()
-                .unwrap();
-        let key = rustls_pemfile::private_key(&mut BufReader::new(
-            std::fs::File::open(&pki.key).unwrap(),
-        ))
-        .unwrap()
-        .unwrap();
+        use rustls_pki_types::pem::PemObject;
+        let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_file_iter(&pki.cert)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_file(&pki.key).unwrap();
         let config = Arc::new(
             rustls::ServerConfig::builder_with_provider(Arc::new(
                 rustls::crypto::ring::default_provider(),
@@ -1654,7 +1651,12 @@ fn flaky_front(upstream: String) -> (u16, Arc<AtomicUsize>) {
     let refused = Arc::new(AtomicUsize::new(0));
     let count = refused.clone();
     std::thread::spawn(move || {
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .http_status_as_error(false)
+            .build()
+            .into();
         for (n, req) in server.incoming_requests().enumerate() {
             match n % 3 {
                 0 => {
@@ -1673,19 +1675,19 @@ fn flaky_front(upstream: String) -> (u16, Arc<AtomicUsize>) {
                 }
                 _ => {}
             }
-            let mut fwd = agent.request(req.method().as_str(), &format!("{upstream}{}", req.url()));
+            let mut fwd = ureq::http::Request::builder()
+                .method(req.method().as_str())
+                .uri(format!("{upstream}{}", req.url()));
             for h in req.headers() {
                 let name = h.field.as_str().as_str();
                 if ["accept", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
-                    fwd = fwd.set(name, h.value.as_str());
+                    fwd = fwd.header(name, h.value.as_str());
                 }
             }
-            let resp = match fwd.call() {
-                Ok(r) => r,
-                Err(ureq::Error::Status(_, r)) => r,
-                Err(e) => panic!("forwarding failed: {e}"),
-            };
-            let status = resp.status();
+            let mut resp = agent
+                .run(fwd.body(()).unwrap())
+                .unwrap_or_else(|e| panic!("forwarding failed: {e}"));
+            let status = resp.status().as_u16();
             let mut headers = Vec::new();
             for name in [
                 "Content-Type",
@@ -1693,12 +1695,12 @@ fn flaky_front(upstream: String) -> (u16, Arc<AtomicUsize>) {
                 "Www-Authenticate",
                 "Docker-Distribution-Api-Version",
             ] {
-                if let Some(v) = resp.header(name) {
-                    headers.push(tiny_http::Header::from_bytes(name, v).unwrap());
+                if let Some(v) = resp.headers().get(name) {
+                    headers.push(tiny_http::Header::from_bytes(name, v.as_bytes()).unwrap());
                 }
             }
             let mut body = Vec::new();
-            resp.into_reader().read_to_end(&mut body).unwrap();
+            resp.body_mut().as_reader().read_to_end(&mut body).unwrap();
             let mut r = tiny_http::Response::from_data(body).with_status_code(status);
             for h in headers {
                 r = r.with_header(h);

@@ -221,9 +221,7 @@ fn handshake(
         .unwrap_or_default())
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+use super::client::provider;
 
 fn probe_tls(host: &str, port: u16, options: &RegistryOptions) -> Result<TlsProbe, RegistryError> {
     let roots = super::root_store(&options.ca_certs)?;
@@ -291,22 +289,16 @@ pub fn audit(url: &str, options: &RegistryOptions) -> Result<Vec<Misconfiguratio
     }
 
     // Plain HTTP on the same address (and on port 80 when the URL named no port).
-    let plain_agent = ureq::AgentBuilder::new()
-        .timeout_connect(options.connect_timeout)
-        .timeout_read(options.read_timeout)
-        .redirects(0)
-        .build();
+    let plain_agent = probe_agent(options.connect_timeout, options.read_timeout, None);
     let plain_url = format!("http://{authority}/v2/");
     let plain = match plain_agent.get(&plain_url).call() {
         Ok(r) => Some((
-            r.status(),
-            r.header("www-authenticate").map(str::to_string),
-            r.header("docker-distribution-api-version").is_some(),
-        )),
-        Err(ureq::Error::Status(s, r)) => Some((
-            s,
-            r.header("www-authenticate").map(str::to_string),
-            r.header("docker-distribution-api-version").is_some(),
+            r.status().as_u16(),
+            r.headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            r.headers().contains_key("docker-distribution-api-version"),
         )),
         Err(_) => None,
     };
@@ -389,7 +381,11 @@ pub fn audit(url: &str, options: &RegistryOptions) -> Result<Vec<Misconfiguratio
     let catalog_url = format!("{base}/v2/_catalog");
     if let Ok(resp) = get("/v2/_catalog?n=100", "registry:catalog:*") {
         let mut body = Vec::new();
-        let _ = resp.into_reader().take(1 << 20).read_to_end(&mut body);
+        let _ = resp
+            .into_body()
+            .into_reader()
+            .take(1 << 20)
+            .read_to_end(&mut body);
         #[derive(serde::Deserialize)]
         struct Catalog {
             #[serde(default)]
@@ -417,7 +413,11 @@ pub fn audit(url: &str, options: &RegistryOptions) -> Result<Vec<Misconfiguratio
         let scope = super::pull_scope(repo);
         if let Ok(resp) = get(&format!("/v2/{repo}/tags/list"), &scope) {
             let mut body = Vec::new();
-            let _ = resp.into_reader().take(1 << 20).read_to_end(&mut body);
+            let _ = resp
+                .into_body()
+                .into_reader()
+                .take(1 << 20)
+                .read_to_end(&mut body);
             #[derive(serde::Deserialize)]
             struct Tags {
                 #[serde(default)]
@@ -454,25 +454,40 @@ fn plain_agent_or_tls_get(
     client: &RegistryClient,
     url: &str,
 ) -> Result<(u16, bool), RegistryError> {
-    let agent = ureq::AgentBuilder::new()
-        .tls_config(client.tls_config())
-        .timeout_read(Duration::from_secs(10))
-        .timeout_connect(Duration::from_secs(10))
-        .redirects(0)
-        .build();
+    let agent = probe_agent(
+        Duration::from_secs(10),
+        Duration::from_secs(10),
+        Some(client.tls_config()),
+    );
     match agent.get(url).call() {
         Ok(r) => Ok((
-            r.status(),
-            r.header("docker-distribution-api-version").is_some(),
+            r.status().as_u16(),
+            r.headers().contains_key("docker-distribution-api-version"),
         )),
-        Err(ureq::Error::Status(s, r)) => {
-            Ok((s, r.header("docker-distribution-api-version").is_some()))
-        }
         Err(e) => Err(RegistryError::Connect {
             url: url.to_string(),
             message: e.to_string(),
         }),
     }
+}
+
+/// An agent for one probe: no redirects followed, every status an answer, no proxy.
+fn probe_agent(
+    connect: Duration,
+    read: Duration,
+    tls: Option<ureq::tls::TlsConfig>,
+) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_per_read(Some(read))
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .proxy(None);
+    if let Some(tls) = tls {
+        config = config.tls_config(tls);
+    }
+    config.build().new_agent()
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use super::auth::{Challenge, Credentials};
 use super::{RegistryError, RegistryOptions};
 use crate::pace::{too_slow, Paced};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -22,6 +24,9 @@ const SMALL_BODY: u64 = 1 << 20;
 /// The deadline of a blob whose size is unknown (the minimum rate guards it instead), and
 /// the most any size-derived deadline may be: ureq refuses deadlines past `Instant`'s range.
 const LONGEST_DEADLINE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// An HTTP answer whose body has not been read yet.
+pub type Response = ureq::http::Response<ureq::Body>;
 
 /// An HTTP method the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +78,7 @@ pub struct RegistryClient {
     scheme: OnceLock<&'static str>,
     auth: Mutex<AuthState>,
     requests: AtomicU64,
-    tls_config: Arc<rustls::ClientConfig>,
+    tls_config: ureq::tls::TlsConfig,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -94,17 +99,24 @@ impl RegistryClient {
         options: &RegistryOptions,
     ) -> Result<RegistryClient, RegistryError> {
         let tls_config = tls_config(options)?;
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(options.connect_timeout)
-            .timeout_read(options.read_timeout)
-            .timeout_write(options.read_timeout)
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_per_read(Some(options.read_timeout))
+            .timeout_per_write(Some(options.read_timeout))
             // Every exchange ends by this deadline unless it is given a longer one (blobs,
             // uploads): a server trickling bytes never trips the per-read timeout.
-            .timeout(options.request_timeout)
-            .redirects(0)
+            .timeout_global(Some(options.request_timeout))
+            // Redirects are followed by hand (credentials stay with their origin), and every
+            // status is an answer to sort, with its headers and error body.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .http_status_as_error(false)
+            // As before ureq 3: no proxy from the environment for registries.
+            .proxy(None)
             .user_agent(concat!("bulwark/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls_config.clone())
-            .build();
+            .build()
+            .new_agent();
         Ok(RegistryClient {
             host: host.to_string(),
             agent,
@@ -129,8 +141,8 @@ impl RegistryClient {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// The TLS settings the client trusts, for callers that open their own connections.
-    pub fn tls_config(&self) -> Arc<rustls::ClientConfig> {
+    /// The TLS settings the client trusts, for callers that make their own requests.
+    pub fn tls_config(&self) -> ureq::tls::TlsConfig {
         self.tls_config.clone()
     }
 
@@ -160,7 +172,7 @@ impl RegistryClient {
         path: &str,
         scope: &str,
         req: &RequestBody<'_>,
-    ) -> Result<ureq::Response, RegistryError> {
+    ) -> Result<Response, RegistryError> {
         let sending = req.body.map_or(0, |b| b.len() as u64);
         let deadline = self.deadline_for(sending);
         self.send_within(method, path, scope, req, deadline)
@@ -180,7 +192,7 @@ impl RegistryClient {
         scope: &str,
         req: &RequestBody<'_>,
         deadline: Duration,
-    ) -> Result<ureq::Response, RegistryError> {
+    ) -> Result<Response, RegistryError> {
         if path.starts_with("http://") || path.starts_with("https://") {
             return self.send_settled(method, path, scope, req, self.retries, deadline);
         }
@@ -201,7 +213,7 @@ impl RegistryClient {
         scope: &str,
         req: &RequestBody<'_>,
         deadline: Duration,
-    ) -> Result<ureq::Response, RegistryError> {
+    ) -> Result<Response, RegistryError> {
         let https = format!("https://{}{path}", self.host);
         let probe_retries = if self.insecure { 0 } else { self.retries };
         match self.send_settled(method, &https, scope, req, probe_retries, deadline) {
@@ -250,7 +262,7 @@ impl RegistryClient {
         req: &RequestBody<'_>,
         retries: u32,
         deadline: Duration,
-    ) -> Result<ureq::Response, RegistryError> {
+    ) -> Result<Response, RegistryError> {
         let mut auth_rounds = 0;
         let mut attempt = 0;
         loop {
@@ -260,7 +272,7 @@ impl RegistryClient {
                 Ok(r) => return Ok(r),
                 Err(Failure::Status(401, resp)) => {
                     auth_rounds += 1;
-                    let header = resp.header("www-authenticate").map(str::to_string);
+                    let header = header(&resp, "www-authenticate").map(str::to_string);
                     let detail = error_detail(*resp);
                     if auth_rounds > 2 {
                         return Err(RegistryError::AuthRejected {
@@ -426,8 +438,8 @@ impl RegistryClient {
                 self.requests.fetch_add(1, Ordering::Relaxed);
                 self.agent
                     .post(realm)
-                    .set("Content-Type", "application/x-www-form-urlencoded")
-                    .send_string(&form)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .send(&form)
             }
             creds => {
                 let url = if query.is_empty() {
@@ -439,7 +451,7 @@ impl RegistryClient {
                 };
                 let mut r = self.agent.get(&url);
                 if let Some(h) = creds.as_ref().and_then(|c| c.basic_header()) {
-                    r = r.set("Authorization", &h);
+                    r = r.header("Authorization", &h);
                 }
                 self.requests.fetch_add(1, Ordering::Relaxed);
                 r.call()
@@ -447,12 +459,16 @@ impl RegistryClient {
         };
         let resp = match result {
             Ok(r) => r,
-            Err(ureq::Error::Status(401 | 403, r)) => {
+            Err(e) => return Err(classify_transport(realm, &e)),
+        };
+        let resp = match resp.status().as_u16() {
+            200..=399 => resp,
+            401 | 403 => {
                 return Err(RegistryError::AuthRejected {
                     host: self.host.clone(),
                     detail: format!(
                         "the token service {realm_host} refused the credentials ({}){}",
-                        error_detail(r),
+                        error_detail(resp),
                         if self.credentials.is_none() {
                             "; this repository needs credentials: pass --username with --password-stdin or `docker login`"
                         } else {
@@ -461,17 +477,17 @@ impl RegistryClient {
                     ),
                 })
             }
-            Err(ureq::Error::Status(status, r)) => {
+            status => {
                 return Err(RegistryError::Status {
                     url: redact_url(realm),
                     status,
-                    detail: error_detail(r),
+                    detail: error_detail(resp),
                 })
             }
-            Err(ureq::Error::Transport(t)) => return Err(classify_transport(realm, &t)),
         };
         let mut body = Vec::new();
-        resp.into_reader()
+        resp.into_body()
+            .into_reader()
             .take(SMALL_BODY)
             .read_to_end(&mut body)
             .map_err(|e| RegistryError::Connect {
@@ -507,36 +523,39 @@ impl RegistryClient {
         authorization: Option<&str>,
         req: &RequestBody<'_>,
         deadline: Duration,
-    ) -> Result<ureq::Response, Failure> {
+    ) -> Result<Response, Failure> {
         let start_origin = origin(url).to_string();
         let mut current = url.to_string();
         for _ in 0..=MAX_REDIRECTS {
-            let mut r = self
-                .agent
-                .request(method.as_str(), &current)
-                .timeout(deadline);
+            let mut r = ureq::http::Request::builder()
+                .method(method.as_str())
+                .uri(&current);
             let started = Instant::now();
             for (k, v) in &req.headers {
-                r = r.set(k, v);
+                r = r.header(*k, v);
             }
             // Credentials go only to the origin they were meant for.
             if let Some(a) = authorization {
                 if origin(&current) == start_origin {
-                    r = r.set("Authorization", a);
+                    r = r.header("Authorization", a);
                 }
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let result = match req.body {
-                Some(b) => r.send_bytes(b),
-                None => r.call(),
+                Some(b) => self.run(r.body(b), deadline),
+                None => self.run(r.body(()), deadline),
             };
             let resp = match result {
                 Ok(r) => r,
-                Err(ureq::Error::Status(s, r)) => return Err(Failure::Status(s, Box::new(r))),
-                Err(ureq::Error::Transport(t)) => {
-                    let error = match classify_transport(&current, &t) {
-                        // ureq reports its whole-request deadline as a plain timeout.
-                        RegistryError::Timeout { url } if started.elapsed() >= deadline => {
+                Err(e) => {
+                    let whole = matches!(
+                        e,
+                        ureq::Error::Timeout(ureq::Timeout::Global | ureq::Timeout::PerCall)
+                    );
+                    let error = match classify_transport(&current, &e) {
+                        RegistryError::Timeout { url }
+                            if whole || started.elapsed() >= deadline =>
+                        {
                             RegistryError::Deadline {
                                 url,
                                 secs: deadline.as_secs(),
@@ -547,14 +566,17 @@ impl RegistryClient {
                     return Err(Failure::Other(error));
                 }
             };
-            if !(300..400).contains(&resp.status()) {
+            let status = resp.status().as_u16();
+            if status >= 400 {
+                return Err(Failure::Status(status, Box::new(resp)));
+            }
+            if !(300..400).contains(&status) {
                 return Ok(resp);
             }
-            let location = resp.header("location").ok_or_else(|| {
+            let location = header(&resp, "location").ok_or_else(|| {
                 Failure::Other(RegistryError::Protocol(format!(
-                    "{} answered {} without a Location",
+                    "{} answered {status} without a Location",
                     redact_url(&current),
-                    resp.status()
                 )))
             })?;
             let next = resolve(&current, location);
@@ -579,6 +601,20 @@ impl RegistryClient {
         ))))
     }
 
+    /// Sends one request under `deadline` for the whole exchange, body included.
+    fn run<S: ureq::AsSendBody>(
+        &self,
+        request: Result<ureq::http::Request<S>, ureq::http::Error>,
+        deadline: Duration,
+    ) -> Result<Response, ureq::Error> {
+        let request = self
+            .agent
+            .configure_request(request?)
+            .timeout_global(Some(deadline))
+            .build();
+        self.agent.run(request)
+    }
+
     /// GETs a small document (manifest, config, token) whole, refusing more than `limit`.
     pub fn get_small(
         &self,
@@ -594,11 +630,12 @@ impl RegistryClient {
         let started = Instant::now();
         let deadline = self.request_timeout;
         let resp = self.send_within(Method::Get, path, scope, &req, deadline)?;
-        let content_type = resp.header("content-type").map(|s| s.to_string());
-        let digest = resp.header("docker-content-digest").map(|s| s.to_string());
-        let url = redact_url(resp.get_url());
+        let content_type = header(&resp, "content-type").map(str::to_string);
+        let digest = header(&resp, "docker-content-digest").map(str::to_string);
+        let url = redact_url(&ureq::ResponseExt::get_uri(&resp).to_string());
         let mut body = Vec::new();
-        resp.into_reader()
+        resp.into_body()
+            .into_reader()
             .take(limit + 1)
             .read_to_end(&mut body)
             .map_err(|e| read_error(&url, e, started, deadline))?;
@@ -626,9 +663,9 @@ impl RegistryClient {
         let started = Instant::now();
         let deadline = size.map_or(LONGEST_DEADLINE, |s| self.deadline_for(s));
         let resp = self.send_within(Method::Get, path, scope, &RequestBody::default(), deadline)?;
-        let url = redact_url(resp.get_url());
+        let url = redact_url(&ureq::ResponseExt::get_uri(&resp).to_string());
         Ok(Box::new(ReadErrors {
-            inner: Box::new(Paced::new(resp.into_reader(), self.min_rate)),
+            inner: Box::new(Paced::new(resp.into_body().into_reader(), self.min_rate)),
             url,
             started,
             deadline,
@@ -671,11 +708,25 @@ fn read_error(url: &str, e: io::Error, started: Instant, deadline: Duration) -> 
             detail: slow.to_string(),
         };
     }
-    if matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-    ) {
-        if started.elapsed() >= deadline {
+    // ureq hands its own timeouts to a body reader as an `Other` error wrapping them.
+    let ureq_timeout = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<ureq::Error>())
+        .and_then(|u| match u {
+            ureq::Error::Timeout(t) => Some(*t),
+            _ => None,
+        });
+    if ureq_timeout.is_some()
+        || matches!(
+            e.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        )
+    {
+        let whole = matches!(
+            ureq_timeout,
+            Some(ureq::Timeout::Global | ureq::Timeout::PerCall)
+        );
+        if whole || started.elapsed() >= deadline {
             return RegistryError::Deadline {
                 url: url.to_string(),
                 secs: deadline.as_secs(),
@@ -693,7 +744,7 @@ fn read_error(url: &str, e: io::Error, started: Instant, deadline: Duration) -> 
 }
 
 enum Failure {
-    Status(u16, Box<ureq::Response>),
+    Status(u16, Box<Response>),
     Other(RegistryError),
 }
 
@@ -702,18 +753,27 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ms).min(MAX_BACKOFF)
 }
 
-fn retry_after(resp: &ureq::Response) -> Option<Duration> {
-    resp.header("retry-after")
+/// A header's value, when it is text.
+fn header<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    header(resp, "retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|s| Duration::from_secs(s).min(MAX_BACKOFF))
 }
 
 /// The registry's error body (`{"errors":[{"code","message"}]}`), or the status text.
-fn error_detail(resp: ureq::Response) -> String {
-    let status = resp.status();
-    let text = resp.status_text().to_string();
+fn error_detail(resp: Response) -> String {
+    let status = resp.status().as_u16();
+    let text = resp.status().canonical_reason().unwrap_or_default();
     let mut body = Vec::new();
-    let _ = resp.into_reader().take(64 * 1024).read_to_end(&mut body);
+    let _ = resp
+        .into_body()
+        .into_reader()
+        .take(64 * 1024)
+        .read_to_end(&mut body);
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorItem>,
@@ -785,11 +845,31 @@ fn encode(s: &str) -> String {
 
 /// Sorts a transport failure into: TLS trouble, a plain-HTTP server, a timeout, or a
 /// connection that failed.
-fn classify_transport(url: &str, t: &ureq::Transport) -> RegistryError {
+fn classify_transport(url: &str, e: &ureq::Error) -> RegistryError {
     let host = origin(url).split("://").nth(1).unwrap_or(url).to_string();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
+    match e {
+        ureq::Error::Timeout(_) => {
+            return RegistryError::Timeout {
+                url: redact_url(url),
+            }
+        }
+        ureq::Error::Rustls(tls) => return classify_tls(&host, tls),
+        ureq::Error::Tls(message) => {
+            return RegistryError::Tls {
+                host,
+                message: message.to_string(),
+            }
+        }
+        _ => {}
+    }
+    // rustls and socket errors reach ureq 3 inside an `io::Error` (itself maybe wrapped in
+    // another ureq error): look through the chain for the first that says what happened.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = match e {
+        ureq::Error::Io(io) => Some(io),
+        other => std::error::Error::source(other),
+    };
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
             if matches!(
                 io.kind(),
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
@@ -798,25 +878,34 @@ fn classify_transport(url: &str, t: &ureq::Transport) -> RegistryError {
                     url: redact_url(url),
                 };
             }
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return classify_tls(&host, tls);
-            }
+            source = io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static));
+            continue;
         }
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return classify_tls(&host, tls);
         }
-        source = e.source();
-    }
-    let message = t.to_string();
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("timed out") || lower.contains("timeout") {
-        return RegistryError::Timeout {
-            url: redact_url(url),
-        };
+        if let Some(inner) = err.downcast_ref::<ureq::Error>() {
+            match inner {
+                ureq::Error::Rustls(tls) => return classify_tls(&host, tls),
+                ureq::Error::Timeout(_) => {
+                    return RegistryError::Timeout {
+                        url: redact_url(url),
+                    }
+                }
+                ureq::Error::Io(io) => {
+                    source = Some(io);
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        source = err.source();
     }
     RegistryError::Connect {
         url: redact_url(url),
-        message,
+        message: e.to_string(),
     }
 }
 
@@ -836,32 +925,47 @@ fn classify_tls(host: &str, e: &rustls::Error) -> RegistryError {
 
 /// System roots (the platform store, else Mozilla's list), plus extra CA files; or no
 /// verification at all with `insecure`.
-fn tls_config(options: &RegistryOptions) -> Result<Arc<rustls::ClientConfig>, RegistryError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| RegistryError::Config(format!("TLS setup failed: {e}")))?;
+fn tls_config(options: &RegistryOptions) -> Result<ureq::tls::TlsConfig, RegistryError> {
+    let builder = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(provider());
     if options.insecure {
-        let config = builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth();
-        return Ok(Arc::new(config));
+        // ureq's verifier for this accepts any certificate and any handshake signature; with
+        // no certificate checked, a signature proves nothing more (any impostor signs with
+        // the key of the certificate it presents).
+        return Ok(builder.disable_verification(true).build());
     }
-    let roots = root_store(&options.ca_certs)?;
-    Ok(Arc::new(
-        builder.with_root_certificates(roots).with_no_client_auth(),
-    ))
+    let roots = trust_anchors(&options.ca_certs)?;
+    Ok(builder
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(
+            roots
+                .iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                .collect(),
+        )))
+        .build())
 }
 
-/// The trust anchors: the system's, else Mozilla's, plus every certificate in `extra`.
-pub fn root_store(extra: &[std::path::PathBuf]) -> Result<rustls::RootCertStore, RegistryError> {
-    let mut roots = rustls::RootCertStore::empty();
-    if let Ok(native) = rustls_native_certs::load_native_certs() {
-        let _ = roots.add_parsable_certificates(native);
-    }
+/// The one crypto provider (ring) for every TLS connection bulwark makes.
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The trust anchors, as certificates: the system's, else Mozilla's, plus every certificate
+/// in `extra`.
+fn trust_anchors(
+    extra: &[std::path::PathBuf],
+) -> Result<Vec<CertificateDer<'static>>, RegistryError> {
+    // Only those rustls can use as anchors, as ureq keeps; unreadable files in the system
+    // store are skipped, as before.
+    let mut store = rustls::RootCertStore::empty();
+    let mut roots: Vec<CertificateDer<'static>> = rustls_native_certs::load_native_certs()
+        .certs
+        .into_iter()
+        .filter(|c| store.add(c.clone()).is_ok())
+        .collect();
     if roots.is_empty() {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        roots.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
     }
     for path in extra {
         add_ca_file(&mut roots, path)?;
@@ -869,25 +973,34 @@ pub fn root_store(extra: &[std::path::PathBuf]) -> Result<rustls::RootCertStore,
     Ok(roots)
 }
 
-fn add_ca_file(roots: &mut rustls::RootCertStore, path: &Path) -> Result<(), RegistryError> {
+/// The trust anchors as a rustls store: the system's, else Mozilla's, plus every certificate
+/// in `extra`.
+pub fn root_store(extra: &[std::path::PathBuf]) -> Result<rustls::RootCertStore, RegistryError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(trust_anchors(extra)?);
+    Ok(roots)
+}
+
+fn add_ca_file(roots: &mut Vec<CertificateDer<'static>>, path: &Path) -> Result<(), RegistryError> {
     let bytes = std::fs::read(path).map_err(|e| {
         RegistryError::Config(format!(
             "cannot read CA certificate {}: {e}",
             path.display()
         ))
     })?;
-    let mut reader = io::BufReader::new(bytes.as_slice());
     let mut added = 0;
-    for cert in rustls_pemfile::certs(&mut reader) {
+    let mut check = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
         let cert = cert.map_err(|e| {
             RegistryError::Config(format!("{} is not valid PEM: {e}", path.display()))
         })?;
-        roots.add(cert).map_err(|e| {
+        check.add(cert.clone()).map_err(|e| {
             RegistryError::Config(format!(
                 "{} holds a certificate that cannot be a trust anchor: {e}",
                 path.display()
             ))
         })?;
+        roots.push(cert);
         added += 1;
     }
     if added == 0 {

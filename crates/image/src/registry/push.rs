@@ -38,12 +38,16 @@ pub fn upload_blob(
             body: Some(&[]),
         },
     )?;
-    let location = started.header("location").ok_or_else(|| {
-        RegistryError::Protocol(format!(
-            "{} started an upload without a Location",
-            client.host()
-        ))
-    })?;
+    let location = started
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            RegistryError::Protocol(format!(
+                "{} started an upload without a Location",
+                client.host()
+            ))
+        })?;
     let location = if location.starts_with('/') {
         client.url(location)
     } else {

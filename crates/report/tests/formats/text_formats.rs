@@ -49,7 +49,11 @@ fn parse_junit(xml: &str) -> Junit {
     let attr = |e: &quick_xml::events::BytesStart, name: &str| -> String {
         e.try_get_attribute(name)
             .unwrap()
-            .map(|a| a.unescape_value().unwrap().into_owned())
+            .map(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .unwrap()
+                    .into_owned()
+            })
             .unwrap_or_default()
     };
     loop {
@@ -66,7 +70,15 @@ fn parse_junit(xml: &str) -> Junit {
                 b"failure" => out.failures.push((attr(&e, "type"), attr(&e, "message"))),
                 _ => {}
             },
-            Event::Text(t) => out.texts.push_str(&t.unescape().unwrap()),
+            Event::Text(t) => out.texts.push_str(&t.decode().unwrap()),
+            // Entity references arrive between text events (quick-xml 0.38+).
+            Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {
+                Some(c) => out.texts.push(c),
+                None => out.texts.push_str(
+                    quick_xml::escape::resolve_predefined_entity(&String::from_utf8_lossy(&r))
+                        .expect("a predefined entity"),
+                ),
+            },
             _ => {}
         }
     }

@@ -140,10 +140,26 @@ fn read(text: &str) -> Result<Pom, String> {
                 text_buf.clear();
             }
             Event::Text(t) => {
-                let t = t
-                    .unescape()
-                    .map_err(|e| format!("malformed pom.xml: {e}"))?;
+                let t = t.decode().map_err(|e| format!("malformed pom.xml: {e}"))?;
                 text_buf.push_str(&t);
+            }
+            // Entity references arrive between text events (quick-xml 0.38+).
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => match &*r {
+                        b"amp" => Some('&'),
+                        b"lt" => Some('<'),
+                        b"gt" => Some('>'),
+                        b"quot" => Some('"'),
+                        b"apos" => Some('\''),
+                        _ => None,
+                    },
+                    Err(e) => return Err(format!("malformed pom.xml: {e}")),
+                };
+                if let Some(c) = resolved {
+                    text_buf.push(c);
+                }
             }
             Event::CData(c) => text_buf.push_str(&String::from_utf8_lossy(&c.into_inner())),
             Event::End(_) => {
