@@ -180,7 +180,10 @@ class Crate:
             if mod + (seg,) in self.modules:
                 mod = mod + (seg,)
                 continue
-            target = self.reexports.get(mod, {}).get(seg)
+            exported = self.reexports.get(mod, {})
+            if seg in exported and exported[seg] is None:
+                return None
+            target = exported.get(seg)
             if target is not None and hops < 16:
                 return self.resolve(mod, ["crate", *target, *rest[i + 1:]], hops + 1) or self.modules[mod]
             break
@@ -198,9 +201,9 @@ class Crate:
     def graph(self):
         for _, here, segs, is_pub, alias in self.uses:
             if is_pub and segs and segs[-1] != "*":
+                # None: re-exported from another crate, so a path through it leaves this one.
                 target = self.absolute(here, segs)
-                if target is not None:
-                    self.reexports.setdefault(here, {})[alias or segs[-1]] = target
+                self.reexports.setdefault(here, {})[alias or segs[-1]] = target
         edges = {f: set() for f in self.files}
         for path, here, segs, is_pub, _ in self.uses:
             segs = [s for s in segs if s != "*"]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::auth::{Challenge, Credentials};
 use super::{RegistryError, RegistryOptions};
-use crate::pace::{too_slow, Paced};
+use bulwark_engine::pace::{too_slow, Paced};
 
 /// Most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
