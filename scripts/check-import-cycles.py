@@ -11,6 +11,7 @@ edges: the module tree already orders parent above child, so only references tha
 sideways can close a cycle. A cycle is printed as `a.rs -> b.rs -> a.rs`.
 
 Usage: scripts/check-import-cycles.py [--allow CRATE:FILE,FILE ...] [ROOT]
+       scripts/check-import-cycles.py --self-test
 Python 3 standard library only.
 """
 
@@ -318,7 +319,50 @@ def cycles(edges):
     return found
 
 
+def self_test():
+    """Small crates with and without cycles: the checker's own regression test."""
+    import tempfile
+
+    cases = {
+        # A sideways cycle through a `use` and a path in code.
+        "sideways": ({"lib.rs": "mod a;\nmod b;\n", "a.rs": "use crate::b::B;\npub struct A;\n",
+                      "b.rs": "pub struct B;\nfn f() { crate::a::A; }\n"}, True),
+        # Up through `super` inside a directory module, grouped imports.
+        "grouped": ({"lib.rs": "mod k;\n", "k/mod.rs": "mod p;\nmod w;\npub struct O;\n",
+                     "k/p.rs": "use super::{w::{cap, X}, O};\n",
+                     "k/w.rs": "pub fn cap() {}\nfn g() { super::p::check(); }\n"}, True),
+        # A parent using its children, children using the parent's items: a tree, no cycle.
+        "tree": ({"lib.rs": "mod a;\npub use a::A;\npub fn helper() {}\nfn f() { a::g(); }\n",
+                  "a.rs": "use crate::helper;\npub struct A;\npub fn g() {}\n"}, False),
+        # A re-export is followed to the defining file; comments and strings are not code.
+        "reexport": ({"lib.rs": "mod a;\nmod b;\nmod c;\npub use c::C;\n",
+                      "a.rs": "use crate::C;\n// crate::b::B\nconst S: &str = \"crate::b::B\";\n",
+                      "b.rs": "use crate::a;\n", "c.rs": "pub struct C;\n"}, False),
+        # `use super::*` in an inline test module is the file itself.
+        "inline": ({"lib.rs": "mod a;\nmod b;\n", "a.rs": "use crate::b;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
+                    "b.rs": "pub fn f() {}\n"}, False),
+    }
+    failures = 0
+    for name, (files, has_cycle) in cases.items():
+        with tempfile.TemporaryDirectory() as root:
+            for rel, text in files.items():
+                path = os.path.join(root, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+            crate = Crate(name, os.path.join(root, "lib.rs"))
+            crate.load(os.path.join(root, "lib.rs"), ())
+            found = bool(cycles(crate.graph()))
+            if found != has_cycle:
+                print(f"self-test {name}: expected cycle={has_cycle}, found cycle={found}")
+                failures += 1
+    print(f"self-test: {len(cases) - failures}/{len(cases)} cases pass")
+    return 1 if failures else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("root", nargs="?", default=os.path.join(os.path.dirname(__file__), ".."))
     parser.add_argument(
