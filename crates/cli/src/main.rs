@@ -193,7 +193,7 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     let bars = progress::Bars::new(image.layers().len(), show_progress);
     let walked = walker.walk(&image, &bars)?;
     drop(bars);
-    let facts = assemble(&image, walked);
+    let facts = bulwark_catalog::finalize_packages(assemble(&image, walked));
     let mut report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
     // Redaction holds whether or not secrets were asked for: the values found in the config
     // and history, credential assignments, and whatever the rules match.
