@@ -125,6 +125,7 @@ const fn distribution(
     version_scheme: Scheme,
     default_purl_namespace: &'static str,
     keyed_by_source: bool,
+    epoch_qualifier: bool,
 ) -> EcosystemInfo {
     EcosystemInfo {
         ecosystem,
@@ -137,15 +138,15 @@ const fn distribution(
         default_purl_namespace: Some(default_purl_namespace),
         namespace_in_name: false,
         keyed_by_source,
-        epoch_qualifier: !keyed_by_source,
+        epoch_qualifier,
     }
 }
 
 /// The table, in [`Ecosystem`] declaration order (a test keeps it so).
 const TABLE: [EcosystemInfo; 11] = [
-    distribution(Ecosystem::Deb, "deb", Scheme::Dpkg, "debian", true),
-    distribution(Ecosystem::Apk, "apk", Scheme::Apk, "alpine", true),
-    distribution(Ecosystem::Rpm, "rpm", Scheme::Rpm, "redhat", false),
+    distribution(Ecosystem::Deb, "deb", Scheme::Dpkg, "debian", true, false),
+    distribution(Ecosystem::Apk, "apk", Scheme::Apk, "alpine", true, false),
+    distribution(Ecosystem::Rpm, "rpm", Scheme::Rpm, "redhat", false, true),
     EcosystemInfo {
         purl_names: NameRule::Pep503,
         ..language(
