@@ -7,9 +7,11 @@
 //! whiteouts, facts per path and diagnostics. [`LayerCache`] stores those per `diff_id` and
 //! analyzer versions, so a rescan reads only layers it has not seen. [`assemble`] then applies
 //! the layers in order (whiteouts, opaque directories, overwrites, symlinks resolved inside the
-//! image) and joins the facts into [`ImageFacts`]: the OS, the package inventory with each
-//! package's introducing layer, and the visible file tree. Nothing after assembly touches the
-//! image again.
+//! image) and joins the facts into [`ImageFacts`]: the OS, the visible file tree, secrets with
+//! the layer that removed them, and, through [`ImageFacts::visible_packages`], each database
+//! record the final filesystem shows with its introducing layer. Turning those records into the
+//! package inventory (purls, owned files, de-duplication) is `bulwark-catalog`'s
+//! `finalize_packages`. Nothing after assembly touches the image again.
 #![forbid(unsafe_code)]
 
 mod assemble;

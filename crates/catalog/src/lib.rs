@@ -10,8 +10,11 @@
 //! | `apk` | `/lib/apk/db/installed` | apk packages with files and licences |
 //! | `rpm` | `rpmdb.sqlite`, BerkeleyDB `Packages`, ndb `Packages.db` under `/var/lib/rpm` or `/usr/lib/sysimage/rpm` | rpm packages with files and licences |
 //!
-//! Joining (which layer introduced a package, which files and licences belong to it, the purl)
-//! happens once per image in `bulwark-analyze`'s assembly; analyzers only describe one file.
+//! Analyzers only describe one file. Once per image, `bulwark-analyze`'s assembly applies the
+//! layers (whiteouts, overwrites, hard links, which layer introduced each database entry), and
+//! [`finalize_packages`] turns what the final filesystem shows into the inventory: the purl,
+//! the files and licences recorded apart from a package joined in, language packages an OS
+//! package owns dropped, and one language package seen in several places merged into one.
 #![forbid(unsafe_code)]
 
 mod apk;
@@ -19,9 +22,12 @@ mod dpkg;
 pub mod lang;
 pub mod license;
 mod os;
+mod packages;
 mod rpm;
 
 use bulwark_analyze::Analyzer;
+
+pub use packages::finalize_packages;
 
 /// Every package analyzer, in one explicit table.
 pub fn analyzers() -> Vec<Box<dyn Analyzer>> {

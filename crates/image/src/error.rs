@@ -57,7 +57,7 @@ pub enum ImageError {
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
-    Engine(#[from] crate::engine::EngineError),
+    Engine(#[from] bulwark_engine::EngineError),
     #[error("layer {index} ({digest}): {source}")]
     Layer {
         index: usize,

@@ -2,9 +2,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::engine::Engine;
 use crate::registry::ImageName;
 use crate::ImageError;
+use bulwark_engine::Engine;
 
 /// How an image is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! followed by extension blocks. Where the tar reader itself will refuse a header (bad
 //! checksum, unreadable size), following stops: that reader fails the layer anyway.
 
-use crate::stream::StreamError;
+use crate::stream_error::StreamError;
 
 const BLOCK: usize = 512;
 

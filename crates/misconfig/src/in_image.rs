@@ -16,7 +16,8 @@ use bulwark_analyze::{
 use bulwark_types::Misconfiguration;
 
 use crate::detect::{by_name, detect, ByName, FileKind};
-use crate::scan::{scan_files, SourceFile};
+use crate::scan::scan_files;
+use crate::source::SourceFile;
 
 /// Bigger files are not configuration anyone writes by hand.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;

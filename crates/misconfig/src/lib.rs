@@ -23,10 +23,10 @@ pub mod in_image;
 pub mod kubernetes;
 pub mod rego;
 mod scan;
+mod source;
 pub mod yaml;
 
 pub use catalog::{catalog, CheckKind, CheckMeta, Hit};
 pub use detect::FileKind;
-pub use scan::{
-    load_paths, scan_files, scan_paths, scan_paths_with, ConfigScan, FileError, SourceFile,
-};
+pub use scan::{load_paths, scan_files, scan_paths, scan_paths_with, ConfigScan};
+pub use source::{FileError, SourceFile};

@@ -7,47 +7,12 @@ use bulwark_types::Misconfiguration;
 use rayon::prelude::*;
 
 use crate::detect::{detect, FileKind};
+use crate::source::{FileError, SourceFile};
 use crate::Hit;
 
 /// Configuration files larger than this are refused: real ones are kilobytes, and a parser
 /// must never be handed an unbounded document.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 8 << 20;
-
-/// One file to check, already in memory.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    /// As shown in findings: the path the user named, or an image path.
-    pub path: String,
-    pub kind: FileKind,
-    pub bytes: Vec<u8>,
-}
-
-/// A file that could not be checked, and why (with the line when the parser knows it).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileError {
-    pub path: String,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl FileError {
-    pub fn new(path: &str, line: Option<usize>, message: impl Into<String>) -> FileError {
-        FileError {
-            path: path.to_string(),
-            line,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
 
 /// What a configuration scan found.
 #[derive(Debug, Clone, Default)]
@@ -282,4 +247,34 @@ fn sort_findings(findings: &mut Vec<Misconfiguration>) {
 
 fn to_findings(path: &str, hits: Vec<Hit>) -> Vec<Misconfiguration> {
     hits.into_iter().map(|h| h.into_finding(path)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 13.6, the checks' side: every YAML kind's checks stay near-linear on
+    /// `{<<: {300,000 keys}}`, measured against loading the same keys without the merge.
+    #[test]
+    fn issue_13_6_checks_of_a_huge_merge_are_near_linear() {
+        let keys: Vec<String> = (0..300_000).map(|i| format!("k{i}: {i}")).collect();
+        let plain = format!("{{{}}}\n", keys.join(", "));
+        let start = std::time::Instant::now();
+        crate::yaml::load_stream(&plain).unwrap();
+        let bound = start.elapsed() * 3 + std::time::Duration::from_secs(2);
+        let text = format!("{{<<: {{{}}}, k7: explicit}}\n", keys.join(", "));
+        for kind in [crate::FileKind::Kubernetes, crate::FileKind::Compose] {
+            let file = crate::SourceFile {
+                path: "merge.yaml".into(),
+                kind,
+                bytes: text.clone().into_bytes(),
+            };
+            let start = std::time::Instant::now();
+            crate::scan_files(std::slice::from_ref(&file));
+            assert!(
+                start.elapsed() < bound * 2,
+                "{kind:?}: {:?} > {:?}",
+                start.elapsed(),
+                bound * 2
+            );
+        }
+    }
 }

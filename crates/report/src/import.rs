@@ -452,13 +452,12 @@ fn package_from_purl(
 ) -> Option<Package> {
     let ecosystem = Ecosystem::from_purl_type(&purl.ty)?;
     let mut version = purl.version.clone()?;
-    let name = match (ecosystem, &purl.namespace) {
-        (Ecosystem::Npm | Ecosystem::Go | Ecosystem::Composer, Some(ns)) => {
-            format!("{ns}/{}", purl.name)
-        }
+    let info = ecosystem.info();
+    let name = match &purl.namespace {
+        Some(ns) if info.namespace_in_name => format!("{ns}/{}", purl.name),
         _ => purl.name.clone(),
     };
-    if ecosystem == Ecosystem::Rpm {
+    if info.epoch_qualifier {
         if let Some(epoch) = purl.qualifiers.get("epoch").filter(|e| e.as_str() != "0") {
             version = format!("{epoch}:{version}");
         }
@@ -475,7 +474,7 @@ fn package_from_purl(
                     name: n.to_string(),
                     version: v.to_string(),
                 },
-                None if ecosystem == Ecosystem::Rpm => {
+                None if info.epoch_qualifier => {
                     // `name-version-release` from the source rpm's file name.
                     let mut parts = u.rsplitn(3, '-');
                     let release = parts.next().unwrap_or("");
@@ -495,7 +494,7 @@ fn package_from_purl(
     };
     // dpkg and apk name a binary package's source only when it differs: absent means itself.
     let source = source.or_else(|| {
-        matches!(ecosystem, Ecosystem::Deb | Ecosystem::Apk).then(|| PackageSource {
+        info.keyed_by_source.then(|| PackageSource {
             name: name.clone(),
             version: version.clone(),
         })

@@ -137,7 +137,7 @@ fn scan(
     let walked = walker.walk(&image, &WalkEvents::new(sink, cancel, image.layers().len()))?;
     cancel.check()?;
     sink.event(Event::Phase(Phase::Assembling));
-    let mut facts = assemble(&image, walked);
+    let mut facts = bulwark_catalog::finalize_packages(assemble(&image, walked));
     let mut misconfigurations = Vec::new();
     if plan.misconfig {
         misconfigurations.extend(bulwark_misconfig::image_config::scan(&image, &facts));

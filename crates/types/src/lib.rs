@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod digest;
+mod ecosystem;
 mod misconfig;
 mod os;
 mod package;
@@ -17,9 +18,10 @@ mod severity;
 mod text;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError};
+pub use ecosystem::{Ecosystem, EcosystemInfo, NameRule};
 pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguration};
 pub use os::{OsFamily, OsRelease};
-pub use package::{Ecosystem, Evidence, LayerRef, Package, PackageSource};
+pub use package::{Evidence, LayerRef, Package, PackageSource};
 pub use purl::Purl;
 pub use secret::{SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;

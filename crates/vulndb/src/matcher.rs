@@ -149,17 +149,7 @@ pub struct MatchOutcome {
 
 /// The OSV ecosystem a language package is matched in; `None` for OS packages.
 pub fn language_ecosystem(eco: Ecosystem) -> Option<&'static str> {
-    Some(match eco {
-        Ecosystem::PyPI => "PyPI",
-        Ecosystem::Npm => "npm",
-        Ecosystem::Go => "Go",
-        Ecosystem::Cargo => "crates.io",
-        Ecosystem::Maven => "Maven",
-        Ecosystem::Gem => "RubyGems",
-        Ecosystem::Composer => "Packagist",
-        Ecosystem::NuGet => "NuGet",
-        Ecosystem::Deb | Ecosystem::Apk | Ecosystem::Rpm => return None,
-    })
+    eco.osv_name()
 }
 
 fn major(v: &str) -> &str {
@@ -301,18 +291,13 @@ fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, 
     let (ecosystem, prefix) = os_ecosystem(os)?;
     let scheme = Scheme::for_osv_ecosystem(&ecosystem)
         .ok_or_else(|| format!("no version scheme for {ecosystem}"))?;
-    let expected = match pkg.ecosystem {
-        Ecosystem::Deb => Scheme::Dpkg,
-        Ecosystem::Apk => Scheme::Apk,
-        _ => Scheme::Rpm,
-    };
-    if scheme != expected {
+    if scheme != pkg.ecosystem.version_scheme() {
         return Err(format!(
             "{} package on {ecosystem}: package type does not match the distribution",
             pkg.ecosystem
         ));
     }
-    let by_source = matches!(pkg.ecosystem, Ecosystem::Deb | Ecosystem::Apk);
+    let by_source = pkg.ecosystem.info().keyed_by_source;
     let (name, version) = match (&pkg.source, by_source) {
         (Some(src), true) if !src.name.is_empty() => {
             let v = if src.version.trim().is_empty() {

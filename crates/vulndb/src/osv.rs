@@ -1,36 +1,20 @@
 //! OSV JSON (<https://ossf.github.io/osv-schema/>) into [`Advisory`].
 
+use bulwark_types::Ecosystem;
 use bulwark_version::{compare, Scheme};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::{Advisory, Affected, AffectedStatus, Range, SeverityVector, Skips};
 
-/// A package name as the store keys it: PEP 503 for PyPI, lowercase for NuGet and Packagist
+/// A package name as the store keys it, by the ecosystem table ([`Ecosystem::normalize_name`]):
+/// PEP 503 for PyPI, lowercase for NuGet and Packagist
 /// (both case-insensitive registries), everything else as written (npm, Go module paths, Maven
 /// `group:artifact`, crates.io, distro source package names).
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
-    let base = ecosystem.split(':').next().unwrap_or("");
-    let name = name.trim();
-    match base {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut sep = false;
-            for c in name.chars() {
-                if matches!(c, '-' | '_' | '.') {
-                    sep = true;
-                } else {
-                    if sep && !out.is_empty() {
-                        out.push('-');
-                    }
-                    sep = false;
-                    out.push(c.to_ascii_lowercase());
-                }
-            }
-            out
-        }
-        "NuGet" | "Packagist" => name.to_ascii_lowercase(),
-        _ => name.to_string(),
+    match Ecosystem::from_osv_name(ecosystem) {
+        Some(eco) => eco.normalize_name(name),
+        None => name.trim().to_string(),
     }
 }
 

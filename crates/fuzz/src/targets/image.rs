@@ -194,7 +194,7 @@ fn scan_image(image: &Image) {
     let Ok(walked) = walker.walk(image, &NoProgress) else {
         return;
     };
-    let facts = bulwark_analyze::assemble(image, walked);
+    let facts = bulwark_catalog::finalize_packages(bulwark_analyze::assemble(image, walked));
     let _ = bulwark_misconfig::in_image::findings(&facts);
     let _ = bulwark_misconfig::image_config::scan(image, &facts);
     let _ = bulwark_secrets::scan_image_config(secret_scanner(), image);

@@ -10,13 +10,61 @@
 //! from the socket, and never written anywhere.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Cursor, Read};
 use std::sync::{Arc, Mutex};
 
+use bulwark_engine::{Client, Engine, EngineError};
 use bulwark_types::Digest;
 
+use crate::layer::Layer;
 use crate::stream::{LayerStream, Limits, StreamError};
-use crate::{ImageError, Layer};
+use crate::ImageError;
+
+/// The export of one inspected image, read at most once per scan.
+#[derive(Clone)]
+pub struct EngineExport {
+    client: Arc<Client>,
+    id: String,
+}
+
+impl fmt::Debug for EngineExport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineExport")
+            .field("engine", &self.client.engine())
+            .field("socket", &self.client.socket())
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl EngineExport {
+    pub(crate) fn new(client: Arc<Client>, id: String) -> Self {
+        EngineExport { client, id }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.client.engine()
+    }
+
+    /// Streams the image's export once, handing each layer that `known` does not vouch for to
+    /// `visit` as it passes, with its tar verified against the diff_id it must have. Returns
+    /// `visit`'s result per image layer (None for known layers). When every layer is known the
+    /// engine is not asked for the export at all.
+    pub fn read<T: Clone, E: From<ImageError>>(
+        &self,
+        layers: &[Layer],
+        limits: Limits,
+        known: &dyn Fn(&Layer) -> bool,
+        visit: &mut dyn FnMut(ExportedMember<'_>, &mut LayerStream) -> Result<T, E>,
+    ) -> Result<Vec<Option<T>>, E> {
+        if layers.iter().all(known) {
+            return Ok(vec![None; layers.len()]);
+        }
+        let body = self.client.export(&self.id).map_err(ImageError::Engine)?;
+        read_export(body, self.engine().title(), layers, limits, known, visit)
+    }
+}
 
 /// What the visitor learns about a layer member before reading it.
 #[derive(Debug)]
@@ -339,7 +387,7 @@ fn role(name: &str, diff_ids: &HashMap<Digest, Vec<usize>>) -> Role {
 /// Reads the export once. Layers `known` says need no reading are passed over; each other
 /// layer member is handed to `visit` with its verified uncompressed tar stream. Returns, per
 /// image layer (by index), what `visit` returned for it, or None for the known ones.
-pub(crate) fn read_export<T: Clone, E: From<ImageError>>(
+fn read_export<T: Clone, E: From<ImageError>>(
     body: Box<dyn Read + Send>,
     engine: &str,
     layers: &[Layer],
@@ -363,7 +411,7 @@ pub(crate) fn read_export<T: Clone, E: From<ImageError>>(
         shared: shared.clone(),
     };
     let stream_err = |e: io::Error| -> E {
-        ImageError::Engine(super::EngineError::Export {
+        ImageError::Engine(EngineError::Export {
             engine: engine.to_string(),
             message: e.to_string(),
         })
@@ -454,7 +502,7 @@ pub(crate) fn read_export<T: Clone, E: From<ImageError>>(
             continue;
         };
         let Some(indices) = by_diff_id.get(&diff_id) else {
-            return Err(ImageError::Engine(super::EngineError::Export {
+            return Err(ImageError::Engine(EngineError::Export {
                 engine: engine.to_string(),
                 message: format!(
                     "member {} of the export is a layer with diff_id {diff_id}, which is not one of the layers the engine's inspect listed; the image changed while it was read, or the export is not this image's",
@@ -473,7 +521,7 @@ pub(crate) fn read_export<T: Clone, E: From<ImageError>>(
         .iter()
         .find(|l| wanted[l.index] && results[l.index].is_none())
     {
-        return Err(ImageError::Engine(super::EngineError::Export {
+        return Err(ImageError::Engine(EngineError::Export {
             engine: engine.to_string(),
             message: format!(
                 "the export ended without layer {} ({}); it was cut short, or the image changed while it was read",

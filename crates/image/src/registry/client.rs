@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::auth::{Challenge, Credentials};
 use super::{RegistryError, RegistryOptions};
-use crate::pace::{too_slow, Paced};
+use bulwark_engine::pace::{too_slow, Paced};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 

@@ -1084,4 +1084,24 @@ mod tests {
         let variable = "FROM debian:12\nUSER ${NB_UID}\n";
         assert!(lines(variable, "BW-DF-001").is_empty());
     }
+
+    #[test]
+    fn hostile_sizes_stay_fast_and_bounded() {
+        let nested = format!("FROM {}x{}\n", "${A:-".repeat(100_000), "}".repeat(100_000));
+        let df = parse(nested.as_bytes()).unwrap();
+        assert_eq!(df.stages.len(), 1);
+        let mut many = String::new();
+        for i in 0..30_000 {
+            many.push_str(&format!(
+                "FROM s{i} AS s{}\nRUN pip install x\nENV PIP_NO_CACHE_DIR=1\n",
+                i + 1
+            ));
+        }
+        let start = std::time::Instant::now();
+        let df = parse(many.as_bytes()).unwrap();
+        assert_eq!(df.stage_instructions(5).count(), 3);
+        let hits = super::run(&df);
+        assert!(!hits.is_empty());
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    }
 }

@@ -786,26 +786,6 @@ mod tests {
         assert!(parse(b"FROM a b c d\n").is_err());
     }
 
-    #[test]
-    fn hostile_sizes_stay_fast_and_bounded() {
-        let nested = format!("FROM {}x{}\n", "${A:-".repeat(100_000), "}".repeat(100_000));
-        let df = parse(nested.as_bytes()).unwrap();
-        assert_eq!(df.stages.len(), 1);
-        let mut many = String::new();
-        for i in 0..30_000 {
-            many.push_str(&format!(
-                "FROM s{i} AS s{}\nRUN pip install x\nENV PIP_NO_CACHE_DIR=1\n",
-                i + 1
-            ));
-        }
-        let start = std::time::Instant::now();
-        let df = parse(many.as_bytes()).unwrap();
-        assert_eq!(df.stage_instructions(5).count(), 3);
-        let hits = super::super::checks::run(&df);
-        assert!(!hits.is_empty());
-        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
-    }
-
     /// Issue 13.2: `ENV A=$A$A` on 40 lines doubled the value each line (6.3 GB, then an
     /// abort). Each expansion now stops at 64 KiB and the file at 4 MiB: the value is kept as
     /// written and the parse warns.

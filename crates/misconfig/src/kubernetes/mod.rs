@@ -9,6 +9,7 @@
 //! with its line and the other files are still checked; Helm templates that are not YAML yet
 //! are skipped.
 
+mod caps;
 mod network;
 mod psp;
 mod rbac;

@@ -2,7 +2,7 @@
 //! repositories and charts): the Pod Security Standards controls judged on what the policy
 //! admits, reported under the same check ids as the pods themselves.
 
-use super::workload::{cap_name, BASELINE_CAPS};
+use super::caps::{cap_name, BASELINE_CAPS};
 use super::{Object, Out};
 use crate::yaml::Node;
 

@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 
+use super::caps::{cap_name, BASELINE_CAPS};
 use super::{Object, Out};
 use crate::yaml::Node;
 
@@ -202,33 +203,6 @@ impl SetContext {
                 .map(|o| (o.effective_namespace().to_string(), o.name.to_string()))
                 .collect(),
         }
-    }
-}
-
-/// Capabilities the baseline level allows a container to add.
-pub(super) const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
-/// A capability as the runtimes read it: case-insensitive, with or without `CAP_`
-/// (containerd and CRI-O upper-case the name and add the prefix).
-pub(super) fn cap_name(cap: &str) -> String {
-    let upper = cap.trim().to_ascii_uppercase();
-    match upper.strip_prefix("CAP_") {
-        Some(rest) => rest.to_string(),
-        None => upper,
     }
 }
 

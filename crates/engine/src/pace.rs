@@ -46,7 +46,7 @@ pub struct TooSlow {
 ///
 /// Only time spent inside the inner `read` counts: a consumer that pauses (an analyzer busy
 /// with a large file) must not be blamed on the sender.
-pub(crate) struct Paced<R> {
+pub struct Paced<R> {
     inner: R,
     rate: MinRate,
     waited: Duration,
@@ -54,7 +54,7 @@ pub(crate) struct Paced<R> {
 }
 
 impl<R> Paced<R> {
-    pub(crate) fn new(inner: R, rate: MinRate) -> Paced<R> {
+    pub fn new(inner: R, rate: MinRate) -> Paced<R> {
         Paced {
             inner,
             rate,
@@ -93,7 +93,7 @@ impl<R: Read> Read for Paced<R> {
 }
 
 /// The [`TooSlow`] inside an I/O error, if that is what it is.
-pub(crate) fn too_slow(e: &io::Error) -> Option<&TooSlow> {
+pub fn too_slow(e: &io::Error) -> Option<&TooSlow> {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<TooSlow>())
 }
