@@ -194,7 +194,16 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     let walked = walker.walk(&image, &bars)?;
     drop(bars);
     let facts = assemble(&image, walked);
-    let mut report = ScanReport::new(&image, &facts, env!("CARGO_PKG_VERSION"));
+    // The checks that need the file index run first: the report then takes the facts it keeps
+    // by value and the index is freed.
+    let misconfigurations = if plan.misconfig {
+        let mut found = bulwark_misconfig::image_config::scan(&image, &facts);
+        found.extend(bulwark_misconfig::in_image::findings(&facts));
+        found
+    } else {
+        Vec::new()
+    };
+    let mut report = ScanReport::new(&image, facts, env!("CARGO_PKG_VERSION"));
     // Redaction holds whether or not secrets were asked for: the values found in the config
     // and history, credential assignments, and whatever the rules match.
     let redaction_scanner = secret_scanner
@@ -205,10 +214,7 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches) -> Result<u8> {
     if secret_scanner.is_some() {
         report.add_secrets(config_secrets.findings);
     }
-    if plan.misconfig {
-        report.add_misconfigurations(bulwark_misconfig::image_config::scan(&image, &facts));
-        report.add_misconfigurations(bulwark_misconfig::in_image::findings(&facts));
-    }
+    report.add_misconfigurations(misconfigurations);
     if let Some(store) = &vuln_store {
         let outcome = bulwark_vulndb::match_packages(
             store,

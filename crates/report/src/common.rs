@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use bulwark_types::{Misconfiguration, SecretFinding, SecretLocation, Severity};
-use bulwark_vulndb::Finding;
+use bulwark_types::{
+    FindingStatus, Misconfiguration, SecretFinding, SecretLocation, Severity,
+    VulnerabilityFinding as Finding,
+};
 use sha2::{Digest as _, Sha256};
 
 use crate::policy_model::{LicenseFinding, Suppression};
@@ -213,7 +215,7 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 pub(crate) fn fix_text(f: &Finding) -> String {
     if f.fixed_versions.is_empty() {
         match f.status {
-            bulwark_vulndb::FindingStatus::Unfixed => "no fix yet".to_string(),
+            FindingStatus::Unfixed => "no fix yet".to_string(),
             s => s.as_str().to_string(),
         }
     } else {

@@ -227,8 +227,8 @@ pub fn render(report: &ScanReport) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"generator\" content=\"{} {}\">\n<title>bulwark report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-        esc(report.tool.name),
-        esc(report.tool.version),
+        esc(&report.tool.name),
+        esc(&report.tool.version),
         esc(&name)
     );
     let _ = writeln!(o, "<h1>{}</h1>", esc(&name));
@@ -256,8 +256,8 @@ pub fn render(report: &ScanReport) -> String {
     meta.push(format!(
         "scanned {} by {} {}",
         esc(&report.created),
-        esc(report.tool.name),
-        esc(report.tool.version)
+        esc(&report.tool.name),
+        esc(&report.tool.version)
     ));
     let _ = writeln!(o, "<p class=\"meta\">{}</p>", meta.join(" · "));
 

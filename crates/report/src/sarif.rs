@@ -252,7 +252,7 @@ pub fn render(report: &ScanReport) -> Value {
             markdown.push_str(&format!(
                 "| Severity | {} ({}) |\n",
                 f.severity,
-                md(&f.severity_source)
+                md(f.severity_source.as_str())
             ));
             text.push_str(&format!(
                 "Severity: {} ({})\n",
