@@ -110,24 +110,16 @@ impl Counts {
             c
         }
         Counts {
-            rows: [
+            rows: crate::view::KINDS.map(|kind| {
                 (
-                    "vulnerabilities",
-                    tally(report.vulnerabilities.iter().map(|f| f.severity)),
-                ),
-                (
-                    "secrets",
-                    tally(report.secrets.iter().map(|s| s.hit.severity)),
-                ),
-                (
-                    "misconfigurations",
-                    tally(report.misconfigurations.iter().map(|m| m.severity)),
-                ),
-                (
-                    "licenses",
-                    tally(report.license_findings.iter().map(|l| l.severity)),
-                ),
-            ],
+                    crate::view::plural(kind),
+                    tally(
+                        crate::view::findings_of(report, kind)
+                            .iter()
+                            .map(|v| v.severity),
+                    ),
+                )
+            }),
         }
     }
 

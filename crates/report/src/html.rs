@@ -176,21 +176,10 @@ fn by_layer(report: &ScanReport) -> Vec<(String, [usize; 5])> {
     for l in &report.layers {
         map.entry(l.index).or_default();
     }
-    for f in &report.vulnerabilities {
-        map.entry(f.package.layer_index).or_default()[idx(f.severity)] += 1;
-    }
-    for s in &report.secrets {
-        if let Some(l) = &s.layer {
-            map.entry(l.index).or_default()[idx(s.hit.severity)] += 1;
+    for v in crate::view::findings(report) {
+        if let Some(layer) = v.layer {
+            map.entry(layer).or_default()[idx(v.severity)] += 1;
         }
-    }
-    for m in &report.misconfigurations {
-        if let Some(l) = &m.location.layer {
-            map.entry(l.index).or_default()[idx(m.severity)] += 1;
-        }
-    }
-    for l in &report.license_findings {
-        map.entry(l.layer.index).or_default()[idx(l.severity)] += 1;
     }
     map.into_iter()
         .map(|(index, counts)| {

@@ -28,6 +28,7 @@ pub mod sarif;
 pub mod spdx;
 pub mod table;
 pub mod vex;
+mod view;
 
 pub use model::{
     Format, ImageIdentity, ReportSchema, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA,
