@@ -10,7 +10,7 @@ use crate::facts::{
 use crate::walker::WalkedLayer;
 
 /// What the report says about each layer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LayerSummary {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]

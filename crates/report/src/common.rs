@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use bulwark_types::{Misconfiguration, SecretFinding, SecretLocation, Severity};
-use bulwark_vulndb::Finding;
+use bulwark_types::{
+    FindingStatus, Misconfiguration, SecretFinding, SecretLocation, Severity,
+    VulnerabilityFinding as Finding,
+};
 use sha2::{Digest as _, Sha256};
 
 use crate::policy_model::{LicenseFinding, Suppression};
@@ -108,24 +110,16 @@ impl Counts {
             c
         }
         Counts {
-            rows: [
+            rows: crate::view::KINDS.map(|kind| {
                 (
-                    "vulnerabilities",
-                    tally(report.vulnerabilities.iter().map(|f| f.severity)),
-                ),
-                (
-                    "secrets",
-                    tally(report.secrets.iter().map(|s| s.hit.severity)),
-                ),
-                (
-                    "misconfigurations",
-                    tally(report.misconfigurations.iter().map(|m| m.severity)),
-                ),
-                (
-                    "licenses",
-                    tally(report.license_findings.iter().map(|l| l.severity)),
-                ),
-            ],
+                    crate::view::plural(kind),
+                    tally(
+                        crate::view::findings_of(report, kind)
+                            .iter()
+                            .map(|v| v.severity),
+                    ),
+                )
+            }),
         }
     }
 
@@ -213,7 +207,7 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
 pub(crate) fn fix_text(f: &Finding) -> String {
     if f.fixed_versions.is_empty() {
         match f.status {
-            bulwark_vulndb::FindingStatus::Unfixed => "no fix yet".to_string(),
+            FindingStatus::Unfixed => "no fix yet".to_string(),
             s => s.as_str().to_string(),
         }
     } else {

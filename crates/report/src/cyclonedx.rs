@@ -142,7 +142,7 @@ fn analysis(s: &crate::Suppression) -> Value {
 /// The `vulnerabilities` array: one entry per id (its affected components listed), then
 /// the suppressed ones with their analysis.
 fn vulnerabilities(report: &ScanReport, purl_refs: &BTreeMap<String, Vec<String>>) -> Vec<Value> {
-    let mut by_id: BTreeMap<&str, Vec<&bulwark_vulndb::Finding>> = BTreeMap::new();
+    let mut by_id: BTreeMap<&str, Vec<&bulwark_types::VulnerabilityFinding>> = BTreeMap::new();
     for f in &report.vulnerabilities {
         by_id.entry(&f.id).or_default().push(f);
     }

@@ -15,11 +15,11 @@ use bulwark_analyze::DiagnosticLevel;
 use bulwark_types::Severity;
 
 use crate::common::{
-    category_words, escape_xml as esc, fix_text, misconfig_place, safe_url, secret_place,
-    sorted_licenses, sorted_suppressed, truncate, vuln_counts_by, vuln_help_url, Counts,
-    SEVERITIES,
+    category_words, escape_xml as esc, fix_text, safe_url, sorted_suppressed, truncate,
+    vuln_counts_by, vuln_help_url, Counts, SEVERITIES,
 };
-use crate::ScanReport;
+use crate::view::{findings_of, plural, FindingRef, FindingView, KINDS};
+use crate::{FindingKind, ScanReport};
 
 /// How many packages the "by package" chart shows.
 const TOP_PACKAGES: usize = 15;
@@ -176,21 +176,10 @@ fn by_layer(report: &ScanReport) -> Vec<(String, [usize; 5])> {
     for l in &report.layers {
         map.entry(l.index).or_default();
     }
-    for f in &report.vulnerabilities {
-        map.entry(f.package.layer_index).or_default()[idx(f.severity)] += 1;
-    }
-    for s in &report.secrets {
-        if let Some(l) = &s.layer {
-            map.entry(l.index).or_default()[idx(s.hit.severity)] += 1;
+    for v in crate::view::findings(report) {
+        if let Some(layer) = v.layer {
+            map.entry(layer).or_default()[idx(v.severity)] += 1;
         }
-    }
-    for m in &report.misconfigurations {
-        if let Some(l) = &m.location.layer {
-            map.entry(l.index).or_default()[idx(m.severity)] += 1;
-        }
-    }
-    for l in &report.license_findings {
-        map.entry(l.layer.index).or_default()[idx(l.severity)] += 1;
     }
     map.into_iter()
         .map(|(index, counts)| {
@@ -227,8 +216,8 @@ pub fn render(report: &ScanReport) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"generator\" content=\"{} {}\">\n<title>bulwark report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-        esc(report.tool.name),
-        esc(report.tool.version),
+        esc(&report.tool.name),
+        esc(&report.tool.version),
         esc(&name)
     );
     let _ = writeln!(o, "<h1>{}</h1>", esc(&name));
@@ -256,8 +245,8 @@ pub fn render(report: &ScanReport) -> String {
     meta.push(format!(
         "scanned {} by {} {}",
         esc(&report.created),
-        esc(report.tool.name),
-        esc(report.tool.version)
+        esc(&report.tool.name),
+        esc(&report.tool.version)
     ));
     let _ = writeln!(o, "<p class=\"meta\">{}</p>", meta.join(" · "));
 
@@ -335,176 +324,71 @@ pub fn render(report: &ScanReport) -> String {
     ));
     o.push_str("</div>\n");
 
-    // Vulnerabilities.
-    let _ = writeln!(
-        o,
-        "<h2 id=\"vulnerabilities\">Vulnerabilities ({})</h2>",
-        report.vulnerabilities.len()
-    );
-    let rows = report
-        .vulnerabilities
-        .iter()
-        .map(|f| {
-            let score = f
-                .cvss
-                .as_ref()
-                .and_then(|c| c.base_score)
-                .map(|s| format!("{s:.1}"))
-                .unwrap_or_default();
-            vec![
-                badge(f.severity),
-                format!(
-                    "<span class=\"id\">{}</span>",
-                    link(&vuln_help_url(f), &f.id)
-                ),
-                format!(
-                    "{}<br><code>{}</code>",
-                    esc(&f.package.name),
-                    esc(&f.package.purl.to_string())
-                ),
-                esc(&f.installed_version),
-                esc(&fix_text(f)),
-                score,
-                f.package.layer_index.to_string(),
-                esc(&f.priority.reason),
-                esc(f.title.as_deref().unwrap_or("")),
-            ]
-        })
-        .collect();
-    table(
-        &mut o,
-        &[
-            "Severity",
-            "Id",
-            "Package",
-            "Installed",
-            "Fix",
-            "#CVSS",
-            "#Layer",
-            "Priority",
-            "Title",
-        ],
-        rows,
-        "No vulnerabilities found.",
-    );
-
-    // Secrets.
-    let _ = writeln!(
-        o,
-        "<h2 id=\"secrets\">Secrets ({})</h2>",
-        report.secrets.len()
-    );
-    let rows = report
-        .secrets
-        .iter()
-        .map(|s| {
-            let mut layer = s
-                .layer
-                .as_ref()
-                .map(|l| l.index.to_string())
-                .unwrap_or_else(|| "config".into());
-            if let Some(r) = s.removed_in_layer {
-                layer.push_str(&format!(" (removed in {r}, still in the image)"));
-            }
-            vec![
-                badge(s.hit.severity),
-                esc(&s.hit.title),
-                format!("<code>{}</code>", esc(&secret_place(s))),
-                format!("<code>{}</code>", esc(&s.hit.redacted)),
-                esc(&layer),
-                format!("<code>{}</code>", esc(&s.hit.fingerprint)),
-            ]
-        })
-        .collect();
-    table(
-        &mut o,
-        &[
-            "Severity",
-            "Rule",
-            "Where",
-            "Redacted",
-            "Layer",
-            "Fingerprint",
-        ],
-        rows,
-        "No secrets found.",
-    );
-
-    // Misconfigurations.
-    let _ = writeln!(
-        o,
-        "<h2 id=\"misconfigurations\">Misconfigurations ({})</h2>",
-        report.misconfigurations.len()
-    );
-    let rows = report
-        .misconfigurations
-        .iter()
-        .map(|m| {
-            let refs: Vec<String> = m
-                .references
-                .iter()
-                .filter_map(|r| safe_url(r))
-                .map(|r| link(r, "ref"))
-                .collect();
-            let compliance: Vec<String> = m
-                .compliance
-                .iter()
-                .map(|c| esc(&format!("{} {}", c.framework.as_str(), c.control)))
-                .collect();
-            vec![
-                badge(m.severity),
-                format!("<code>{}</code> {}", esc(&m.check_id), esc(&m.title)),
-                format!("<code>{}</code>", esc(&misconfig_place(m))),
-                esc(&m.message),
-                esc(&m.remediation),
-                compliance.join("<br>"),
-                refs.join(" "),
-            ]
-        })
-        .collect();
-    table(
-        &mut o,
-        &[
-            "Severity",
-            "Check",
-            "Where",
-            "Problem",
-            "Fix",
-            "Compliance",
-            "References",
-        ],
-        rows,
-        "No misconfigurations found.",
-    );
-
-    // Licences.
-    let _ = writeln!(
-        o,
-        "<h2 id=\"licenses\">Licences ({})</h2>",
-        report.license_findings.len()
-    );
-    let rows = sorted_licenses(report)
-        .into_iter()
-        .map(|l| {
-            vec![
-                badge(l.severity),
-                esc(&l.package),
-                esc(&l.version),
-                format!("<code>{}</code>", esc(&l.license)),
-                esc(category_words(l.category)),
-                esc(&l.reason),
-                l.layer.index.to_string(),
-            ]
-        })
-        .collect();
-    table(
-        &mut o,
-        &[
-            "Severity", "Package", "Version", "Licence", "Category", "Why", "#Layer",
-        ],
-        rows,
-        "No licence findings.",
-    );
+    // One section per finding kind.
+    for kind in KINDS {
+        let views = findings_of(report, kind);
+        let (title, header, empty): (&str, &[&str], &str) = match kind {
+            FindingKind::Vulnerability => (
+                "Vulnerabilities",
+                &[
+                    "Severity",
+                    "Id",
+                    "Package",
+                    "Installed",
+                    "Fix",
+                    "#CVSS",
+                    "#Layer",
+                    "Priority",
+                    "Title",
+                ],
+                "No vulnerabilities found.",
+            ),
+            FindingKind::Secret => (
+                "Secrets",
+                &[
+                    "Severity",
+                    "Rule",
+                    "Where",
+                    "Redacted",
+                    "Layer",
+                    "Fingerprint",
+                ],
+                "No secrets found.",
+            ),
+            FindingKind::Misconfiguration => (
+                "Misconfigurations",
+                &[
+                    "Severity",
+                    "Check",
+                    "Where",
+                    "Problem",
+                    "Fix",
+                    "Compliance",
+                    "References",
+                ],
+                "No misconfigurations found.",
+            ),
+            FindingKind::License => (
+                "Licences",
+                &[
+                    "Severity", "Package", "Version", "Licence", "Category", "Why", "#Layer",
+                ],
+                "No licence findings.",
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "<h2 id=\"{}\">{title} ({})</h2>",
+            plural(kind),
+            views.len()
+        );
+        table(
+            &mut o,
+            header,
+            views.iter().map(finding_row).collect(),
+            empty,
+        );
+    }
 
     // Suppressed.
     if !report.suppressed.is_empty() {
@@ -616,4 +500,85 @@ pub fn render(report: &ScanReport) -> String {
     }
     o.push_str("</body>\n</html>\n");
     o
+}
+
+/// A finding's row in its kind's section.
+fn finding_row(v: &FindingView<'_>) -> Vec<String> {
+    match v.finding {
+        FindingRef::Vulnerability(f) => {
+            let score = f
+                .cvss
+                .as_ref()
+                .and_then(|c| c.base_score)
+                .map(|s| format!("{s:.1}"))
+                .unwrap_or_default();
+            vec![
+                badge(f.severity),
+                format!(
+                    "<span class=\"id\">{}</span>",
+                    link(&vuln_help_url(f), &f.id)
+                ),
+                format!(
+                    "{}<br><code>{}</code>",
+                    esc(&f.package.name),
+                    esc(&v.location)
+                ),
+                esc(&f.installed_version),
+                esc(&fix_text(f)),
+                score,
+                f.package.layer_index.to_string(),
+                esc(&f.priority.reason),
+                esc(f.title.as_deref().unwrap_or("")),
+            ]
+        }
+        FindingRef::Secret(s) => {
+            let mut layer = s
+                .layer
+                .as_ref()
+                .map(|l| l.index.to_string())
+                .unwrap_or_else(|| "config".into());
+            if let Some(r) = s.removed_in_layer {
+                layer.push_str(&format!(" (removed in {r}, still in the image)"));
+            }
+            vec![
+                badge(v.severity),
+                esc(v.title),
+                format!("<code>{}</code>", esc(&v.location)),
+                format!("<code>{}</code>", esc(&s.hit.redacted)),
+                esc(&layer),
+                format!("<code>{}</code>", esc(&s.hit.fingerprint)),
+            ]
+        }
+        FindingRef::Misconfiguration(m) => {
+            let refs: Vec<String> = m
+                .references
+                .iter()
+                .filter_map(|r| safe_url(r))
+                .map(|r| link(r, "ref"))
+                .collect();
+            let compliance: Vec<String> = m
+                .compliance
+                .iter()
+                .map(|c| esc(&format!("{} {}", c.framework.as_str(), c.control)))
+                .collect();
+            vec![
+                badge(v.severity),
+                format!("<code>{}</code> {}", esc(v.id), esc(v.title)),
+                format!("<code>{}</code>", esc(&v.location)),
+                esc(&m.message),
+                esc(&m.remediation),
+                compliance.join("<br>"),
+                refs.join(" "),
+            ]
+        }
+        FindingRef::License(l) => vec![
+            badge(l.severity),
+            esc(&l.package),
+            esc(&l.version),
+            format!("<code>{}</code>", esc(&l.license)),
+            esc(category_words(l.category)),
+            esc(&l.reason),
+            l.layer.index.to_string(),
+        ],
+    }
 }

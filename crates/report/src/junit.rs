@@ -12,10 +12,8 @@ use std::fmt::Write;
 
 use bulwark_types::Severity;
 
-use crate::common::{
-    category_words, escape_xml as esc, fix_text, misconfig_place, secret_place, sorted_licenses,
-    sorted_suppressed,
-};
+use crate::common::{category_words, escape_xml as esc, fix_text};
+use crate::view::{findings_of, plural, suppressed_of, FindingRef, FindingView, KINDS};
 use crate::{FindingKind, ScanReport};
 
 struct Case {
@@ -41,27 +39,21 @@ struct Suite {
     cases: Vec<Case>,
 }
 
-fn skipped(report: &ScanReport, kind: FindingKind, suite: &str) -> Vec<Case> {
-    sorted_suppressed(report)
-        .into_iter()
-        .filter(|s| s.kind == kind)
-        .map(|s| Case {
-            name: format!("{} in {}", s.id, s.target),
-            classname: format!("bulwark.{suite}.suppressed"),
-            outcome: Outcome::Skip {
-                message: format!("suppressed by {}: {}", s.source, s.reason),
-            },
-        })
-        .collect()
+fn skipped(report: &ScanReport, kind: FindingKind) -> impl Iterator<Item = Case> + '_ {
+    let suite = plural(kind);
+    suppressed_of(report, kind).into_iter().map(move |s| Case {
+        name: format!("{} in {}", s.id, s.target),
+        classname: format!("bulwark.{suite}.suppressed"),
+        outcome: Outcome::Skip {
+            message: format!("suppressed by {}: {}", s.source, s.reason),
+        },
+    })
 }
 
-fn suites(report: &ScanReport) -> Vec<Suite> {
-    let mut out = Vec::new();
-
-    let mut cases: Vec<Case> = report
-        .vulnerabilities
-        .iter()
-        .map(|f| {
+/// A finding as a failed test case: its name, class and message, and every detail as text.
+fn failed(view: &FindingView<'_>) -> Case {
+    let (name, classname, message, details) = match view.finding {
+        FindingRef::Vulnerability(f) => {
             let mut details = format!(
                 "id: {}\naliases: {}\npackage: {} {} ({})\npurl: {}\nseverity: {} ({})\nfix: {}\n",
                 f.id,
@@ -94,47 +86,27 @@ fn suites(report: &ScanReport) -> Vec<Suite> {
             for r in &f.references {
                 let _ = writeln!(details, "reference: {r}");
             }
-            Case {
-                name: format!("{} in {} {}", f.id, f.package.name, f.installed_version),
-                classname: format!(
+            (
+                format!("{} in {} {}", f.id, f.package.name, f.installed_version),
+                format!(
                     "bulwark.vulnerabilities.{}.{}",
                     f.package.ecosystem, f.package.name
                 ),
-                outcome: Outcome::Fail {
-                    message: format!(
-                        "{} ({}) in {} {}: {}",
-                        f.id,
-                        f.severity,
-                        f.package.name,
-                        f.installed_version,
-                        fix_text(f)
-                    ),
-                    severity: f.severity,
-                    details,
-                },
-            }
-        })
-        .collect();
-    cases.extend(skipped(
-        report,
-        FindingKind::Vulnerability,
-        "vulnerabilities",
-    ));
-    out.push(Suite {
-        name: "vulnerabilities",
-        cases,
-    });
-
-    let mut cases: Vec<Case> = report
-        .secrets
-        .iter()
-        .map(|s| {
+                format!(
+                    "{} ({}) in {} {}: {}",
+                    f.id,
+                    f.severity,
+                    f.package.name,
+                    f.installed_version,
+                    fix_text(f)
+                ),
+                details,
+            )
+        }
+        FindingRef::Secret(s) => {
             let mut details = format!(
                 "rule: {}\nplace: {}\nvalue (redacted): {}\nfingerprint: {}\n",
-                s.hit.rule_id,
-                secret_place(s),
-                s.hit.redacted,
-                s.hit.fingerprint
+                s.hit.rule_id, view.location, s.hit.redacted, s.hit.fingerprint
             );
             if let Some(l) = &s.layer {
                 let _ = writeln!(details, "layer: {}", l.index);
@@ -145,38 +117,17 @@ fn suites(report: &ScanReport) -> Vec<Suite> {
                     "removed in layer {r}: still in the image's earlier layer"
                 );
             }
-            Case {
-                name: format!("{} at {}", s.hit.rule_id, secret_place(s)),
-                classname: format!("bulwark.secrets.{}", s.hit.rule_id),
-                outcome: Outcome::Fail {
-                    message: format!(
-                        "{} ({}) at {}",
-                        s.hit.title,
-                        s.hit.severity,
-                        secret_place(s)
-                    ),
-                    severity: s.hit.severity,
-                    details,
-                },
-            }
-        })
-        .collect();
-    cases.extend(skipped(report, FindingKind::Secret, "secrets"));
-    out.push(Suite {
-        name: "secrets",
-        cases,
-    });
-
-    let mut cases: Vec<Case> = report
-        .misconfigurations
-        .iter()
-        .map(|m| {
+            (
+                format!("{} at {}", view.id, view.location),
+                format!("bulwark.secrets.{}", view.id),
+                format!("{} ({}) at {}", view.title, view.severity, view.location),
+                details,
+            )
+        }
+        FindingRef::Misconfiguration(m) => {
             let mut details = format!(
                 "check: {}\nplace: {}\nmessage: {}\nfix: {}\n",
-                m.check_id,
-                misconfig_place(m),
-                m.message,
-                m.remediation
+                m.check_id, view.location, m.message, m.remediation
             );
             if let Some(r) = &m.location.resource {
                 let _ = writeln!(details, "resource: {r}");
@@ -192,60 +143,59 @@ fn suites(report: &ScanReport) -> Vec<Suite> {
             for r in &m.references {
                 let _ = writeln!(details, "reference: {r}");
             }
-            Case {
-                name: format!("{} at {}", m.check_id, misconfig_place(m)),
-                classname: format!("bulwark.misconfigurations.{}", m.check_id),
-                outcome: Outcome::Fail {
-                    message: format!("{} ({}): {}", m.title, m.severity, m.message),
-                    severity: m.severity,
-                    details,
-                },
-            }
-        })
-        .collect();
-    cases.extend(skipped(
-        report,
-        FindingKind::Misconfiguration,
-        "misconfigurations",
-    ));
-    out.push(Suite {
-        name: "misconfigurations",
-        cases,
-    });
+            (
+                format!("{} at {}", view.id, view.location),
+                format!("bulwark.misconfigurations.{}", view.id),
+                format!("{} ({}): {}", view.title, view.severity, m.message),
+                details,
+            )
+        }
+        FindingRef::License(l) => (
+            format!("{} in {} {}", l.license, l.package, l.version),
+            format!("bulwark.licenses.{}", l.package),
+            format!(
+                "{} {} is licensed {} ({}): {}",
+                l.package,
+                l.version,
+                l.license,
+                category_words(l.category),
+                l.reason
+            ),
+            format!(
+                "package: {} {}\npurl: {}\nlicense: {}\ncategory: {}\nreason: {}\nlayer: {}\n",
+                l.package,
+                l.version,
+                l.purl,
+                l.license,
+                category_words(l.category),
+                l.reason,
+                l.layer.index
+            ),
+        ),
+    };
+    Case {
+        name,
+        classname,
+        outcome: Outcome::Fail {
+            message,
+            severity: view.severity,
+            details,
+        },
+    }
+}
 
-    let mut cases: Vec<Case> = sorted_licenses(report)
+fn suites(report: &ScanReport) -> Vec<Suite> {
+    let mut out: Vec<Suite> = KINDS
         .into_iter()
-        .map(|l| Case {
-            name: format!("{} in {} {}", l.license, l.package, l.version),
-            classname: format!("bulwark.licenses.{}", l.package),
-            outcome: Outcome::Fail {
-                message: format!(
-                    "{} {} is licensed {} ({}): {}",
-                    l.package,
-                    l.version,
-                    l.license,
-                    category_words(l.category),
-                    l.reason
-                ),
-                severity: l.severity,
-                details: format!(
-                    "package: {} {}\npurl: {}\nlicense: {}\ncategory: {}\nreason: {}\nlayer: {}\n",
-                    l.package,
-                    l.version,
-                    l.purl,
-                    l.license,
-                    category_words(l.category),
-                    l.reason,
-                    l.layer.index
-                ),
-            },
+        .map(|kind| Suite {
+            name: plural(kind),
+            cases: findings_of(report, kind)
+                .iter()
+                .map(failed)
+                .chain(skipped(report, kind))
+                .collect(),
         })
         .collect();
-    cases.extend(skipped(report, FindingKind::License, "licenses"));
-    out.push(Suite {
-        name: "licenses",
-        cases,
-    });
 
     for suite in &mut out {
         if suite

@@ -22,16 +22,21 @@ pub mod markdown;
 mod model;
 pub mod policy;
 mod policy_model;
+mod read;
 mod redact;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
 pub mod vex;
+mod view;
 
-pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
+pub use model::{
+    Format, ImageIdentity, ReportSchema, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA,
+};
 pub use policy_model::{
     FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
 };
+pub use read::{read_report, read_report_capped, ReadError, MAX_REPORT_BYTES};
 pub use redact::RedactFn;
 
 /// How to render, beyond the format itself.

@@ -12,6 +12,7 @@ use crate::common::{
     category_words, fix_text, misconfig_place, secret_place, sorted_licenses, sorted_suppressed,
     truncate, vuln_help_url, Counts, SEVERITIES,
 };
+use crate::view::FindingRef;
 use crate::ScanReport;
 
 /// The most the rendered comment may be, in characters: GitHub's 65,536 less room for a
@@ -171,53 +172,34 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
     // The most urgent findings across kinds: severity, then the report's own order.
     let mut top: Vec<(usize, usize, Vec<String>)> = Vec::new();
     let rank = |s: bulwark_types::Severity| SEVERITIES.iter().position(|x| *x == s).unwrap_or(4);
-    for (i, f) in report.vulnerabilities.iter().enumerate() {
-        top.push((
-            rank(f.severity),
-            i,
-            vec![
+    for (i, v) in crate::view::findings(report).enumerate() {
+        let row = match v.finding {
+            FindingRef::Vulnerability(f) => vec![
                 sev(f.severity),
                 format!("[{}]({})", cell(&f.id), vuln_help_url(f)),
                 cell(&format!("{} {}", f.package.name, f.installed_version)),
                 cell(&fix_text(f)),
             ],
-        ));
-    }
-    for (i, s) in report.secrets.iter().enumerate() {
-        top.push((
-            rank(s.hit.severity),
-            100_000 + i,
-            vec![
-                sev(s.hit.severity),
-                cell(&format!("secret: {}", s.hit.rule_id)),
-                cell(&secret_place(s)),
+            FindingRef::Secret(_) => vec![
+                sev(v.severity),
+                cell(&format!("secret: {}", v.id)),
+                cell(&v.location),
                 "revoke and remove".into(),
             ],
-        ));
-    }
-    for (i, m) in report.misconfigurations.iter().enumerate() {
-        top.push((
-            rank(m.severity),
-            200_000 + i,
-            vec![
-                sev(m.severity),
-                cell(&m.check_id),
-                cell(&misconfig_place(m)),
+            FindingRef::Misconfiguration(m) => vec![
+                sev(v.severity),
+                cell(v.id),
+                cell(&v.location),
                 cell(&truncate(&m.remediation, 80)),
             ],
-        ));
-    }
-    for (i, l) in sorted_licenses(report).into_iter().enumerate() {
-        top.push((
-            rank(l.severity),
-            300_000 + i,
-            vec![
-                sev(l.severity),
+            FindingRef::License(l) => vec![
+                sev(v.severity),
                 cell(&format!("license: {}", l.license)),
                 cell(&format!("{} {}", l.package, l.version)),
                 cell(category_words(l.category)),
             ],
-        ));
+        };
+        top.push((rank(v.severity), i, row));
     }
     top.sort_by_key(|(r, i, _)| (*r, *i));
     let _ = writeln!(out, "### Top findings\n");

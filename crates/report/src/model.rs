@@ -1,13 +1,52 @@
 use bulwark_analyze::{Diagnostic, DiagnosticLevel, ImageFacts, LayerSummary};
 use bulwark_image::Image;
-use bulwark_types::{Digest, Misconfiguration, OsRelease, Package, SecretFinding};
-use serde::Serialize;
+use bulwark_types::{
+    Digest, FindingStatus, MatchOutcome, Misconfiguration, OsRelease, Package, SecretFinding,
+    VulnerabilityFinding,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::policy_model::{GateResult, IgnoreRuleReport, LicenseFinding, Suppression};
 use sha2::{Digest as _, Sha256};
 
 /// The version of bulwark's JSON report; bumped on any incompatible change.
 pub const REPORT_SCHEMA: &str = "bulwark.report/v1";
+
+/// The report format version a report carries in its `schema` field. Reading a report of
+/// another version fails with an error naming the one this build reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ReportSchema {
+    /// `bulwark.report/v1`.
+    #[default]
+    V1,
+}
+
+impl ReportSchema {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportSchema::V1 => REPORT_SCHEMA,
+        }
+    }
+}
+
+impl Serialize for ReportSchema {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReportSchema {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let found = String::deserialize(deserializer)?;
+        if found == REPORT_SCHEMA {
+            Ok(ReportSchema::V1)
+        } else {
+            Err(serde::de::Error::custom(crate::read::unsupported_schema(
+                &found,
+            )))
+        }
+    }
+}
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,25 +65,35 @@ pub enum Format {
     Markdown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
+}
+
+impl ToolInfo {
+    /// This program, at `version`.
+    pub fn bulwark(version: &str) -> ToolInfo {
+        ToolInfo {
+            name: "bulwark".to_string(),
+            version: version.to_string(),
+        }
+    }
 }
 
 /// A package the matcher could not judge, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unmatched {
     pub purl: String,
     pub reason: String,
 }
 
 /// Which image was scanned.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageIdentity {
     /// As the user named it (`oci:./layout`).
     pub reference: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repo_tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest_digest: Option<Digest>,
@@ -54,10 +103,11 @@ pub struct ImageIdentity {
     pub platform: Option<String>,
 }
 
-/// Everything a scan found, in one serializable, deterministic model.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a scan found, in one deterministic model that is written as bulwark's JSON
+/// report and read back by [`crate::read_report`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanReport {
-    pub schema: &'static str,
+    pub schema: ReportSchema,
     pub tool: ToolInfo,
     /// RFC 3339, UTC.
     pub created: String,
@@ -69,36 +119,45 @@ pub struct ScanReport {
     /// Redacted: a finding names the rule, place, prefix and fingerprint, never the secret.
     pub secrets: Vec<SecretFinding>,
     /// Known vulnerabilities, highest priority first (KEV, then EPSS, then severity).
-    pub vulnerabilities: Vec<bulwark_vulndb::Finding>,
+    pub vulnerabilities: Vec<VulnerabilityFinding>,
     /// Misconfigurations of the image config, Dockerfiles, manifests and host settings.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub misconfigurations: Vec<Misconfiguration>,
     /// Packages whose licence the licence policy objects to.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub license_findings: Vec<LicenseFinding>,
     /// Findings removed by ignore rules or VEX statements, with the reason.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppressed: Vec<Suppression>,
     /// The verdict of every configured gate.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gates: Vec<GateResult>,
     /// Every ignore rule and what it did (applied, unmatched, expired).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_rules: Vec<IgnoreRuleReport>,
     /// Packages that could not be matched, with why (an unparsable version, no OS).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl ScanReport {
-    pub fn new(image: &Image, facts: &ImageFacts, tool_version: &'static str) -> ScanReport {
+    /// The report of one image: it keeps the facts' OS, layers, packages, secrets and
+    /// diagnostics (moved, not copied: the package list can hold a million entries) and drops
+    /// the file index, which no renderer shows.
+    pub fn new(image: &Image, facts: ImageFacts, tool_version: &str) -> ScanReport {
+        let ImageFacts {
+            os,
+            packages,
+            layers,
+            files: _,
+            secrets,
+            layer_facts: _,
+            diagnostics,
+        } = facts;
         ScanReport {
-            schema: REPORT_SCHEMA,
-            tool: ToolInfo {
-                name: "bulwark",
-                version: tool_version,
-            },
+            schema: ReportSchema::V1,
+            tool: ToolInfo::bulwark(tool_version),
             created: now_rfc3339(),
             image: ImageIdentity {
                 reference: image.source.clone(),
@@ -107,10 +166,10 @@ impl ScanReport {
                 config_digest: image.config_digest.clone(),
                 platform: image.platform.as_ref().map(|p| p.to_string()),
             },
-            os: facts.os.clone(),
-            layers: facts.layers.clone(),
-            packages: facts.packages.clone(),
-            secrets: facts.secrets.clone(),
+            os,
+            layers,
+            packages,
+            secrets,
             vulnerabilities: Vec::new(),
             misconfigurations: Vec::new(),
             license_findings: Vec::new(),
@@ -118,7 +177,7 @@ impl ScanReport {
             gates: Vec::new(),
             ignore_rules: Vec::new(),
             unmatched: Vec::new(),
-            diagnostics: facts.diagnostics.clone(),
+            diagnostics,
         }
     }
 
@@ -126,7 +185,7 @@ impl ScanReport {
     pub fn from_sbom(
         reference: String,
         sbom: crate::import::ImportedSbom,
-        tool_version: &'static str,
+        tool_version: &str,
     ) -> ScanReport {
         let diagnostics = sbom
             .skipped
@@ -140,11 +199,8 @@ impl ScanReport {
             })
             .collect();
         ScanReport {
-            schema: REPORT_SCHEMA,
-            tool: ToolInfo {
-                name: "bulwark",
-                version: tool_version,
-            },
+            schema: ReportSchema::V1,
+            tool: ToolInfo::bulwark(tool_version),
             created: now_rfc3339(),
             image: ImageIdentity {
                 reference,
@@ -169,14 +225,10 @@ impl ScanReport {
     }
 
     /// Attaches a matcher's outcome; `ignore_unfixed` drops findings with no fix yet.
-    pub fn set_vulnerabilities(
-        &mut self,
-        outcome: bulwark_vulndb::MatchOutcome,
-        ignore_unfixed: bool,
-    ) {
+    pub fn set_vulnerabilities(&mut self, outcome: MatchOutcome, ignore_unfixed: bool) {
         let mut findings = outcome.findings;
         if ignore_unfixed {
-            findings.retain(|f| f.status != bulwark_vulndb::FindingStatus::Unfixed);
+            findings.retain(|f| f.status != FindingStatus::Unfixed);
         }
         self.vulnerabilities = findings;
         self.unmatched = outcome
@@ -191,13 +243,10 @@ impl ScanReport {
 
     /// A report on files rather than an image (`bulwark config PATH...`): nothing but the
     /// target's name until findings are added.
-    pub fn for_files(reference: String, tool_version: &'static str) -> ScanReport {
+    pub fn for_files(reference: String, tool_version: &str) -> ScanReport {
         ScanReport {
-            schema: REPORT_SCHEMA,
-            tool: ToolInfo {
-                name: "bulwark",
-                version: tool_version,
-            },
+            schema: ReportSchema::V1,
+            tool: ToolInfo::bulwark(tool_version),
             created: now_rfc3339(),
             image: ImageIdentity {
                 reference,

@@ -2,10 +2,10 @@
 //! why, and the verdict of each gate. The policy engine fills them; every renderer shows them.
 
 use bulwark_types::{LayerRef, Severity};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a licence is classed by the licence policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LicenseCategory {
     Permissive,
@@ -18,7 +18,7 @@ pub enum LicenseCategory {
 }
 
 /// A package whose licence the policy objects to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicenseFinding {
     pub package: String,
     pub version: String,
@@ -33,7 +33,7 @@ pub struct LicenseFinding {
 }
 
 /// What kind of finding a suppression removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     Vulnerability,
@@ -44,7 +44,7 @@ pub enum FindingKind {
 
 /// A finding kept out of the results, with the rule or statement that did it, so the JSON
 /// report can be audited.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Suppression {
     pub kind: FindingKind,
     /// The finding's id (vulnerability id, secret rule id, check id, licence).
@@ -55,17 +55,17 @@ pub struct Suppression {
     pub source: String,
     /// Where the rule or statement was written (`bulwark.yaml ignores[2]`, `.bulwarkignore:4`,
     /// the VEX document's path).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// The ignore rule's reason or the VEX statement's status and justification.
     pub reason: String,
     /// The VEX statement as read (status, justification, impact, document), when from VEX.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement: Option<serde_json::Value>,
 }
 
 /// One gate's verdict: the summary says which failed and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateResult {
     /// `vulnerabilities`, `secrets`, `misconfigurations`, `licenses`, `signature`.
     pub gate: String,
@@ -77,14 +77,14 @@ pub struct GateResult {
 }
 
 /// What became of one ignore rule in this scan, so stale and expired rules are visible.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IgnoreRuleReport {
     /// `bulwark.yaml ignores[2]`, `.bulwarkignore:4`.
     pub origin: String,
     /// The rule's selectors (`id=CVE-2023-5678 package=pkg:deb/debian/libssl3`).
     pub selectors: String,
     pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
     pub state: crate::policy::RuleState,
     /// Findings it suppressed (for an expired rule: the findings it would have matched).

@@ -6,10 +6,10 @@
 
 use bulwark_analyze::{Diagnostic, LayerSummary};
 use bulwark_types::{
-    ComplianceRef, LayerRef, MisconfigLocation, Misconfiguration, OsRelease, Package,
-    PackageSource, Purl, SecretFinding, SecretHit, SecretLocation,
+    ComplianceRef, CvssInfo, EpssScore, FindingPackage, KevEntry, LayerRef, MisconfigLocation,
+    Misconfiguration, OsRelease, Package, PackageSource, Priority, Purl, SecretFinding, SecretHit,
+    SecretLocation, VulnerabilityFinding,
 };
-use bulwark_vulndb::{CvssInfo, EpssScore, Finding, FindingPackage, KevEntry, Priority};
 
 use crate::model::{ImageIdentity, ScanReport, ToolInfo, Unmatched};
 use crate::policy_model::{GateResult, IgnoreRuleReport, LicenseFinding, Suppression};
@@ -250,9 +250,9 @@ impl Redact for SecretFinding {
     }
 }
 
-impl Redact for Finding {
+impl Redact for VulnerabilityFinding {
     fn redact(&mut self, r: RedactFn<'_>) {
-        let Finding {
+        let VulnerabilityFinding {
             id,
             ids,
             package,
@@ -261,7 +261,8 @@ impl Redact for Finding {
             status: _,
             status_note,
             severity: _,
-            severity_source,
+            // A closed set of words, none of them from the input.
+            severity_source: _,
             cvss,
             epss,
             kev,
@@ -290,7 +291,6 @@ impl Redact for Finding {
         installed_version.redact(r);
         fixed_versions.redact(r);
         status_note.redact(r);
-        severity_source.redact(r);
         if let Some(CvssInfo {
             version,
             vector,

@@ -23,9 +23,10 @@ use bulwark_types::{LayerRef, Package, SecretLocation, Severity};
 use serde_json::{json, Map, Value};
 
 use crate::common::{
-    category_words, misconfig_place, safe_url, secret_place, severity_score, sorted_licenses,
-    stable_hash, vuln_help_url, vuln_score,
+    category_words, misconfig_place, safe_url, secret_place, severity_score, stable_hash,
+    vuln_help_url, vuln_score,
 };
+use crate::view::{findings, FindingRef};
 use crate::ScanReport;
 
 /// The `$schema` written into the log (the OASIS errata 01 schema).
@@ -232,181 +233,186 @@ pub fn render(report: &ScanReport) -> Value {
             crate::common::fix_text(f)
         ));
     }
-    for f in &report.vulnerabilities {
-        let score = vuln_score(f);
-        let rule = rules.entry(f.id.clone()).or_insert_with(|| {
-            let title = f.title.clone().unwrap_or_else(|| f.id.clone());
-            let aliases: Vec<&str> = f.ids.iter().skip(1).map(String::as_str).collect();
-            let mut full = title.clone();
-            if !aliases.is_empty() {
-                full.push_str(&format!(" (also known as {})", aliases.join(", ")));
-            }
-            let packages = &affected[f.id.as_str()];
-            let mut text = format!("{}: {title}\n\n", f.id);
-            let mut markdown = format!("**{}**: {}\n\n", md(&f.id), md(&title));
-            if !aliases.is_empty() {
-                text.push_str(&format!("Aliases: {}\n", aliases.join(", ")));
-                markdown.push_str(&format!("Aliases: {}\n\n", md(&aliases.join(", "))));
-            }
-            markdown.push_str("| | |\n| --- | --- |\n");
-            markdown.push_str(&format!(
-                "| Severity | {} ({}) |\n",
-                f.severity,
-                md(&f.severity_source)
-            ));
-            text.push_str(&format!(
-                "Severity: {} ({})\n",
-                f.severity, f.severity_source
-            ));
-            if let Some(c) = &f.cvss {
-                let score = c.base_score.map(score_text).unwrap_or_default();
-                text.push_str(&format!("CVSS {}: {} {}\n", c.version, score, c.vector));
-                markdown.push_str(&format!(
-                    "| CVSS {} | {} `{}` |\n",
-                    md(&c.version),
-                    score,
-                    md(&c.vector)
-                ));
-            }
-            if let Some(e) = &f.epss {
-                text.push_str(&format!(
-                    "EPSS: {:.4} ({:.0}th percentile)\n",
-                    e.score,
-                    e.percentile * 100.0
-                ));
-                markdown.push_str(&format!(
-                    "| EPSS | {:.4} ({:.0}th percentile) |\n",
-                    e.score,
-                    e.percentile * 100.0
-                ));
-            }
-            if let Some(k) = &f.kev {
-                let due = k.due_date.as_deref().unwrap_or("no due date");
-                text.push_str(&format!("In CISA KEV (due {due})\n"));
-                markdown.push_str(&format!("| CISA KEV | yes, due {} |\n", md(due)));
-            }
-            text.push_str("\nAffected packages:\n");
-            markdown.push_str("\nAffected packages:\n\n");
-            for p in packages {
-                text.push_str(&format!("- {p}\n"));
-                markdown.push_str(&format!("- {}\n", md(p)));
-            }
-            text.push_str(
+    // One rule per vulnerability id (one result per affected package), secret rule, check
+    // and licence; results in the shared view's order.
+    for v in findings(report) {
+        match v.finding {
+            FindingRef::Vulnerability(f) => {
+                let score = vuln_score(f);
+                let rule = rules.entry(f.id.clone()).or_insert_with(|| {
+                    let title = f.title.clone().unwrap_or_else(|| f.id.clone());
+                    let aliases: Vec<&str> = f.ids.iter().skip(1).map(String::as_str).collect();
+                    let mut full = title.clone();
+                    if !aliases.is_empty() {
+                        full.push_str(&format!(" (also known as {})", aliases.join(", ")));
+                    }
+                    let packages = &affected[f.id.as_str()];
+                    let mut text = format!("{}: {title}\n\n", f.id);
+                    let mut markdown = format!("**{}**: {}\n\n", md(&f.id), md(&title));
+                    if !aliases.is_empty() {
+                        text.push_str(&format!("Aliases: {}\n", aliases.join(", ")));
+                        markdown.push_str(&format!("Aliases: {}\n\n", md(&aliases.join(", "))));
+                    }
+                    markdown.push_str("| | |\n| --- | --- |\n");
+                    markdown.push_str(&format!(
+                        "| Severity | {} ({}) |\n",
+                        f.severity,
+                        md(f.severity_source.as_str())
+                    ));
+                    text.push_str(&format!(
+                        "Severity: {} ({})\n",
+                        f.severity, f.severity_source
+                    ));
+                    if let Some(c) = &f.cvss {
+                        let score = c.base_score.map(score_text).unwrap_or_default();
+                        text.push_str(&format!("CVSS {}: {} {}\n", c.version, score, c.vector));
+                        markdown.push_str(&format!(
+                            "| CVSS {} | {} `{}` |\n",
+                            md(&c.version),
+                            score,
+                            md(&c.vector)
+                        ));
+                    }
+                    if let Some(e) = &f.epss {
+                        text.push_str(&format!(
+                            "EPSS: {:.4} ({:.0}th percentile)\n",
+                            e.score,
+                            e.percentile * 100.0
+                        ));
+                        markdown.push_str(&format!(
+                            "| EPSS | {:.4} ({:.0}th percentile) |\n",
+                            e.score,
+                            e.percentile * 100.0
+                        ));
+                    }
+                    if let Some(k) = &f.kev {
+                        let due = k.due_date.as_deref().unwrap_or("no due date");
+                        text.push_str(&format!("In CISA KEV (due {due})\n"));
+                        markdown.push_str(&format!("| CISA KEV | yes, due {} |\n", md(due)));
+                    }
+                    text.push_str("\nAffected packages:\n");
+                    markdown.push_str("\nAffected packages:\n\n");
+                    for p in packages {
+                        text.push_str(&format!("- {p}\n"));
+                        markdown.push_str(&format!("- {}\n", md(p)));
+                    }
+                    text.push_str(
                 "\nUpgrade the package to a fixed version (rebuild the image on an updated base \
                  for OS packages), or record why it does not apply in bulwark.yaml or a VEX \
                  document.\n",
             );
-            markdown.push_str(
+                    markdown.push_str(
                 "\n**Fix**: upgrade the package to a fixed version (rebuild the image on an \
                  updated base for OS packages), or record why it does not apply in \
                  `bulwark.yaml` or a VEX document.\n",
             );
-            let refs: Vec<&str> = f.references.iter().filter_map(|r| safe_url(r)).collect();
-            if !refs.is_empty() {
-                text.push_str("\nReferences:\n");
-                markdown.push_str("\n**References**\n\n");
-                for r in refs.iter().take(20) {
-                    text.push_str(&format!("- {r}\n"));
-                    markdown.push_str(&format!("- <{r}>\n"));
+                    let refs: Vec<&str> = f.references.iter().filter_map(|r| safe_url(r)).collect();
+                    if !refs.is_empty() {
+                        text.push_str("\nReferences:\n");
+                        markdown.push_str("\n**References**\n\n");
+                        for r in refs.iter().take(20) {
+                            text.push_str(&format!("- {r}\n"));
+                            markdown.push_str(&format!("- <{r}>\n"));
+                        }
+                    }
+                    RuleDraft {
+                        name: rule_name("Vulnerability", &f.id),
+                        short: crate::common::truncate(&title, 200),
+                        full,
+                        help_text: text,
+                        help_markdown: markdown,
+                        help_uri: Some(vuln_help_url(f)),
+                        security_severity: Some(score),
+                        severity: f.severity,
+                        tags: ["security", "vulnerability"]
+                            .into_iter()
+                            .map(String::from)
+                            .collect(),
+                        precision: "very-high",
+                    }
+                });
+                rule.security_severity = Some(rule.security_severity.unwrap_or(0.0).max(score));
+                rule.severity = rule.severity.max(f.severity);
+                rule.tags.insert(f.package.ecosystem.to_string());
+                if f.kev.is_some() {
+                    rule.tags.insert("kev".into());
                 }
-            }
-            RuleDraft {
-                name: rule_name("Vulnerability", &f.id),
-                short: crate::common::truncate(&title, 200),
-                full,
-                help_text: text,
-                help_markdown: markdown,
-                help_uri: Some(vuln_help_url(f)),
-                security_severity: Some(score),
-                severity: f.severity,
-                tags: ["security", "vulnerability"]
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
-                precision: "very-high",
-            }
-        });
-        rule.security_severity = Some(rule.security_severity.unwrap_or(0.0).max(score));
-        rule.severity = rule.severity.max(f.severity);
-        rule.tags.insert(f.package.ecosystem.to_string());
-        if f.kev.is_some() {
-            rule.tags.insert("kev".into());
-        }
 
-        let pkg = packages.get(&f.package.purl.to_string()).copied();
-        let uri = pkg
-            .and_then(|p| p.found_in.first())
-            .map(|p| image_uri(p))
-            .unwrap_or_else(|| target.clone());
-        let purl = f.package.purl.to_string();
-        let mut logical = vec![json!({
-            "name": f.package.name,
-            "fullyQualifiedName": purl,
-            "kind": "module",
-        })];
-        let layer = pkg.map(|p| p.layer.clone()).unwrap_or(LayerRef {
-            index: f.package.layer_index,
-            diff_id: None,
-            created_by: f.package.layer_created_by.clone(),
-        });
-        if !report.layers.is_empty() {
-            logical.push(layer_logical(&layer));
-        }
-        let mut message = format!(
-            "{} {} ({}) is affected by {} ({} severity): {}.",
-            f.package.name,
-            f.installed_version,
-            f.package.ecosystem,
-            f.id,
-            f.severity,
-            crate::common::fix_text(f)
-        );
-        if let Some(t) = &f.title {
-            message.push_str(&format!(" {t}"));
-        }
-        if !report.layers.is_empty() {
-            message.push_str(&format!(" Introduced in layer {}", layer.index));
-            if let Some(c) = &layer.created_by {
-                message.push_str(&format!(" by `{}`", crate::common::truncate(c.trim(), 120)));
+                let pkg = packages.get(&f.package.purl.to_string()).copied();
+                let uri = pkg
+                    .and_then(|p| p.found_in.first())
+                    .map(|p| image_uri(p))
+                    .unwrap_or_else(|| target.clone());
+                let purl = f.package.purl.to_string();
+                let mut logical = vec![json!({
+                    "name": f.package.name,
+                    "fullyQualifiedName": purl,
+                    "kind": "module",
+                })];
+                let layer = pkg.map(|p| p.layer.clone()).unwrap_or(LayerRef {
+                    index: f.package.layer_index,
+                    diff_id: None,
+                    created_by: f.package.layer_created_by.clone(),
+                });
+                if !report.layers.is_empty() {
+                    logical.push(layer_logical(&layer));
+                }
+                let mut message = format!(
+                    "{} {} ({}) is affected by {} ({} severity): {}.",
+                    f.package.name,
+                    f.installed_version,
+                    f.package.ecosystem,
+                    f.id,
+                    f.severity,
+                    crate::common::fix_text(f)
+                );
+                if let Some(t) = &f.title {
+                    message.push_str(&format!(" {t}"));
+                }
+                if !report.layers.is_empty() {
+                    message.push_str(&format!(" Introduced in layer {}", layer.index));
+                    if let Some(c) = &layer.created_by {
+                        message
+                            .push_str(&format!(" by `{}`", crate::common::truncate(c.trim(), 120)));
+                    }
+                    message.push('.');
+                }
+                let mut properties = json!({
+                    "kind": "vulnerability",
+                    "severity": f.severity.as_str(),
+                    "purl": purl,
+                    "installedVersion": f.installed_version,
+                    "fixedVersions": f.fixed_versions,
+                    "status": f.status.as_str(),
+                    "aliases": f.ids,
+                });
+                if !report.layers.is_empty() {
+                    properties["layer"] = layer_property(&layer);
+                }
+                if let Some(e) = &f.epss {
+                    properties["epss"] = json!(e.score);
+                }
+                if f.kev.is_some() {
+                    properties["kev"] = json!(true);
+                }
+                results.push((
+                    f.id.clone(),
+                    json!({
+                        "level": level(f.severity),
+                        "message": {"text": message},
+                        "locations": [location(uri, region(None, None, None), logical)],
+                        "partialFingerprints": {
+                            FINGERPRINT_KEY: stable_hash(&["vulnerability", &f.id, &purl]),
+                        },
+                        "properties": properties,
+                    }),
+                ));
             }
-            message.push('.');
-        }
-        let mut properties = json!({
-            "kind": "vulnerability",
-            "severity": f.severity.as_str(),
-            "purl": purl,
-            "installedVersion": f.installed_version,
-            "fixedVersions": f.fixed_versions,
-            "status": f.status.as_str(),
-            "aliases": f.ids,
-        });
-        if !report.layers.is_empty() {
-            properties["layer"] = layer_property(&layer);
-        }
-        if let Some(e) = &f.epss {
-            properties["epss"] = json!(e.score);
-        }
-        if f.kev.is_some() {
-            properties["kev"] = json!(true);
-        }
-        results.push((
-            f.id.clone(),
-            json!({
-                "level": level(f.severity),
-                "message": {"text": message},
-                "locations": [location(uri, region(None, None, None), logical)],
-                "partialFingerprints": {
-                    FINGERPRINT_KEY: stable_hash(&["vulnerability", &f.id, &purl]),
-                },
-                "properties": properties,
-            }),
-        ));
-    }
 
-    // Secrets: one rule per secret rule; the result at the file and line, never the value.
-    for s in &report.secrets {
-        let id = format!("secret/{}", s.hit.rule_id);
-        let rule = rules.entry(id.clone()).or_insert_with(|| {
+            // Secrets: one rule per secret rule; the result at the file and line, never the value.
+            FindingRef::Secret(s) => {
+                let id = format!("secret/{}", s.hit.rule_id);
+                let rule = rules.entry(id.clone()).or_insert_with(|| {
             let short = format!("Secret: {}", s.hit.title);
             RuleDraft {
                 name: rule_name("Secret", &s.hit.rule_id),
@@ -429,61 +435,61 @@ pub fn render(report: &ScanReport) -> Value {
                 precision: "high",
             }
         });
-        rule.severity = rule.severity.max(s.hit.severity);
-        rule.security_severity = Some(
-            rule.security_severity
-                .unwrap_or(0.0)
-                .max(severity_score(s.hit.severity)),
-        );
-        let (uri, reg, mut logical) = match &s.location {
-            SecretLocation::File { path } => (
-                image_uri(path),
-                region(Some(s.hit.line), Some(s.hit.column), None),
-                Vec::new(),
-            ),
-            other => {
-                let what = match other {
-                    SecretLocation::Env { name } => format!("ENV {name}"),
-                    SecretLocation::Label { key } => format!("LABEL {key}"),
-                    SecretLocation::History { step } => format!("history step {step}"),
-                    SecretLocation::File { .. } => unreachable!(),
+                rule.severity = rule.severity.max(s.hit.severity);
+                rule.security_severity = Some(
+                    rule.security_severity
+                        .unwrap_or(0.0)
+                        .max(severity_score(s.hit.severity)),
+                );
+                let (uri, reg, mut logical) = match &s.location {
+                    SecretLocation::File { path } => (
+                        image_uri(path),
+                        region(Some(s.hit.line), Some(s.hit.column), None),
+                        Vec::new(),
+                    ),
+                    other => {
+                        let what = match other {
+                            SecretLocation::Env { name } => format!("ENV {name}"),
+                            SecretLocation::Label { key } => format!("LABEL {key}"),
+                            SecretLocation::History { step } => format!("history step {step}"),
+                            SecretLocation::File { .. } => unreachable!(),
+                        };
+                        (
+                            target.clone(),
+                            region(None, None, None),
+                            vec![json!({"name": what, "kind": "variable"})],
+                        )
+                    }
                 };
-                (
-                    target.clone(),
-                    region(None, None, None),
-                    vec![json!({"name": what, "kind": "variable"})],
-                )
-            }
-        };
-        if let Some(layer) = &s.layer {
-            logical.push(layer_logical(layer));
-        }
-        let mut message = format!(
-            "{} ({}) at {}: {}",
-            s.hit.title,
-            s.hit.severity,
-            secret_place(s),
-            s.hit.redacted
-        );
-        if let Some(r) = s.removed_in_layer {
-            message.push_str(&format!(
-                "; deleted in layer {r}, but still in the image's earlier layer"
-            ));
-        }
-        message.push('.');
-        let mut properties = json!({
-            "kind": "secret",
-            "severity": s.hit.severity.as_str(),
-            "fingerprint": s.hit.fingerprint,
-            "redacted": s.hit.redacted,
-        });
-        if let Some(layer) = &s.layer {
-            properties["layer"] = layer_property(layer);
-        }
-        if let Some(r) = s.removed_in_layer {
-            properties["removedInLayer"] = json!(r);
-        }
-        results.push((
+                if let Some(layer) = &s.layer {
+                    logical.push(layer_logical(layer));
+                }
+                let mut message = format!(
+                    "{} ({}) at {}: {}",
+                    s.hit.title,
+                    s.hit.severity,
+                    secret_place(s),
+                    s.hit.redacted
+                );
+                if let Some(r) = s.removed_in_layer {
+                    message.push_str(&format!(
+                        "; deleted in layer {r}, but still in the image's earlier layer"
+                    ));
+                }
+                message.push('.');
+                let mut properties = json!({
+                    "kind": "secret",
+                    "severity": s.hit.severity.as_str(),
+                    "fingerprint": s.hit.fingerprint,
+                    "redacted": s.hit.redacted,
+                });
+                if let Some(layer) = &s.layer {
+                    properties["layer"] = layer_property(layer);
+                }
+                if let Some(r) = s.removed_in_layer {
+                    properties["removedInLayer"] = json!(r);
+                }
+                results.push((
             id.clone(),
             json!({
                 "level": level(s.hit.severity),
@@ -495,92 +501,93 @@ pub fn render(report: &ScanReport) -> Value {
                 "properties": properties,
             }),
         ));
-    }
+            }
 
-    // Misconfigurations: one rule per check, results at the file, line and column.
-    for m in &report.misconfigurations {
-        let rule = rules.entry(m.check_id.clone()).or_insert_with(|| {
-            let refs: Vec<&str> = m.references.iter().filter_map(|r| safe_url(r)).collect();
-            let compliance: Vec<String> = m
-                .compliance
-                .iter()
-                .map(|c| format!("{} {}", c.framework.as_str(), c.control))
-                .collect();
-            let mut text = format!("{}: {}\n\nFix: {}\n", m.check_id, m.title, m.remediation);
-            let mut markdown = format!(
-                "**{}**: {}\n\n**Fix**: {}\n",
-                md(&m.check_id),
-                md(&m.title),
-                md(&m.remediation)
-            );
-            if !compliance.is_empty() {
-                text.push_str(&format!("\nCompliance: {}\n", compliance.join(", ")));
-                markdown.push_str(&format!(
-                    "\n**Compliance**: {}\n",
-                    md(&compliance.join(", "))
-                ));
-            }
-            if !refs.is_empty() {
-                text.push_str("\nReferences:\n");
-                markdown.push_str("\n**References**\n\n");
-                for r in &refs {
-                    text.push_str(&format!("- {r}\n"));
-                    markdown.push_str(&format!("- <{r}>\n"));
+            // Misconfigurations: one rule per check, results at the file, line and column.
+            FindingRef::Misconfiguration(m) => {
+                let rule = rules.entry(m.check_id.clone()).or_insert_with(|| {
+                    let refs: Vec<&str> = m.references.iter().filter_map(|r| safe_url(r)).collect();
+                    let compliance: Vec<String> = m
+                        .compliance
+                        .iter()
+                        .map(|c| format!("{} {}", c.framework.as_str(), c.control))
+                        .collect();
+                    let mut text =
+                        format!("{}: {}\n\nFix: {}\n", m.check_id, m.title, m.remediation);
+                    let mut markdown = format!(
+                        "**{}**: {}\n\n**Fix**: {}\n",
+                        md(&m.check_id),
+                        md(&m.title),
+                        md(&m.remediation)
+                    );
+                    if !compliance.is_empty() {
+                        text.push_str(&format!("\nCompliance: {}\n", compliance.join(", ")));
+                        markdown.push_str(&format!(
+                            "\n**Compliance**: {}\n",
+                            md(&compliance.join(", "))
+                        ));
+                    }
+                    if !refs.is_empty() {
+                        text.push_str("\nReferences:\n");
+                        markdown.push_str("\n**References**\n\n");
+                        for r in &refs {
+                            text.push_str(&format!("- {r}\n"));
+                            markdown.push_str(&format!("- <{r}>\n"));
+                        }
+                    }
+                    let mut tags: BTreeSet<String> = ["security", "misconfiguration"]
+                        .into_iter()
+                        .map(String::from)
+                        .collect();
+                    for c in &m.compliance {
+                        tags.insert(format!("{}/{}", c.framework.as_str(), c.control));
+                    }
+                    RuleDraft {
+                        name: rule_name("Misconfiguration", &m.check_id),
+                        short: crate::common::truncate(&m.title, 200),
+                        full: format!("{} {}", m.title, m.remediation),
+                        help_text: text,
+                        help_markdown: markdown,
+                        help_uri: refs.first().map(|r| r.to_string()),
+                        security_severity: Some(severity_score(m.severity)),
+                        severity: m.severity,
+                        tags,
+                        precision: "very-high",
+                    }
+                });
+                rule.severity = rule.severity.max(m.severity);
+                rule.security_severity = Some(
+                    rule.security_severity
+                        .unwrap_or(0.0)
+                        .max(severity_score(m.severity)),
+                );
+                let l = &m.location;
+                let uri = if l.path == "image-config" {
+                    target.clone()
+                } else if l.layer.is_some() {
+                    image_uri(&l.path)
+                } else {
+                    host_uri(&l.path)
+                };
+                let mut logical = Vec::new();
+                if let Some(r) = &l.resource {
+                    logical.push(json!({"name": r, "kind": "object"}));
                 }
-            }
-            let mut tags: BTreeSet<String> = ["security", "misconfiguration"]
-                .into_iter()
-                .map(String::from)
-                .collect();
-            for c in &m.compliance {
-                tags.insert(format!("{}/{}", c.framework.as_str(), c.control));
-            }
-            RuleDraft {
-                name: rule_name("Misconfiguration", &m.check_id),
-                short: crate::common::truncate(&m.title, 200),
-                full: format!("{} {}", m.title, m.remediation),
-                help_text: text,
-                help_markdown: markdown,
-                help_uri: refs.first().map(|r| r.to_string()),
-                security_severity: Some(severity_score(m.severity)),
-                severity: m.severity,
-                tags,
-                precision: "very-high",
-            }
-        });
-        rule.severity = rule.severity.max(m.severity);
-        rule.security_severity = Some(
-            rule.security_severity
-                .unwrap_or(0.0)
-                .max(severity_score(m.severity)),
-        );
-        let l = &m.location;
-        let uri = if l.path == "image-config" {
-            target.clone()
-        } else if l.layer.is_some() {
-            image_uri(&l.path)
-        } else {
-            host_uri(&l.path)
-        };
-        let mut logical = Vec::new();
-        if let Some(r) = &l.resource {
-            logical.push(json!({"name": r, "kind": "object"}));
-        }
-        if let Some(layer) = &l.layer {
-            logical.push(layer_logical(layer));
-        }
-        let mut properties = json!({
-            "kind": "misconfiguration",
-            "severity": m.severity.as_str(),
-            "path": l.path,
-        });
-        if let Some(layer) = &l.layer {
-            properties["layer"] = layer_property(layer);
-        }
-        if !m.compliance.is_empty() {
-            properties["compliance"] = json!(m.compliance);
-        }
-        results.push((
+                if let Some(layer) = &l.layer {
+                    logical.push(layer_logical(layer));
+                }
+                let mut properties = json!({
+                    "kind": "misconfiguration",
+                    "severity": m.severity.as_str(),
+                    "path": l.path,
+                });
+                if let Some(layer) = &l.layer {
+                    properties["layer"] = layer_property(layer);
+                }
+                if !m.compliance.is_empty() {
+                    properties["compliance"] = json!(m.compliance);
+                }
+                results.push((
             m.check_id.clone(),
             json!({
                 "level": level(m.severity),
@@ -592,12 +599,12 @@ pub fn render(report: &ScanReport) -> Value {
                 "properties": properties,
             }),
         ));
-    }
+            }
 
-    // Licences: one rule per licence the policy objects to.
-    for lf in sorted_licenses(report) {
-        let id = format!("license/{}", lf.license);
-        let rule = rules.entry(id.clone()).or_insert_with(|| {
+            // Licences: one rule per licence the policy objects to.
+            FindingRef::License(lf) => {
+                let id = format!("license/{}", lf.license);
+                let rule = rules.entry(id.clone()).or_insert_with(|| {
             let short = format!(
                 "Licence {} ({})",
                 lf.license,
@@ -631,31 +638,31 @@ pub fn render(report: &ScanReport) -> Value {
                 precision: "high",
             }
         });
-        rule.severity = rule.severity.max(lf.severity);
-        let pkg = packages.get(&lf.purl).copied();
-        let uri = pkg
-            .and_then(|p| p.found_in.first())
-            .map(|p| image_uri(p))
-            .unwrap_or_else(|| target.clone());
-        let mut logical = vec![json!({
-            "name": lf.package,
-            "fullyQualifiedName": lf.purl,
-            "kind": "module",
-        })];
-        if !report.layers.is_empty() {
-            logical.push(layer_logical(&lf.layer));
-        }
-        let mut properties = json!({
-            "kind": "license",
-            "severity": lf.severity.as_str(),
-            "purl": lf.purl,
-            "license": lf.license,
-            "category": lf.category,
-        });
-        if !report.layers.is_empty() {
-            properties["layer"] = layer_property(&lf.layer);
-        }
-        results.push((
+                rule.severity = rule.severity.max(lf.severity);
+                let pkg = packages.get(&lf.purl).copied();
+                let uri = pkg
+                    .and_then(|p| p.found_in.first())
+                    .map(|p| image_uri(p))
+                    .unwrap_or_else(|| target.clone());
+                let mut logical = vec![json!({
+                    "name": lf.package,
+                    "fullyQualifiedName": lf.purl,
+                    "kind": "module",
+                })];
+                if !report.layers.is_empty() {
+                    logical.push(layer_logical(&lf.layer));
+                }
+                let mut properties = json!({
+                    "kind": "license",
+                    "severity": lf.severity.as_str(),
+                    "purl": lf.purl,
+                    "license": lf.license,
+                    "category": lf.category,
+                });
+                if !report.layers.is_empty() {
+                    properties["layer"] = layer_property(&lf.layer);
+                }
+                results.push((
             id.clone(),
             json!({
                 "level": level(lf.severity),
@@ -667,6 +674,8 @@ pub fn render(report: &ScanReport) -> Value {
                 "properties": properties,
             }),
         ));
+            }
+        }
     }
 
     let index: HashMap<String, usize> = rules

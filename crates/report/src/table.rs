@@ -5,13 +5,15 @@
 //! only when asked ([`render_with`] with `color`; the CLI asks on a terminal without
 //! `NO_COLOR`).
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use bulwark_analyze::DiagnosticLevel;
-use bulwark_types::{SecretLocation, Severity};
+use bulwark_types::{Severity, VulnerabilityFinding};
 
-use crate::common::{category_words, misconfig_place, sorted_licenses, truncate, Counts};
-use crate::ScanReport;
+use crate::common::{category_words, truncate, Counts};
+use crate::view::{findings_of, plural, FindingRef, FindingView, KINDS};
+use crate::{FindingKind, ScanReport};
 
 /// A severity word, padded to `width`, in its ANSI colour when `color`.
 fn sev(s: Severity, width: usize, color: bool) -> String {
@@ -128,110 +130,70 @@ pub fn render_with(report: &ScanReport, color: bool) -> String {
     for row in &rows {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]], &mut out);
     }
-    if !report.vulnerabilities.is_empty() {
-        let _ = writeln!(out, "\nVULNERABILITIES ({})", report.vulnerabilities.len());
-        // Grouped by package, packages in the order of their most urgent finding.
-        let mut order: Vec<String> = Vec::new();
-        for f in &report.vulnerabilities {
-            let key = f.package.purl.to_string();
-            if !order.contains(&key) {
-                order.push(key);
-            }
+    for kind in KINDS {
+        let views = findings_of(report, kind);
+        if views.is_empty() {
+            continue;
         }
-        for key in order {
-            let group: Vec<_> = report
-                .vulnerabilities
-                .iter()
-                .filter(|f| f.package.purl.to_string() == key)
-                .collect();
-            let first = group[0];
-            let _ = writeln!(
-                out,
-                "  {} {} ({}, layer {})",
-                first.package.name,
-                first.installed_version,
-                first.package.ecosystem,
-                first.package.layer_index
-            );
-            for f in group {
-                let fixed = if f.fixed_versions.is_empty() {
-                    format!("{:?}", f.status).to_lowercase()
-                } else {
-                    format!("fixed in {}", f.fixed_versions.join(", "))
-                };
-                let _ = writeln!(
-                    out,
-                    "    {} {:<20} {:<28} {}",
-                    sev(f.severity, 9, color),
-                    f.id,
-                    truncate(&fixed, 28),
-                    truncate(&f.priority.reason, 70)
-                );
-            }
-        }
-    }
-    if !report.secrets.is_empty() {
-        let _ = writeln!(out, "\nSECRETS ({})", report.secrets.len());
-        for s in &report.secrets {
-            let place = match &s.location {
-                SecretLocation::File { path } => format!("{path}:{}", s.hit.line),
-                SecretLocation::Env { name } => format!("ENV {name}"),
-                SecretLocation::Label { key } => format!("LABEL {key}"),
-                SecretLocation::History { step } => format!("history step {step}"),
-            };
-            let mut layer = s
-                .layer
-                .as_ref()
-                .map(|l| format!("layer {}", l.index))
-                .unwrap_or_else(|| "config".into());
-            if let Some(r) = s.removed_in_layer {
-                layer.push_str(&format!(", removed in layer {r} (still in the image)"));
-            }
-            let _ = writeln!(
-                out,
-                "  {} {:<28} {}  {}  [{}] {}",
-                sev(s.hit.severity, 8, color),
-                s.hit.rule_id,
-                place,
-                s.hit.redacted,
-                layer,
-                s.hit.fingerprint
-            );
-        }
-    }
-    if !report.misconfigurations.is_empty() {
         let _ = writeln!(
             out,
-            "\nMISCONFIGURATIONS ({})",
-            report.misconfigurations.len()
+            "\n{} ({})",
+            plural(kind).to_ascii_uppercase(),
+            views.len()
         );
-        for m in &report.misconfigurations {
-            let _ = writeln!(
-                out,
-                "  {} {:<12} {}  {}",
-                sev(m.severity, 8, color),
-                m.check_id,
-                misconfig_place(m),
-                truncate(&m.title, 80)
-            );
-            let _ = writeln!(out, "           {}", truncate(&m.message, 110));
-            let _ = writeln!(out, "           fix: {}", truncate(&m.remediation, 105));
+        if kind == FindingKind::Vulnerability {
+            vulnerability_groups(&views, color, &mut out);
+            continue;
         }
-    }
-    if !report.license_findings.is_empty() {
-        let _ = writeln!(out, "\nLICENSES ({})", report.license_findings.len());
-        for l in sorted_licenses(report) {
-            let _ = writeln!(
-                out,
-                "  {} {} {}  {} ({}): {}  [layer {}]",
-                sev(l.severity, 8, color),
-                l.package,
-                l.version,
-                l.license,
-                category_words(l.category),
-                l.reason,
-                l.layer.index
-            );
+        for v in &views {
+            match v.finding {
+                FindingRef::Vulnerability(_) => {}
+                FindingRef::Secret(s) => {
+                    let mut layer = s
+                        .layer
+                        .as_ref()
+                        .map(|l| format!("layer {}", l.index))
+                        .unwrap_or_else(|| "config".into());
+                    if let Some(r) = s.removed_in_layer {
+                        layer.push_str(&format!(", removed in layer {r} (still in the image)"));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "  {} {:<28} {}  {}  [{}] {}",
+                        sev(v.severity, 8, color),
+                        v.id,
+                        v.location,
+                        s.hit.redacted,
+                        layer,
+                        s.hit.fingerprint
+                    );
+                }
+                FindingRef::Misconfiguration(m) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {:<12} {}  {}",
+                        sev(v.severity, 8, color),
+                        v.id,
+                        v.location,
+                        truncate(v.title, 80)
+                    );
+                    let _ = writeln!(out, "           {}", truncate(&m.message, 110));
+                    let _ = writeln!(out, "           fix: {}", truncate(&m.remediation, 105));
+                }
+                FindingRef::License(l) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {} {}  {} ({}): {}  [layer {}]",
+                        sev(v.severity, 8, color),
+                        l.package,
+                        l.version,
+                        l.license,
+                        category_words(l.category),
+                        l.reason,
+                        l.layer.index
+                    );
+                }
+            }
         }
     }
     let counts = Counts::of(report);
@@ -293,4 +255,46 @@ pub fn render_with(report: &ScanReport, color: bool) -> String {
         }
     }
     out
+}
+
+/// Vulnerabilities grouped by package, packages in the order of their most urgent finding.
+fn vulnerability_groups(views: &[FindingView<'_>], color: bool, out: &mut String) {
+    let mut groups: Vec<(&str, Vec<&VulnerabilityFinding>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for v in views {
+        let FindingRef::Vulnerability(f) = v.finding else {
+            continue;
+        };
+        let i = *index.entry(&v.location).or_insert_with(|| {
+            groups.push((&v.location, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(f);
+    }
+    for (_, group) in groups {
+        let first = group[0];
+        let _ = writeln!(
+            out,
+            "  {} {} ({}, layer {})",
+            first.package.name,
+            first.installed_version,
+            first.package.ecosystem,
+            first.package.layer_index
+        );
+        for f in group {
+            let fixed = if f.fixed_versions.is_empty() {
+                format!("{:?}", f.status).to_lowercase()
+            } else {
+                format!("fixed in {}", f.fixed_versions.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "    {} {:<20} {:<28} {}",
+                sev(f.severity, 9, color),
+                f.id,
+                truncate(&fixed, 28),
+                truncate(&f.priority.reason, 70)
+            );
+        }
+    }
 }

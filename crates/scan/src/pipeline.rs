@@ -143,18 +143,11 @@ fn scan(
         misconfigurations.extend(bulwark_misconfig::image_config::scan(&image, &facts));
         misconfigurations.extend(bulwark_misconfig::in_image::findings(&facts));
     }
-    // The per-layer records and the file tree served assembly and the checks above; nothing
-    // after this reads them, and on a large tree they outweigh the findings (issue 13).
+    // The per-layer records served assembly and the checks above; nothing after this reads
+    // them, and on a large tree they outweigh the findings (issue 13). The report takes the
+    // facts it keeps (packages, secrets, layers) by value and frees the file index.
     facts.layer_facts = Vec::new();
-    facts.files = Default::default();
-    // The report takes the package list and the secrets over instead of copying them: one
-    // copy of a million packages at a time.
-    let packages = std::mem::take(&mut facts.packages);
-    let secrets = std::mem::take(&mut facts.secrets);
-    let mut report = ScanReport::new(&image, &facts, TOOL_VERSION);
-    drop(facts);
-    report.packages = packages;
-    report.secrets = secrets;
+    let mut report = ScanReport::new(&image, facts, TOOL_VERSION);
     report.add_misconfigurations(misconfigurations);
 
     // Redaction holds whether or not secrets were asked for: the values found in the config

@@ -16,6 +16,7 @@ mod purl;
 mod secret;
 mod severity;
 mod text;
+mod vulnerability;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use ecosystem::{Ecosystem, EcosystemInfo, NameRule};
@@ -26,3 +27,7 @@ pub use purl::Purl;
 pub use secret::{SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;
 pub use text::BorrowedText;
+pub use vulnerability::{
+    CvssInfo, EpssScore, FindingPackage, FindingStatus, KevEntry, MatchOutcome, Priority,
+    SeveritySource, VulnerabilityFinding,
+};

@@ -6,7 +6,7 @@ use bulwark_version::{compare, Scheme};
 use serde_json::Value;
 
 use crate::model::{Advisory, Affected, AffectedStatus, Range, Skips};
-use crate::store::{EpssScore, KevEntry};
+use bulwark_types::{EpssScore, KevEntry};
 
 pub(crate) fn is_kev(v: &Value) -> bool {
     v.get("vulnerabilities").is_some_and(Value::is_array)

@@ -25,19 +25,19 @@ mod osv;
 mod store;
 mod update;
 
+/// The finding types live in `bulwark-types` (so a report needs no database to be read back);
+/// re-exported under the matcher's names.
+pub use bulwark_types::{
+    CvssInfo, EpssScore, FindingPackage, FindingStatus, KevEntry, MatchOutcome, Priority,
+    SeveritySource, VulnerabilityFinding as Finding,
+};
 pub use error::{Error, Result};
 pub use feeds::debian_release;
 pub use import::{import_paths, ImportSummary, SourceSummary, MAX_FILE_BYTES};
-pub use matcher::{
-    language_ecosystem, match_packages, os_ecosystem, try_match, CvssInfo, Finding, FindingPackage,
-    FindingStatus, MatchOptions, MatchOutcome, Priority,
-};
+pub use matcher::{language_ecosystem, match_packages, os_ecosystem, try_match, MatchOptions};
 pub use model::{SeverityVector, Skips};
 pub use osv::normalize_name;
-pub use store::{
-    EpssScore, KevEntry, Metadata, SourceCounts, SourceInfo, Store, StoreBuilder, DB_FILE,
-    SCHEMA_VERSION,
-};
+pub use store::{Metadata, SourceCounts, SourceInfo, Store, StoreBuilder, DB_FILE, SCHEMA_VERSION};
 /// Re-exported so callers of [`check_age`] need no direct `time` dependency.
 pub use time::OffsetDateTime;
 pub use update::{

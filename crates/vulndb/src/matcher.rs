@@ -3,148 +3,24 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
-use bulwark_types::{Ecosystem, OsFamily, OsRelease, Package, Purl, Severity};
+use bulwark_types::{
+    CvssInfo, Ecosystem, EpssScore, FindingPackage, FindingStatus, KevEntry, MatchOutcome,
+    OsFamily, OsRelease, Package, Priority, Severity, SeveritySource,
+    VulnerabilityFinding as Finding,
+};
 use bulwark_version::{compare, in_osv_range, Scheme};
-use serde::Serialize;
 
 use crate::cvss::{base_score_v3, base_score_v4, severity_for_score};
 use crate::error::Result;
 use crate::feeds::debian_release;
 use crate::osv::normalize_name;
-use crate::store::{AdvisoryRow, EpssScore, KevEntry, Store};
+use crate::store::{AdvisoryRow, Store};
 
 /// Knobs for [`match_packages`].
 #[derive(Debug, Clone, Default)]
 pub struct MatchOptions {
     /// Also report flaws a distribution says do not affect its package (status `not-affected`).
     pub include_not_affected: bool,
-}
-
-/// Whether a fix exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingStatus {
-    /// A fixed version is known (see `fixed_versions`).
-    Fixed,
-    /// Affected and no fix is published (hidden by `--ignore-unfixed`).
-    Unfixed,
-    /// The distribution says this package is not affected (only with `include_not_affected`).
-    NotAffected,
-}
-
-impl FindingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingStatus::Fixed => "fixed",
-            FindingStatus::Unfixed => "unfixed",
-            FindingStatus::NotAffected => "not-affected",
-        }
-    }
-}
-
-/// The package a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FindingPackage {
-    pub name: String,
-    pub version: String,
-    pub purl: Purl,
-    pub ecosystem: Ecosystem,
-    /// `Package.layer.index`: the layer that introduced the package.
-    pub layer_index: usize,
-    /// The build step (history `created_by`) that made that layer, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layer_created_by: Option<String>,
-    /// The advisory ecosystem it was matched in (`PyPI`, `Debian:12`, `Alpine:v3.22`).
-    pub advisory_ecosystem: String,
-    /// The name it was matched under (the source package for Debian/Ubuntu/Alpine).
-    pub advisory_name: String,
-}
-
-/// A CVSS vector and, for v3.x, the base score computed from it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CvssInfo {
-    /// `3.1`, `3.0` or `4.0`.
-    pub version: String,
-    pub vector: String,
-    /// Computed score (v3.x base score; v4.0 CVSS-B/-BT/-BE/-BTE score); `None` when the
-    /// vector could not be scored.
-    pub base_score: Option<f64>,
-}
-
-/// Ranking inputs and the human reason, as `priority` orders findings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Priority {
-    pub kev: bool,
-    pub epss: Option<f64>,
-    /// CVSS base score, or a stand-in for the source's rating (critical 9.5, high 8, medium
-    /// 5.5, low 2).
-    pub score: f64,
-    /// e.g. `in CISA KEV (due 2022-01-10); EPSS 0.97 (99th percentile); CVSS 10.0 critical`.
-    pub reason: String,
-}
-
-/// One flaw in one package: every id that names it, merged through aliases.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    /// The primary id: a CVE when one is known, else a GHSA, else the smallest id.
-    pub id: String,
-    /// All ids, primary first, then sorted.
-    pub ids: Vec<String>,
-    pub package: FindingPackage,
-    pub installed_version: String,
-    /// Versions that fix it (newer than the installed one), in version order.
-    pub fixed_versions: Vec<String>,
-    pub status: FindingStatus,
-    /// The distribution's note (`no-dsa`, `postponed: …`, `not affected: …`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_note: Option<String>,
-    pub severity: Severity,
-    /// Where `severity` came from: `CVSS 3.1`, `GHSA rating`, `Debian urgency`, `none`.
-    pub severity_source: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cvss: Option<CvssInfo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub epss: Option<EpssScore>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kev: Option<KevEntry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    pub references: Vec<String>,
-    pub priority: Priority,
-}
-
-impl Finding {
-    /// KEV first (earliest due date first), then higher EPSS, then higher score, then id.
-    pub fn priority_cmp(&self, other: &Finding) -> Ordering {
-        other
-            .priority
-            .kev
-            .cmp(&self.priority.kev)
-            .then_with(|| {
-                let (a, b) = (
-                    self.priority.epss.unwrap_or(-1.0),
-                    other.priority.epss.unwrap_or(-1.0),
-                );
-                b.partial_cmp(&a).unwrap_or(Ordering::Equal)
-            })
-            .then_with(|| {
-                other
-                    .priority
-                    .score
-                    .partial_cmp(&self.priority.score)
-                    .unwrap_or(Ordering::Equal)
-            })
-            .then_with(|| self.id.cmp(&other.id))
-            .then_with(|| self.package.purl.cmp(&other.package.purl))
-    }
-}
-
-/// Findings plus the packages that could not be checked, with the reason.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct MatchOutcome {
-    /// Sorted by priority (see [`Finding::priority_cmp`]).
-    pub findings: Vec<Finding>,
-    pub unmatched: Vec<(Purl, String)>,
 }
 
 /// The OSV ecosystem a language package is matched in; `None` for OS packages.
@@ -389,16 +265,16 @@ fn id_rank(id: &str) -> (u8, &str) {
     (r, id)
 }
 
-fn source_rating(s: &str) -> Option<(Severity, &'static str)> {
+fn source_rating(s: &str) -> Option<(Severity, SeveritySource)> {
     let lower = s.to_ascii_lowercase();
     if lower == "unimportant" {
-        return Some((Severity::Low, "Debian urgency"));
+        return Some((Severity::Low, SeveritySource::DebianUrgency));
     }
     let sev: Severity = lower.parse().ok()?;
     let label = if matches!(lower.as_str(), "low" | "medium" | "high") && s == lower {
-        "Debian urgency"
+        SeveritySource::DebianUrgency
     } else {
-        "source rating"
+        SeveritySource::SourceRating
     };
     Some((sev, label))
 }
@@ -647,10 +523,12 @@ pub fn try_match(
             let (severity, severity_source, score) = match (computed, rated) {
                 (Some(c), _) => {
                     let s = c.base_score.unwrap_or(0.0);
-                    (severity_for_score(s), format!("CVSS {}", c.version), s)
+                    // The matcher only builds CvssInfo for versions 3.0, 3.1 and 4.0.
+                    let source = SeveritySource::cvss(&c.version).unwrap_or(SeveritySource::None);
+                    (severity_for_score(s), source, s)
                 }
-                (None, Some((sev, label))) => (sev, label.to_string(), stand_in(sev)),
-                (None, None) => (Severity::Unknown, "none".to_string(), 0.0),
+                (None, Some((sev, label))) => (sev, label, stand_in(sev)),
+                (None, None) => (Severity::Unknown, SeveritySource::None, 0.0),
             };
             let cvss = cvss.or(v4);
 

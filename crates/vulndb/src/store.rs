@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use bulwark_types::{EpssScore, KevEntry};
+
 use crate::error::{io_err, sql_err, Error, Result};
 use crate::model::{Advisory, Range, SeverityVector};
 
@@ -71,27 +73,6 @@ pub struct Metadata {
     pub epss: u64,
     /// Size of the database file in bytes.
     pub size_bytes: u64,
-}
-
-/// A CISA Known Exploited Vulnerabilities entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KevEntry {
-    pub cve: String,
-    pub date_added: Option<String>,
-    pub due_date: Option<String>,
-    pub vendor: Option<String>,
-    pub product: Option<String>,
-    pub name: Option<String>,
-    pub ransomware: Option<String>,
-}
-
-/// A FIRST EPSS score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EpssScore {
-    pub cve: String,
-    pub score: f64,
-    pub percentile: f64,
-    pub date: Option<String>,
 }
 
 pub(crate) struct AffectedRow {

@@ -16,6 +16,7 @@ mod real_images;
 mod redaction;
 mod registry;
 mod report_formats;
+mod round_trip;
 mod sbom_formats;
 mod sbom_input;
 mod secrets;

@@ -290,7 +290,7 @@ pub fn append(b: &mut tar::Builder<impl Write>, name: &str, data: &[u8]) {
 
 /// Runs the real binary with a private cache dir unless the test passes its own.
 pub fn bulwark(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bulwark"))
+    let out = Command::new(env!("CARGO_BIN_EXE_bulwark"))
         .args(args)
         .env_remove("BULWARK_CACHE_DIR")
         // Never the developer's own advisory database: tests that want one pass --db-dir.
@@ -300,7 +300,37 @@ pub fn bulwark(args: &[&str]) -> Output {
         )
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .output()
-        .expect("the bulwark binary runs")
+        .expect("the bulwark binary runs");
+    // Every JSON report any test makes is also read back and written again.
+    assert_report_round_trips(&args.join(" "), &out.stdout);
+    out
+}
+
+/// When `output` is a bulwark JSON report: reading it back and writing it again gives the
+/// same bytes (the report is data a server can store, not only a rendering).
+pub fn assert_report_round_trips(what: &str, output: &[u8]) {
+    let is_report = serde_json::from_slice::<Value>(output)
+        .is_ok_and(|v| v["schema"] == bulwark_report::REPORT_SCHEMA);
+    if !is_report {
+        return;
+    }
+    let report = bulwark_report::read_report(output)
+        .unwrap_or_else(|e| panic!("{what}: the JSON report does not read back: {e}"));
+    let again = bulwark_report::render(&report, bulwark_report::Format::Json);
+    if again.as_bytes() != output {
+        let first = String::from_utf8_lossy(output);
+        let line = first
+            .lines()
+            .zip(again.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{what}: the report read back writes different bytes, first at line {}:\n  written: {:?}\n  again:   {:?}",
+            line + 1,
+            first.lines().nth(line),
+            again.lines().nth(line)
+        );
+    }
 }
 
 /// Scans and returns (exit code, parsed JSON report or Null, stderr).

@@ -163,7 +163,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 pub fn evaluate(report: &ScanReport, gates: &GateConfig) -> Vec<GateResult> {
     let mut out = Vec::new();
     if let Some(g) = &gates.vulnerabilities {
-        let hits: Vec<&bulwark_vulndb::Finding> = report
+        let hits: Vec<&bulwark_types::VulnerabilityFinding> = report
             .vulnerabilities
             .iter()
             .filter(|f| g.severity.admits(f.severity))

@@ -221,7 +221,7 @@ impl IgnoreRule {
 }
 
 /// How each ignore rule fared, for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleState {
     /// It suppressed at least one finding.

@@ -1,9 +1,9 @@
 use super::*;
 use bulwark_types::{
-    Ecosystem, LayerRef, MisconfigLocation, Misconfiguration, Package, SecretFinding, SecretHit,
-    Severity,
+    Ecosystem, FindingPackage, FindingStatus, LayerRef, MisconfigLocation, Misconfiguration,
+    Package, Priority, SecretFinding, SecretHit, Severity, SeveritySource,
+    VulnerabilityFinding as Finding,
 };
-use bulwark_vulndb::{Finding, FindingPackage, FindingStatus, Priority};
 
 fn layer() -> LayerRef {
     LayerRef {
@@ -55,7 +55,7 @@ fn vuln(id: &str, alias: &str, p: &Package, severity: Severity, fixed: bool) -> 
         },
         status_note: None,
         severity,
-        severity_source: "test".into(),
+        severity_source: SeveritySource::None,
         cvss: None,
         epss: None,
         kev: None,

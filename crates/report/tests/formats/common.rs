@@ -8,11 +8,10 @@ use bulwark_report::{
     FindingKind, GateResult, LicenseCategory, LicenseFinding, ScanReport, Suppression,
 };
 use bulwark_types::{
-    ComplianceRef, Digest, Ecosystem, Framework, LayerRef, MisconfigLocation, Misconfiguration,
-    OsFamily, OsRelease, Package, Purl, SecretFinding, SecretHit, SecretLocation, Severity,
-};
-use bulwark_vulndb::{
-    CvssInfo, EpssScore, Finding, FindingPackage, FindingStatus, KevEntry, Priority,
+    ComplianceRef, CvssInfo, Digest, Ecosystem, EpssScore, FindingPackage, FindingStatus,
+    Framework, KevEntry, LayerRef, MisconfigLocation, Misconfiguration, OsFamily, OsRelease,
+    Package, Priority, Purl, SecretFinding, SecretHit, SecretLocation, Severity, SeveritySource,
+    VulnerabilityFinding as Finding,
 };
 use serde_json::Value;
 
@@ -125,9 +124,9 @@ fn finding(
         status_note: None,
         severity,
         severity_source: if cvss.is_some() {
-            "CVSS 3.1".into()
+            SeveritySource::Cvss31
         } else {
-            "GHSA rating".into()
+            SeveritySource::GhsaRating
         },
         cvss: cvss.map(|(vector, score)| CvssInfo {
             version: "3.1".into(),

@@ -4,5 +4,6 @@
 //! for the fields consumers rely on, escaping, size bounds and byte-for-byte determinism.
 
 mod common;
+mod golden;
 mod json_formats;
 mod text_formats;
