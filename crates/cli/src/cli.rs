@@ -419,7 +419,7 @@ impl PolicyArgs {
         PolicyArgs {
             config: std::env::var_os("BULWARK_CONFIG").map(PathBuf::from),
             vex: Vec::new(),
-            max_vex_size: bulwark_report::vex::DEFAULT_MAX_VEX_BYTES,
+            max_vex_size: bulwark_policy::vex::DEFAULT_MAX_VEX_BYTES,
             ignore_file: None,
             license_allow: Vec::new(),
             license_deny: Vec::new(),

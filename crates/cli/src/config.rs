@@ -11,11 +11,11 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use bulwark_report::policy::{
+use bulwark_policy::vex::VexSet;
+use bulwark_policy::{
     parse_ignore_file, Date, GateConfig, IgnoreRule, LicensePolicy, Policy, SeverityFilter,
     SeverityGate, VulnGate,
 };
-use bulwark_report::vex::VexSet;
 use bulwark_types::Severity;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};

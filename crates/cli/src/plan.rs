@@ -52,7 +52,7 @@ impl ScanPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bulwark_report::policy::{GateConfig, LicensePolicy, Policy, SeverityGate, VulnGate};
+    use bulwark_policy::{GateConfig, LicensePolicy, Policy, SeverityGate, VulnGate};
 
     fn resolved(gates: GateConfig, legacy_gate: bool) -> Resolved {
         Resolved {

@@ -277,7 +277,7 @@ pub fn render(report: &ScanReport) -> String {
                 o,
                 "<li>{} <strong>{}</strong>: {}</li>",
                 if g.passed { "passed" } else { "FAILED" },
-                esc(&g.gate),
+                esc(g.gate.as_str()),
                 esc(&g.reason)
             );
         }
@@ -520,7 +520,7 @@ pub fn render(report: &ScanReport) -> String {
                     esc(&format!("{:?}", s.kind).to_lowercase()),
                     esc(&s.id),
                     format!("<code>{}</code>", esc(&s.target)),
-                    esc(&s.source),
+                    esc(s.source.as_str()),
                     esc(&s.reason),
                 ]
             })

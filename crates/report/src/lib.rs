@@ -16,21 +16,20 @@ mod common;
 pub mod cyclonedx;
 pub mod html;
 pub mod import;
-mod input;
+pub mod input;
 pub mod junit;
 pub mod markdown;
 mod model;
-pub mod policy;
 mod policy_model;
 mod redact;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
-pub mod vex;
 
 pub use model::{Format, ImageIdentity, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA};
 pub use policy_model::{
-    FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
+    FindingKind, GateKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding,
+    RuleState, Suppression, SuppressionSource,
 };
 pub use redact::RedactFn;
 

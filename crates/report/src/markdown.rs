@@ -117,7 +117,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
                 out,
                 "- {} **{}**: {}",
                 if g.passed { "✅" } else { "❌" },
-                cell(&g.gate),
+                cell(g.gate.as_str()),
                 cell(&g.reason)
             );
         }
@@ -145,7 +145,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
         let vex = report
             .suppressed
             .iter()
-            .filter(|s| s.source == "vex")
+            .filter(|s| s.source == crate::SuppressionSource::Vex)
             .count();
         let _ = writeln!(
             out,
@@ -329,7 +329,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
                 cell(&format!("{:?}", s.kind).to_lowercase()),
                 cell(&s.id),
                 cell(&s.target),
-                cell(&s.source),
+                cell(s.source.as_str()),
                 cell(&truncate(&s.reason, 120)),
             ]
         })

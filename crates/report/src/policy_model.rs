@@ -2,7 +2,9 @@
 //! why, and the verdict of each gate. The policy engine fills them; every renderer shows them.
 
 use bulwark_types::{LayerRef, Severity};
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// How a licence is classed by the licence policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -42,6 +44,31 @@ pub enum FindingKind {
     License,
 }
 
+/// What took a finding out of the results. Serialized as today's strings: `ignore`, `vex`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionSource {
+    /// An ignore rule, from `bulwark.yaml`'s `ignores:` or an ignore file (`.bulwarkignore`).
+    Ignore,
+    /// A VEX statement (`not_affected` or `fixed`).
+    Vex,
+}
+
+impl SuppressionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionSource::Ignore => "ignore",
+            SuppressionSource::Vex => "vex",
+        }
+    }
+}
+
+impl fmt::Display for SuppressionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A finding kept out of the results, with the rule or statement that did it, so the JSON
 /// report can be audited.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,8 +78,8 @@ pub struct Suppression {
     pub id: String,
     /// What it was found in (purl, path, file:line).
     pub target: String,
-    /// `ignore` (a bulwark.yaml rule) or `vex` (a VEX statement).
-    pub source: String,
+    /// An ignore rule (bulwark.yaml or an ignore file; `origin` says which) or a VEX statement.
+    pub source: SuppressionSource,
     /// Where the rule or statement was written (`bulwark.yaml ignores[2]`, `.bulwarkignore:4`,
     /// the VEX document's path).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,16 +91,54 @@ pub struct Suppression {
     pub statement: Option<serde_json::Value>,
 }
 
+/// Which gate a verdict is about. Serialized as today's strings (`vulnerabilities`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateKind {
+    Vulnerabilities,
+    Secrets,
+    Misconfigurations,
+    Licenses,
+}
+
+impl GateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateKind::Vulnerabilities => "vulnerabilities",
+            GateKind::Secrets => "secrets",
+            GateKind::Misconfigurations => "misconfigurations",
+            GateKind::Licenses => "licenses",
+        }
+    }
+}
+
+impl fmt::Display for GateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One gate's verdict: the summary says which failed and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GateResult {
-    /// `vulnerabilities`, `secrets`, `misconfigurations`, `licenses`, `signature`.
-    pub gate: String,
+    pub gate: GateKind,
     pub passed: bool,
     /// How many findings tripped it (0 when it passed).
     pub count: usize,
     /// `2 vulnerabilities at critical with a fix (CVE-2021-44228 in log4j-core 2.14.1, …)`.
     pub reason: String,
+}
+
+/// How one ignore rule fared in a scan. Serialized as `applied`, `unmatched`, `expired`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleState {
+    /// It suppressed at least one finding.
+    Applied,
+    /// It matched nothing in this scan (a stale rule, or a typo).
+    Unmatched,
+    /// Its expiry date has passed: it no longer suppresses anything.
+    Expired,
 }
 
 /// What became of one ignore rule in this scan, so stale and expired rules are visible.
@@ -86,7 +151,7 @@ pub struct IgnoreRuleReport {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
-    pub state: crate::policy::RuleState,
+    pub state: RuleState,
     /// Findings it suppressed (for an expired rule: the findings it would have matched).
     pub matched: usize,
 }

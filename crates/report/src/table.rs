@@ -254,7 +254,7 @@ pub fn render_with(report: &ScanReport, color: bool) -> String {
         let vex = report
             .suppressed
             .iter()
-            .filter(|s| s.source == "vex")
+            .filter(|s| s.source == crate::SuppressionSource::Vex)
             .count();
         let _ = writeln!(
             out,

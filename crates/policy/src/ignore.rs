@@ -8,10 +8,10 @@
 //! `check` (a misconfiguration check id).
 
 use globset::{Glob, GlobMatcher};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::date::Date;
-use super::purl_match::PurlPattern;
+use crate::date::Date;
+use crate::purl_match::PurlPattern;
 
 /// One ignore rule as written in `bulwark.yaml` (`ignores:`) or a `.bulwarkignore` line.
 #[derive(Debug, Clone, Deserialize)]
@@ -218,18 +218,6 @@ impl IgnoreRule {
         }
         true
     }
-}
-
-/// How each ignore rule fared, for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RuleState {
-    /// It suppressed at least one finding.
-    Applied,
-    /// It matched nothing in this scan (a stale rule, or a typo).
-    Unmatched,
-    /// Its expiry date has passed: it no longer suppresses anything.
-    Expired,
 }
 
 /// A `.bulwarkignore` file: one rule per line.
