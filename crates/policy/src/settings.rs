@@ -203,6 +203,10 @@ pub const SETTINGS: &[Setting] = &[
     file_only("gates", Kind::Gates, "The gates (see below)."),
 ];
 
+/// The reference of the file-only keys (`ignores`, `licenses`, `gates`, `db`) and an example
+/// file, appended to the generated docs/configuration.md.
+pub const FILE_REFERENCE: &str = include_str!("file_reference.md");
+
 /// The setting with this id.
 pub fn setting(id: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.id == id)
