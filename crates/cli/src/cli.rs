@@ -55,6 +55,7 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct SbomArgs {
     /// The SBOM file (CycloneDX 1.4-1.6 or SPDX 2.x, JSON).
     pub file: PathBuf,
@@ -119,6 +120,7 @@ pub enum ScannerArg {
 
 /// When a scan fails a pipeline (see docs/exit-codes.md).
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct GateArgs {
     #[arg(long, value_name = "N")]
     pub exit_code: u8,
@@ -157,6 +159,7 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 
 /// Where policy comes from: the config file, VEX documents, ignore files, licence lists.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct PolicyArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -183,6 +186,7 @@ fn parse_severity(s: &str) -> Result<bulwark_types::Severity, String> {
 
 /// Where vulnerability matching reads advisories, and what it shows.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct VulnArgs {
     #[arg(long, value_name = "DIR")]
     pub db_dir: Option<PathBuf>,
@@ -198,6 +202,7 @@ pub struct VulnArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct ImageArgs {
     /// The image to scan.
     pub reference: String,
@@ -256,6 +261,7 @@ pub struct ImageArgs {
 
 /// Where a bare image name is looked for, and how local engines (Docker, Podman) are reached.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct EngineArgs {
     #[arg(
         long,
@@ -282,6 +288,7 @@ fn parse_source(s: &str) -> Result<bulwark_image::engine::Source, String> {
 /// How to reach registries (for registry references such as `nginx:1.25`,
 /// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(crate::config::declare))]
 pub struct RegistryArgs {
     #[arg(long)]
     pub insecure: bool,

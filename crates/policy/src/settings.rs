@@ -505,7 +505,16 @@ impl<'de> DeserializeSeed<'de> for KindSeed {
             parse_text(kind, &words.join(",")).map_err(de::Error::custom)
         };
         Ok(match self.0 {
-            Kind::Bool => Value::Bool(bool::deserialize(d)?),
+            // Read as text and judged here, so the error can quote the value.
+            Kind::Bool => match String::deserialize(d)?.as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "invalid type: string {other:?}, expected a boolean (true or false)"
+                    )))
+                }
+            },
             Kind::Uint { max } => {
                 let n = u64::deserialize(d)?;
                 if n > max {

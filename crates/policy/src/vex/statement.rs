@@ -1,5 +1,5 @@
-//! The format-neutral VEX statement that the three readers produce and [`super::VexSet`]
-//! decides with.
+//! The format-neutral VEX statement that the three readers produce and `VexSet` decides
+//! with.
 
 use serde::Serialize;
 
