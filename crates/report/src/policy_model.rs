@@ -155,3 +155,51 @@ pub struct IgnoreRuleReport {
     /// Findings it suppressed (for an expired rule: the findings it would have matched).
     pub matched: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The enums serialise to the strings the JSON report always had, and read back.
+    #[test]
+    fn closed_sets_keep_their_json_strings() {
+        let cases = [
+            (serde_json::to_value(SuppressionSource::Ignore), "ignore"),
+            (serde_json::to_value(SuppressionSource::Vex), "vex"),
+            (
+                serde_json::to_value(GateKind::Vulnerabilities),
+                "vulnerabilities",
+            ),
+            (serde_json::to_value(GateKind::Secrets), "secrets"),
+            (
+                serde_json::to_value(GateKind::Misconfigurations),
+                "misconfigurations",
+            ),
+            (serde_json::to_value(GateKind::Licenses), "licenses"),
+            (serde_json::to_value(RuleState::Applied), "applied"),
+            (serde_json::to_value(RuleState::Unmatched), "unmatched"),
+            (serde_json::to_value(RuleState::Expired), "expired"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(value.unwrap(), serde_json::json!(text));
+        }
+        for g in [
+            GateKind::Vulnerabilities,
+            GateKind::Secrets,
+            GateKind::Misconfigurations,
+            GateKind::Licenses,
+        ] {
+            assert_eq!(
+                serde_json::json!(g.as_str()),
+                serde_json::to_value(g).unwrap()
+            );
+            let back: GateKind = serde_json::from_value(serde_json::json!(g.to_string())).unwrap();
+            assert_eq!(back, g);
+        }
+        for s in [SuppressionSource::Ignore, SuppressionSource::Vex] {
+            let back: SuppressionSource =
+                serde_json::from_value(serde_json::json!(s.as_str())).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+}
