@@ -22,10 +22,8 @@ pub enum Command {
     /// Scan a container image: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE,
     /// dir:ROOTFS, docker:NAME, podman:NAME, registry:NAME, a path whose kind is detected, or
     /// a bare name looked for in the --source order.
-    #[command(mut_args(crate::config::declare))]
     Image(ImageArgs),
     /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
-    #[command(mut_args(crate::config::declare))]
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
     #[command(
@@ -43,7 +41,6 @@ pub enum Command {
     Verify(crate::sign::VerifyArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
-    #[command(mut_args(crate::config::declare))]
     Sbom(SbomArgs),
     /// Check configuration files (Dockerfiles, Kubernetes manifests, compose files,
     /// daemon.json) and Docker host settings for misconfigurations.

@@ -456,7 +456,7 @@ mod tests {
 
     /// The environment and the file reach the argument structs through the one routine.
     #[test]
-    fn fill_uses_the_table_order() {
+    fn a_typed_flag_beats_the_file_and_defaults_fill_the_rest() {
         let cmd = crate::cli::Cli::command();
         let m = cmd
             .try_get_matches_from(["bulwark", "sbom", "x.json", "--max-sbom-size", "1M"])

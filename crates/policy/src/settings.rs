@@ -80,7 +80,7 @@ pub enum Key {
     /// Read on its own under this key (`format`, `registry.timeout`).
     Own(&'static str),
     /// Part of a section read whole (`--fail-on-kev` is `gates.vulnerabilities.kev`): the
-    /// flag is merged into that section by [`crate::build`].
+    /// flag is merged into that section when the policy is built (`build::policy`).
     Within(&'static str),
     /// Not in the file (`--config` itself).
     None,
