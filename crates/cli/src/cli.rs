@@ -1,10 +1,11 @@
 //! Every flag of the `bulwark` command, in one place. Doc comments are the `--help` text of
 //! the flags that are not settings; a setting's help, variable and default come from
-//! `bulwark_policy::settings::SETTINGS` (applied by `config::declare`), so each is declared once.
+//! `bulwark_policy::settings::SETTINGS` (applied by [`declare`]), so each is declared once.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use bulwark_policy::settings;
+use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,32 +28,32 @@ pub enum Command {
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
     #[command(
-        mut_args(crate::config::declare),
-        mut_subcommand("update", |c: clap::Command| c.mut_args(crate::config::declare))
+        mut_args(declare),
+        mut_subcommand("update", |c: clap::Command| c.mut_args(declare))
     )]
-    Db(crate::db::DbArgs),
+    Db(DbArgs),
     /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP), or scan
     /// every image it holds.
-    Registry(crate::registry_cmd::RegistryCommandArgs),
+    Registry(RegistryCommandArgs),
     /// Sign a registry image with a key, in cosign's format (tag sha256-DIGEST.sig).
-    Sign(crate::sign::SignArgs),
+    Sign(SignArgs),
     /// Verify a registry image's cosign-format signature with a public key (exit 1 when no
     /// signature verifies).
-    Verify(crate::sign::VerifyArgs),
+    Verify(VerifyArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),
     /// Check configuration files (Dockerfiles, Kubernetes manifests, compose files,
     /// daemon.json) and Docker host settings for misconfigurations.
-    #[command(mut_args(crate::config::declare))]
-    Config(crate::misconfig_cmd::ConfigArgs),
+    #[command(mut_args(declare))]
+    Config(ConfigArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
 }
 
 #[derive(Debug, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct SbomArgs {
     /// The SBOM file (CycloneDX 1.4-1.6 or SPDX 2.x, JSON).
     pub file: PathBuf,
@@ -117,7 +118,7 @@ pub enum ScannerArg {
 
 /// When a scan fails a pipeline (see docs/exit-codes.md).
 #[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct GateArgs {
     #[arg(long, value_name = "N")]
     pub exit_code: u8,
@@ -156,7 +157,7 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 
 /// Where policy comes from: the config file, VEX documents, ignore files, licence lists.
 #[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct PolicyArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -183,7 +184,7 @@ fn parse_severity(s: &str) -> Result<bulwark_types::Severity, String> {
 
 /// Where vulnerability matching reads advisories, and what it shows.
 #[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct VulnArgs {
     #[arg(long, value_name = "DIR")]
     pub db_dir: Option<PathBuf>,
@@ -199,7 +200,7 @@ pub struct VulnArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct ImageArgs {
     /// The image to scan.
     pub reference: String,
@@ -258,7 +259,7 @@ pub struct ImageArgs {
 
 /// Where a bare image name is looked for, and how local engines (Docker, Podman) are reached.
 #[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct EngineArgs {
     #[arg(
         long,
@@ -285,7 +286,7 @@ fn parse_source(s: &str) -> Result<bulwark_image::engine::Source, String> {
 /// How to reach registries (for registry references such as `nginx:1.25`,
 /// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
 #[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(crate::config::declare))]
+#[command(mut_args(declare))]
 pub struct RegistryArgs {
     #[arg(long)]
     pub insecure: bool,
@@ -328,3 +329,236 @@ impl PolicyArgs {
 }
 
 pub use bulwark_policy::size::parse_size;
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The database directory.
+    #[arg(long, value_name = "DIR", env = "BULWARK_DB_DIR", global = true)]
+    pub db_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download OSV advisories, CISA KEV and EPSS scores and replace the database atomically.
+    Update(UpdateArgs),
+    /// Import advisory files for air-gapped use: OSV JSON files, directories or zips of them, a
+    /// KEV JSON, an EPSS CSV (.csv or .csv.gz), Alpine secdb JSON, Debian tracker CVE/DSA/DLA lists.
+    Import {
+        /// Files or directories to import.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the database's sources, record counts and age.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine.
+    /// Default: the common language ecosystems plus Debian, Alpine and Ubuntu.
+    #[arg(
+        long = "ecosystem",
+        value_name = "ECOSYSTEM",
+        value_delimiter = ',',
+        env = "BULWARK_DB_ECOSYSTEMS"
+    )]
+    pub ecosystems: Vec<String>,
+    /// Base URL of an OSV mirror (`<URL>/<ECOSYSTEM>/all.zip`).
+    #[arg(long, value_name = "URL", env = "BULWARK_DB_OSV_URL")]
+    pub osv_url: Option<String>,
+    /// URL of the CISA KEV JSON feed.
+    #[arg(long, value_name = "URL", env = "BULWARK_DB_KEV_URL")]
+    pub kev_url: Option<String>,
+    /// URL of the EPSS CSV (.csv.gz) feed.
+    #[arg(long, value_name = "URL", env = "BULWARK_DB_EPSS_URL")]
+    pub epss_url: Option<String>,
+    /// Skip the KEV feed.
+    #[arg(long, env = "BULWARK_DB_NO_KEV")]
+    pub no_kev: bool,
+    /// Skip the EPSS feed.
+    #[arg(long, env = "BULWARK_DB_NO_EPSS")]
+    pub no_epss: bool,
+    /// Largest download accepted, in MiB.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 2048,
+        env = "BULWARK_DB_MAX_DOWNLOAD_MIB"
+    )]
+    pub max_download_mib: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Files or directories to check (kinds are detected: Dockerfile, Kubernetes YAML/JSON,
+    /// compose files, daemon.json).
+    pub paths: Vec<PathBuf>,
+
+    /// Directory of Rego policies (conftest-style `deny`/`warn`/`violation` rules); repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Rego packages whose rules apply (default: `main`); repeatable.
+    #[arg(long, value_name = "PKG")]
+    pub namespace: Vec<String>,
+
+    /// Print a per-control report for a compliance framework instead of the findings:
+    /// cis-docker, cis-k8s, pss-restricted, pss-baseline, nsa, nist-800-190, pci-dss.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
+
+    /// Check the Docker host settings readable from this root filesystem (file ownership and
+    /// permissions of docker.sock, daemon.json, /etc/docker, audit rules; its daemon.json).
+    #[arg(long, value_name = "DIR")]
+    pub host_root: Option<PathBuf>,
+
+    /// Output format: table, json, sarif, junit, html or markdown.
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+
+    /// No diagnostics on standard error.
+    #[arg(short, long, env = "BULWARK_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryCommandArgs {
+    #[command(subcommand)]
+    pub command: RegistrySubcommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RegistrySubcommand {
+    /// Check how a registry is exposed: TLS (certificate, host name, version), the API over
+    /// plain HTTP, Basic auth without TLS, anonymous access to /v2/, the catalog and pulls,
+    /// and the API version header. Findings carry CIS Docker and NIST SP 800-190 controls.
+    Audit(AuditArgs),
+    /// List a registry's repositories and tags through the catalog API and scan each image
+    /// (bounded parallelism); prints one summary row per image.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
+    pub url: String,
+
+    /// Images scanned at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Scan at most this many images (repositories × tags, in catalog order).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_images: usize,
+
+    /// Only repositories whose name starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    pub repository_prefix: Option<String>,
+
+    /// Keep each image's full JSON report in DIR (one file per image).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<std::path::PathBuf>,
+
+    /// Summary format: table or json.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+
+    /// Directory of the per-layer cache shared by the scans (images sharing layers are
+    /// analysed once).
+    #[arg(long, value_name = "DIR", env = "BULWARK_CACHE_DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
+    pub url: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Exit with this code when there is any finding (0, the default, never fails on them).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub exit_code: u8,
+
+    /// Extra CA certificate (PEM) to trust; repeatable.
+    #[arg(
+        long = "ca-cert",
+        value_name = "FILE",
+        value_delimiter = ',',
+        env = "BULWARK_CA_CERT"
+    )]
+    pub ca_certs: Vec<std::path::PathBuf>,
+
+    /// Seconds to wait for the registry to connect or answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub registry_timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
+    pub reference: String,
+
+    /// Private key (PEM: PKCS#8, SEC1 EC or PKCS#1 RSA); ECDSA P-256, Ed25519 or RSA.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
+    pub reference: String,
+
+    /// Public key (PEM `PUBLIC KEY`, e.g. cosign.pub or `openssl pkey -pubout`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Gives a clap argument that is a setting its help, variable and default from the table.
+pub fn declare(arg: Arg) -> Arg {
+    let Some(s) = settings::setting(arg.get_id().as_str()).filter(|s| s.flag) else {
+        return arg;
+    };
+    let mut arg = arg.help(s.doc);
+    if let Some(var) = s.env {
+        arg = arg.env(var);
+    }
+    if let Some(default) = s.default {
+        arg = arg.default_value(default).required(false);
+    }
+    arg
+}

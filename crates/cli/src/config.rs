@@ -1,5 +1,5 @@
 //! Clap glue for settings. Every setting is declared once in
-//! [`bulwark_policy::settings::SETTINGS`]; [`declare`] gives each clap argument its help,
+//! [`bulwark_policy::settings::SETTINGS`]; `cli::declare` gives each clap argument its help,
 //! variable and default from there, [`Loaded::settings`] hands the flags the user typed, the
 //! process environment and `bulwark.yaml` to the one resolution routine (flag > environment >
 //! file > default), and the `fill_*` functions copy the resolved values into the argument
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use bulwark_policy::settings::{self, ConfigFile, Settings, Sources, SETTINGS};
 use clap::parser::ValueSource;
-use clap::{Arg, ArgMatches, ValueEnum};
+use clap::{ArgMatches, ValueEnum};
 
 use crate::cli::{FormatArg, ImageArgs, PolicyArgs, SbomArgs, ScannerArg};
 
@@ -19,21 +19,6 @@ pub use bulwark_policy::build::{LegacyGate, Resolved};
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "bulwark.yaml";
-
-/// Gives a clap argument that is a setting its help, variable and default from the table.
-pub fn declare(arg: Arg) -> Arg {
-    let Some(s) = settings::setting(arg.get_id().as_str()).filter(|s| s.flag) else {
-        return arg;
-    };
-    let mut arg = arg.help(s.doc);
-    if let Some(var) = s.env {
-        arg = arg.env(var);
-    }
-    if let Some(default) = s.default {
-        arg = arg.default_value(default).required(false);
-    }
-    arg
-}
 
 /// A loaded config file (or none).
 #[derive(Debug, Default)]

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use bulwark_image::registry::{default_docker_config_dir, Credentials, RegistryOptions};
 
 use crate::cli::RegistryArgs;
+pub use crate::cli::{AuditArgs, RegistryCommandArgs, RegistrySubcommand, ScanArgs, SummaryFormat};
 
 /// Turns the flags into library settings. Credentials: `--username` with `--password-stdin`
 /// (or `BULWARK_REGISTRY_PASSWORD`); otherwise Docker's `config.json` (`$DOCKER_CONFIG`).
@@ -61,94 +62,6 @@ pub fn options(args: &RegistryArgs) -> Result<RegistryOptions> {
         },
         retries: args.registry_retries,
     })
-}
-
-#[derive(Debug, clap::Args)]
-pub struct RegistryCommandArgs {
-    #[command(subcommand)]
-    pub command: RegistrySubcommand,
-}
-
-#[derive(Debug, clap::Subcommand)]
-pub enum RegistrySubcommand {
-    /// Check how a registry is exposed: TLS (certificate, host name, version), the API over
-    /// plain HTTP, Basic auth without TLS, anonymous access to /v2/, the catalog and pulls,
-    /// and the API version header. Findings carry CIS Docker and NIST SP 800-190 controls.
-    Audit(AuditArgs),
-    /// List a registry's repositories and tags through the catalog API and scan each image
-    /// (bounded parallelism); prints one summary row per image.
-    Scan(ScanArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ScanArgs {
-    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
-    pub url: String,
-
-    /// Images scanned at once.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub jobs: usize,
-
-    /// Scan at most this many images (repositories × tags, in catalog order).
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub max_images: usize,
-
-    /// Only repositories whose name starts with this.
-    #[arg(long, value_name = "PREFIX")]
-    pub repository_prefix: Option<String>,
-
-    /// Keep each image's full JSON report in DIR (one file per image).
-    #[arg(long, value_name = "DIR")]
-    pub output_dir: Option<std::path::PathBuf>,
-
-    /// Summary format: table or json.
-    #[arg(short, long, value_enum, default_value = "table")]
-    pub format: SummaryFormat,
-
-    /// Directory of the per-layer cache shared by the scans (images sharing layers are
-    /// analysed once).
-    #[arg(long, value_name = "DIR", env = "BULWARK_CACHE_DIR")]
-    pub cache_dir: Option<std::path::PathBuf>,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SummaryFormat {
-    Table,
-    Json,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct AuditArgs {
-    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
-    pub url: String,
-
-    /// Output format.
-    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
-    pub format: Option<crate::cli::FormatArg>,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
-    pub output: Option<std::path::PathBuf>,
-
-    /// Exit with this code when there is any finding (0, the default, never fails on them).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub exit_code: u8,
-
-    /// Extra CA certificate (PEM) to trust; repeatable.
-    #[arg(
-        long = "ca-cert",
-        value_name = "FILE",
-        value_delimiter = ',',
-        env = "BULWARK_CA_CERT"
-    )]
-    pub ca_certs: Vec<std::path::PathBuf>,
-
-    /// Seconds to wait for the registry to connect or answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub registry_timeout: u64,
 }
 
 pub fn run(args: RegistryCommandArgs) -> Result<u8> {

@@ -12,7 +12,7 @@
 //! form). ECDSA P-256 with SHA-256 (cosign's default), Ed25519, and RSA PKCS#1 v1.5 with
 //! SHA-256. cosign's own password-encrypted private keys are not read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -25,36 +25,11 @@ use bulwark_types::Digest;
 use serde_json::{json, Value};
 
 use crate::cli::RegistryArgs;
+pub use crate::cli::{SignArgs, VerifyArgs};
 
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 const PAYLOAD_TYPE: &str = "cosign container image signature";
-
-#[derive(Debug, clap::Args)]
-pub struct SignArgs {
-    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
-    pub reference: String,
-
-    /// Private key (PEM: PKCS#8, SEC1 EC or PKCS#1 RSA); ECDSA P-256, Ed25519 or RSA.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
-    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
-    pub reference: String,
-
-    /// Public key (PEM `PUBLIC KEY`, e.g. cosign.pub or `openssl pkey -pubout`).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
 
 /// Exit code of `verify` when no signature verifies (errors are 2).
 pub const EXIT_UNVERIFIED: u8 = 1;
