@@ -27,10 +27,6 @@ pub enum Command {
     /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
-    #[command(
-        mut_args(declare),
-        mut_subcommand("update", |c: clap::Command| c.mut_args(declare))
-    )]
     Db(DbArgs),
     /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP), or scan
     /// every image it holds.
@@ -45,7 +41,6 @@ pub enum Command {
     Sbom(SbomArgs),
     /// Check configuration files (Dockerfiles, Kubernetes manifests, compose files,
     /// daemon.json) and Docker host settings for misconfigurations.
-    #[command(mut_args(declare))]
     Config(ConfigArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
@@ -331,9 +326,9 @@ impl PolicyArgs {
 pub use bulwark_policy::size::parse_size;
 
 #[derive(Debug, Args)]
+#[command(mut_args(declare))]
 pub struct DbArgs {
-    /// The database directory.
-    #[arg(long, value_name = "DIR", env = "BULWARK_DB_DIR", global = true)]
+    #[arg(long, value_name = "DIR", global = true)]
     pub db_dir: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -356,42 +351,26 @@ pub enum DbCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_args(declare))]
 pub struct UpdateArgs {
-    /// OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine.
-    /// Default: the common language ecosystems plus Debian, Alpine and Ubuntu.
-    #[arg(
-        long = "ecosystem",
-        value_name = "ECOSYSTEM",
-        value_delimiter = ',',
-        env = "BULWARK_DB_ECOSYSTEMS"
-    )]
+    #[arg(long = "ecosystem", value_name = "ECOSYSTEM", value_delimiter = ',')]
     pub ecosystems: Vec<String>,
-    /// Base URL of an OSV mirror (`<URL>/<ECOSYSTEM>/all.zip`).
-    #[arg(long, value_name = "URL", env = "BULWARK_DB_OSV_URL")]
+    #[arg(long, value_name = "URL")]
     pub osv_url: Option<String>,
-    /// URL of the CISA KEV JSON feed.
-    #[arg(long, value_name = "URL", env = "BULWARK_DB_KEV_URL")]
+    #[arg(long, value_name = "URL")]
     pub kev_url: Option<String>,
-    /// URL of the EPSS CSV (.csv.gz) feed.
-    #[arg(long, value_name = "URL", env = "BULWARK_DB_EPSS_URL")]
+    #[arg(long, value_name = "URL")]
     pub epss_url: Option<String>,
-    /// Skip the KEV feed.
-    #[arg(long, env = "BULWARK_DB_NO_KEV")]
+    #[arg(long)]
     pub no_kev: bool,
-    /// Skip the EPSS feed.
-    #[arg(long, env = "BULWARK_DB_NO_EPSS")]
+    #[arg(long)]
     pub no_epss: bool,
-    /// Largest download accepted, in MiB.
-    #[arg(
-        long,
-        value_name = "MIB",
-        default_value_t = 2048,
-        env = "BULWARK_DB_MAX_DOWNLOAD_MIB"
-    )]
+    #[arg(long, value_name = "MIB")]
     pub max_download_mib: u64,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args(declare))]
 pub struct ConfigArgs {
     /// Files or directories to check (kinds are detected: Dockerfile, Kubernetes YAML/JSON,
     /// compose files, daemon.json).
@@ -415,12 +394,10 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DIR")]
     pub host_root: Option<PathBuf>,
 
-    /// Output format: table, json, sarif, junit, html or markdown.
-    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
 
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     #[command(flatten)]
@@ -429,8 +406,7 @@ pub struct ConfigArgs {
     #[command(flatten)]
     pub policy_args: PolicyArgs,
 
-    /// No diagnostics on standard error.
-    #[arg(short, long, env = "BULWARK_QUIET")]
+    #[arg(short, long)]
     pub quiet: bool,
 }
 
