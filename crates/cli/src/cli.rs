@@ -1,8 +1,11 @@
-//! Every flag of the `bulwark` command, in one place. Doc comments are the `--help` text.
+//! Every flag of the `bulwark` command, in one place. Doc comments are the `--help` text of
+//! the flags that are not settings; a setting's help, variable and default come from
+//! `bulwark_policy::settings::SETTINGS` (applied by [`declare`]), so each is declared once.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use bulwark_policy::settings;
+use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,48 +27,45 @@ pub enum Command {
     /// Scan a directory: a source tree or an unpacked root filesystem (same as `image dir:DIR`).
     Fs(ImageArgs),
     /// Manage the vulnerability database (update, import, status).
-    Db(crate::db::DbArgs),
+    Db(DbArgs),
     /// Registries: audit how one is exposed (TLS, anonymous access, plain HTTP), or scan
     /// every image it holds.
-    Registry(crate::registry_cmd::RegistryCommandArgs),
+    Registry(RegistryCommandArgs),
     /// Sign a registry image with a key, in cosign's format (tag sha256-DIGEST.sig).
-    Sign(crate::sign::SignArgs),
+    Sign(SignArgs),
     /// Verify a registry image's cosign-format signature with a public key (exit 1 when no
     /// signature verifies).
-    Verify(crate::sign::VerifyArgs),
+    Verify(VerifyArgs),
     /// Read a CycloneDX or SPDX JSON SBOM (bulwark's or another tool's) and report on its
     /// packages as if they had been scanned.
     Sbom(SbomArgs),
     /// Check configuration files (Dockerfiles, Kubernetes manifests, compose files,
     /// daemon.json) and Docker host settings for misconfigurations.
-    Config(crate::misconfig_cmd::ConfigArgs),
+    Config(ConfigArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args(declare))]
 pub struct SbomArgs {
     /// The SBOM file (CycloneDX 1.4-1.6 or SPDX 2.x, JSON).
     pub file: PathBuf,
 
-    /// Output format.
-    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
 
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub vuln: VulnArgs,
 
-    /// Only list the SBOM's packages; do not match them against advisories.
-    #[arg(long, env = "BULWARK_NO_VULN")]
+    #[arg(long)]
     pub no_vuln: bool,
 
-    /// Largest SBOM file read (suffixes K, M, G); a larger one is refused before it is read.
-    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size, env = "BULWARK_MAX_SBOM_SIZE")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_sbom_size: u64,
 
     #[command(flatten)]
@@ -74,8 +74,7 @@ pub struct SbomArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
-    /// No diagnostics on standard error.
-    #[arg(short, long, env = "BULWARK_QUIET")]
+    #[arg(short, long)]
     pub quiet: bool,
 }
 
@@ -114,44 +113,33 @@ pub enum ScannerArg {
 
 /// When a scan fails a pipeline (see docs/exit-codes.md).
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(declare))]
 pub struct GateArgs {
-    /// Exit with this code when a gate fails. Without any `--fail-on-*` gate (or `gates:` in
-    /// bulwark.yaml), N > 0 fails on any vulnerability or secret at one of `--severity`; with
-    /// gates, the default is 1 and 0 only reports them. Errors exit 2, incomplete scans 3.
-    #[arg(long, value_name = "N", default_value_t = 0, env = "BULWARK_EXIT_CODE")]
+    #[arg(long, value_name = "N")]
     pub exit_code: u8,
 
-    /// Severities that count for `--exit-code` when no gate is configured (comma-separated:
-    /// unknown, low, medium, high, critical); default: all.
-    #[arg(long, value_delimiter = ',', value_parser = parse_severity, env = "BULWARK_SEVERITY")]
+    #[arg(long, value_delimiter = ',', value_parser = parse_severity)]
     pub severity: Vec<bulwark_types::Severity>,
 
-    /// Gate: fail on vulnerabilities at or above this severity.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, env = "BULWARK_FAIL_ON_VULN")]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on_vuln: Option<bulwark_types::Severity>,
 
-    /// Gate: count only vulnerabilities that have a fixed version.
-    #[arg(long, env = "BULWARK_FAIL_ON_FIXABLE")]
+    #[arg(long)]
     pub fail_on_fixable: bool,
 
-    /// Gate: count only vulnerabilities in CISA's Known Exploited Vulnerabilities catalog.
-    #[arg(long, env = "BULWARK_FAIL_ON_KEV")]
+    #[arg(long)]
     pub fail_on_kev: bool,
 
-    /// Gate: count only vulnerabilities with an EPSS probability at or above P (0.0-1.0).
-    #[arg(long, value_name = "P", value_parser = parse_probability, env = "BULWARK_FAIL_ON_EPSS")]
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
     pub fail_on_epss: Option<f64>,
 
-    /// Gate: fail on any secret.
-    #[arg(long, env = "BULWARK_FAIL_ON_SECRET")]
+    #[arg(long)]
     pub fail_on_secret: bool,
 
-    /// Gate: fail on misconfigurations at or above this severity.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity, env = "BULWARK_FAIL_ON_MISCONFIG")]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on_misconfig: Option<bulwark_types::Severity>,
 
-    /// Gate: fail on packages with a forbidden licence (see `--license-deny`, `licenses:`).
-    #[arg(long, env = "BULWARK_FAIL_ON_LICENSE")]
+    #[arg(long)]
     pub fail_on_license: bool,
 }
 
@@ -164,40 +152,24 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 
 /// Where policy comes from: the config file, VEX documents, ignore files, licence lists.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(declare))]
 pub struct PolicyArgs {
-    /// The config file (default: ./bulwark.yaml when it exists); see docs/configuration.md.
-    #[arg(long, value_name = "FILE", env = "BULWARK_CONFIG")]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// A VEX document (OpenVEX, CycloneDX VEX or CSAF VEX JSON; repeatable): `not_affected`
-    /// and `fixed` statements suppress the vulnerabilities they name.
-    #[arg(long, value_name = "FILE", value_delimiter = ',', env = "BULWARK_VEX")]
+    #[arg(long, value_name = "FILE", value_delimiter = ',')]
     pub vex: Vec<PathBuf>,
 
-    /// Largest VEX document read (suffixes K, M, G); a larger one is refused before it is read.
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size, env = "BULWARK_MAX_VEX_SIZE")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_vex_size: u64,
 
-    /// An ignore file, one rule per line (default: ./.bulwarkignore when it exists).
-    #[arg(long, value_name = "FILE", env = "BULWARK_IGNORE_FILE")]
+    #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
 
-    /// Licences to accept (SPDX ids, comma-separated); anything else is forbidden.
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        env = "BULWARK_LICENSE_ALLOW"
-    )]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub license_allow: Vec<String>,
 
-    /// Licences to forbid (SPDX ids, comma-separated).
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        env = "BULWARK_LICENSE_DENY"
-    )]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub license_deny: Vec<String>,
 }
 
@@ -207,49 +179,34 @@ fn parse_severity(s: &str) -> Result<bulwark_types::Severity, String> {
 
 /// Where vulnerability matching reads advisories, and what it shows.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(declare))]
 pub struct VulnArgs {
-    /// The advisory database directory (see `bulwark db`); default: the user's cache dir.
-    #[arg(long, value_name = "DIR", env = "BULWARK_DB_DIR")]
+    #[arg(long, value_name = "DIR")]
     pub db_dir: Option<PathBuf>,
 
-    /// Hide vulnerabilities that have no fixed version yet.
-    #[arg(long, env = "BULWARK_IGNORE_UNFIXED")]
+    #[arg(long)]
     pub ignore_unfixed: bool,
 
-    /// Warn when the advisory database is older than this many days.
-    #[arg(
-        long,
-        value_name = "DAYS",
-        default_value_t = 7,
-        env = "BULWARK_DB_WARN_AGE"
-    )]
+    #[arg(long, value_name = "DAYS")]
     pub db_warn_age: i64,
 
-    /// Refuse to match against an advisory database older than this many days.
-    #[arg(
-        long,
-        value_name = "DAYS",
-        default_value_t = 90,
-        env = "BULWARK_DB_MAX_AGE"
-    )]
+    #[arg(long, value_name = "DAYS")]
     pub db_max_age: i64,
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args(declare))]
 pub struct ImageArgs {
     /// The image to scan.
     pub reference: String,
 
-    /// Output format.
-    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    #[arg(short, long, value_enum)]
     pub format: Option<FormatArg>,
 
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Platform to pick from a multi-platform image (os/arch[/variant]); default: this machine's.
-    #[arg(long, env = "BULWARK_PLATFORM")]
+    #[arg(long)]
     pub platform: Option<String>,
 
     #[command(flatten)]
@@ -261,51 +218,31 @@ pub struct ImageArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
-    /// What to report (comma-separated: sbom, secret, vuln, misconfig). Default: sbom,
-    /// secret and misconfig, plus vuln when an advisory database exists; naming vuln makes a
-    /// missing database an error. Each runs what it needs (vuln and licences catalog the
-    /// packages; the list is shown only with sbom, or in CycloneDX/SPDX), and a gate
-    /// (`--fail-on-*`, `gates:`) runs and reports what it judges.
-    #[arg(long, value_enum, value_delimiter = ',', env = "BULWARK_SCANNERS")]
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub scanners: Option<Vec<ScannerArg>>,
 
-    /// Directory of the per-layer cache; default: the user's cache directory.
-    #[arg(long, value_name = "DIR", env = "BULWARK_CACHE_DIR")]
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Neither read nor write the layer cache.
-    #[arg(long, env = "BULWARK_NO_CACHE")]
+    #[arg(long)]
     pub no_cache: bool,
 
-    /// Most uncompressed bytes one layer may expand to (suffixes K, M, G).
-    #[arg(long, value_name = "SIZE", default_value = "64G", value_parser = parse_size, env = "BULWARK_MAX_LAYER_SIZE")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_layer_size: u64,
 
-    /// Largest expansion ratio (uncompressed/compressed) a layer may reach past its first GiB.
-    #[arg(
-        long,
-        value_name = "RATIO",
-        default_value_t = 250,
-        env = "BULWARK_MAX_LAYER_RATIO"
-    )]
+    #[arg(long, value_name = "RATIO")]
     pub max_layer_ratio: u64,
 
-    /// Most bytes of file contents held in memory at once across all layers; a single file
-    /// larger than this is skipped with an error (exit 3), others wait their turn.
-    #[arg(long, value_name = "SIZE", default_value = "768M", value_parser = parse_size, env = "BULWARK_MAX_MEMORY")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: u64,
 
-    /// Files larger than this are not scanned for secrets (reported as a warning).
-    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size, env = "BULWARK_SECRET_MAX_FILE_SIZE")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub secret_max_file_size: u64,
 
-    /// YAML or JSON file with extra secret rules and an allowlist (`rules:`, `allow: {paths,
-    /// regexes}`, `builtin: true|false`); see docs/secrets.md.
-    #[arg(long, value_name = "FILE", env = "BULWARK_SECRET_CONFIG")]
+    #[arg(long, value_name = "FILE")]
     pub secret_config: Option<PathBuf>,
 
-    /// No progress bars and no summary on standard error.
-    #[arg(short, long, env = "BULWARK_QUIET")]
+    #[arg(short, long)]
     pub quiet: bool,
 
     #[command(flatten)]
@@ -317,37 +254,23 @@ pub struct ImageArgs {
 
 /// Where a bare image name is looked for, and how local engines (Docker, Podman) are reached.
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(declare))]
 pub struct EngineArgs {
-    /// Where a bare image name (`nginx:1.25`) is looked for, in order (comma-separated:
-    /// docker, podman, remote). An engine whose socket is absent, that is down, or that lacks
-    /// the image passes to the next; remote is the image's registry. Default:
-    /// docker,podman,remote.
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        value_parser = parse_source,
-        env = "BULWARK_SOURCE"
+        value_parser = parse_source
     )]
     pub source: Vec<bulwark_image::engine::Source>,
 
-    /// Docker's API socket (unix:///PATH); default: DOCKER_HOST, else /var/run/docker.sock.
-    #[arg(long, value_name = "ADDR", env = "BULWARK_DOCKER_HOST")]
+    #[arg(long, value_name = "ADDR")]
     pub docker_host: Option<String>,
 
-    /// Podman's API socket (unix:///PATH); default: CONTAINER_HOST, else
-    /// $XDG_RUNTIME_DIR/podman/podman.sock, else /run/podman/podman.sock.
-    #[arg(long, value_name = "ADDR", env = "BULWARK_PODMAN_HOST")]
+    #[arg(long, value_name = "ADDR")]
     pub podman_host: Option<String>,
 
-    /// Seconds to wait for an engine to answer any one read (an export can take a while to
-    /// start: Podman writes the whole archive before sending it).
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 300,
-        env = "BULWARK_ENGINE_TIMEOUT"
-    )]
+    #[arg(long, value_name = "SECS")]
     pub engine_timeout: u64,
 }
 
@@ -358,58 +281,31 @@ fn parse_source(s: &str) -> Result<bulwark_image::engine::Source, String> {
 /// How to reach registries (for registry references such as `nginx:1.25`,
 /// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
 #[derive(Debug, Clone, clap::Args)]
+#[command(mut_args(declare))]
 pub struct RegistryArgs {
-    /// Allow plain HTTP and TLS certificates that do not verify (trusted networks only).
-    #[arg(long, env = "BULWARK_INSECURE")]
+    #[arg(long)]
     pub insecure: bool,
 
-    /// Extra CA certificate (PEM) to trust for registries; repeatable.
-    #[arg(
-        long = "ca-cert",
-        value_name = "FILE",
-        value_delimiter = ',',
-        env = "BULWARK_CA_CERT"
-    )]
+    #[arg(long = "ca-cert", value_name = "FILE", value_delimiter = ',')]
     pub ca_certs: Vec<PathBuf>,
 
-    /// Registry user name (the password comes from --password-stdin or
-    /// BULWARK_REGISTRY_PASSWORD); default: Docker's config.json and credential helpers.
-    #[arg(long, value_name = "USER", env = "BULWARK_REGISTRY_USERNAME")]
+    #[arg(long, value_name = "USER")]
     pub username: Option<String>,
 
     /// Read the registry password (or token) from standard input.
     #[arg(long)]
     pub password_stdin: bool,
 
-    /// Seconds a registry may take to connect, and to finish any one manifest, config or token
-    /// exchange (blobs get this plus the time their size needs at --registry-min-rate).
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 30,
-        env = "BULWARK_REGISTRY_TIMEOUT"
-    )]
+    #[arg(long, value_name = "SECS")]
     pub registry_timeout: u64,
 
-    /// Slowest a layer blob may download, in bytes per second averaged over 30 s of waiting
-    /// (suffixes K, M); a registry sending slower is given up on. 0 turns the check off. A
-    /// whole manifest, config or token exchange must also end within 60 s (or twice
-    /// --registry-timeout, if longer).
-    #[arg(long, value_name = "SIZE", default_value = "10K", value_parser = parse_size, env = "BULWARK_REGISTRY_MIN_RATE")]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub registry_min_rate: u64,
 
-    /// Refuse to scan a registry image unless it carries a cosign-format signature that
-    /// verifies with this public key (PEM); the scan then reads the verified digest.
-    #[arg(long, value_name = "KEY", env = "BULWARK_REQUIRE_SIGNATURE")]
+    #[arg(long, value_name = "KEY")]
     pub require_signature: Option<PathBuf>,
 
-    /// Retries after a 429 or 5xx answer or a failed connection (with backoff).
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 3,
-        env = "BULWARK_REGISTRY_RETRIES"
-    )]
+    #[arg(long, value_name = "N")]
     pub registry_retries: u32,
 }
 
@@ -419,7 +315,7 @@ impl PolicyArgs {
         PolicyArgs {
             config: std::env::var_os("BULWARK_CONFIG").map(PathBuf::from),
             vex: Vec::new(),
-            max_vex_size: bulwark_report::vex::DEFAULT_MAX_VEX_BYTES,
+            max_vex_size: bulwark_policy::vex::DEFAULT_MAX_VEX_BYTES,
             ignore_file: None,
             license_allow: Vec::new(),
             license_deny: Vec::new(),
@@ -427,19 +323,218 @@ impl PolicyArgs {
     }
 }
 
-/// `512`, `64K`, `10M`, `64G` (binary multiples).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (digits, shift) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 30),
-        Some('T' | 't') => (&s[..s.len() - 1], 40),
-        _ => (s, 0),
+pub use bulwark_policy::size::parse_size;
+
+#[derive(Debug, Args)]
+#[command(mut_args(declare))]
+pub struct DbArgs {
+    #[arg(long, value_name = "DIR", global = true)]
+    pub db_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download OSV advisories, CISA KEV and EPSS scores and replace the database atomically.
+    Update(UpdateArgs),
+    /// Import advisory files for air-gapped use: OSV JSON files, directories or zips of them, a
+    /// KEV JSON, an EPSS CSV (.csv or .csv.gz), Alpine secdb JSON, Debian tracker CVE/DSA/DLA lists.
+    Import {
+        /// Files or directories to import.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the database's sources, record counts and age.
+    Status,
+}
+
+#[derive(Debug, Args)]
+#[command(mut_args(declare))]
+pub struct UpdateArgs {
+    #[arg(long = "ecosystem", value_name = "ECOSYSTEM", value_delimiter = ',')]
+    pub ecosystems: Vec<String>,
+    #[arg(long, value_name = "URL")]
+    pub osv_url: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub kev_url: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub epss_url: Option<String>,
+    #[arg(long)]
+    pub no_kev: bool,
+    #[arg(long)]
+    pub no_epss: bool,
+    #[arg(long, value_name = "MIB")]
+    pub max_download_mib: u64,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(mut_args(declare))]
+pub struct ConfigArgs {
+    /// Files or directories to check (kinds are detected: Dockerfile, Kubernetes YAML/JSON,
+    /// compose files, daemon.json).
+    pub paths: Vec<PathBuf>,
+
+    /// Directory of Rego policies (conftest-style `deny`/`warn`/`violation` rules); repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+
+    /// Rego packages whose rules apply (default: `main`); repeatable.
+    #[arg(long, value_name = "PKG")]
+    pub namespace: Vec<String>,
+
+    /// Print a per-control report for a compliance framework instead of the findings:
+    /// cis-docker, cis-k8s, pss-restricted, pss-baseline, nsa, nist-800-190, pci-dss.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
+
+    /// Check the Docker host settings readable from this root filesystem (file ownership and
+    /// permissions of docker.sock, daemon.json, /etc/docker, audit rules; its daemon.json).
+    #[arg(long, value_name = "DIR")]
+    pub host_root: Option<PathBuf>,
+
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegistryCommandArgs {
+    #[command(subcommand)]
+    pub command: RegistrySubcommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RegistrySubcommand {
+    /// Check how a registry is exposed: TLS (certificate, host name, version), the API over
+    /// plain HTTP, Basic auth without TLS, anonymous access to /v2/, the catalog and pulls,
+    /// and the API version header. Findings carry CIS Docker and NIST SP 800-190 controls.
+    Audit(AuditArgs),
+    /// List a registry's repositories and tags through the catalog API and scan each image
+    /// (bounded parallelism); prints one summary row per image.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
+    pub url: String,
+
+    /// Images scanned at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Scan at most this many images (repositories × tags, in catalog order).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_images: usize,
+
+    /// Only repositories whose name starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    pub repository_prefix: Option<String>,
+
+    /// Keep each image's full JSON report in DIR (one file per image).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<std::path::PathBuf>,
+
+    /// Summary format: table or json.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: SummaryFormat,
+
+    /// Directory of the per-layer cache shared by the scans (images sharing layers are
+    /// analysed once).
+    #[arg(long, value_name = "DIR", env = "BULWARK_CACHE_DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
+    pub url: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
+    pub format: Option<FormatArg>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Exit with this code when there is any finding (0, the default, never fails on them).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub exit_code: u8,
+
+    /// Extra CA certificate (PEM) to trust; repeatable.
+    #[arg(
+        long = "ca-cert",
+        value_name = "FILE",
+        value_delimiter = ',',
+        env = "BULWARK_CA_CERT"
+    )]
+    pub ca_certs: Vec<std::path::PathBuf>,
+
+    /// Seconds to wait for the registry to connect or answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub registry_timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
+    pub reference: String,
+
+    /// Private key (PEM: PKCS#8, SEC1 EC or PKCS#1 RSA); ECDSA P-256, Ed25519 or RSA.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
+    pub reference: String,
+
+    /// Public key (PEM `PUBLIC KEY`, e.g. cosign.pub or `openssl pkey -pubout`).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Gives a clap argument that is a setting its help, variable and default from the table.
+pub fn declare(arg: Arg) -> Arg {
+    let Some(s) = settings::setting(arg.get_id().as_str()).filter(|s| s.flag) else {
+        return arg;
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 512, 64K, 10M or 64G"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("{s:?} is too large"))
+    let mut arg = arg.help(s.doc);
+    if let Some(var) = s.env {
+        arg = arg.env(var);
+    }
+    if let Some(default) = s.default {
+        arg = arg.default_value(default).required(false);
+    }
+    arg
 }

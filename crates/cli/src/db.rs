@@ -1,77 +1,14 @@
 //! `bulwark db`: build, refresh and inspect the vulnerability database.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
+pub use crate::cli::{DbArgs, DbCommand, UpdateArgs};
+use crate::progress::DbBar;
+use crate::EXIT_OK;
 use anyhow::Result;
 use bulwark_vulndb::{
     check_age, import_paths, update, AgePolicy, ImportSummary, Store, UpdateOptions,
 };
-use clap::{Args, Subcommand};
-
-use crate::progress::DbBar;
-use crate::EXIT_OK;
-
-#[derive(Debug, Args)]
-pub struct DbArgs {
-    /// The database directory.
-    #[arg(long, value_name = "DIR", env = "BULWARK_DB_DIR", global = true)]
-    pub db_dir: Option<PathBuf>,
-
-    #[command(subcommand)]
-    pub command: DbCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DbCommand {
-    /// Download OSV advisories, CISA KEV and EPSS scores and replace the database atomically.
-    Update(UpdateArgs),
-    /// Import advisory files for air-gapped use: OSV JSON files, directories or zips of them, a
-    /// KEV JSON, an EPSS CSV (.csv or .csv.gz), Alpine secdb JSON, Debian tracker CVE/DSA/DLA lists.
-    Import {
-        /// Files or directories to import.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-    },
-    /// Show the database's sources, record counts and age.
-    Status,
-}
-
-#[derive(Debug, Args)]
-pub struct UpdateArgs {
-    /// OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine.
-    /// Default: the common language ecosystems plus Debian, Alpine and Ubuntu.
-    #[arg(
-        long = "ecosystem",
-        value_name = "ECOSYSTEM",
-        value_delimiter = ',',
-        env = "BULWARK_DB_ECOSYSTEMS"
-    )]
-    pub ecosystems: Vec<String>,
-    /// Base URL of an OSV mirror (`<URL>/<ECOSYSTEM>/all.zip`).
-    #[arg(long, value_name = "URL", env = "BULWARK_DB_OSV_URL")]
-    pub osv_url: Option<String>,
-    /// URL of the CISA KEV JSON feed.
-    #[arg(long, value_name = "URL", env = "BULWARK_DB_KEV_URL")]
-    pub kev_url: Option<String>,
-    /// URL of the EPSS CSV (.csv.gz) feed.
-    #[arg(long, value_name = "URL", env = "BULWARK_DB_EPSS_URL")]
-    pub epss_url: Option<String>,
-    /// Skip the KEV feed.
-    #[arg(long, env = "BULWARK_DB_NO_KEV")]
-    pub no_kev: bool,
-    /// Skip the EPSS feed.
-    #[arg(long, env = "BULWARK_DB_NO_EPSS")]
-    pub no_epss: bool,
-    /// Largest download accepted, in MiB.
-    #[arg(
-        long,
-        value_name = "MIB",
-        default_value_t = 2048,
-        env = "BULWARK_DB_MAX_DOWNLOAD_MIB"
-    )]
-    pub max_download_mib: u64,
-}
 
 fn print_summary(summary: &ImportSummary) {
     for s in &summary.sources {

@@ -3,57 +3,13 @@
 //! policies, and per-control compliance reports.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use anyhow::Result;
 use bulwark_report::Format;
 use bulwark_types::{Misconfiguration, Severity};
 
-use crate::cli::{FormatArg, GateArgs, PolicyArgs};
+pub use crate::cli::ConfigArgs;
 use crate::config::{self, LegacyGate};
-
-#[derive(Debug, clap::Args)]
-pub struct ConfigArgs {
-    /// Files or directories to check (kinds are detected: Dockerfile, Kubernetes YAML/JSON,
-    /// compose files, daemon.json).
-    pub paths: Vec<PathBuf>,
-
-    /// Directory of Rego policies (conftest-style `deny`/`warn`/`violation` rules); repeatable.
-    #[arg(long, value_name = "DIR")]
-    pub policy: Vec<PathBuf>,
-
-    /// Rego packages whose rules apply (default: `main`); repeatable.
-    #[arg(long, value_name = "PKG")]
-    pub namespace: Vec<String>,
-
-    /// Print a per-control report for a compliance framework instead of the findings:
-    /// cis-docker, cis-k8s, pss-restricted, pss-baseline, nsa, nist-800-190, pci-dss.
-    #[arg(long, value_name = "FRAMEWORK")]
-    pub compliance: Option<String>,
-
-    /// Check the Docker host settings readable from this root filesystem (file ownership and
-    /// permissions of docker.sock, daemon.json, /etc/docker, audit rules; its daemon.json).
-    #[arg(long, value_name = "DIR")]
-    pub host_root: Option<PathBuf>,
-
-    /// Output format: table, json, sarif, junit, html or markdown.
-    #[arg(short, long, value_enum, env = "BULWARK_FORMAT")]
-    pub format: Option<FormatArg>,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE", env = "BULWARK_OUTPUT")]
-    pub output: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub gate: GateArgs,
-
-    #[command(flatten)]
-    pub policy_args: PolicyArgs,
-
-    /// No diagnostics on standard error.
-    #[arg(short, long, env = "BULWARK_QUIET")]
-    pub quiet: bool,
-}
 
 pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
     if args.paths.is_empty() && args.host_root.is_none() {

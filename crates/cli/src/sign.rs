@@ -1,36 +1,8 @@
 //! `bulwark sign` and `bulwark verify` (the cosign format is `bulwark_scan::signature`'s).
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 
-use crate::cli::RegistryArgs;
-
-#[derive(Debug, clap::Args)]
-pub struct SignArgs {
-    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
-    pub reference: String,
-
-    /// Private key (PEM: PKCS#8, SEC1 EC or PKCS#1 RSA); ECDSA P-256, Ed25519 or RSA.
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
-    /// The image in a registry (`HOST/REPO:TAG`, `registry:…`, `docker://…`).
-    pub reference: String,
-
-    /// Public key (PEM `PUBLIC KEY`, e.g. cosign.pub or `openssl pkey -pubout`).
-    #[arg(long, value_name = "FILE")]
-    pub key: PathBuf,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-}
+pub use crate::cli::{SignArgs, VerifyArgs};
 
 /// Exit code of `verify` when no signature verifies (errors are 2).
 const EXIT_UNVERIFIED: u8 = 1;

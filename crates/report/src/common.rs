@@ -94,40 +94,6 @@ pub(crate) fn sorted_suppressed(report: &ScanReport) -> Vec<&Suppression> {
     v
 }
 
-/// Counts per severity of every finding kind: `[vulnerabilities, secrets, misconfigurations,
-/// licences]`, each indexed like [`SEVERITIES`].
-pub(crate) struct Counts {
-    pub rows: [(&'static str, [usize; 5]); 4],
-}
-
-impl Counts {
-    pub fn of(report: &ScanReport) -> Counts {
-        fn tally(it: impl Iterator<Item = Severity>) -> [usize; 5] {
-            let mut c = [0; 5];
-            for s in it {
-                c[SEVERITIES.iter().position(|x| *x == s).unwrap_or(4)] += 1;
-            }
-            c
-        }
-        Counts {
-            rows: crate::view::KINDS.map(|kind| {
-                (
-                    crate::view::plural(kind),
-                    tally(
-                        crate::view::findings_of(report, kind)
-                            .iter()
-                            .map(|v| v.severity),
-                    ),
-                )
-            }),
-        }
-    }
-
-    pub fn total(&self) -> usize {
-        self.rows.iter().map(|(_, c)| c.iter().sum::<usize>()).sum()
-    }
-}
-
 /// Vulnerability counts per severity for each key `key_of` gives, keys in their order.
 pub(crate) fn vuln_counts_by<K: Ord + Clone>(
     report: &ScanReport,

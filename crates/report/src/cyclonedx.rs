@@ -93,7 +93,7 @@ fn analysis(s: &crate::Suppression) -> Value {
             .and_then(Value::as_str)
             .map(|x| x.to_ascii_lowercase().replace('-', "_"))
     };
-    if s.source == "vex" {
+    if s.source == crate::SuppressionSource::Vex {
         let state = match field("status").as_deref() {
             Some("not_affected" | "known_not_affected") => Some("not_affected"),
             Some("fixed" | "resolved") => Some("resolved"),
@@ -264,7 +264,7 @@ fn vulnerabilities(report: &ScanReport, purl_refs: &BTreeMap<String, Vec<String>
             continue;
         }
         let mut v = json!({
-            "bom-ref": format!("suppressed:{}:{}", s.id, crate::common::stable_hash(&[&s.target, &s.source])),
+            "bom-ref": format!("suppressed:{}:{}", s.id, crate::common::stable_hash(&[&s.target, s.source.as_str()])),
             "id": s.id,
             "source": vuln_source(&s.id),
             "analysis": analysis(s),

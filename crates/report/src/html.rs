@@ -16,8 +16,9 @@ use bulwark_types::Severity;
 
 use crate::common::{
     category_words, escape_xml as esc, fix_text, safe_url, sorted_suppressed, truncate,
-    vuln_counts_by, vuln_help_url, Counts, SEVERITIES,
+    vuln_counts_by, vuln_help_url, SEVERITIES,
 };
+use crate::view::Counts;
 use crate::view::{findings_of, plural, FindingRef, FindingView, KINDS};
 use crate::{FindingKind, ScanReport};
 
@@ -266,7 +267,7 @@ pub fn render(report: &ScanReport) -> String {
                 o,
                 "<li>{} <strong>{}</strong>: {}</li>",
                 if g.passed { "passed" } else { "FAILED" },
-                esc(&g.gate),
+                esc(g.gate.as_str()),
                 esc(&g.reason)
             );
         }
@@ -404,7 +405,7 @@ pub fn render(report: &ScanReport) -> String {
                     esc(&format!("{:?}", s.kind).to_lowercase()),
                     esc(&s.id),
                     format!("<code>{}</code>", esc(&s.target)),
-                    esc(&s.source),
+                    esc(s.source.as_str()),
                     esc(&s.reason),
                 ]
             })

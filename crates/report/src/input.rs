@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// The file's bytes, or `None` when it is larger than `max_bytes`.
-pub(crate) fn read_capped(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
+pub fn read_capped(path: &Path, max_bytes: u64) -> std::io::Result<Option<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     if size > max_bytes {
@@ -22,7 +22,7 @@ pub(crate) fn read_capped(path: &Path, max_bytes: u64) -> std::io::Result<Option
 }
 
 /// A size as the `--max-*-size` flags take it (`2G`, `256M`, `512K`, else bytes).
-pub(crate) fn size_text(bytes: u64) -> String {
+pub fn size_text(bytes: u64) -> String {
     for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
         if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", bytes >> shift);

@@ -16,25 +16,24 @@ mod common;
 pub mod cyclonedx;
 pub mod html;
 pub mod import;
-mod input;
+pub mod input;
 pub mod junit;
 pub mod markdown;
 mod model;
-pub mod policy;
 mod policy_model;
 mod read;
 mod redact;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
-pub mod vex;
 mod view;
 
 pub use model::{
     Format, ImageIdentity, ReportSchema, ScanReport, ToolInfo, Unmatched, REPORT_SCHEMA,
 };
 pub use policy_model::{
-    FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
+    FindingKind, GateKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding,
+    RuleState, Suppression, SuppressionSource,
 };
 pub use read::{read_report, read_report_capped, ReadError, MAX_REPORT_BYTES};
 pub use redact::RedactFn;

@@ -10,8 +10,9 @@ use std::fmt::Write;
 
 use crate::common::{
     category_words, fix_text, misconfig_place, secret_place, sorted_licenses, sorted_suppressed,
-    truncate, vuln_help_url, Counts, SEVERITIES,
+    truncate, vuln_help_url, SEVERITIES,
 };
+use crate::view::Counts;
 use crate::view::FindingRef;
 use crate::ScanReport;
 
@@ -118,7 +119,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
                 out,
                 "- {} **{}**: {}",
                 if g.passed { "✅" } else { "❌" },
-                cell(&g.gate),
+                cell(g.gate.as_str()),
                 cell(&g.reason)
             );
         }
@@ -146,7 +147,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
         let vex = report
             .suppressed
             .iter()
-            .filter(|s| s.source == "vex")
+            .filter(|s| s.source == crate::SuppressionSource::Vex)
             .count();
         let _ = writeln!(
             out,
@@ -311,7 +312,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
                 cell(&format!("{:?}", s.kind).to_lowercase()),
                 cell(&s.id),
                 cell(&s.target),
-                cell(&s.source),
+                cell(s.source.as_str()),
                 cell(&truncate(&s.reason, 120)),
             ]
         })

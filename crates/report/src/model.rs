@@ -41,9 +41,7 @@ impl<'de> Deserialize<'de> for ReportSchema {
         if found == REPORT_SCHEMA {
             Ok(ReportSchema::V1)
         } else {
-            Err(serde::de::Error::custom(crate::read::unsupported_schema(
-                &found,
-            )))
+            Err(serde::de::Error::custom(unsupported_schema(&found)))
         }
     }
 }
@@ -341,4 +339,11 @@ fn now_rfc3339() -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
     ))
     .expect("a fixed format renders")
+}
+
+/// The words for a report of another schema version.
+pub(crate) fn unsupported_schema(found: &str) -> String {
+    format!(
+        "unsupported report schema {found:?}: this bulwark reads {REPORT_SCHEMA} only; rescan, or read it with the bulwark release that wrote it"
+    )
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::input::size_text;
 #[cfg(test)]
 use crate::model::ImageIdentity;
-use crate::model::{ScanReport, REPORT_SCHEMA};
+use crate::model::{unsupported_schema, ScanReport, REPORT_SCHEMA};
 
 /// The largest report [`read_report`] accepts: a million-package image writes about 600 MiB.
 pub const MAX_REPORT_BYTES: u64 = 1 << 30;
@@ -33,13 +33,6 @@ pub enum ReadError {
         path: String,
         source: serde_json::Error,
     },
-}
-
-/// The words for a report of another schema version.
-pub(crate) fn unsupported_schema(found: &str) -> String {
-    format!(
-        "unsupported report schema {found:?}: this bulwark reads {REPORT_SCHEMA} only; rescan, or read it with the bulwark release that wrote it"
-    )
 }
 
 /// Reads a `bulwark.report/v1` JSON report of at most [`MAX_REPORT_BYTES`].
@@ -103,10 +96,9 @@ mod tests {
     };
 
     use super::*;
-    use crate::policy::RuleState;
     use crate::{
-        FindingKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding, Suppression,
-        Unmatched,
+        FindingKind, GateKind, GateResult, IgnoreRuleReport, LicenseCategory, LicenseFinding,
+        RuleState, Suppression, SuppressionSource, Unmatched,
     };
 
     fn digest(n: u8) -> Digest {
@@ -272,13 +264,13 @@ mod tests {
             kind: FindingKind::License,
             id: "GPL-3.0-only".into(),
             target: purl.to_string(),
-            source: "vex".into(),
+            source: SuppressionSource::Vex,
             origin: Some("vex.json".into()),
             reason: "not_affected".into(),
             statement: Some(serde_json::json!({"status": "not_affected", "n": 1.5})),
         }];
         r.gates = vec![GateResult {
-            gate: "vulnerabilities".into(),
+            gate: GateKind::Vulnerabilities,
             passed: false,
             count: 1,
             reason: "1 vulnerability at critical".into(),

@@ -405,14 +405,13 @@ impl Redact for Suppression {
             kind: _,
             id,
             target,
-            source,
+            source: _,
             origin,
             reason,
             statement,
         } = self;
         id.redact(r);
         target.redact(r);
-        source.redact(r);
         origin.redact(r);
         reason.redact(r);
         statement.redact(r);
@@ -422,12 +421,11 @@ impl Redact for Suppression {
 impl Redact for GateResult {
     fn redact(&mut self, r: RedactFn<'_>) {
         let GateResult {
-            gate,
+            gate: _,
             passed: _,
             count: _,
             reason,
         } = self;
-        gate.redact(r);
         reason.redact(r);
     }
 }
@@ -497,7 +495,7 @@ mod tests {
             message: "SECRET-message".into(),
         });
         report.gates.push(GateResult {
-            gate: "secrets".into(),
+            gate: crate::GateKind::Secrets,
             passed: false,
             count: 1,
             reason: "SECRET-reason".into(),
@@ -506,7 +504,7 @@ mod tests {
             kind: crate::FindingKind::Secret,
             id: "x".into(),
             target: "SECRET-target".into(),
-            source: "ignore".into(),
+            source: crate::SuppressionSource::Ignore,
             origin: None,
             reason: "r".into(),
             statement: Some(serde_json::json!({"SECRET-key": ["SECRET-value"]})),

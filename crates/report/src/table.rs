@@ -11,7 +11,8 @@ use std::fmt::Write;
 use bulwark_analyze::DiagnosticLevel;
 use bulwark_types::{Severity, VulnerabilityFinding};
 
-use crate::common::{category_words, truncate, Counts};
+use crate::common::{category_words, truncate};
+use crate::view::Counts;
 use crate::view::{findings_of, plural, FindingRef, FindingView, KINDS};
 use crate::{FindingKind, ScanReport};
 
@@ -216,7 +217,7 @@ pub fn render_with(report: &ScanReport, color: bool) -> String {
         let vex = report
             .suppressed
             .iter()
-            .filter(|s| s.source == "vex")
+            .filter(|s| s.source == crate::SuppressionSource::Vex)
             .count();
         let _ = writeln!(
             out,

@@ -4,7 +4,9 @@
 
 use bulwark_types::{Misconfiguration, SecretFinding, Severity, VulnerabilityFinding};
 
-use crate::common::{misconfig_place, secret_place, sorted_licenses, sorted_suppressed};
+use crate::common::{
+    misconfig_place, secret_place, sorted_licenses, sorted_suppressed, SEVERITIES,
+};
 use crate::policy_model::{FindingKind, LicenseFinding, Suppression};
 use crate::ScanReport;
 
@@ -132,4 +134,34 @@ pub(crate) fn suppressed_of(report: &ScanReport, kind: FindingKind) -> Vec<&Supp
         .into_iter()
         .filter(|s| s.kind == kind)
         .collect()
+}
+
+/// Counts per severity of every finding kind: `[vulnerabilities, secrets, misconfigurations,
+/// licences]`, each indexed like [`SEVERITIES`].
+pub(crate) struct Counts {
+    pub rows: [(&'static str, [usize; 5]); 4],
+}
+
+impl Counts {
+    pub fn of(report: &ScanReport) -> Counts {
+        fn tally(it: impl Iterator<Item = Severity>) -> [usize; 5] {
+            let mut c = [0; 5];
+            for s in it {
+                c[SEVERITIES.iter().position(|x| *x == s).unwrap_or(4)] += 1;
+            }
+            c
+        }
+        Counts {
+            rows: KINDS.map(|kind| {
+                (
+                    plural(kind),
+                    tally(findings_of(report, kind).iter().map(|v| v.severity)),
+                )
+            }),
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.rows.iter().map(|(_, c)| c.iter().sum::<usize>()).sum()
+    }
 }

@@ -3,7 +3,7 @@
 //! catalog) and when a gate judges its findings, so a gate never passes because what it
 //! judges was not scanned (issue 12.1).
 
-use bulwark_report::policy::Policy;
+use bulwark_policy::Policy;
 
 /// What a scan can report (`--scanners`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,7 +65,7 @@ impl ScanPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bulwark_report::policy::{GateConfig, LicensePolicy, SeverityGate, VulnGate};
+    use bulwark_policy::{GateConfig, LicensePolicy, Policy, SeverityGate, VulnGate};
 
     fn policy(gates: GateConfig) -> Policy {
         Policy {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bulwark_image::engine::{EngineOptions, Source};
 use bulwark_image::registry::RegistryOptions;
 use bulwark_image::{Limits, MinRate, Platform, SourceRef};
-use bulwark_report::policy::{Date, Policy};
+use bulwark_policy::{Date, Policy};
 use bulwark_vulndb::AgePolicy;
 
 use crate::plan::Scanner;

@@ -161,13 +161,13 @@ fn the_fixture_really_has_the_cve_on_both_packages() {
 fn config_errors_name_file_line_and_key_before_any_scan() {
     let f = fixture();
     let cases: &[(&str, &str)] = &[
-        ("format: json\ncolour: red\n", "bulwark.yaml:2: "),
-        ("format: json\nno-cache: sometimes\n", "bulwark.yaml:2: no-cache: invalid type: string \"sometimes\", expected a boolean"),
+        ("format: json\ncolour: red\n", "bulwark.yaml:2:1: colour: unknown field `colour`"),
+        ("format: json\nno-cache: sometimes\n", "bulwark.yaml:2:11: no-cache: invalid type: string \"sometimes\", expected a boolean"),
         (
             "ignores:\n  - id: CVE-1\n    reason: a\n  - id: CVE-2\n    reason: b\n  - id: CVE-3\n    reason: c\n    expires: 2025-13-01\n",
-            "bulwark.yaml:8: ignores[2].expires: invalid date \"2025-13-01\" (expected YYYY-MM-DD)",
+            "bulwark.yaml:8:14: ignores[2].expires: invalid date \"2025-13-01\" (expected YYYY-MM-DD)",
         ),
-        ("gates:\n  vulnerabilities: {severity: urgent}\n", "bulwark.yaml:2: gates.vulnerabilities.severity: unknown severity \"urgent\""),
+        ("gates:\n  vulnerabilities: {severity: urgent}\n", "bulwark.yaml:2:31: gates.vulnerabilities.severity: unknown severity \"urgent\""),
         ("ignores:\n  - id: CVE-1\n", "ignores[0]: every ignore rule needs a `reason`"),
     ];
     for (text, expected) in cases {
@@ -180,7 +180,7 @@ fn config_errors_name_file_line_and_key_before_any_scan() {
         );
         assert!(out.is_empty(), "no scan ran: {out}");
     }
-    let e = "bulwark.yaml:2: colour";
+    let e = "bulwark.yaml:2:1: colour";
     f.write("bulwark.yaml", "format: json\ncolour: red\n");
     let (_, _, err) = f.scan(&[], &[]);
     assert!(err.contains("unknown field `colour`"), "{e}: {err}");
@@ -215,7 +215,7 @@ fn config_errors_name_file_line_and_key_before_any_scan() {
     let (code, _, err) = f.scan(&[], &[]);
     assert_eq!(code, 2);
     assert!(
-        err.contains(".bulwarkignore:2: expires: invalid date \"2025-02-30\""),
+        err.contains(".bulwarkignore:2:7: expires: invalid date \"2025-02-30\""),
         "{err}"
     );
 }

@@ -6,12 +6,11 @@ pub(crate) fn sbom(data: &[u8]) {
 }
 
 pub(crate) fn vex(data: &[u8]) {
-    let _ = bulwark_report::vex::parse(data, "fuzz.vex.json");
+    let _ = bulwark_policy::vex::parse(data, "fuzz.vex.json");
 }
 
 pub(crate) fn ignore_file(data: &[u8]) {
-    let _ =
-        bulwark_report::policy::parse_ignore_file(&String::from_utf8_lossy(data), ".bulwarkignore");
+    let _ = bulwark_policy::parse_ignore_file(&String::from_utf8_lossy(data), ".bulwarkignore");
 }
 
 /// Any file of an image, through the built-in secret rules.

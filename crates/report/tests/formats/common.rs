@@ -330,7 +330,7 @@ pub fn sample_report() -> ScanReport {
             kind: FindingKind::Vulnerability,
             id: "CVE-2023-9999".into(),
             target: libssl.purl.to_string(),
-            source: "vex".into(),
+            source: bulwark_report::SuppressionSource::Vex,
             reason: "not_affected: vulnerable_code_not_in_execute_path".into(),
             statement: Some(serde_json::json!({
                 "status": "not_affected",
@@ -343,7 +343,7 @@ pub fn sample_report() -> ScanReport {
             kind: FindingKind::Vulnerability,
             id: "CVE-2023-8888".into(),
             target: requests.purl.to_string(),
-            source: "ignore".into(),
+            source: bulwark_report::SuppressionSource::Ignore,
             reason: "accepted risk until 2030-01-01".into(),
             statement: None,
             origin: Some("bulwark.yaml ignores[0]".into()),
@@ -351,7 +351,7 @@ pub fn sample_report() -> ScanReport {
     ];
     r.gates = vec![
         GateResult {
-            gate: "vulnerabilities".into(),
+            gate: bulwark_report::GateKind::Vulnerabilities,
             passed: false,
             count: 2,
             reason:
@@ -359,7 +359,7 @@ pub fn sample_report() -> ScanReport {
                     .into(),
         },
         GateResult {
-            gate: "secrets".into(),
+            gate: bulwark_report::GateKind::Secrets,
             passed: true,
             count: 0,
             reason: "no secrets at high or above".into(),

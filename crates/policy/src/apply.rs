@@ -8,24 +8,19 @@
 //! lands in `suppressed` with the rule or statement that did it, and every ignore rule's fate
 //! (applied, unmatched, expired) in `ignore_rules`.
 
-pub mod date;
-pub mod gate;
-pub mod ignore;
-pub mod license;
-pub mod purl_match;
-
 use std::collections::HashMap;
 
 use bulwark_types::{Purl, SecretLocation};
 
-pub use date::Date;
-pub use gate::{GateConfig, SeverityFilter, SeverityGate, VulnGate};
-pub use ignore::{parse_ignore_file, IgnoreRule, RuleState, Subject};
-pub use license::{LicenseClass, LicensePolicy, UnknownLicense};
+use bulwark_report::{
+    FindingKind, IgnoreRuleReport, RuleState, ScanReport, Suppression, SuppressionSource,
+};
 
-use crate::policy_model::{FindingKind, IgnoreRuleReport, Suppression};
+use crate::date::Date;
+use crate::gate::{self, GateConfig};
+use crate::ignore::{IgnoreRule, Subject};
+use crate::license::LicensePolicy;
 use crate::vex::{ImageContext, VexSet};
-use crate::ScanReport;
 
 /// Everything policy needs, built once before the scan.
 #[derive(Debug, Clone, Default)]
@@ -88,7 +83,7 @@ fn apply_vex(report: &mut ScanReport, vex: &VexSet) {
                     kind: FindingKind::Vulnerability,
                     id: f.id.clone(),
                     target: f.package.purl.to_string(),
-                    source: "vex".into(),
+                    source: SuppressionSource::Vex,
                     origin: Some(s.document.clone()),
                     reason,
                     statement: Some(s.to_json()),
@@ -137,7 +132,7 @@ fn apply_ignores(report: &mut ScanReport, rules: &[IgnoreRule], today: Date) -> 
         kind,
         id,
         target,
-        source: "ignore".into(),
+        source: SuppressionSource::Ignore,
         origin: Some(r.origin.clone()),
         reason: match r.expires {
             Some(e) => format!("{} (until {e})", r.reason),
@@ -304,4 +299,5 @@ fn apply_ignores(report: &mut ScanReport, rules: &[IgnoreRule], today: Date) -> 
 }
 
 #[cfg(test)]
+#[path = "apply_tests.rs"]
 mod tests;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use super::{Product, Statement, Status, Target};
+use crate::vex::statement::{Product, Statement, Status, Target};
 
 #[derive(Deserialize)]
 pub(super) struct Document {

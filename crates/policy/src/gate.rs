@@ -7,8 +7,7 @@ use bulwark_types::Severity;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::policy_model::{GateResult, LicenseCategory};
-use crate::ScanReport;
+use bulwark_report::{GateKind, GateResult, LicenseCategory, ScanReport};
 
 /// Which severities count: at or above a level (`high`), or an explicit list (the
 /// `--severity` flag's form).
@@ -190,7 +189,7 @@ pub fn evaluate(report: &ScanReport, gates: &GateConfig) -> Vec<GateResult> {
             what.push_str(&format!(", EPSS >= {e}"));
         }
         out.push(result(
-            "vulnerabilities",
+            GateKind::Vulnerabilities,
             hits.len(),
             plural(hits.len(), "vulnerability", "vulnerabilities"),
             &what,
@@ -206,7 +205,7 @@ pub fn evaluate(report: &ScanReport, gates: &GateConfig) -> Vec<GateResult> {
             .filter(|s| g.severity.admits(s.hit.severity))
             .collect();
         out.push(result(
-            "secrets",
+            GateKind::Secrets,
             hits.len(),
             plural(hits.len(), "secret", "secrets"),
             &format!("at {}", g.severity.describe()),
@@ -234,7 +233,7 @@ pub fn evaluate(report: &ScanReport, gates: &GateConfig) -> Vec<GateResult> {
             .filter(|m| g.severity.admits(m.severity))
             .collect();
         out.push(result(
-            "misconfigurations",
+            GateKind::Misconfigurations,
             hits.len(),
             plural(hits.len(), "misconfiguration", "misconfigurations"),
             &format!("at {}", g.severity.describe()),
@@ -253,7 +252,7 @@ pub fn evaluate(report: &ScanReport, gates: &GateConfig) -> Vec<GateResult> {
             .filter(|l| l.category == LicenseCategory::Forbidden)
             .collect();
         out.push(result(
-            "licenses",
+            GateKind::Licenses,
             hits.len(),
             plural(hits.len(), "package", "packages"),
             "with a forbidden licence",
@@ -265,9 +264,15 @@ pub fn evaluate(report: &ScanReport, gates: &GateConfig) -> Vec<GateResult> {
     out
 }
 
-fn result(gate: &str, count: usize, counted: String, what: &str, names: Vec<String>) -> GateResult {
+fn result(
+    gate: GateKind,
+    count: usize,
+    counted: String,
+    what: &str,
+    names: Vec<String>,
+) -> GateResult {
     GateResult {
-        gate: gate.to_string(),
+        gate,
         passed: count == 0,
         count,
         reason: if count == 0 {
@@ -284,7 +289,7 @@ mod tests {
 
     #[test]
     fn gate_config_reads_true_false_and_maps() {
-        let g: GateConfig = serde_yaml::from_str(
+        let g: GateConfig = serde_saphyr::from_str(
             "vulnerabilities: {severity: high, fixable: true, epss: 0.5}\nsecrets: true\nmisconfigurations: false\nlicenses:\n",
         )
         .unwrap();
@@ -293,9 +298,9 @@ mod tests {
         assert!(v.fixable && !v.kev);
         assert_eq!(v.epss, Some(0.5));
         assert!(g.secrets.is_some() && g.misconfigurations.is_none() && g.licenses.is_some());
-        let e = serde_yaml::from_str::<GateConfig>("vulnerabilities: {epss: 5}").unwrap_err();
+        let e = serde_saphyr::from_str::<GateConfig>("vulnerabilities: {epss: 5}").unwrap_err();
         assert!(e.to_string().contains("not a probability"), "{e}");
-        let e = serde_yaml::from_str::<GateConfig>("secrets: {colour: red}").unwrap_err();
+        let e = serde_saphyr::from_str::<GateConfig>("secrets: {colour: red}").unwrap_err();
         assert!(e.to_string().contains("unknown field `colour`"), "{e}");
         assert!(SeverityFilter::AtLeast(Severity::High).admits(Severity::Critical));
         assert!(!SeverityFilter::AtLeast(Severity::High).admits(Severity::Medium));

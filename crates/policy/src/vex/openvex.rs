@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Product, Statement, Status, Target};
+use crate::vex::statement::{Product, Statement, Status, Target};
 
 #[derive(Deserialize)]
 pub(super) struct Document {

@@ -127,7 +127,7 @@ fn report() -> ScanReport {
 }
 
 fn rule(yaml: &str, origin: &str) -> IgnoreRule {
-    let mut r: IgnoreRule = serde_yaml::from_str(yaml).unwrap();
+    let mut r: IgnoreRule = serde_saphyr::from_str(yaml).unwrap();
     r.origin = origin.into();
     r
 }
@@ -206,14 +206,14 @@ fn ignores_by_each_selector_with_expiry_and_unmatched_reporting() {
         .find(|s| s.target == "/app/.env:3")
         .unwrap();
     assert_eq!(s.kind, FindingKind::Secret);
-    assert_eq!(s.source, "ignore");
+    assert_eq!(s.source.as_str(), "ignore");
     assert_eq!(s.origin.as_deref(), Some("b"));
 }
 
 #[test]
 fn gates_name_what_failed() {
     let mut r = report();
-    let gates: GateConfig = serde_yaml::from_str(
+    let gates: GateConfig = serde_saphyr::from_str(
         "vulnerabilities: {severity: high}\nsecrets: true\nmisconfigurations: {severity: critical}\nlicenses: true\n",
     )
     .unwrap();
@@ -256,7 +256,7 @@ fn gates_name_what_failed() {
     // Only fixable: readline's critical has no fix, the medium ones are below high.
     let mut r = report();
     let policy = Policy {
-        gates: serde_yaml::from_str(
+        gates: serde_saphyr::from_str(
             "vulnerabilities: {severity: medium, fixable: true, epss: 0.2}",
         )
         .unwrap(),
@@ -266,7 +266,7 @@ fn gates_name_what_failed() {
     assert_eq!(r.gates[0].count, 2);
     let mut r = report();
     let policy = Policy {
-        gates: serde_yaml::from_str("misconfigurations: {severity: high}").unwrap(),
+        gates: serde_saphyr::from_str("misconfigurations: {severity: high}").unwrap(),
         ..Policy::default()
     };
     policy.apply(&mut r, today());
@@ -276,7 +276,7 @@ fn gates_name_what_failed() {
         "1 misconfiguration at high or above: BW-DF-001 at /app/Dockerfile:4"
     );
     let policy = Policy {
-        gates: serde_yaml::from_str("vulnerabilities: {kev: true}").unwrap(),
+        gates: serde_saphyr::from_str("vulnerabilities: {kev: true}").unwrap(),
         ..Policy::default()
     };
     let mut r = report();
@@ -312,7 +312,7 @@ fn vex_suppresses_only_the_named_package_and_keeps_the_statement() {
     assert_eq!(left, vec!["openssl", "readline"]);
     assert_eq!(r.suppressed.len(), 1);
     let s = &r.suppressed[0];
-    assert_eq!(s.source, "vex");
+    assert_eq!(s.source.as_str(), "vex");
     assert_eq!(s.target, "pkg:deb/debian/libssl3@1.0");
     assert_eq!(
         s.reason,

@@ -8,10 +8,10 @@
 //! `check` (a misconfiguration check id).
 
 use globset::{Glob, GlobMatcher};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::date::Date;
-use super::purl_match::PurlPattern;
+use crate::date::Date;
+use crate::purl_match::PurlPattern;
 
 /// One ignore rule as written in `bulwark.yaml` (`ignores:`) or a `.bulwarkignore` line.
 #[derive(Debug, Clone, Deserialize)]
@@ -220,18 +220,6 @@ impl IgnoreRule {
     }
 }
 
-/// How each ignore rule fared, for the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RuleState {
-    /// It suppressed at least one finding.
-    Applied,
-    /// It matched nothing in this scan (a stale rule, or a typo).
-    Unmatched,
-    /// Its expiry date has passed: it no longer suppresses anything.
-    Expired,
-}
-
 /// A `.bulwarkignore` file: one rule per line.
 ///
 /// ```text
@@ -259,6 +247,12 @@ pub fn parse_ignore_file(text: &str, file: &str) -> Result<Vec<IgnoreRule>, Stri
         let (mut id, mut package, mut path, mut fingerprint, mut check, mut expires) =
             (None, None, None, None, None, None);
         for (n, word) in body.split_whitespace().enumerate() {
+            // A problem with one word is placed at its column (1-based, in characters).
+            let column = raw[..word.as_ptr() as usize - raw.as_ptr() as usize]
+                .chars()
+                .count()
+                + 1;
+            let err = |m: String| format!("{file}:{line_no}:{column}: {m}");
             match word.split_once('=') {
                 Some(("id", v)) => id = Some(v.to_string()),
                 Some(("package", v)) => package = Some(v.to_string()),
@@ -361,11 +355,12 @@ mod tests {
         );
         let e = parse_ignore_file("x # r\nCVE-1 expires=2025-13-01 # r\n", "f").unwrap_err();
         assert!(
-            e.contains("f:2: expires: invalid date \"2025-13-01\""),
+            e.contains("f:2:7: expires: invalid date \"2025-13-01\""),
             "{e}"
         );
         let e = parse_ignore_file("CVE-1 colour=red # r\n", "f").unwrap_err();
         assert!(e.contains("unknown key `colour`"), "{e}");
+        assert!(e.starts_with("f:1:7: "), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Product, Statement, Status, Target};
+use crate::vex::statement::{Product, Statement, Status, Target};
 
 #[derive(Deserialize)]
 pub(super) struct Document {

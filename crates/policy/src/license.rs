@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use bulwark_types::{Package, Severity};
 use serde::Deserialize;
 
-use crate::policy_model::{LicenseCategory, LicenseFinding};
+use bulwark_report::{LicenseCategory, LicenseFinding};
 
 /// What to do about packages whose licence is unknown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::ImageIdentity;
+use bulwark_report::ImageIdentity;
 
 fn data(name: &str) -> Vec<Statement> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
