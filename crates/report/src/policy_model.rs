@@ -65,7 +65,8 @@ impl SuppressionSource {
 
 impl fmt::Display for SuppressionSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: renderers align these in columns (`{:<15}`).
+        f.pad(self.as_str())
     }
 }
 
@@ -114,7 +115,8 @@ impl GateKind {
 
 impl fmt::Display for GateKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: renderers align these in columns (`{:<15}`).
+        f.pad(self.as_str())
     }
 }
 
