@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 scripts/build-test-images.py minbase python lang
 cargo test --workspace --all-targets
+# --all-targets leaves doc tests out: the crate examples (bulwark-scan's) run here.
+cargo test --workspace --doc
