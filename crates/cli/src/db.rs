@@ -11,34 +11,8 @@ use bulwark_vulndb::{
 };
 
 fn print_summary(summary: &ImportSummary) {
-    for s in &summary.sources {
-        let c = &s.counts;
-        let mut what = Vec::new();
-        if c.advisories > 0 || (c.kev == 0 && c.epss == 0) {
-            what.push(format!(
-                "{} advisories ({} affected packages)",
-                c.advisories, c.affected
-            ));
-        }
-        if c.kev > 0 {
-            what.push(format!("{} KEV entries", c.kev));
-        }
-        if c.epss > 0 {
-            what.push(format!("{} EPSS scores", c.epss));
-        }
-        eprintln!("{}: {}", s.name, what.join(", "));
-        for (reason, n) in &s.skipped.0 {
-            eprintln!("  warning: skipped {n}: {reason}");
-        }
-    }
-    for name in &summary.unchanged {
-        eprintln!("{name}: unchanged upstream, kept");
-    }
-    if !summary.ignored_files.is_empty() {
-        eprintln!(
-            "ignored {} files that are not advisory data",
-            summary.ignored_files.len()
-        );
+    for line in summary.lines() {
+        eprintln!("{line}");
     }
 }
 
@@ -81,25 +55,7 @@ pub fn run(args: DbArgs) -> Result<u8> {
         DbCommand::Status => {
             let store = Store::open(&dir)?;
             let meta = store.metadata()?;
-            println!("database:   {}", dir.display());
-            println!("schema:     {}", meta.schema_version);
-            println!("updated at: {}", meta.updated_at);
-            println!(
-                "size:       {:.1} MiB",
-                meta.size_bytes as f64 / (1 << 20) as f64
-            );
-            println!(
-                "records:    {} advisories, {} affected packages, {} KEV, {} EPSS",
-                meta.advisories, meta.affected, meta.kev, meta.epss
-            );
-            println!("sources:");
-            for s in &meta.sources {
-                println!(
-                    "  {:<40} fetched {}  advisories {}  affected {}  kev {}  epss {}  skipped {}",
-                    s.name, s.fetched_at, s.advisories, s.affected, s.kev, s.epss, s.skipped
-                );
-                println!("    from {}", s.location);
-            }
+            print!("{}", meta.status_text(&dir));
             match check_age(
                 &meta,
                 bulwark_vulndb::OffsetDateTime::now_utc(),

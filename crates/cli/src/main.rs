@@ -20,10 +20,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs};
 
-/// Exit codes (documented in README and docs/exit-codes.md).
-pub(crate) const EXIT_OK: u8 = 0;
-pub(crate) const EXIT_ERROR: u8 = 2;
-pub(crate) const EXIT_INCOMPLETE: u8 = 3;
+pub(crate) use bulwark_policy::verdict::{EXIT_ERROR, EXIT_INCOMPLETE, EXIT_OK};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -163,83 +160,30 @@ fn finish(
         &bulwark_report::render_with(report, format, render_options(output.is_none())),
     )?;
     if !quiet {
-        print_diagnostics(&report.diagnostics);
+        for line in bulwark_report::text::diagnostic_lines(&report.diagnostics) {
+            eprintln!("{line}");
+        }
         for w in &outcome.warnings {
             eprintln!("warning: {w}");
         }
     }
-    let code = self::exit_code(report, exit_code, quiet);
+    gate_outcome(report, exit_code, quiet);
+    let code = bulwark_policy::verdict::exit_code(report, exit_code);
     if code == EXIT_INCOMPLETE && !quiet {
         eprintln!("bulwark: some files could not be analyzed; the results above may be incomplete (exit {EXIT_INCOMPLETE})");
     }
     Ok(code)
 }
 
-/// A failed gate's code (when failing is on), else 3 when part of the image could not be
-/// analyzed, else 0.
-pub(crate) fn exit_code(report: &ScanReport, gate_exit_code: u8, quiet: bool) -> u8 {
-    match gate_outcome(report, gate_exit_code, quiet) {
-        Some(code) => code,
-        None if report.has_errors() => EXIT_INCOMPLETE,
-        None => EXIT_OK,
-    }
-}
-
-/// Says which gates failed and why; the exit code when one did and failing is on.
+/// Says on stderr which gates failed and why (unless quiet); the exit code when one did and
+/// failing is on.
 pub(crate) fn gate_outcome(report: &ScanReport, exit_code: u8, quiet: bool) -> Option<u8> {
-    let failed: Vec<_> = report.gates.iter().filter(|g| !g.passed).collect();
-    if failed.is_empty() {
-        return None;
-    }
     if !quiet {
-        for g in &failed {
-            if exit_code == 0 {
-                eprintln!(
-                    "bulwark: gate failed: {}: {} (reported only: exit code 0)",
-                    g.gate, g.reason
-                );
-            } else {
-                eprintln!(
-                    "bulwark: gate failed: {}: {} (exit {exit_code})",
-                    g.gate, g.reason
-                );
-            }
+        for line in bulwark_policy::verdict::failed_gate_lines(report, exit_code) {
+            eprintln!("{line}");
         }
     }
-    (exit_code != 0).then_some(exit_code)
-}
-
-/// Errors on stderr in full; warnings (limits hit by design) only the first few, since a
-/// size cap can trip on many files: the JSON report keeps them all.
-fn print_diagnostics(diagnostics: &[bulwark_analyze::Diagnostic]) {
-    const MAX_WARNINGS: usize = 5;
-    let mut warnings = 0;
-    for d in diagnostics {
-        let level = match d.level {
-            bulwark_analyze::DiagnosticLevel::Warning => {
-                warnings += 1;
-                if warnings > MAX_WARNINGS {
-                    continue;
-                }
-                "warning"
-            }
-            bulwark_analyze::DiagnosticLevel::Error => "error",
-        };
-        let mut place = String::new();
-        if let Some(l) = d.layer {
-            place.push_str(&format!("layer {l}: "));
-        }
-        if let Some(p) = &d.path {
-            place.push_str(&format!("{p}: "));
-        }
-        eprintln!("{level}: {place}{}", d.message);
-    }
-    if warnings > MAX_WARNINGS {
-        eprintln!(
-            "warning: {} more warnings (see the JSON report's diagnostics)",
-            warnings - MAX_WARNINGS
-        );
-    }
+    bulwark_policy::verdict::gate_exit_code(report, exit_code)
 }
 
 /// Table on a terminal, JSON when piped or written to a file, unless the user chose.

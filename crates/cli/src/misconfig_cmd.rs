@@ -2,11 +2,8 @@
 //! compose files and `daemon.json`, Docker host settings under `--host-root`, the user's Rego
 //! policies, and per-control compliance reports.
 
-use std::fmt::Write as _;
-
 use anyhow::Result;
 use bulwark_report::Format;
-use bulwark_types::{Misconfiguration, Severity};
 
 pub use crate::cli::ConfigArgs;
 use crate::config::{self, LegacyGate};
@@ -73,7 +70,9 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
                 _ => serde_json::to_string_pretty(&r)? + "\n",
             }
         }
-        (None, Format::Table) => render_table(&report.misconfigurations, scan.files_scanned),
+        (None, Format::Table) => {
+            bulwark_report::text::misconfig_table(&report.misconfigurations, scan.files_scanned)
+        }
         (None, _) => bulwark_report::render(report, format),
     };
     crate::write_output(args.output.as_deref(), &rendered)?;
@@ -101,76 +100,4 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
         return Ok(crate::EXIT_INCOMPLETE);
     }
     Ok(crate::EXIT_OK)
-}
-
-/// Findings as a table: severity, check, place, message; a count per severity at the end.
-pub fn render_table(findings: &[Misconfiguration], files: usize) -> String {
-    let mut out = String::new();
-    if findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "No misconfigurations found ({files} file{} checked).",
-            if files == 1 { "" } else { "s" }
-        );
-        return out;
-    }
-    let place = |f: &Misconfiguration| {
-        let mut p = f.location.path.clone();
-        if let Some(l) = f.location.line {
-            let _ = write!(p, ":{l}");
-        }
-        if let Some(layer) = &f.location.layer {
-            let _ = write!(p, " (layer {})", layer.index);
-        }
-        p
-    };
-    let rows: Vec<[String; 4]> = findings
-        .iter()
-        .map(|f| {
-            [
-                f.severity.as_str().to_ascii_uppercase(),
-                f.check_id.clone(),
-                place(f),
-                f.message.clone(),
-            ]
-        })
-        .collect();
-    let headers = ["SEVERITY", "CHECK", "LOCATION", "MESSAGE"];
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .chain([headers[i].len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let (w0, w1, w2) = (width(0), width(1), width(2));
-    let _ = writeln!(out, "Misconfigurations ({})", findings.len());
-    let _ = writeln!(
-        out,
-        "{:w0$}  {:w1$}  {:w2$}  {}",
-        headers[0], headers[1], headers[2], headers[3]
-    );
-    for r in &rows {
-        let _ = writeln!(out, "{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
-    }
-    let mut by_sev: Vec<(Severity, usize)> = Vec::new();
-    for f in findings {
-        match by_sev.iter_mut().find(|(s, _)| *s == f.severity) {
-            Some((_, n)) => *n += 1,
-            None => by_sev.push((f.severity, 1)),
-        }
-    }
-    by_sev.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
-    let summary: Vec<String> = by_sev
-        .iter()
-        .map(|(s, n)| format!("{n} {}", s.as_str()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "\n{} file{} checked: {}",
-        files,
-        if files == 1 { "" } else { "s" },
-        summary.join(", ")
-    );
-    out
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bulwark_image::registry::RegistryOptions;
+use bulwark_report::text::ImageSummary;
 use clap::{CommandFactory, FromArgMatches};
 
 pub use crate::cli::{AuditArgs, RegistryCommandArgs, RegistrySubcommand, ScanArgs, SummaryFormat};
@@ -43,19 +44,6 @@ fn audit(args: AuditArgs) -> Result<u8> {
         return Ok(args.exit_code);
     }
     Ok(0)
-}
-
-#[derive(Debug, serde::Serialize)]
-struct ImageSummary {
-    reference: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    manifest_digest: Option<String>,
-    packages: usize,
-    vulnerabilities: usize,
-    secrets: usize,
-    exit_code: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
 }
 
 fn scan(args: ScanArgs) -> Result<u8> {
@@ -113,57 +101,20 @@ fn scan(args: ScanArgs) -> Result<u8> {
                         let json = bulwark_report::render(report, bulwark_report::Format::Json);
                         let _ = std::fs::write(dir.join(file), json);
                     }
-                    let code = crate::exit_code(report, exit_code, true);
-                    ImageSummary {
-                        reference,
-                        manifest_digest: report
-                            .image
-                            .manifest_digest
-                            .as_ref()
-                            .map(|d| d.to_string()),
-                        packages: report.packages.len(),
-                        vulnerabilities: report.vulnerabilities.len(),
-                        secrets: report.secrets.len(),
-                        exit_code: i32::from(code),
-                        error: None,
-                    }
+                    let code = bulwark_policy::verdict::exit_code(report, exit_code);
+                    ImageSummary::scanned(reference, report, code)
                 }
-                Err(e) => ImageSummary {
-                    reference,
-                    manifest_digest: None,
-                    packages: 0,
-                    vulnerabilities: 0,
-                    secrets: 0,
-                    exit_code: i32::from(crate::EXIT_ERROR),
-                    error: Some(crate::redacted_error(&e.into())),
-                },
+                Err(e) => {
+                    let error = crate::redacted_error(&e.into());
+                    ImageSummary::failed(reference, error, crate::EXIT_ERROR)
+                }
             });
         },
     );
     let summaries: Vec<ImageSummary> = summaries.into_iter().flatten().collect();
     let failed = summaries.iter().filter(|s| s.error.is_some()).count();
-    let rendered = match args.format {
-        SummaryFormat::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({
-                "registry": listed.authority,
-                "images": summaries,
-            }))? + "\n"
-        }
-        SummaryFormat::Table => {
-            let mut t = String::from("IMAGE\tPACKAGES\tVULNERABILITIES\tSECRETS\tSTATUS\n");
-            for s in &summaries {
-                t.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\n",
-                    s.reference,
-                    s.packages,
-                    s.vulnerabilities,
-                    s.secrets,
-                    s.error.as_deref().unwrap_or("ok")
-                ));
-            }
-            t
-        }
-    };
+    let json = args.format == SummaryFormat::Json;
+    let rendered = bulwark_report::text::registry_summary(&listed.authority, &summaries, json);
     crate::write_output(None, &rendered)?;
     if failed > 0 {
         eprintln!(

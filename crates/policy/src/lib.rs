@@ -26,6 +26,7 @@ pub mod license;
 pub mod purl_match;
 pub mod settings;
 pub mod size;
+pub mod verdict;
 pub mod vex;
 pub mod yaml;
 
