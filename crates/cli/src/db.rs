@@ -2,10 +2,11 @@
 
 use std::io::IsTerminal;
 
-pub use crate::cli::{DbArgs, DbCommand, UpdateArgs};
+pub use crate::cli::{DbArgs, DbCommand};
 use crate::progress::DbBar;
 use crate::EXIT_OK;
 use anyhow::Result;
+use bulwark_policy::settings::Settings;
 use bulwark_vulndb::{
     check_age, import_paths, update, AgePolicy, ImportSummary, Store, UpdateOptions,
 };
@@ -16,31 +17,18 @@ fn print_summary(summary: &ImportSummary) {
     }
 }
 
-pub fn run(args: DbArgs) -> Result<u8> {
-    let dir = crate::request::db_dir(args.db_dir)?;
+/// `settings` are `bulwark db`'s (the database directory), `update` `update_settings` those of `db update`.
+pub fn run(args: DbArgs, settings: &Settings, update_settings: Option<&Settings>) -> Result<u8> {
+    let given = settings.path("db_dir").or(args.db_dir.as_deref());
+    let dir = bulwark_scan::from_settings::db_dir(given, dirs::cache_dir().as_deref())?;
     let bar = DbBar::new(std::io::stderr().is_terminal());
     match args.command {
-        DbCommand::Update(u) => {
-            let mut opts = UpdateOptions::from_env();
-            if !u.ecosystems.is_empty() {
-                opts.ecosystems = u.ecosystems;
-            }
-            if let Some(url) = u.osv_url {
-                opts.osv_base_url = url;
-            }
-            if let Some(url) = u.kev_url {
-                opts.kev_url = Some(url);
-            }
-            if let Some(url) = u.epss_url {
-                opts.epss_url = Some(url);
-            }
-            if u.no_kev {
-                opts.kev_url = None;
-            }
-            if u.no_epss {
-                opts.epss_url = None;
-            }
-            opts.max_download_bytes = u.max_download_mib.saturating_mul(1 << 20);
+        DbCommand::Update(_) => {
+            let defaults = UpdateOptions::from_env();
+            let opts = bulwark_scan::from_settings::update_options(
+                update_settings.unwrap_or(settings),
+                defaults,
+            );
             let summary = update(&dir, &opts, &bar)?;
             print_summary(&summary);
             eprintln!("database updated in {}", dir.display());

@@ -14,8 +14,10 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use bulwark_policy::build::LegacyGate;
+use bulwark_policy::settings::Settings;
 use bulwark_report::{Format, ScanReport};
-use bulwark_scan::{CancelToken, ImageScan};
+use bulwark_scan::{CancelToken, ImageScan, SbomScan};
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs};
@@ -33,20 +35,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Image(args) => scan_image(args, &sub, false),
         Command::Sbom(args) => scan_sbom(args, &sub),
-        Command::Db(mut args) => (|| {
-            let loaded = config::load(&cli::PolicyArgs::from_env())?;
-            args.db_dir = loaded.db_dir(args.db_dir.take(), &sub);
-            if let (db::DbCommand::Update(u), Some(m)) =
-                (&mut args.command, sub.subcommand_matches("update"))
-            {
-                loaded.fill_update(u, m);
-            }
-            db::run(args)
+        Command::Db(args) => (|| {
+            let loaded = config::load(&sub)?;
+            let update = sub.subcommand_matches("update");
+            let update = update.map(|m| loaded.settings(m)).transpose()?;
+            db::run(args, &loaded.settings(&sub)?, update.as_ref())
         })(),
         Command::Config(args) => misconfig_cmd::run(args, &sub),
-        Command::Registry(args) => registry_cmd::run(args),
-        Command::Sign(args) => sign::sign(args),
-        Command::Verify(args) => sign::verify(args),
+        Command::Registry(args) => registry_cmd::run(args, &sub),
+        Command::Sign(args) => sign::sign(args, &sub),
+        Command::Verify(args) => sign::verify(args, &sub),
         Command::Fs(args) => scan_image(args, &sub, true),
         Command::ConfigReference => {
             print!("{}", config::reference_markdown(&Cli::command()));
@@ -84,34 +82,32 @@ fn error_message(err: &anyhow::Error) -> String {
 }
 
 /// Stage one: bulwark.yaml and the flags resolved and checked, the request built; nothing
-/// is read from the image yet. Returns the request, the exit code of a failed gate and the
-/// output format.
+/// is read from the image yet. Returns the request, the settings, the exit code of a failed
+/// gate and the output format.
 pub(crate) fn image_request(
-    args: &mut ImageArgs,
+    reference: &str,
     matches: &ArgMatches,
-) -> Result<(ImageScan, u8, Format)> {
-    let loaded = config::load(&args.policy)?;
-    loaded.fill_image(args, matches);
-    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
-    let exit_code = resolved.exit_code;
-    let format = choose_format(args.format, args.output.is_some());
+) -> Result<(ImageScan, Settings, u8, Format)> {
+    let settings = config::load(matches)?.settings(matches)?;
+    let (policy, exit_code) = config::policy(&settings, LegacyGate::VulnerabilitiesAndSecrets)?;
+    let format = choose_format(config::format(&settings), settings.path("output").is_some());
     // An SBOM format's vulnerabilities refer to its components: it always lists them.
     let keep_packages = matches!(format, Format::CycloneDx | Format::Spdx);
-    Ok((
-        request::image(args, resolved, keep_packages)?,
-        exit_code,
-        format,
-    ))
+    let host = request::host(&settings, matches)?;
+    let request = ImageScan::from_settings(reference, &settings, host, policy, keep_packages)?;
+    Ok((request, settings, exit_code, format))
 }
 
 /// `bulwark image REF`, or with `fs` `bulwark fs DIR`.
-fn scan_image(mut args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
+fn scan_image(args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
     let root = std::path::PathBuf::from(&args.reference);
-    if fs {
-        args.reference = format!("dir:{}", args.reference);
-    }
-    let (request, exit_code, format) = image_request(&mut args, matches)?;
-    let bars = progress::Bars::new(std::io::stderr().is_terminal(), args.quiet);
+    let reference = match fs {
+        true => format!("dir:{}", args.reference),
+        false => args.reference,
+    };
+    let (request, settings, exit_code, format) = image_request(&reference, matches)?;
+    let quiet = settings.bool("quiet");
+    let bars = progress::Bars::new(std::io::stderr().is_terminal(), quiet);
     let cancel = CancelToken::new();
     let outcome = if fs {
         let settings = request.settings;
@@ -120,30 +116,18 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8>
         request.run(&bars, &cancel)?
     };
     drop(bars);
-    finish(
-        outcome,
-        format,
-        args.output.as_deref(),
-        exit_code,
-        args.quiet,
-    )
+    finish(outcome, format, settings.path("output"), exit_code, quiet)
 }
 
-fn scan_sbom(mut args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
-    let loaded = config::load(&args.policy)?;
-    loaded.fill_sbom(&mut args, matches);
-    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
-    let exit_code = resolved.exit_code;
-    let format = choose_format(args.format, args.output.is_some());
-    let request = request::sbom(&args, resolved)?;
-    let outcome = request.run(&progress::Bars::new(false, args.quiet), &CancelToken::new())?;
-    finish(
-        outcome,
-        format,
-        args.output.as_deref(),
-        exit_code,
-        args.quiet,
-    )
+fn scan_sbom(args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
+    let settings = config::load(matches)?.settings(matches)?;
+    let (policy, exit_code) = config::policy(&settings, LegacyGate::VulnerabilitiesAndSecrets)?;
+    let format = choose_format(config::format(&settings), settings.path("output").is_some());
+    let cache_dir = dirs::cache_dir();
+    let request = SbomScan::from_settings(args.file, &settings, cache_dir.as_deref(), policy)?;
+    let quiet = settings.bool("quiet");
+    let outcome = request.run(&progress::Bars::new(false, quiet), &CancelToken::new())?;
+    finish(outcome, format, settings.path("output"), exit_code, quiet)
 }
 
 /// Renders the report, says what went wrong on stderr, and picks the exit code.

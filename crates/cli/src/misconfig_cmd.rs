@@ -6,45 +6,48 @@ use anyhow::Result;
 use bulwark_report::Format;
 
 pub use crate::cli::ConfigArgs;
+use crate::cli::FormatArg;
 use crate::config::{self, LegacyGate};
+use bulwark_policy::settings::Origin;
 
-pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
+pub fn run(args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
     if args.paths.is_empty() && args.host_root.is_none() {
         anyhow::bail!(
             "name files or directories to check (bulwark config PATH...), or --host-root DIR"
         );
     }
     // bulwark.yaml, ignore files and gates are read and checked before any file is scanned.
-    let loaded = config::load(&args.policy_args)?;
-    loaded.fill_config(&mut args, matches);
-    let resolved = config::resolve_for(
-        &loaded,
-        &args.gate,
-        &args.policy_args,
-        matches,
-        LegacyGate::Misconfigurations,
-    )?;
+    let settings = config::load(matches)?.settings(matches)?;
+    let (policy, exit_code) = config::policy(&settings, LegacyGate::Misconfigurations)?;
+    // `output` is not taken from the file: it names the image report, which a config check
+    // run must not overwrite; an SBOM `format` from the file does not apply to config checks.
+    let output = (settings.origin("output") != Some(Origin::File))
+        .then(|| settings.path("output"))
+        .flatten();
+    let from_file = settings.origin("format") == Some(Origin::File);
+    let chosen = config::format(&settings)
+        .filter(|f| !(from_file && matches!(f, FormatArg::Cyclonedx | FormatArg::Spdx)));
+    let quiet = settings.bool("quiet");
     let compliance = args
         .compliance
         .as_deref()
         .map(|c| c.parse::<bulwark_misconfig::compliance::Target>())
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let format = crate::choose_format(args.format, args.output.is_some());
+    let format = crate::choose_format(chosen, output.is_some());
     if matches!(format, Format::CycloneDx | Format::Spdx) {
         anyhow::bail!(
             "bulwark config writes table, json, sarif, junit, html or markdown reports; SBOM formats are for images"
         );
     }
-    let exit_code = resolved.exit_code;
     let request = bulwark_scan::ConfigScan {
         paths: args.paths.clone(),
         rego: args.policy.clone(),
         namespaces: args.namespace.clone(),
         host_root: args.host_root.clone(),
-        policy: crate::request::policy(resolved),
+        policy,
     };
-    let sink = crate::progress::Bars::new(false, args.quiet);
+    let sink = crate::progress::Bars::new(false, quiet);
     let scan = match request.run(&sink, &bulwark_scan::CancelToken::new()) {
         Ok(scan) => scan,
         // A broken policy checks nothing: each file's problem, then the count.
@@ -75,9 +78,9 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
         }
         (None, _) => bulwark_report::render(report, format),
     };
-    crate::write_output(args.output.as_deref(), &rendered)?;
+    crate::write_output(output, &rendered)?;
 
-    if !args.quiet {
+    if !quiet {
         for e in &scan.file_errors {
             eprintln!("error: {e}");
         }
@@ -85,11 +88,11 @@ pub fn run(mut args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
             eprintln!("warning: {w}");
         }
     }
-    if let Some(code) = crate::gate_outcome(report, exit_code, args.quiet) {
+    if let Some(code) = crate::gate_outcome(report, exit_code, quiet) {
         return Ok(code);
     }
     if !scan.file_errors.is_empty() {
-        if !args.quiet {
+        if !quiet {
             eprintln!(
                 "bulwark: {} file{} could not be checked; the results above are incomplete (exit {})",
                 scan.file_errors.len(),

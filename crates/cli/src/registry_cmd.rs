@@ -5,14 +5,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bulwark_image::registry::RegistryOptions;
 use bulwark_report::text::ImageSummary;
-use clap::{CommandFactory, FromArgMatches};
+use clap::CommandFactory;
 
 pub use crate::cli::{AuditArgs, RegistryCommandArgs, RegistrySubcommand, ScanArgs, SummaryFormat};
 
-pub fn run(args: RegistryCommandArgs) -> Result<u8> {
+pub fn run(args: RegistryCommandArgs, matches: &clap::ArgMatches) -> Result<u8> {
     match args.command {
         RegistrySubcommand::Audit(a) => audit(a),
-        RegistrySubcommand::Scan(a) => scan(a),
+        RegistrySubcommand::Scan(a) => {
+            scan(a, matches.subcommand_matches("scan").unwrap_or(matches))
+        }
     }
 }
 
@@ -46,8 +48,10 @@ fn audit(args: AuditArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn scan(args: ScanArgs) -> Result<u8> {
-    let options = crate::request::registry_options(&args.registry)?;
+fn scan(args: ScanArgs, matches: &clap::ArgMatches) -> Result<u8> {
+    // This command's registry flags and variables (not bulwark.yaml) reach the registry.
+    let settings = crate::config::Loaded::default().settings(matches)?;
+    let options = crate::request::registry_options(&settings, matches)?;
     let listed = bulwark_scan::registry::list_images(
         &args.url,
         &options,
@@ -76,12 +80,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .context("the image command")?
         .clone()
         .try_get_matches_from(image_argv)?;
-    let mut image_args = crate::cli::ImageArgs::from_arg_matches(&image_matches)?;
-    image_args.registry = args.registry.clone();
-    // The credentials were read once, above.
-    image_args.registry.password_stdin = false;
-    image_args.registry.username = None;
-    let (mut template, exit_code, _) = crate::image_request(&mut image_args, &image_matches)?;
+    // The password was read once, above: every image request takes these options.
+    let (mut template, _, exit_code, _) = crate::image_request(&listed.authority, &image_matches)?;
     template.sources.registry = options;
 
     let mut summaries: Vec<Option<ImageSummary>> = listed.images.iter().map(|_| None).collect();

@@ -43,6 +43,10 @@ pub enum Error {
     Contradiction(&'static str),
     #[error("the scan stopped on an internal error (a panic); please report it with the image that caused it")]
     Panicked,
+    /// A setting that cannot be used as given (a platform that does not parse, a missing CA
+    /// file, no cache directory to default to).
+    #[error("{0}")]
+    Settings(String),
     /// Listing a registry's repositories and tags.
     #[error("{0}")]
     Registry(String),

@@ -35,6 +35,7 @@ pub mod advisories;
 mod config_scan;
 mod error;
 mod events;
+pub mod from_settings;
 mod pipeline;
 mod plan;
 pub mod registry;
@@ -46,6 +47,7 @@ pub use error::{Error, Result};
 pub use events::{
     CancelToken, Event, EventSink, NoopSink, NoticeLevel, Phase, RecordedEvent, RecordingSink,
 };
+pub use from_settings::Host;
 pub use pipeline::ScanOutcome;
 pub use plan::{ScanPlan, Scanner};
 pub use request::{
