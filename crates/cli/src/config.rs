@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use bulwark_policy::settings::{self, ConfigFile, Settings, Sources, SETTINGS};
+use bulwark_policy::reference::FlagDoc;
+use bulwark_policy::settings::{ConfigFile, Settings, Sources, SETTINGS};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};
 
@@ -101,92 +102,50 @@ pub fn policy(s: &Settings, legacy: LegacyGate) -> Result<(bulwark_scan::PolicyS
     Ok((resolved.into(), exit_code))
 }
 
-/// docs/configuration.md: the flags of each scan command as clap spells them, with the
-/// variable, key, default and doc line of the settings table, then the file-only keys.
+/// docs/configuration.md (`bulwark_policy::reference`) from the flags of `image`, `fs`,
+/// `sbom` and `db update` as clap declares them.
 pub fn reference_markdown(cmd: &clap::Command) -> String {
-    let mut out = String::from(
-        "# Configuration reference\n\n\
-         <!-- Generated from the settings table (crates/policy/src/settings.rs) and the clap\n     \
-         definitions; do not edit. Regenerate: bulwark config-reference > docs/configuration.md -->\n\n\
-         Every scan setting can be given three ways. The first that is present wins: the flag,\n\
-         then its environment variable, then the key in `bulwark.yaml`, then the default.\n\
-         `bulwark.yaml` is read from the working directory, or from `--config FILE`\n\
-         (`BULWARK_CONFIG`). It is validated before any scan; an unknown key, a wrong type or an\n\
-         invalid date stops the run with `FILE:LINE:COLUMN: KEY: problem` (exit 2). Relative\n\
-         paths in the file are relative to the file's directory.\n\n",
-    );
     let db_update = cmd
         .find_subcommand("db")
         .and_then(|d| d.find_subcommand("update"));
-    let subs: Vec<(&str, &clap::Command)> = ["image", "fs", "sbom"]
+    let subs = ["image", "fs", "sbom"]
         .into_iter()
         .filter_map(|n| cmd.find_subcommand(n).map(|c| (n, c)))
-        .chain(db_update.map(|c| ("db update", c)))
-        .collect();
-    for (name, sub) in subs {
-        out.push_str(&format!("## `bulwark {name}`\n\n"));
-        out.push_str("| flag | environment | bulwark.yaml | default | meaning |\n");
-        out.push_str("| --- | --- | --- | --- | --- |\n");
-        for arg in sub.get_arguments() {
-            let Some(long) = arg.get_long() else {
-                continue;
-            };
-            if matches!(long, "help" | "version") {
-                continue;
+        .chain(db_update.map(|c| ("db update", c)));
+    let flags = |sub: &clap::Command| {
+        let documented = |a: &&clap::Arg| {
+            a.get_long()
+                .is_some_and(|l| !matches!(l, "help" | "version"))
+        };
+        let flag = |arg: &clap::Arg| {
+            let takes_values = arg.get_action().takes_values();
+            FlagDoc {
+                id: arg.get_id().to_string(),
+                long: arg.get_long().unwrap_or_default().to_string(),
+                value_name: arg
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .filter(|_| takes_values)
+                    .map(|v| v.to_string()),
+                possible: arg
+                    .get_possible_values()
+                    .iter()
+                    .filter(|_| takes_values)
+                    .map(|p| p.get_name().to_string())
+                    .collect(),
+                help: arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
             }
-            let setting = settings::setting(arg.get_id().as_str()).filter(|s| s.flag);
-            let env = setting
-                .and_then(|s| s.env)
-                .map(|e| format!("`{e}`"))
-                .unwrap_or_default();
-            let key = setting
-                .and_then(|s| s.key.shown())
-                .map(|k| format!("`{k}`"))
-                .unwrap_or_else(|| "—".into());
-            let default = setting
-                .and_then(|s| s.default)
-                .map(|d| format!("`{d}`"))
-                .unwrap_or_default();
-            let help = match setting {
-                Some(s) => s.doc.to_string(),
-                None => arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
-            };
-            let help = help.replace('|', "\\|").replace('\n', " ");
-            let value = arg
-                .get_value_names()
-                .and_then(|v| v.first())
-                .filter(|_| arg.get_action().takes_values())
-                .map(|v| format!(" {v}"))
-                .unwrap_or_default();
-            let possible: Vec<String> = arg
-                .get_possible_values()
-                .iter()
-                .filter(|_| arg.get_action().takes_values())
-                .map(|p| p.get_name().to_string())
-                .collect();
-            let help = if help.is_empty() || help.ends_with('.') {
-                help
-            } else {
-                format!("{help}.")
-            };
-            let help = if possible.is_empty() {
-                help
-            } else {
-                format!("{help} One of: {}.", possible.join(", "))
-            };
-            out.push_str(&format!(
-                "| `--{long}{value}` | {env} | {key} | {default} | {help} |\n"
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str(bulwark_policy::settings::FILE_REFERENCE);
-    out
+        };
+        sub.get_arguments().filter(documented).map(flag).collect()
+    };
+    let commands: Vec<_> = subs.map(|(name, sub)| (name, flags(sub))).collect();
+    bulwark_policy::reference::reference_markdown(&commands)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bulwark_policy::settings;
     use clap::CommandFactory;
 
     /// The committed docs/configuration.md is what the code generates.
