@@ -11,9 +11,7 @@ use anyhow::{Context, Result};
 use bulwark_policy::reference::FlagDoc;
 use bulwark_policy::settings::{ConfigFile, Settings, Sources, SETTINGS};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, ValueEnum};
-
-use crate::cli::FormatArg;
+use clap::ArgMatches;
 
 pub use bulwark_policy::build::LegacyGate;
 
@@ -88,9 +86,8 @@ impl Loaded {
 }
 
 /// The output format setting.
-pub fn format(s: &Settings) -> Option<FormatArg> {
-    s.text("format")
-        .and_then(|f| FormatArg::from_str(f, true).ok())
+pub fn format(s: &Settings) -> Option<bulwark_report::Format> {
+    s.text("format").and_then(bulwark_report::Format::from_name)
 }
 
 /// Builds the policy from the settings; reads VEX and ignore files now, so a bad one stops

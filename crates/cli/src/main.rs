@@ -20,7 +20,7 @@ use bulwark_report::{Format, ScanReport};
 use bulwark_scan::{CancelToken, ImageScan, SbomScan};
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs};
+use cli::{Cli, Command, ImageArgs, SbomArgs};
 
 pub(crate) use bulwark_policy::verdict::{EXIT_ERROR, EXIT_INCOMPLETE, EXIT_OK};
 
@@ -171,16 +171,9 @@ pub(crate) fn gate_outcome(report: &ScanReport, exit_code: u8, quiet: bool) -> O
 }
 
 /// Table on a terminal, JSON when piped or written to a file, unless the user chose.
-pub(crate) fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
+pub(crate) fn choose_format(chosen: Option<Format>, to_file: bool) -> Format {
     match chosen {
-        Some(FormatArg::Table) => Format::Table,
-        Some(FormatArg::Json) => Format::Json,
-        Some(FormatArg::Cyclonedx) => Format::CycloneDx,
-        Some(FormatArg::Spdx) => Format::Spdx,
-        Some(FormatArg::Sarif) => Format::Sarif,
-        Some(FormatArg::Junit) => Format::Junit,
-        Some(FormatArg::Html) => Format::Html,
-        Some(FormatArg::Markdown) => Format::Markdown,
+        Some(format) => format,
         None if !to_file && std::io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     }

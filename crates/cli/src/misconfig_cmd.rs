@@ -6,7 +6,6 @@ use anyhow::Result;
 use bulwark_report::Format;
 
 pub use crate::cli::ConfigArgs;
-use crate::cli::FormatArg;
 use crate::config::{self, LegacyGate};
 use bulwark_policy::settings::Origin;
 
@@ -26,7 +25,7 @@ pub fn run(args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
         .flatten();
     let from_file = settings.origin("format") == Some(Origin::File);
     let chosen = config::format(&settings)
-        .filter(|f| !(from_file && matches!(f, FormatArg::Cyclonedx | FormatArg::Spdx)));
+        .filter(|f| !(from_file && matches!(f, Format::CycloneDx | Format::Spdx)));
     let quiet = settings.bool("quiet");
     let compliance = args
         .compliance
@@ -61,18 +60,10 @@ pub fn run(args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
     };
     let report = &scan.outcome.report;
     let rendered = match (compliance, format) {
-        (Some(target), format) => {
-            let r = bulwark_misconfig::compliance::report(
-                target,
-                &report.misconfigurations,
-                &scan.checked,
-                &scan.not_applicable,
-            );
-            match format {
-                Format::Table => bulwark_misconfig::compliance::render_table(&r),
-                _ => serde_json::to_string_pretty(&r)? + "\n",
-            }
+        (Some(target), Format::Table) => {
+            bulwark_misconfig::compliance::render_table(&scan.compliance(target))
         }
+        (Some(target), _) => serde_json::to_string_pretty(&scan.compliance(target))? + "\n",
         (None, Format::Table) => {
             bulwark_report::text::misconfig_table(&report.misconfigurations, scan.files_scanned)
         }
@@ -88,19 +79,14 @@ pub fn run(args: ConfigArgs, matches: &clap::ArgMatches) -> Result<u8> {
             eprintln!("warning: {w}");
         }
     }
-    if let Some(code) = crate::gate_outcome(report, exit_code, quiet) {
-        return Ok(code);
+    let gate_failed = crate::gate_outcome(report, exit_code, quiet).is_some();
+    let code = scan.exit_code(exit_code);
+    let failed = scan.file_errors.len();
+    if !gate_failed && code == crate::EXIT_INCOMPLETE && !quiet {
+        eprintln!(
+            "bulwark: {failed} file{} could not be checked; the results above are incomplete (exit {code})",
+            if failed == 1 { "" } else { "s" },
+        );
     }
-    if !scan.file_errors.is_empty() {
-        if !quiet {
-            eprintln!(
-                "bulwark: {} file{} could not be checked; the results above are incomplete (exit {})",
-                scan.file_errors.len(),
-                if scan.file_errors.len() == 1 { "" } else { "s" },
-                crate::EXIT_INCOMPLETE
-            );
-        }
-        return Ok(crate::EXIT_INCOMPLETE);
-    }
-    Ok(crate::EXIT_OK)
+    Ok(code)
 }

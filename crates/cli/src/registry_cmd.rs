@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bulwark_image::registry::RegistryOptions;
 use bulwark_report::text::ImageSummary;
-use clap::CommandFactory;
+use bulwark_report::Format;
+use clap::{CommandFactory, ValueEnum};
 
 pub use crate::cli::{AuditArgs, RegistryCommandArgs, RegistrySubcommand, ScanArgs, SummaryFormat};
 
@@ -20,29 +20,15 @@ pub fn run(args: RegistryCommandArgs, matches: &clap::ArgMatches) -> Result<u8> 
 
 fn audit(args: AuditArgs) -> Result<u8> {
     let timeout = Duration::from_secs(args.registry_timeout.max(1));
-    let options = RegistryOptions {
-        insecure: false,
-        ca_certs: args.ca_certs.clone(),
-        credentials: None,
-        docker_config_dir: None,
-        connect_timeout: timeout,
-        read_timeout: timeout,
-        request_timeout: timeout,
-        retries: 0,
-        ..RegistryOptions::default()
-    };
-    let findings = bulwark_image::registry::audit::audit(&args.url, &options)
-        .with_context(|| format!("cannot audit {}", args.url))?;
-    let count = findings.len();
-    let mut report =
-        bulwark_report::ScanReport::for_files(args.url.clone(), env!("CARGO_PKG_VERSION"));
-    report.add_misconfigurations(findings);
-    let format = crate::choose_format(args.format, args.output.is_some());
-    crate::write_output(
-        args.output.as_deref(),
-        &bulwark_report::render(&report, format),
-    )?;
-    if count > 0 && args.exit_code != 0 {
+    let version = env!("CARGO_PKG_VERSION");
+    let report = bulwark_scan::registry::audit(&args.url, &args.ca_certs, timeout, version)?;
+    let chosen = args
+        .format
+        .and_then(|f| Format::from_name(f.to_possible_value()?.get_name()));
+    let format = crate::choose_format(chosen, args.output.is_some());
+    let rendered = bulwark_report::render(&report, format);
+    crate::write_output(args.output.as_deref(), &rendered)?;
+    if !report.misconfigurations.is_empty() && args.exit_code != 0 {
         return Ok(args.exit_code);
     }
     Ok(0)

@@ -28,6 +28,33 @@ pub struct RegistryImages {
     pub truncated: bool,
 }
 
+/// How the registry at `url` is exposed (TLS, anonymous access, plain HTTP), as a report of
+/// misconfigurations named after `url`. It trusts `ca_certs`, waits `timeout` for each answer,
+/// and sends no credentials and no retries: it judges what anyone can reach.
+pub fn audit(
+    url: &str,
+    ca_certs: &[std::path::PathBuf],
+    timeout: std::time::Duration,
+    tool_version: &str,
+) -> Result<bulwark_report::ScanReport> {
+    let options = RegistryOptions {
+        insecure: false,
+        ca_certs: ca_certs.to_vec(),
+        credentials: None,
+        docker_config_dir: None,
+        connect_timeout: timeout,
+        read_timeout: timeout,
+        request_timeout: timeout,
+        retries: 0,
+        ..RegistryOptions::default()
+    };
+    let findings = bulwark_image::registry::audit::audit(url, &options)
+        .map_err(|e| Error::Registry(format!("cannot audit {url}: {e}")))?;
+    let mut report = bulwark_report::ScanReport::for_files(url.to_string(), tool_version);
+    report.add_misconfigurations(findings);
+    Ok(report)
+}
+
 /// Lists the images of the registry at `url` (`https://HOST[:PORT]`, `http://…` or
 /// `HOST:PORT`) through its catalog API, at most `max_images`, only repositories that start
 /// with `prefix`.
