@@ -41,3 +41,38 @@ pub fn exit_code(report: &ScanReport, gate_exit_code_on_failure: u8) -> u8 {
         None => EXIT_OK,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bulwark_report::{GateKind, GateResult};
+
+    use super::*;
+
+    fn report(gate_passed: Option<bool>) -> ScanReport {
+        let mut report = ScanReport::for_files("x".into(), "0");
+        report.gates.extend(gate_passed.map(|passed| GateResult {
+            gate: GateKind::Secrets,
+            passed,
+            count: usize::from(!passed),
+            reason: "1 secret".into(),
+        }));
+        report
+    }
+
+    #[test]
+    fn a_failed_gate_exits_with_its_code_only_when_failing_is_on() {
+        let failed = report(Some(false));
+        assert_eq!(exit_code(&failed, 4), 4);
+        assert_eq!(exit_code(&failed, 0), EXIT_OK);
+        assert_eq!(
+            failed_gate_lines(&failed, 4),
+            ["bulwark: gate failed: secrets: 1 secret (exit 4)"]
+        );
+        assert_eq!(
+            failed_gate_lines(&failed, 0),
+            ["bulwark: gate failed: secrets: 1 secret (reported only: exit code 0)"]
+        );
+        assert_eq!(exit_code(&report(Some(true)), 4), EXIT_OK);
+        assert!(failed_gate_lines(&report(None), 4).is_empty());
+    }
+}

@@ -181,3 +181,42 @@ pub fn registry_summary(authority: &str, images: &[ImageSummary], json: bool) ->
     }
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_findings_say_how_many_files_were_checked() {
+        assert_eq!(
+            misconfig_table(&[], 1),
+            "No misconfigurations found (1 file checked).\n"
+        );
+        assert_eq!(
+            misconfig_table(&[], 2),
+            "No misconfigurations found (2 files checked).\n"
+        );
+    }
+
+    #[test]
+    fn registry_summary_rows_and_json() {
+        let images = [
+            ImageSummary::failed("r:5000/a:1".into(), "boom".into(), 2),
+            ImageSummary::scanned(
+                "r:5000/b:1".into(),
+                &ScanReport::for_files("b".into(), "0"),
+                0,
+            ),
+        ];
+        assert_eq!(
+            registry_summary("r:5000", &images, false),
+            "IMAGE\tPACKAGES\tVULNERABILITIES\tSECRETS\tSTATUS\n\
+             r:5000/a:1\t0\t0\t0\tboom\nr:5000/b:1\t0\t0\t0\tok\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&registry_summary("r:5000", &images, true)).unwrap();
+        assert_eq!(json["registry"], "r:5000");
+        assert_eq!(json["images"][0]["exit_code"], 2);
+        assert!(json["images"][1].get("error").is_none());
+    }
+}

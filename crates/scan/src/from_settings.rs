@@ -21,8 +21,9 @@ use crate::request::{
 };
 use crate::{Error, Result, Scanner};
 
-/// What the caller looked up in its own environment for an image scan.
-#[derive(Debug, Clone, Default)]
+/// What the caller looked up in its own environment for an image scan. (No `Default`:
+/// `EngineOptions::default()` reads the environment, which only the caller may do.)
+#[derive(Debug, Clone)]
 pub struct Host {
     /// The user's cache directory: the layer cache (`bulwark/`) and the advisory database
     /// (`bulwark/db`) live under it unless a setting names them. `None`: none is known.
@@ -247,4 +248,96 @@ pub fn update_options(s: &Settings, mut base: UpdateOptions) -> UpdateOptions {
         .unwrap_or(2048)
         .saturating_mul(1 << 20);
     base
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use bulwark_policy::settings::{ConfigFile, Sources};
+
+    use super::*;
+
+    fn settings(yaml: &str, flags: &[(&str, &str)]) -> Settings {
+        let file = ConfigFile::parse(yaml, "bulwark.yaml", Path::new(".")).unwrap();
+        let flags: BTreeMap<String, Vec<String>> = flags
+            .iter()
+            .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+            .collect();
+        let env = |_: &str| None;
+        let sources = Sources {
+            flags: &flags,
+            env: &env,
+            file: &file,
+        };
+        sources.resolve_all().unwrap()
+    }
+
+    fn host(s: &Settings, cache_dir: Option<&str>) -> Host {
+        Host {
+            cache_dir: cache_dir.map(PathBuf::from),
+            engine: EngineOptions::default(),
+            registry: registry_options(s, None, None).unwrap(),
+        }
+    }
+
+    /// File values, flags and table defaults all reach the typed request.
+    #[test]
+    fn settings_reach_the_image_request() {
+        let yaml = "max-layer-size: 1M\nscanners: [secret]\nregistry:\n  timeout: 5\n";
+        let s = settings(yaml, &[("max_memory", "2M"), ("source", "podman")]);
+        let h = host(&s, Some("/c"));
+        assert_eq!(h.registry.connect_timeout, Duration::from_secs(5));
+        assert_eq!(h.registry.retries, 3);
+        let policy = PolicySettings::default();
+        let scan = ImageScan::from_settings("oci:x", &s, h, policy, false).unwrap();
+        let settings = &scan.settings;
+        assert_eq!(settings.limits.max_layer_bytes, 1 << 20);
+        assert_eq!(settings.limits.max_ratio, 250);
+        assert_eq!(settings.memory_budget, 2 << 20);
+        assert_eq!(settings.cache_dir, Some(PathBuf::from("/c/bulwark")));
+        assert_eq!(settings.scanners, Some(vec![Scanner::Secret]));
+        assert_eq!(
+            scan.sources.order,
+            vec!["podman".parse::<Source>().unwrap()]
+        );
+        let db = settings.advisories.as_ref().unwrap();
+        assert_eq!(db.db_dir, PathBuf::from("/c/bulwark/db"));
+        assert_eq!(db.age.fail_after_days, 90);
+    }
+
+    /// Without a cache directory to default to, the error says which setting to give.
+    #[test]
+    fn no_cache_directory_is_an_error_naming_the_flags() {
+        let s = settings("", &[]);
+        let h = host(&s, None);
+        let err = ImageScan::from_settings("oci:x", &s, h, PolicySettings::default(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--cache-dir DIR or --no-cache"), "{err}");
+        let s = settings("no-cache: true\ndb-dir: /db\n", &[]);
+        let h = host(&s, None);
+        let scan = ImageScan::from_settings("oci:x", &s, h, PolicySettings::default(), false);
+        assert_eq!(scan.unwrap().settings.cache_dir, None);
+    }
+
+    #[test]
+    fn update_options_take_the_settings_over_the_defaults() {
+        let s = settings(
+            "db:\n  no-kev: true\n  max-download-mib: 3\n",
+            &[("osv_url", "http://m")],
+        );
+        let o = update_options(&s, UpdateOptions::default());
+        assert_eq!(o.kev_url, None);
+        assert_eq!(o.osv_base_url, "http://m");
+        assert_eq!(o.max_download_bytes, 3 << 20);
+        assert_eq!(o.ecosystems, UpdateOptions::default().ecosystems);
+    }
+
+    #[test]
+    fn a_missing_ca_certificate_is_refused() {
+        let s = settings("registry:\n  ca-certs: [/nonexistent/ca.pem]\n", &[]);
+        let err = registry_options(&s, None, None).unwrap_err().to_string();
+        assert!(err.contains("no such file"), "{err}");
+    }
 }
