@@ -54,31 +54,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", redacted_error(&err));
+            // Through the secret rules: an error can quote input (a config value, a history line).
+            eprintln!("error: {}", bulwark_scan::error_text(err.as_ref()));
             ExitCode::from(EXIT_ERROR)
         }
     }
-}
-
-/// An error can quote input (a config value, a history line): through the rules too.
-pub(crate) fn redacted_error(err: &anyhow::Error) -> String {
-    let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
-    redactor.redact(&error_message(err)).into_owned()
-}
-
-/// The error and its causes, each said once: library errors already include their cause in
-/// their message (`layer 0 (…): blob digest mismatch …`) while anyhow contexts do not, so
-/// `{:#}` would print the library's causes twice.
-fn error_message(err: &anyhow::Error) -> String {
-    let mut message = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-    }
-    message
 }
 
 /// Stage one: bulwark.yaml and the flags resolved and checked, the request built; nothing

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bulwark_report::text::ImageSummary;
 use bulwark_report::Format;
 use clap::{CommandFactory, ValueEnum};
 
@@ -70,34 +69,14 @@ fn scan(args: ScanArgs, matches: &clap::ArgMatches) -> Result<u8> {
     let (mut template, _, exit_code, _) = crate::image_request(&listed.authority, &image_matches)?;
     template.sources.registry = options;
 
-    let mut summaries: Vec<Option<ImageSummary>> = listed.images.iter().map(|_| None).collect();
-    bulwark_scan::registry::scan_images(
+    let summaries = bulwark_scan::registry::summarize_images(
         &listed.images,
         &template,
         args.jobs,
-        &bulwark_scan::NoopSink,
+        exit_code,
+        args.output_dir.as_deref(),
         &bulwark_scan::CancelToken::new(),
-        |i, result| {
-            let reference = listed.images[i].clone();
-            summaries[i] = Some(match result {
-                Ok(outcome) => {
-                    let report = &outcome.report;
-                    if let Some(dir) = &args.output_dir {
-                        let file = reference.replace(['/', ':', '@'], "_") + ".json";
-                        let json = bulwark_report::render(report, bulwark_report::Format::Json);
-                        let _ = std::fs::write(dir.join(file), json);
-                    }
-                    let code = bulwark_policy::verdict::exit_code(report, exit_code);
-                    ImageSummary::scanned(reference, report, code)
-                }
-                Err(e) => {
-                    let error = crate::redacted_error(&e.into());
-                    ImageSummary::failed(reference, error, crate::EXIT_ERROR)
-                }
-            });
-        },
     );
-    let summaries: Vec<ImageSummary> = summaries.into_iter().flatten().collect();
     let failed = summaries.iter().filter(|s| s.error.is_some()).count();
     let json = args.format == SummaryFormat::Json;
     let rendered = bulwark_report::text::registry_summary(&listed.authority, &summaries, json);

@@ -62,3 +62,22 @@ impl From<bulwark_analyze::ScanError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes as one line, each said once: library errors already include their
+/// cause in their message (`layer 0 (…): blob digest mismatch …`) while added context does
+/// not. An error can quote input (a config value, a history line), so the text goes through
+/// the built-in secret rules too.
+pub fn error_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = c.source();
+    }
+    let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
+    redactor.redact(&message).into_owned()
+}

@@ -43,7 +43,7 @@ mod request;
 pub mod signature;
 
 pub use config_scan::ConfigOutcome;
-pub use error::{Error, Result};
+pub use error::{error_text, Error, Result};
 pub use events::{
     CancelToken, Event, EventSink, NoopSink, NoticeLevel, Phase, RecordedEvent, RecordingSink,
 };
