@@ -81,3 +81,35 @@ pub fn error_text(err: &(dyn std::error::Error + 'static)) -> String {
     let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
     redactor.redact(&message).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Context(&'static str, Option<Box<Context>>);
+
+    impl std::fmt::Display for Context {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Context {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    /// A cause the message already quotes is not said twice; one it does not is appended.
+    #[test]
+    fn error_text_says_each_cause_once() {
+        let inner = Context("digest mismatch", None);
+        let middle = Context("layer 0: digest mismatch", Some(Box::new(inner)));
+        let outer = Context("cannot scan x", Some(Box::new(middle)));
+        assert_eq!(
+            error_text(&outer),
+            "cannot scan x: layer 0: digest mismatch"
+        );
+    }
+}
