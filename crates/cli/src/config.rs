@@ -236,7 +236,7 @@ mod tests {
         }
     }
 
-    /// The environment and the file reach the argument structs through the one routine.
+    /// A typed flag, the file and the defaults all reach the settings through the one routine.
     #[test]
     fn a_typed_flag_beats_the_file_and_defaults_fill_the_rest() {
         let cmd = crate::cli::Cli::command();

@@ -9,7 +9,9 @@
 //! [`CancelToken`], cosign signatures ([`signature`]) and whole-registry scans
 //! ([`registry`]). It reads only the paths and options a request names (no environment, no
 //! home or working directory) and prints nothing; rendering a report is `bulwark-report`'s,
-//! and turning flags, variables and `bulwark.yaml` into a request is the caller's.
+//! resolving flags, variables and `bulwark.yaml` is `bulwark-policy`'s, and the resolved
+//! settings become a request through [`from_settings`] (with what only the caller may look up,
+//! a [`Host`]).
 //!
 //! Scanning an OCI layout and printing its vulnerability ids:
 //!
