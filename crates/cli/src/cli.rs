@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use bulwark_policy::settings;
-use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
+use clap::builder::ValueParser;
+use clap::{value_parser, Arg, ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,34 +49,23 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(mut_args(declare))]
 pub struct SbomArgs {
     /// The SBOM file (CycloneDX 1.4-1.6 or SPDX 2.x, JSON).
     pub file: PathBuf,
 
-    #[arg(short, long, value_enum)]
-    pub format: Option<FormatArg>,
-
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
+    // The settings: read through the resolved settings (`config::Loaded::settings`).
     #[command(flatten)]
-    pub vuln: VulnArgs,
-
-    #[arg(long)]
-    pub no_vuln: bool,
-
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_sbom_size: u64,
-
+    _output: OutputFlags,
     #[command(flatten)]
-    pub gate: GateArgs,
-
+    _vuln: VulnFlags,
     #[command(flatten)]
-    pub policy: PolicyArgs,
-
-    #[arg(short, long)]
-    pub quiet: bool,
+    _sbom: SbomFlags,
+    #[command(flatten)]
+    _gate: GateFlags,
+    #[command(flatten)]
+    _policy: PolicyFlags,
+    #[command(flatten)]
+    _quiet: QuietFlag,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,38 +101,6 @@ pub enum ScannerArg {
     Misconfig,
 }
 
-/// When a scan fails a pipeline (see docs/exit-codes.md).
-#[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(declare))]
-pub struct GateArgs {
-    #[arg(long, value_name = "N")]
-    pub exit_code: u8,
-
-    #[arg(long, value_delimiter = ',', value_parser = parse_severity)]
-    pub severity: Vec<bulwark_types::Severity>,
-
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on_vuln: Option<bulwark_types::Severity>,
-
-    #[arg(long)]
-    pub fail_on_fixable: bool,
-
-    #[arg(long)]
-    pub fail_on_kev: bool,
-
-    #[arg(long, value_name = "P", value_parser = parse_probability)]
-    pub fail_on_epss: Option<f64>,
-
-    #[arg(long)]
-    pub fail_on_secret: bool,
-
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on_misconfig: Option<bulwark_types::Severity>,
-
-    #[arg(long)]
-    pub fail_on_license: bool,
-}
-
 fn parse_probability(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
@@ -150,178 +108,210 @@ fn parse_probability(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Where policy comes from: the config file, VEX documents, ignore files, licence lists.
-#[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(declare))]
-pub struct PolicyArgs {
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
-    #[arg(long, value_name = "FILE", value_delimiter = ',')]
-    pub vex: Vec<PathBuf>,
-
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_vex_size: u64,
-
-    #[arg(long, value_name = "FILE")]
-    pub ignore_file: Option<PathBuf>,
-
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub license_allow: Vec<String>,
-
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub license_deny: Vec<String>,
-}
-
 fn parse_severity(s: &str) -> Result<bulwark_types::Severity, String> {
     s.parse()
-}
-
-/// Where vulnerability matching reads advisories, and what it shows.
-#[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(declare))]
-pub struct VulnArgs {
-    #[arg(long, value_name = "DIR")]
-    pub db_dir: Option<PathBuf>,
-
-    #[arg(long)]
-    pub ignore_unfixed: bool,
-
-    #[arg(long, value_name = "DAYS")]
-    pub db_warn_age: i64,
-
-    #[arg(long, value_name = "DAYS")]
-    pub db_max_age: i64,
-}
-
-#[derive(Debug, clap::Args)]
-#[command(mut_args(declare))]
-pub struct ImageArgs {
-    /// The image to scan.
-    pub reference: String,
-
-    #[arg(short, long, value_enum)]
-    pub format: Option<FormatArg>,
-
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    #[arg(long)]
-    pub platform: Option<String>,
-
-    #[command(flatten)]
-    pub vuln: VulnArgs,
-
-    #[command(flatten)]
-    pub gate: GateArgs,
-
-    #[command(flatten)]
-    pub policy: PolicyArgs,
-
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub scanners: Option<Vec<ScannerArg>>,
-
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    #[arg(long)]
-    pub no_cache: bool,
-
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_layer_size: u64,
-
-    #[arg(long, value_name = "RATIO")]
-    pub max_layer_ratio: u64,
-
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_memory: u64,
-
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub secret_max_file_size: u64,
-
-    #[arg(long, value_name = "FILE")]
-    pub secret_config: Option<PathBuf>,
-
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-
-    #[command(flatten)]
-    pub engine: EngineArgs,
-}
-
-/// Where a bare image name is looked for, and how local engines (Docker, Podman) are reached.
-#[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(declare))]
-pub struct EngineArgs {
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        value_parser = parse_source
-    )]
-    pub source: Vec<bulwark_image::engine::Source>,
-
-    #[arg(long, value_name = "ADDR")]
-    pub docker_host: Option<String>,
-
-    #[arg(long, value_name = "ADDR")]
-    pub podman_host: Option<String>,
-
-    #[arg(long, value_name = "SECS")]
-    pub engine_timeout: u64,
 }
 
 fn parse_source(s: &str) -> Result<bulwark_image::engine::Source, String> {
     s.parse()
 }
 
-/// How to reach registries (for registry references such as `nginx:1.25`,
-/// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
-#[derive(Debug, Clone, clap::Args)]
-#[command(mut_args(declare))]
-pub struct RegistryArgs {
-    #[arg(long)]
-    pub insecure: bool,
+#[derive(Debug, clap::Args)]
+pub struct ImageArgs {
+    /// The image to scan.
+    pub reference: String,
 
-    #[arg(long = "ca-cert", value_name = "FILE", value_delimiter = ',')]
-    pub ca_certs: Vec<PathBuf>,
-
-    #[arg(long, value_name = "USER")]
-    pub username: Option<String>,
-
-    /// Read the registry password (or token) from standard input.
-    #[arg(long)]
-    pub password_stdin: bool,
-
-    #[arg(long, value_name = "SECS")]
-    pub registry_timeout: u64,
-
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub registry_min_rate: u64,
-
-    #[arg(long, value_name = "KEY")]
-    pub require_signature: Option<PathBuf>,
-
-    #[arg(long, value_name = "N")]
-    pub registry_retries: u32,
+    // The settings: read through the resolved settings (`config::Loaded::settings`).
+    #[command(flatten)]
+    _output: OutputFlags,
+    #[command(flatten)]
+    _platform: PlatformFlag,
+    #[command(flatten)]
+    _vuln: VulnFlags,
+    #[command(flatten)]
+    _gate: GateFlags,
+    #[command(flatten)]
+    _policy: PolicyFlags,
+    #[command(flatten)]
+    _scan: ScanFlags,
+    #[command(flatten)]
+    _quiet: QuietFlag,
+    #[command(flatten)]
+    _registry: RegistryFlags,
+    #[command(flatten)]
+    _engine: EngineFlags,
 }
 
-impl PolicyArgs {
-    /// Only what the environment says (for commands without policy flags, like `db`).
-    pub fn from_env() -> PolicyArgs {
-        PolicyArgs {
-            config: std::env::var_os("BULWARK_CONFIG").map(PathBuf::from),
-            vex: Vec::new(),
-            max_vex_size: bulwark_policy::vex::DEFAULT_MAX_VEX_BYTES,
-            ignore_file: None,
-            license_allow: Vec::new(),
-            license_deny: Vec::new(),
+/// Flags that are settings only. Their values are read through the resolved settings
+/// (flag > environment > bulwark.yaml > default), so the struct holds none; the flags are
+/// declared here with the parser and value name clap shows, and [`declare`] adds the help,
+/// variable and default from the table.
+macro_rules! setting_flags {
+    ($(#[$doc:meta])* $name:ident [$($arg:expr),* $(,)?]) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+
+        impl clap::FromArgMatches for $name {
+            fn from_arg_matches(_: &clap::ArgMatches) -> Result<Self, clap::Error> {
+                Ok($name)
+            }
+            fn update_from_arg_matches(&mut self, _: &clap::ArgMatches) -> Result<(), clap::Error> {
+                Ok(())
+            }
         }
-    }
+
+        impl clap::Args for $name {
+            fn augment_args(cmd: clap::Command) -> clap::Command {
+                cmd.args([$(declare($arg)),*])
+            }
+            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+                Self::augment_args(cmd)
+            }
+        }
+    };
 }
+
+/// A setting's flag that takes no value.
+fn switch(id: &'static str, long: &'static str) -> Arg {
+    Arg::new(id).long(long).action(ArgAction::SetTrue)
+}
+
+/// A setting's flag with one value.
+fn value(
+    id: &'static str,
+    long: &'static str,
+    name: &'static str,
+    parser: impl Into<ValueParser>,
+) -> Arg {
+    Arg::new(id)
+        .long(long)
+        .value_name(name)
+        .action(ArgAction::Set)
+        .value_parser(parser)
+}
+
+/// A setting's flag with a comma-separated list of values; repeatable.
+fn list(
+    id: &'static str,
+    long: &'static str,
+    name: &'static str,
+    parser: impl Into<ValueParser>,
+) -> Arg {
+    value(id, long, name, parser)
+        .action(ArgAction::Append)
+        .value_delimiter(',')
+}
+
+setting_flags!(
+    /// Where the report goes.
+    OutputFlags [
+        value("format", "format", "FORMAT", value_parser!(FormatArg)).short('f'),
+        value("output", "output", "FILE", value_parser!(PathBuf)).short('o'),
+    ]
+);
+
+setting_flags!(PlatformFlag[value("platform", "platform", "PLATFORM", value_parser!(String))]);
+
+setting_flags!(QuietFlag[switch("quiet", "quiet").short('q')]);
+
+setting_flags!(
+    /// Where vulnerability matching reads advisories, and what it shows.
+    VulnFlags [
+        value("db_dir", "db-dir", "DIR", value_parser!(PathBuf)),
+        switch("ignore_unfixed", "ignore-unfixed"),
+        value("db_warn_age", "db-warn-age", "DAYS", value_parser!(i64)),
+        value("db_max_age", "db-max-age", "DAYS", value_parser!(i64)),
+    ]
+);
+
+setting_flags!(
+    /// When a scan fails a pipeline (see docs/exit-codes.md).
+    GateFlags [
+        value("exit_code", "exit-code", "N", value_parser!(u8)),
+        list("severity", "severity", "SEVERITY", parse_severity),
+        value("fail_on_vuln", "fail-on-vuln", "SEVERITY", parse_severity),
+        switch("fail_on_fixable", "fail-on-fixable"),
+        switch("fail_on_kev", "fail-on-kev"),
+        value("fail_on_epss", "fail-on-epss", "P", parse_probability),
+        switch("fail_on_secret", "fail-on-secret"),
+        value("fail_on_misconfig", "fail-on-misconfig", "SEVERITY", parse_severity),
+        switch("fail_on_license", "fail-on-license"),
+    ]
+);
+
+setting_flags!(
+    /// Where policy comes from: the config file, VEX documents, ignore files, licence lists.
+    PolicyFlags [
+        value("config", "config", "FILE", value_parser!(PathBuf)),
+        list("vex", "vex", "FILE", value_parser!(PathBuf)),
+        value("max_vex_size", "max-vex-size", "SIZE", parse_size),
+        value("ignore_file", "ignore-file", "FILE", value_parser!(PathBuf)),
+        list("license_allow", "license-allow", "LIST", value_parser!(String)),
+        list("license_deny", "license-deny", "LIST", value_parser!(String)),
+    ]
+);
+
+setting_flags!(
+    /// What an image scan reports, its limits and its cache.
+    ScanFlags [
+        list("scanners", "scanners", "SCANNERS", value_parser!(ScannerArg)),
+        value("cache_dir", "cache-dir", "DIR", value_parser!(PathBuf)),
+        switch("no_cache", "no-cache"),
+        value("max_layer_size", "max-layer-size", "SIZE", parse_size),
+        value("max_layer_ratio", "max-layer-ratio", "RATIO", value_parser!(u64)),
+        value("max_memory", "max-memory", "SIZE", parse_size),
+        value("secret_max_file_size", "secret-max-file-size", "SIZE", parse_size),
+        value("secret_config", "secret-config", "FILE", value_parser!(PathBuf)),
+    ]
+);
+
+setting_flags!(
+    /// What an SBOM scan reads.
+    SbomFlags [
+        switch("no_vuln", "no-vuln"),
+        value("max_sbom_size", "max-sbom-size", "SIZE", parse_size),
+    ]
+);
+
+setting_flags!(
+    /// Where a bare image name is looked for, and how local engines (Docker, Podman) are reached.
+    EngineFlags [
+        list("source", "source", "LIST", parse_source),
+        value("docker_host", "docker-host", "ADDR", value_parser!(String)),
+        value("podman_host", "podman-host", "ADDR", value_parser!(String)),
+        value("engine_timeout", "engine-timeout", "SECS", value_parser!(u64)),
+    ]
+);
+
+setting_flags!(
+    /// How to reach registries (for registry references such as `nginx:1.25`,
+    /// `registry:HOST/REPO:TAG` or `docker://HOST/REPO@sha256:…`).
+    RegistryFlags [
+        switch("insecure", "insecure"),
+        list("ca_certs", "ca-cert", "FILE", value_parser!(PathBuf)),
+        value("username", "username", "USER", value_parser!(String)),
+        switch("password_stdin", "password-stdin")
+            .help("Read the registry password (or token) from standard input"),
+        value("registry_timeout", "registry-timeout", "SECS", value_parser!(u64)),
+        value("registry_min_rate", "registry-min-rate", "SIZE", parse_size),
+        value("require_signature", "require-signature", "KEY", value_parser!(PathBuf)),
+        value("registry_retries", "registry-retries", "N", value_parser!(u32)),
+    ]
+);
+
+setting_flags!(
+    /// `bulwark db update`'s sources and limits.
+    UpdateFlags [
+        list("ecosystems", "ecosystem", "ECOSYSTEM", value_parser!(String)),
+        value("osv_url", "osv-url", "URL", value_parser!(String)),
+        value("kev_url", "kev-url", "URL", value_parser!(String)),
+        value("epss_url", "epss-url", "URL", value_parser!(String)),
+        switch("no_kev", "no-kev"),
+        switch("no_epss", "no-epss"),
+        value("max_download_mib", "max-download-mib", "MIB", value_parser!(u64)),
+    ]
+);
 
 pub use bulwark_policy::size::parse_size;
 
@@ -338,7 +328,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Download OSV advisories, CISA KEV and EPSS scores and replace the database atomically.
-    Update(UpdateArgs),
+    Update(UpdateFlags),
     /// Import advisory files for air-gapped use: OSV JSON files, directories or zips of them, a
     /// KEV JSON, an EPSS CSV (.csv or .csv.gz), Alpine secdb JSON, Debian tracker CVE/DSA/DLA lists.
     Import {
@@ -350,27 +340,7 @@ pub enum DbCommand {
     Status,
 }
 
-#[derive(Debug, Args)]
-#[command(mut_args(declare))]
-pub struct UpdateArgs {
-    #[arg(long = "ecosystem", value_name = "ECOSYSTEM", value_delimiter = ',')]
-    pub ecosystems: Vec<String>,
-    #[arg(long, value_name = "URL")]
-    pub osv_url: Option<String>,
-    #[arg(long, value_name = "URL")]
-    pub kev_url: Option<String>,
-    #[arg(long, value_name = "URL")]
-    pub epss_url: Option<String>,
-    #[arg(long)]
-    pub no_kev: bool,
-    #[arg(long)]
-    pub no_epss: bool,
-    #[arg(long, value_name = "MIB")]
-    pub max_download_mib: u64,
-}
-
 #[derive(Debug, clap::Args)]
-#[command(mut_args(declare))]
 pub struct ConfigArgs {
     /// Files or directories to check (kinds are detected: Dockerfile, Kubernetes YAML/JSON,
     /// compose files, daemon.json).
@@ -394,20 +364,15 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DIR")]
     pub host_root: Option<PathBuf>,
 
-    #[arg(short, long, value_enum)]
-    pub format: Option<FormatArg>,
-
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
+    // The settings: read through the resolved settings (`config::Loaded::settings`).
     #[command(flatten)]
-    pub gate: GateArgs,
-
+    _output: OutputFlags,
     #[command(flatten)]
-    pub policy_args: PolicyArgs,
-
-    #[arg(short, long)]
-    pub quiet: bool,
+    _gate: GateFlags,
+    #[command(flatten)]
+    _policy: PolicyFlags,
+    #[command(flatten)]
+    _quiet: QuietFlag,
 }
 
 #[derive(Debug, clap::Args)]
@@ -428,6 +393,7 @@ pub enum RegistrySubcommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_args(declare))]
 pub struct ScanArgs {
     /// The registry: https://HOST[:PORT], http://HOST[:PORT] or HOST:PORT.
     pub url: String,
@@ -458,7 +424,7 @@ pub struct ScanArgs {
     pub cache_dir: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    _registry: RegistryFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -508,7 +474,7 @@ pub struct SignArgs {
     pub key: PathBuf,
 
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    _registry: RegistryFlags,
 }
 
 #[derive(Debug, clap::Args)]
@@ -521,7 +487,7 @@ pub struct VerifyArgs {
     pub key: PathBuf,
 
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    _registry: RegistryFlags,
 }
 
 /// Gives a clap argument that is a setting its help, variable and default from the table.

@@ -2,20 +2,18 @@
 //! [`bulwark_policy::settings::SETTINGS`]; `cli::declare` gives each clap argument its help,
 //! variable and default from there, [`Loaded::settings`] hands the flags the user typed, the
 //! process environment and `bulwark.yaml` to the one resolution routine (flag > environment >
-//! file > default), and the `fill_*` functions copy the resolved values into the argument
-//! structs the commands read.
+//! file > default); the commands read the resolved values from there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use bulwark_policy::settings::{self, ConfigFile, Settings, Sources, SETTINGS};
+use bulwark_policy::reference::FlagDoc;
+use bulwark_policy::settings::{ConfigFile, Settings, Sources, SETTINGS};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, ValueEnum};
+use clap::ArgMatches;
 
-use crate::cli::{FormatArg, ImageArgs, PolicyArgs, SbomArgs, ScannerArg};
-
-pub use bulwark_policy::build::{LegacyGate, Resolved};
+pub use bulwark_policy::build::LegacyGate;
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "bulwark.yaml";
@@ -26,9 +24,14 @@ pub struct Loaded {
     pub file: ConfigFile,
 }
 
-/// `--config FILE` (must exist), else `./bulwark.yaml` when present, else nothing.
-pub fn load(args: &PolicyArgs) -> Result<Loaded> {
-    let (path, shown) = match &args.config {
+/// `--config FILE` (or `BULWARK_CONFIG`; must exist), else `./bulwark.yaml` when present,
+/// else nothing.
+pub fn load(m: &ArgMatches) -> Result<Loaded> {
+    let config = match m.try_get_one::<PathBuf>("config") {
+        Ok(Some(p)) => Some(p.clone()),
+        _ => std::env::var_os("BULWARK_CONFIG").map(PathBuf::from),
+    };
+    let (path, shown) = match &config {
         Some(p) => (p.clone(), p.display().to_string()),
         None => {
             let p = PathBuf::from(DEFAULT_FILE);
@@ -80,272 +83,66 @@ impl Loaded {
         }
         .resolve_all()?)
     }
-
-    /// [`Loaded::settings`] for the `fill_*` functions, which cannot return an error: clap has
-    /// already checked the flags and variables with the same parsers, so this fails only on a
-    /// variable clap did not see; it then stops the command as any setting error does.
-    fn settings_or_exit(&self, m: &ArgMatches) -> Settings {
-        self.settings(m).unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            std::process::exit(2)
-        })
-    }
-
-    /// Fills every setting of `image`/`fs` from the resolved values.
-    pub fn fill_image(&self, a: &mut ImageArgs, m: &ArgMatches) {
-        let s = self.settings_or_exit(m);
-        a.format = format(&s);
-        a.output = path(&s, "output");
-        a.platform = text(&s, "platform");
-        a.scanners = s.texts("scanners").map(|words| {
-            words
-                .iter()
-                .filter_map(|w| ScannerArg::from_str(w, true).ok())
-                .collect()
-        });
-        a.cache_dir = path(&s, "cache_dir");
-        a.no_cache = s.bool("no_cache");
-        a.max_layer_size = s.uint("max_layer_size").unwrap_or(a.max_layer_size);
-        a.max_layer_ratio = s.uint("max_layer_ratio").unwrap_or(a.max_layer_ratio);
-        a.max_memory = s.uint("max_memory").unwrap_or(a.max_memory);
-        a.secret_max_file_size = s
-            .uint("secret_max_file_size")
-            .unwrap_or(a.secret_max_file_size);
-        a.secret_config = path(&s, "secret_config");
-        a.quiet = s.bool("quiet");
-        fill_vuln(&mut a.vuln, &s);
-        fill_gate(&mut a.gate, &s);
-        fill_policy(&mut a.policy, &s);
-        let r = &mut a.registry;
-        r.insecure = s.bool("insecure");
-        r.ca_certs = s.paths("ca_certs").unwrap_or_default().to_vec();
-        r.username = text(&s, "username");
-        r.require_signature = path(&s, "require_signature");
-        r.registry_timeout = s.uint("registry_timeout").unwrap_or(r.registry_timeout);
-        r.registry_min_rate = s.uint("registry_min_rate").unwrap_or(r.registry_min_rate);
-        r.registry_retries = s
-            .uint("registry_retries")
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(r.registry_retries);
-        let e = &mut a.engine;
-        e.source = s.sources("source").unwrap_or_default().to_vec();
-        e.docker_host = text(&s, "docker_host");
-        e.podman_host = text(&s, "podman_host");
-        e.engine_timeout = s.uint("engine_timeout").unwrap_or(e.engine_timeout);
-    }
-
-    /// Fills the settings of `bulwark config`. `output` is not taken from the file: it names
-    /// the image report, which a config check run must not overwrite; an SBOM `format` does
-    /// not apply to config checks either.
-    pub fn fill_config(&self, a: &mut crate::misconfig_cmd::ConfigArgs, m: &ArgMatches) {
-        let s = self.settings_or_exit(m);
-        let from_file = s.origin("format") == Some(settings::Origin::File);
-        a.format = format(&s)
-            .filter(|f| !(from_file && matches!(f, FormatArg::Cyclonedx | FormatArg::Spdx)));
-        a.quiet = s.bool("quiet");
-        fill_gate(&mut a.gate, &s);
-        fill_policy(&mut a.policy_args, &s);
-    }
-
-    /// Fills every setting of `sbom` from the resolved values.
-    pub fn fill_sbom(&self, a: &mut SbomArgs, m: &ArgMatches) {
-        let s = self.settings_or_exit(m);
-        a.format = format(&s);
-        a.output = path(&s, "output");
-        a.quiet = s.bool("quiet");
-        a.no_vuln = s.bool("no_vuln");
-        a.max_sbom_size = s.uint("max_sbom_size").unwrap_or(a.max_sbom_size);
-        fill_vuln(&mut a.vuln, &s);
-        fill_gate(&mut a.gate, &s);
-        fill_policy(&mut a.policy, &s);
-    }
-
-    /// Fills `bulwark db update`'s settings from the resolved values.
-    pub fn fill_update(&self, u: &mut crate::db::UpdateArgs, m: &ArgMatches) {
-        let s = self.settings_or_exit(m);
-        u.ecosystems = s.texts("ecosystems").unwrap_or_default().to_vec();
-        u.osv_url = text(&s, "osv_url");
-        u.kev_url = text(&s, "kev_url");
-        u.epss_url = text(&s, "epss_url");
-        u.no_kev = s.bool("no_kev");
-        u.no_epss = s.bool("no_epss");
-        u.max_download_mib = s.uint("max_download_mib").unwrap_or(u.max_download_mib);
-    }
-
-    /// The db directory for `bulwark db`: flag, variable, then the config file.
-    pub fn db_dir(&self, given: Option<PathBuf>, m: &ArgMatches) -> Option<PathBuf> {
-        path(&self.settings_or_exit(m), "db_dir").or(given)
-    }
 }
 
-fn fill_vuln(v: &mut crate::cli::VulnArgs, s: &Settings) {
-    v.db_dir = path(s, "db_dir");
-    v.ignore_unfixed = s.bool("ignore_unfixed");
-    v.db_warn_age = s.int("db_warn_age").unwrap_or(v.db_warn_age);
-    v.db_max_age = s.int("db_max_age").unwrap_or(v.db_max_age);
+/// The output format setting.
+pub fn format(s: &Settings) -> Option<bulwark_report::Format> {
+    s.text("format").and_then(bulwark_report::Format::from_name)
 }
 
-fn fill_gate(g: &mut crate::cli::GateArgs, s: &Settings) {
-    g.exit_code = s
-        .uint("exit_code")
-        .and_then(|n| u8::try_from(n).ok())
-        .unwrap_or(g.exit_code);
-    g.severity = s.severities("severity").unwrap_or_default().to_vec();
-    g.fail_on_vuln = s.severity("fail_on_vuln");
-    g.fail_on_fixable = s.bool("fail_on_fixable");
-    g.fail_on_kev = s.bool("fail_on_kev");
-    g.fail_on_epss = s.float("fail_on_epss");
-    g.fail_on_secret = s.bool("fail_on_secret");
-    g.fail_on_misconfig = s.severity("fail_on_misconfig");
-    g.fail_on_license = s.bool("fail_on_license");
+/// Builds the policy from the settings; reads VEX and ignore files now, so a bad one stops
+/// the run before any scan. `legacy` chooses what a bare `--exit-code` gate counts. Returns
+/// the policy and the exit code of a failed gate.
+pub fn policy(s: &Settings, legacy: LegacyGate) -> Result<(bulwark_scan::PolicySettings, u8)> {
+    let resolved = bulwark_policy::build::policy(s, legacy, Path::new("."))?;
+    let exit_code = resolved.exit_code;
+    Ok((resolved.into(), exit_code))
 }
 
-fn fill_policy(p: &mut PolicyArgs, s: &Settings) {
-    p.vex = s.paths("vex").unwrap_or_default().to_vec();
-    p.ignore_file = path(s, "ignore_file");
-    p.max_vex_size = s.uint("max_vex_size").unwrap_or(p.max_vex_size);
-    p.license_allow = s.texts("license_allow").unwrap_or_default().to_vec();
-    p.license_deny = s.texts("license_deny").unwrap_or_default().to_vec();
-}
-
-fn format(s: &Settings) -> Option<FormatArg> {
-    s.text("format")
-        .and_then(|f| FormatArg::from_str(f, true).ok())
-}
-
-fn path(s: &Settings, id: &str) -> Option<PathBuf> {
-    s.path(id).map(Path::to_path_buf)
-}
-
-fn text(s: &Settings, id: &str) -> Option<String> {
-    s.text(id).map(str::to_string)
-}
-
-/// Builds the policy from the settings and the config; reads VEX and ignore files now, so a
-/// bad one stops the run before any scan.
-pub fn resolve(
-    loaded: &Loaded,
-    gate: &crate::cli::GateArgs,
-    policy_args: &PolicyArgs,
-    m: &ArgMatches,
-) -> Result<Resolved> {
-    resolve_for(
-        loaded,
-        gate,
-        policy_args,
-        m,
-        LegacyGate::VulnerabilitiesAndSecrets,
-    )
-}
-
-/// [`resolve`], choosing what the legacy `--exit-code` gate counts. The gate and policy
-/// arguments are read through the resolved settings (they hold the same values).
-pub fn resolve_for(
-    loaded: &Loaded,
-    _gate: &crate::cli::GateArgs,
-    _policy_args: &PolicyArgs,
-    m: &ArgMatches,
-    legacy: LegacyGate,
-) -> Result<Resolved> {
-    let settings = loaded.settings(m)?;
-    Ok(bulwark_policy::build::policy(
-        &settings,
-        legacy,
-        Path::new("."),
-    )?)
-}
-
-/// Today, for ignore-rule expiry.
-pub fn today() -> bulwark_policy::Date {
-    bulwark_policy::Date::today()
-}
-
-/// docs/configuration.md: the flags of each scan command as clap spells them, with the
-/// variable, key, default and doc line of the settings table, then the file-only keys.
+/// docs/configuration.md (`bulwark_policy::reference`) from the flags of `image`, `fs`,
+/// `sbom` and `db update` as clap declares them.
 pub fn reference_markdown(cmd: &clap::Command) -> String {
-    let mut out = String::from(
-        "# Configuration reference\n\n\
-         <!-- Generated from the settings table (crates/policy/src/settings.rs) and the clap\n     \
-         definitions; do not edit. Regenerate: bulwark config-reference > docs/configuration.md -->\n\n\
-         Every scan setting can be given three ways. The first that is present wins: the flag,\n\
-         then its environment variable, then the key in `bulwark.yaml`, then the default.\n\
-         `bulwark.yaml` is read from the working directory, or from `--config FILE`\n\
-         (`BULWARK_CONFIG`). It is validated before any scan; an unknown key, a wrong type or an\n\
-         invalid date stops the run with `FILE:LINE:COLUMN: KEY: problem` (exit 2). Relative\n\
-         paths in the file are relative to the file's directory.\n\n",
-    );
     let db_update = cmd
         .find_subcommand("db")
         .and_then(|d| d.find_subcommand("update"));
-    let subs: Vec<(&str, &clap::Command)> = ["image", "fs", "sbom"]
+    let subs = ["image", "fs", "sbom"]
         .into_iter()
         .filter_map(|n| cmd.find_subcommand(n).map(|c| (n, c)))
-        .chain(db_update.map(|c| ("db update", c)))
-        .collect();
-    for (name, sub) in subs {
-        out.push_str(&format!("## `bulwark {name}`\n\n"));
-        out.push_str("| flag | environment | bulwark.yaml | default | meaning |\n");
-        out.push_str("| --- | --- | --- | --- | --- |\n");
-        for arg in sub.get_arguments() {
-            let Some(long) = arg.get_long() else {
-                continue;
-            };
-            if matches!(long, "help" | "version") {
-                continue;
+        .chain(db_update.map(|c| ("db update", c)));
+    let flags = |sub: &clap::Command| {
+        let documented = |a: &&clap::Arg| {
+            a.get_long()
+                .is_some_and(|l| !matches!(l, "help" | "version"))
+        };
+        let flag = |arg: &clap::Arg| {
+            let takes_values = arg.get_action().takes_values();
+            FlagDoc {
+                id: arg.get_id().to_string(),
+                long: arg.get_long().unwrap_or_default().to_string(),
+                value_name: arg
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .filter(|_| takes_values)
+                    .map(|v| v.to_string()),
+                possible: arg
+                    .get_possible_values()
+                    .iter()
+                    .filter(|_| takes_values)
+                    .map(|p| p.get_name().to_string())
+                    .collect(),
+                help: arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
             }
-            let setting = settings::setting(arg.get_id().as_str()).filter(|s| s.flag);
-            let env = setting
-                .and_then(|s| s.env)
-                .map(|e| format!("`{e}`"))
-                .unwrap_or_default();
-            let key = setting
-                .and_then(|s| s.key.shown())
-                .map(|k| format!("`{k}`"))
-                .unwrap_or_else(|| "—".into());
-            let default = setting
-                .and_then(|s| s.default)
-                .map(|d| format!("`{d}`"))
-                .unwrap_or_default();
-            let help = match setting {
-                Some(s) => s.doc.to_string(),
-                None => arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
-            };
-            let help = help.replace('|', "\\|").replace('\n', " ");
-            let value = arg
-                .get_value_names()
-                .and_then(|v| v.first())
-                .filter(|_| arg.get_action().takes_values())
-                .map(|v| format!(" {v}"))
-                .unwrap_or_default();
-            let possible: Vec<String> = arg
-                .get_possible_values()
-                .iter()
-                .filter(|_| arg.get_action().takes_values())
-                .map(|p| p.get_name().to_string())
-                .collect();
-            let help = if help.is_empty() || help.ends_with('.') {
-                help
-            } else {
-                format!("{help}.")
-            };
-            let help = if possible.is_empty() {
-                help
-            } else {
-                format!("{help} One of: {}.", possible.join(", "))
-            };
-            out.push_str(&format!(
-                "| `--{long}{value}` | {env} | {key} | {default} | {help} |\n"
-            ));
-        }
-        out.push('\n');
-    }
-    out.push_str(bulwark_policy::settings::FILE_REFERENCE);
-    out
+        };
+        sub.get_arguments().filter(documented).map(flag).collect()
+    };
+    let commands: Vec<_> = subs.map(|(name, sub)| (name, flags(sub))).collect();
+    bulwark_policy::reference::reference_markdown(&commands)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bulwark_policy::settings;
     use clap::CommandFactory;
 
     /// The committed docs/configuration.md is what the code generates.
@@ -439,7 +236,7 @@ mod tests {
         }
     }
 
-    /// The environment and the file reach the argument structs through the one routine.
+    /// A typed flag, the file and the defaults all reach the settings through the one routine.
     #[test]
     fn a_typed_flag_beats_the_file_and_defaults_fill_the_rest() {
         let cmd = crate::cli::Cli::command();

@@ -2,71 +2,33 @@
 
 use std::io::IsTerminal;
 
-pub use crate::cli::{DbArgs, DbCommand, UpdateArgs};
+pub use crate::cli::{DbArgs, DbCommand};
 use crate::progress::DbBar;
 use crate::EXIT_OK;
 use anyhow::Result;
+use bulwark_policy::settings::Settings;
 use bulwark_vulndb::{
     check_age, import_paths, update, AgePolicy, ImportSummary, Store, UpdateOptions,
 };
 
 fn print_summary(summary: &ImportSummary) {
-    for s in &summary.sources {
-        let c = &s.counts;
-        let mut what = Vec::new();
-        if c.advisories > 0 || (c.kev == 0 && c.epss == 0) {
-            what.push(format!(
-                "{} advisories ({} affected packages)",
-                c.advisories, c.affected
-            ));
-        }
-        if c.kev > 0 {
-            what.push(format!("{} KEV entries", c.kev));
-        }
-        if c.epss > 0 {
-            what.push(format!("{} EPSS scores", c.epss));
-        }
-        eprintln!("{}: {}", s.name, what.join(", "));
-        for (reason, n) in &s.skipped.0 {
-            eprintln!("  warning: skipped {n}: {reason}");
-        }
-    }
-    for name in &summary.unchanged {
-        eprintln!("{name}: unchanged upstream, kept");
-    }
-    if !summary.ignored_files.is_empty() {
-        eprintln!(
-            "ignored {} files that are not advisory data",
-            summary.ignored_files.len()
-        );
+    for line in summary.lines() {
+        eprintln!("{line}");
     }
 }
 
-pub fn run(args: DbArgs) -> Result<u8> {
-    let dir = crate::request::db_dir(args.db_dir)?;
+/// `settings` are `bulwark db`'s (the database directory), `update` `update_settings` those of `db update`.
+pub fn run(args: DbArgs, settings: &Settings, update_settings: Option<&Settings>) -> Result<u8> {
+    let given = settings.path("db_dir").or(args.db_dir.as_deref());
+    let dir = bulwark_scan::from_settings::db_dir(given, dirs::cache_dir().as_deref())?;
     let bar = DbBar::new(std::io::stderr().is_terminal());
     match args.command {
-        DbCommand::Update(u) => {
-            let mut opts = UpdateOptions::from_env();
-            if !u.ecosystems.is_empty() {
-                opts.ecosystems = u.ecosystems;
-            }
-            if let Some(url) = u.osv_url {
-                opts.osv_base_url = url;
-            }
-            if let Some(url) = u.kev_url {
-                opts.kev_url = Some(url);
-            }
-            if let Some(url) = u.epss_url {
-                opts.epss_url = Some(url);
-            }
-            if u.no_kev {
-                opts.kev_url = None;
-            }
-            if u.no_epss {
-                opts.epss_url = None;
-            }
-            opts.max_download_bytes = u.max_download_mib.saturating_mul(1 << 20);
+        DbCommand::Update(_) => {
+            let defaults = UpdateOptions::from_env();
+            let opts = bulwark_scan::from_settings::update_options(
+                update_settings.unwrap_or(settings),
+                defaults,
+            );
             let summary = update(&dir, &opts, &bar)?;
             print_summary(&summary);
             eprintln!("database updated in {}", dir.display());
@@ -81,25 +43,7 @@ pub fn run(args: DbArgs) -> Result<u8> {
         DbCommand::Status => {
             let store = Store::open(&dir)?;
             let meta = store.metadata()?;
-            println!("database:   {}", dir.display());
-            println!("schema:     {}", meta.schema_version);
-            println!("updated at: {}", meta.updated_at);
-            println!(
-                "size:       {:.1} MiB",
-                meta.size_bytes as f64 / (1 << 20) as f64
-            );
-            println!(
-                "records:    {} advisories, {} affected packages, {} KEV, {} EPSS",
-                meta.advisories, meta.affected, meta.kev, meta.epss
-            );
-            println!("sources:");
-            for s in &meta.sources {
-                println!(
-                    "  {:<40} fetched {}  advisories {}  affected {}  kev {}  epss {}  skipped {}",
-                    s.name, s.fetched_at, s.advisories, s.affected, s.kev, s.epss, s.skipped
-                );
-                println!("    from {}", s.location);
-            }
+            print!("{}", meta.status_text(&dir));
             match check_age(
                 &meta,
                 bulwark_vulndb::OffsetDateTime::now_utc(),

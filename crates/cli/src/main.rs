@@ -14,16 +14,15 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use bulwark_policy::build::LegacyGate;
+use bulwark_policy::settings::Settings;
 use bulwark_report::{Format, ScanReport};
-use bulwark_scan::{CancelToken, ImageScan};
+use bulwark_scan::{CancelToken, ImageScan, SbomScan};
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use cli::{Cli, Command, FormatArg, ImageArgs, SbomArgs};
+use cli::{Cli, Command, ImageArgs, SbomArgs};
 
-/// Exit codes (documented in README and docs/exit-codes.md).
-pub(crate) const EXIT_OK: u8 = 0;
-pub(crate) const EXIT_ERROR: u8 = 2;
-pub(crate) const EXIT_INCOMPLETE: u8 = 3;
+pub(crate) use bulwark_policy::verdict::{EXIT_ERROR, EXIT_INCOMPLETE, EXIT_OK};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -36,20 +35,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Image(args) => scan_image(args, &sub, false),
         Command::Sbom(args) => scan_sbom(args, &sub),
-        Command::Db(mut args) => (|| {
-            let loaded = config::load(&cli::PolicyArgs::from_env())?;
-            args.db_dir = loaded.db_dir(args.db_dir.take(), &sub);
-            if let (db::DbCommand::Update(u), Some(m)) =
-                (&mut args.command, sub.subcommand_matches("update"))
-            {
-                loaded.fill_update(u, m);
-            }
-            db::run(args)
+        Command::Db(args) => (|| {
+            let loaded = config::load(&sub)?;
+            let update = sub.subcommand_matches("update");
+            let update = update.map(|m| loaded.settings(m)).transpose()?;
+            db::run(args, &loaded.settings(&sub)?, update.as_ref())
         })(),
         Command::Config(args) => misconfig_cmd::run(args, &sub),
-        Command::Registry(args) => registry_cmd::run(args),
-        Command::Sign(args) => sign::sign(args),
-        Command::Verify(args) => sign::verify(args),
+        Command::Registry(args) => registry_cmd::run(args, &sub),
+        Command::Sign(args) => sign::sign(args, &sub),
+        Command::Verify(args) => sign::verify(args, &sub),
         Command::Fs(args) => scan_image(args, &sub, true),
         Command::ConfigReference => {
             print!("{}", config::reference_markdown(&Cli::command()));
@@ -59,62 +54,40 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", redacted_error(&err));
+            // Through the secret rules: an error can quote input (a config value, a history line).
+            eprintln!("error: {}", bulwark_scan::error_text(err.as_ref()));
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
-/// An error can quote input (a config value, a history line): through the rules too.
-pub(crate) fn redacted_error(err: &anyhow::Error) -> String {
-    let redactor = bulwark_secrets::Redactor::new(bulwark_secrets::Scanner::builtin(), []);
-    redactor.redact(&error_message(err)).into_owned()
-}
-
-/// The error and its causes, each said once: library errors already include their cause in
-/// their message (`layer 0 (…): blob digest mismatch …`) while anyhow contexts do not, so
-/// `{:#}` would print the library's causes twice.
-fn error_message(err: &anyhow::Error) -> String {
-    let mut message = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-    }
-    message
-}
-
 /// Stage one: bulwark.yaml and the flags resolved and checked, the request built; nothing
-/// is read from the image yet. Returns the request, the exit code of a failed gate and the
-/// output format.
+/// is read from the image yet. Returns the request, the settings, the exit code of a failed
+/// gate and the output format.
 pub(crate) fn image_request(
-    args: &mut ImageArgs,
+    reference: &str,
     matches: &ArgMatches,
-) -> Result<(ImageScan, u8, Format)> {
-    let loaded = config::load(&args.policy)?;
-    loaded.fill_image(args, matches);
-    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
-    let exit_code = resolved.exit_code;
-    let format = choose_format(args.format, args.output.is_some());
+) -> Result<(ImageScan, Settings, u8, Format)> {
+    let settings = config::load(matches)?.settings(matches)?;
+    let (policy, exit_code) = config::policy(&settings, LegacyGate::VulnerabilitiesAndSecrets)?;
+    let format = choose_format(config::format(&settings), settings.path("output").is_some());
     // An SBOM format's vulnerabilities refer to its components: it always lists them.
     let keep_packages = matches!(format, Format::CycloneDx | Format::Spdx);
-    Ok((
-        request::image(args, resolved, keep_packages)?,
-        exit_code,
-        format,
-    ))
+    let host = request::host(&settings, matches)?;
+    let request = ImageScan::from_settings(reference, &settings, host, policy, keep_packages)?;
+    Ok((request, settings, exit_code, format))
 }
 
 /// `bulwark image REF`, or with `fs` `bulwark fs DIR`.
-fn scan_image(mut args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
+fn scan_image(args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
     let root = std::path::PathBuf::from(&args.reference);
-    if fs {
-        args.reference = format!("dir:{}", args.reference);
-    }
-    let (request, exit_code, format) = image_request(&mut args, matches)?;
-    let bars = progress::Bars::new(std::io::stderr().is_terminal(), args.quiet);
+    let reference = match fs {
+        true => format!("dir:{}", args.reference),
+        false => args.reference,
+    };
+    let (request, settings, exit_code, format) = image_request(&reference, matches)?;
+    let quiet = settings.bool("quiet");
+    let bars = progress::Bars::new(std::io::stderr().is_terminal(), quiet);
     let cancel = CancelToken::new();
     let outcome = if fs {
         let settings = request.settings;
@@ -123,30 +96,18 @@ fn scan_image(mut args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8>
         request.run(&bars, &cancel)?
     };
     drop(bars);
-    finish(
-        outcome,
-        format,
-        args.output.as_deref(),
-        exit_code,
-        args.quiet,
-    )
+    finish(outcome, format, settings.path("output"), exit_code, quiet)
 }
 
-fn scan_sbom(mut args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
-    let loaded = config::load(&args.policy)?;
-    loaded.fill_sbom(&mut args, matches);
-    let resolved = config::resolve(&loaded, &args.gate, &args.policy, matches)?;
-    let exit_code = resolved.exit_code;
-    let format = choose_format(args.format, args.output.is_some());
-    let request = request::sbom(&args, resolved)?;
-    let outcome = request.run(&progress::Bars::new(false, args.quiet), &CancelToken::new())?;
-    finish(
-        outcome,
-        format,
-        args.output.as_deref(),
-        exit_code,
-        args.quiet,
-    )
+fn scan_sbom(args: SbomArgs, matches: &ArgMatches) -> Result<u8> {
+    let settings = config::load(matches)?.settings(matches)?;
+    let (policy, exit_code) = config::policy(&settings, LegacyGate::VulnerabilitiesAndSecrets)?;
+    let format = choose_format(config::format(&settings), settings.path("output").is_some());
+    let cache_dir = dirs::cache_dir();
+    let request = SbomScan::from_settings(args.file, &settings, cache_dir.as_deref(), policy)?;
+    let quiet = settings.bool("quiet");
+    let outcome = request.run(&progress::Bars::new(false, quiet), &CancelToken::new())?;
+    finish(outcome, format, settings.path("output"), exit_code, quiet)
 }
 
 /// Renders the report, says what went wrong on stderr, and picks the exit code.
@@ -163,96 +124,36 @@ fn finish(
         &bulwark_report::render_with(report, format, render_options(output.is_none())),
     )?;
     if !quiet {
-        print_diagnostics(&report.diagnostics);
+        for line in bulwark_report::text::diagnostic_lines(&report.diagnostics) {
+            eprintln!("{line}");
+        }
         for w in &outcome.warnings {
             eprintln!("warning: {w}");
         }
     }
-    let code = self::exit_code(report, exit_code, quiet);
+    gate_outcome(report, exit_code, quiet);
+    let code = bulwark_policy::verdict::exit_code(report, exit_code);
     if code == EXIT_INCOMPLETE && !quiet {
         eprintln!("bulwark: some files could not be analyzed; the results above may be incomplete (exit {EXIT_INCOMPLETE})");
     }
     Ok(code)
 }
 
-/// A failed gate's code (when failing is on), else 3 when part of the image could not be
-/// analyzed, else 0.
-pub(crate) fn exit_code(report: &ScanReport, gate_exit_code: u8, quiet: bool) -> u8 {
-    match gate_outcome(report, gate_exit_code, quiet) {
-        Some(code) => code,
-        None if report.has_errors() => EXIT_INCOMPLETE,
-        None => EXIT_OK,
-    }
-}
-
-/// Says which gates failed and why; the exit code when one did and failing is on.
+/// Says on stderr which gates failed and why (unless quiet); the exit code when one did and
+/// failing is on.
 pub(crate) fn gate_outcome(report: &ScanReport, exit_code: u8, quiet: bool) -> Option<u8> {
-    let failed: Vec<_> = report.gates.iter().filter(|g| !g.passed).collect();
-    if failed.is_empty() {
-        return None;
-    }
     if !quiet {
-        for g in &failed {
-            if exit_code == 0 {
-                eprintln!(
-                    "bulwark: gate failed: {}: {} (reported only: exit code 0)",
-                    g.gate, g.reason
-                );
-            } else {
-                eprintln!(
-                    "bulwark: gate failed: {}: {} (exit {exit_code})",
-                    g.gate, g.reason
-                );
-            }
+        for line in bulwark_policy::verdict::failed_gate_lines(report, exit_code) {
+            eprintln!("{line}");
         }
     }
-    (exit_code != 0).then_some(exit_code)
-}
-
-/// Errors on stderr in full; warnings (limits hit by design) only the first few, since a
-/// size cap can trip on many files: the JSON report keeps them all.
-fn print_diagnostics(diagnostics: &[bulwark_analyze::Diagnostic]) {
-    const MAX_WARNINGS: usize = 5;
-    let mut warnings = 0;
-    for d in diagnostics {
-        let level = match d.level {
-            bulwark_analyze::DiagnosticLevel::Warning => {
-                warnings += 1;
-                if warnings > MAX_WARNINGS {
-                    continue;
-                }
-                "warning"
-            }
-            bulwark_analyze::DiagnosticLevel::Error => "error",
-        };
-        let mut place = String::new();
-        if let Some(l) = d.layer {
-            place.push_str(&format!("layer {l}: "));
-        }
-        if let Some(p) = &d.path {
-            place.push_str(&format!("{p}: "));
-        }
-        eprintln!("{level}: {place}{}", d.message);
-    }
-    if warnings > MAX_WARNINGS {
-        eprintln!(
-            "warning: {} more warnings (see the JSON report's diagnostics)",
-            warnings - MAX_WARNINGS
-        );
-    }
+    bulwark_policy::verdict::gate_exit_code(report, exit_code)
 }
 
 /// Table on a terminal, JSON when piped or written to a file, unless the user chose.
-pub(crate) fn choose_format(chosen: Option<FormatArg>, to_file: bool) -> Format {
+pub(crate) fn choose_format(chosen: Option<Format>, to_file: bool) -> Format {
     match chosen {
-        Some(FormatArg::Table) => Format::Table,
-        Some(FormatArg::Json) => Format::Json,
-        Some(FormatArg::Cyclonedx) => Format::CycloneDx,
-        Some(FormatArg::Spdx) => Format::Spdx,
-        Some(FormatArg::Sarif) => Format::Sarif,
-        Some(FormatArg::Junit) => Format::Junit,
-        Some(FormatArg::Html) => Format::Html,
-        Some(FormatArg::Markdown) => Format::Markdown,
+        Some(format) => format,
         None if !to_file && std::io::stdout().is_terminal() => Format::Table,
         None => Format::Json,
     }

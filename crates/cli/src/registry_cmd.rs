@@ -3,63 +3,40 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bulwark_image::registry::RegistryOptions;
-use clap::{CommandFactory, FromArgMatches};
+use bulwark_report::Format;
+use clap::{CommandFactory, ValueEnum};
 
 pub use crate::cli::{AuditArgs, RegistryCommandArgs, RegistrySubcommand, ScanArgs, SummaryFormat};
 
-pub fn run(args: RegistryCommandArgs) -> Result<u8> {
+pub fn run(args: RegistryCommandArgs, matches: &clap::ArgMatches) -> Result<u8> {
     match args.command {
         RegistrySubcommand::Audit(a) => audit(a),
-        RegistrySubcommand::Scan(a) => scan(a),
+        RegistrySubcommand::Scan(a) => {
+            scan(a, matches.subcommand_matches("scan").unwrap_or(matches))
+        }
     }
 }
 
 fn audit(args: AuditArgs) -> Result<u8> {
     let timeout = Duration::from_secs(args.registry_timeout.max(1));
-    let options = RegistryOptions {
-        insecure: false,
-        ca_certs: args.ca_certs.clone(),
-        credentials: None,
-        docker_config_dir: None,
-        connect_timeout: timeout,
-        read_timeout: timeout,
-        request_timeout: timeout,
-        retries: 0,
-        ..RegistryOptions::default()
-    };
-    let findings = bulwark_image::registry::audit::audit(&args.url, &options)
-        .with_context(|| format!("cannot audit {}", args.url))?;
-    let count = findings.len();
-    let mut report =
-        bulwark_report::ScanReport::for_files(args.url.clone(), env!("CARGO_PKG_VERSION"));
-    report.add_misconfigurations(findings);
-    let format = crate::choose_format(args.format, args.output.is_some());
-    crate::write_output(
-        args.output.as_deref(),
-        &bulwark_report::render(&report, format),
-    )?;
-    if count > 0 && args.exit_code != 0 {
+    let version = env!("CARGO_PKG_VERSION");
+    let report = bulwark_scan::registry::audit(&args.url, &args.ca_certs, timeout, version)?;
+    let chosen = args
+        .format
+        .and_then(|f| Format::from_name(f.to_possible_value()?.get_name()));
+    let format = crate::choose_format(chosen, args.output.is_some());
+    let rendered = bulwark_report::render(&report, format);
+    crate::write_output(args.output.as_deref(), &rendered)?;
+    if !report.misconfigurations.is_empty() && args.exit_code != 0 {
         return Ok(args.exit_code);
     }
     Ok(0)
 }
 
-#[derive(Debug, serde::Serialize)]
-struct ImageSummary {
-    reference: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    manifest_digest: Option<String>,
-    packages: usize,
-    vulnerabilities: usize,
-    secrets: usize,
-    exit_code: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-fn scan(args: ScanArgs) -> Result<u8> {
-    let options = crate::request::registry_options(&args.registry)?;
+fn scan(args: ScanArgs, matches: &clap::ArgMatches) -> Result<u8> {
+    // This command's registry flags and variables (not bulwark.yaml) reach the registry.
+    let settings = crate::config::Loaded::default().settings(matches)?;
+    let options = crate::request::registry_options(&settings, matches)?;
     let listed = bulwark_scan::registry::list_images(
         &args.url,
         &options,
@@ -88,82 +65,21 @@ fn scan(args: ScanArgs) -> Result<u8> {
         .context("the image command")?
         .clone()
         .try_get_matches_from(image_argv)?;
-    let mut image_args = crate::cli::ImageArgs::from_arg_matches(&image_matches)?;
-    image_args.registry = args.registry.clone();
-    // The credentials were read once, above.
-    image_args.registry.password_stdin = false;
-    image_args.registry.username = None;
-    let (mut template, exit_code, _) = crate::image_request(&mut image_args, &image_matches)?;
+    // The password was read once, above: every image request takes these options.
+    let (mut template, _, exit_code, _) = crate::image_request(&listed.authority, &image_matches)?;
     template.sources.registry = options;
 
-    let mut summaries: Vec<Option<ImageSummary>> = listed.images.iter().map(|_| None).collect();
-    bulwark_scan::registry::scan_images(
+    let summaries = bulwark_scan::registry::summarize_images(
         &listed.images,
         &template,
         args.jobs,
-        &bulwark_scan::NoopSink,
+        exit_code,
+        args.output_dir.as_deref(),
         &bulwark_scan::CancelToken::new(),
-        |i, result| {
-            let reference = listed.images[i].clone();
-            summaries[i] = Some(match result {
-                Ok(outcome) => {
-                    let report = &outcome.report;
-                    if let Some(dir) = &args.output_dir {
-                        let file = reference.replace(['/', ':', '@'], "_") + ".json";
-                        let json = bulwark_report::render(report, bulwark_report::Format::Json);
-                        let _ = std::fs::write(dir.join(file), json);
-                    }
-                    let code = crate::exit_code(report, exit_code, true);
-                    ImageSummary {
-                        reference,
-                        manifest_digest: report
-                            .image
-                            .manifest_digest
-                            .as_ref()
-                            .map(|d| d.to_string()),
-                        packages: report.packages.len(),
-                        vulnerabilities: report.vulnerabilities.len(),
-                        secrets: report.secrets.len(),
-                        exit_code: i32::from(code),
-                        error: None,
-                    }
-                }
-                Err(e) => ImageSummary {
-                    reference,
-                    manifest_digest: None,
-                    packages: 0,
-                    vulnerabilities: 0,
-                    secrets: 0,
-                    exit_code: i32::from(crate::EXIT_ERROR),
-                    error: Some(crate::redacted_error(&e.into())),
-                },
-            });
-        },
     );
-    let summaries: Vec<ImageSummary> = summaries.into_iter().flatten().collect();
     let failed = summaries.iter().filter(|s| s.error.is_some()).count();
-    let rendered = match args.format {
-        SummaryFormat::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({
-                "registry": listed.authority,
-                "images": summaries,
-            }))? + "\n"
-        }
-        SummaryFormat::Table => {
-            let mut t = String::from("IMAGE\tPACKAGES\tVULNERABILITIES\tSECRETS\tSTATUS\n");
-            for s in &summaries {
-                t.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\n",
-                    s.reference,
-                    s.packages,
-                    s.vulnerabilities,
-                    s.secrets,
-                    s.error.as_deref().unwrap_or("ok")
-                ));
-            }
-            t
-        }
-    };
+    let json = args.format == SummaryFormat::Json;
+    let rendered = bulwark_report::text::registry_summary(&listed.authority, &summaries, json);
     crate::write_output(None, &rendered)?;
     if failed > 0 {
         eprintln!(

@@ -7,8 +7,14 @@ pub use crate::cli::{SignArgs, VerifyArgs};
 /// Exit code of `verify` when no signature verifies (errors are 2).
 const EXIT_UNVERIFIED: u8 = 1;
 
-pub fn sign(args: SignArgs) -> Result<u8> {
-    let options = crate::request::registry_options(&args.registry)?;
+/// The registry flags and variables (not bulwark.yaml), and the password.
+fn registry_options(m: &clap::ArgMatches) -> Result<bulwark_image::registry::RegistryOptions> {
+    let settings = crate::config::Loaded::default().settings(m)?;
+    crate::request::registry_options(&settings, m)
+}
+
+pub fn sign(args: SignArgs, m: &clap::ArgMatches) -> Result<u8> {
+    let options = registry_options(m)?;
     let signed = bulwark_scan::signature::sign(&args.reference, &args.key, &options)?;
     eprintln!(
         "bulwark: signed {}@{} ({} signature{} under tag {})",
@@ -21,8 +27,8 @@ pub fn sign(args: SignArgs) -> Result<u8> {
     Ok(crate::EXIT_OK)
 }
 
-pub fn verify(args: VerifyArgs) -> Result<u8> {
-    let options = crate::request::registry_options(&args.registry)?;
+pub fn verify(args: VerifyArgs, m: &clap::ArgMatches) -> Result<u8> {
+    let options = registry_options(m)?;
     let verdict = bulwark_scan::signature::verify(&args.reference, &args.key, &options)?;
     if verdict.verified == 0 {
         eprintln!(

@@ -24,8 +24,10 @@ pub mod gate;
 pub mod ignore;
 pub mod license;
 pub mod purl_match;
+pub mod reference;
 pub mod settings;
 pub mod size;
+pub mod verdict;
 pub mod vex;
 pub mod yaml;
 

@@ -26,6 +26,7 @@ mod redact;
 pub mod sarif;
 pub mod spdx;
 pub mod table;
+pub mod text;
 mod view;
 
 pub use model::{

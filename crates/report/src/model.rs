@@ -63,6 +63,23 @@ pub enum Format {
     Markdown,
 }
 
+impl Format {
+    /// The format as the `format` setting names it (`table`, `cyclonedx`, …).
+    pub fn from_name(name: &str) -> Option<Format> {
+        Some(match name {
+            "table" => Format::Table,
+            "json" => Format::Json,
+            "cyclonedx" => Format::CycloneDx,
+            "spdx" => Format::Spdx,
+            "sarif" => Format::Sarif,
+            "junit" => Format::Junit,
+            "html" => Format::Html,
+            "markdown" => Format::Markdown,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,

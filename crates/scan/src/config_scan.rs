@@ -10,6 +10,7 @@ use crate::events::{Event, EventSink, NoticeLevel, Phase};
 use crate::pipeline::{finish, ScanOutcome};
 use crate::request::ConfigScan;
 use crate::{CancelToken, Error, Result};
+use bulwark_policy::verdict::{gate_exit_code as gate_exit_code_of, EXIT_INCOMPLETE, EXIT_OK};
 
 /// A finished configuration scan: the report, and what a compliance view needs.
 #[derive(Debug)]
@@ -24,6 +25,27 @@ pub struct ConfigOutcome {
     pub checked: BTreeSet<CheckKind>,
     /// Host controls whose subject does not exist.
     pub not_applicable: BTreeSet<String>,
+}
+
+impl ConfigOutcome {
+    /// The per-control report for a compliance framework, from these findings.
+    pub fn compliance(
+        &self,
+        target: bulwark_misconfig::compliance::Target,
+    ) -> bulwark_misconfig::compliance::ComplianceReport {
+        let findings = &self.outcome.report.misconfigurations;
+        bulwark_misconfig::compliance::report(target, findings, &self.checked, &self.not_applicable)
+    }
+
+    /// A failed gate's code (when failing is on), else [`EXIT_INCOMPLETE`] when a file could
+    /// not be checked, else [`EXIT_OK`].
+    pub fn exit_code(&self, gate_exit_code: u8) -> u8 {
+        match gate_exit_code_of(&self.outcome.report, gate_exit_code) {
+            Some(code) => code,
+            None if !self.file_errors.is_empty() => EXIT_INCOMPLETE,
+            None => EXIT_OK,
+        }
+    }
 }
 
 impl ConfigScan {

@@ -9,7 +9,9 @@
 //! [`CancelToken`], cosign signatures ([`signature`]) and whole-registry scans
 //! ([`registry`]). It reads only the paths and options a request names (no environment, no
 //! home or working directory) and prints nothing; rendering a report is `bulwark-report`'s,
-//! and turning flags, variables and `bulwark.yaml` into a request is the caller's.
+//! resolving flags, variables and `bulwark.yaml` is `bulwark-policy`'s, and the resolved
+//! settings become a request through [`from_settings`] (with what only the caller may look up,
+//! a [`Host`]).
 //!
 //! Scanning an OCI layout and printing its vulnerability ids:
 //!
@@ -35,6 +37,7 @@ pub mod advisories;
 mod config_scan;
 mod error;
 mod events;
+pub mod from_settings;
 mod pipeline;
 mod plan;
 pub mod registry;
@@ -42,10 +45,11 @@ mod request;
 pub mod signature;
 
 pub use config_scan::ConfigOutcome;
-pub use error::{Error, Result};
+pub use error::{error_text, Error, Result};
 pub use events::{
     CancelToken, Event, EventSink, NoopSink, NoticeLevel, Phase, RecordedEvent, RecordingSink,
 };
+pub use from_settings::Host;
 pub use pipeline::ScanOutcome;
 pub use plan::{ScanPlan, Scanner};
 pub use request::{

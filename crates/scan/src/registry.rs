@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bulwark_image::registry::{ImageName, Method, RegistryClient, RegistryOptions, RequestBody};
 use bulwark_image::SourceRef;
 
-use crate::events::EventSink;
+use bulwark_report::text::ImageSummary;
+
+use crate::events::{EventSink, NoopSink};
 use crate::pipeline::ScanOutcome;
 use crate::request::ImageScan;
 use crate::{CancelToken, Error, Result};
@@ -26,6 +28,33 @@ pub struct RegistryImages {
     pub images: Vec<String>,
     /// The list stopped at `max_images`.
     pub truncated: bool,
+}
+
+/// How the registry at `url` is exposed (TLS, anonymous access, plain HTTP), as a report of
+/// misconfigurations named after `url`. It trusts `ca_certs`, waits `timeout` for each answer,
+/// and sends no credentials and no retries: it judges what anyone can reach.
+pub fn audit(
+    url: &str,
+    ca_certs: &[std::path::PathBuf],
+    timeout: std::time::Duration,
+    tool_version: &str,
+) -> Result<bulwark_report::ScanReport> {
+    let options = RegistryOptions {
+        insecure: false,
+        ca_certs: ca_certs.to_vec(),
+        credentials: None,
+        docker_config_dir: None,
+        connect_timeout: timeout,
+        read_timeout: timeout,
+        request_timeout: timeout,
+        retries: 0,
+        ..RegistryOptions::default()
+    };
+    let findings = bulwark_image::registry::audit::audit(url, &options)
+        .map_err(|e| Error::Registry(format!("cannot audit {url}: {e}")))?;
+    let mut report = bulwark_report::ScanReport::for_files(url.to_string(), tool_version);
+    report.add_misconfigurations(findings);
+    Ok(report)
 }
 
 /// Lists the images of the registry at `url` (`https://HOST[:PORT]`, `http://…` or
@@ -180,4 +209,39 @@ pub fn scan_images(
             collect(i, result);
         }
     });
+}
+
+/// Scans each of `images` as [`scan_images`] does and sums each up: its counts and the exit
+/// code its own scan would have had (`gate_exit_code` on a failed gate), or its error
+/// ([`crate::error_text`]). With `output_dir`, each report is also written there as JSON
+/// (`HOST_PORT_REPO_TAG.json`; one that cannot be written is left out).
+pub fn summarize_images(
+    images: &[String],
+    template: &ImageScan,
+    jobs: usize,
+    gate_exit_code: u8,
+    output_dir: Option<&std::path::Path>,
+    cancel: &CancelToken,
+) -> Vec<ImageSummary> {
+    let mut summaries: Vec<Option<ImageSummary>> = images.iter().map(|_| None).collect();
+    scan_images(images, template, jobs, &NoopSink, cancel, |i, result| {
+        let reference = images[i].clone();
+        summaries[i] = Some(match result {
+            Ok(outcome) => {
+                let report = &outcome.report;
+                if let Some(dir) = output_dir {
+                    let file = reference.replace(['/', ':', '@'], "_") + ".json";
+                    let json = bulwark_report::render(report, bulwark_report::Format::Json);
+                    let _ = std::fs::write(dir.join(file), json);
+                }
+                let code = bulwark_policy::verdict::exit_code(report, gate_exit_code);
+                ImageSummary::scanned(reference, report, code)
+            }
+            Err(e) => {
+                let error = crate::error_text(&e);
+                ImageSummary::failed(reference, error, bulwark_policy::verdict::EXIT_ERROR)
+            }
+        });
+    });
+    summaries.into_iter().flatten().collect()
 }

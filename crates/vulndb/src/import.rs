@@ -47,6 +47,42 @@ impl ImportSummary {
         }
         all
     }
+
+    /// What was imported, one line per source (with its skipped records), then the sources
+    /// kept unchanged and the files ignored: what `bulwark db update`/`import` print.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for s in &self.sources {
+            let c = &s.counts;
+            let mut what = Vec::new();
+            if c.advisories > 0 || (c.kev == 0 && c.epss == 0) {
+                what.push(format!(
+                    "{} advisories ({} affected packages)",
+                    c.advisories, c.affected
+                ));
+            }
+            if c.kev > 0 {
+                what.push(format!("{} KEV entries", c.kev));
+            }
+            if c.epss > 0 {
+                what.push(format!("{} EPSS scores", c.epss));
+            }
+            lines.push(format!("{}: {}", s.name, what.join(", ")));
+            for (reason, n) in &s.skipped.0 {
+                lines.push(format!("  warning: skipped {n}: {reason}"));
+            }
+        }
+        for name in &self.unchanged {
+            lines.push(format!("{name}: unchanged upstream, kept"));
+        }
+        if !self.ignored_files.is_empty() {
+            lines.push(format!(
+                "ignored {} files that are not advisory data",
+                self.ignored_files.len()
+            ));
+        }
+        lines
+    }
 }
 
 /// Imports `paths` into the store in `dir`: the current store (if any) is copied, the sources

@@ -75,6 +75,35 @@ pub struct Metadata {
     pub size_bytes: u64,
 }
 
+impl Metadata {
+    /// `bulwark db status`: the database in `dir`, its schema, age, size, record counts and
+    /// each source.
+    pub fn status_text(&self, dir: &Path) -> String {
+        use std::fmt::Write as _;
+        let mut o = String::new();
+        let _ = writeln!(o, "database:   {}", dir.display());
+        let _ = writeln!(o, "schema:     {}", self.schema_version);
+        let _ = writeln!(o, "updated at: {}", self.updated_at);
+        let mib = self.size_bytes as f64 / (1 << 20) as f64;
+        let _ = writeln!(o, "size:       {mib:.1} MiB");
+        let _ = writeln!(
+            o,
+            "records:    {} advisories, {} affected packages, {} KEV, {} EPSS",
+            self.advisories, self.affected, self.kev, self.epss
+        );
+        let _ = writeln!(o, "sources:");
+        for s in &self.sources {
+            let _ = writeln!(
+                o,
+                "  {:<40} fetched {}  advisories {}  affected {}  kev {}  epss {}  skipped {}",
+                s.name, s.fetched_at, s.advisories, s.affected, s.kev, s.epss, s.skipped
+            );
+            let _ = writeln!(o, "    from {}", s.location);
+        }
+        o
+    }
+}
+
 pub(crate) struct AffectedRow {
     pub advisory: i64,
     pub ecosystem: String,
