@@ -119,10 +119,7 @@ fn finish(
     quiet: bool,
 ) -> Result<u8> {
     let report = &outcome.report;
-    write_output(
-        output,
-        &bulwark_report::render_with(report, format, render_options(output.is_none())),
-    )?;
+    write_report(report, format, output)?;
     if !quiet {
         for line in bulwark_report::text::diagnostic_lines(&report.diagnostics) {
             eprintln!("{line}");
@@ -165,6 +162,36 @@ fn render_options(to_stdout: bool) -> bulwark_report::RenderOptions {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     bulwark_report::RenderOptions {
         color: to_stdout && !no_color && std::io::stdout().is_terminal(),
+    }
+}
+
+/// Streams the rendered report to `path` or standard output (a closed pipe is not an error).
+fn write_report(
+    report: &bulwark_report::ScanReport,
+    format: Format,
+    path: Option<&std::path::Path>,
+) -> Result<()> {
+    let options = render_options(path.is_none());
+    match path {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            bulwark_report::write_to(report, format, options, &mut out)
+                .and_then(|_| out.flush())
+                .with_context(|| format!("cannot write the report to {}", path.display()))
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            match bulwark_report::write_to(report, format, options, &mut out)
+                .and_then(|_| out.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(e).context("cannot write the report to standard output")
+                }
+                _ => Ok(()),
+            }
+        }
     }
 }
 

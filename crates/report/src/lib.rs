@@ -51,6 +51,25 @@ pub fn render(report: &ScanReport, format: Format) -> String {
     render_with(report, format, RenderOptions::default())
 }
 
+/// Writes the report in `format` to `out`. JSON is serialized straight into the writer: a
+/// report of a million packages is about 0.5 GB of text, which need not exist in memory at
+/// once; the other formats are rendered whole first.
+pub fn write_to(
+    report: &ScanReport,
+    format: Format,
+    options: RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            // `From` keeps an I/O error's kind (a closed pipe stays `BrokenPipe`).
+            serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")
+        }
+        _ => out.write_all(render_with(report, format, options).as_bytes()),
+    }
+}
+
 /// Renders the report in `format` with `options`.
 pub fn render_with(report: &ScanReport, format: Format, options: RenderOptions) -> String {
     let json = |v: serde_json::Value| {
