@@ -475,6 +475,12 @@ fn introducing_layers(
     }
     let mut runs: HashMap<(usize, &str), HashMap<Identity, usize>> = HashMap::new();
     for (path, layers) in copies {
+        if layers.len() == 1 {
+            // One copy: every package it lists was introduced by its own layer, which is what a
+            // caller assumes for a database without a run; a map of a million entries (a
+            // single lockfile) would only say so again.
+            continue;
+        }
         let deletions = whiteouts.get(path).map(Vec::as_slice).unwrap_or(&[]);
         let mut previous: Option<usize> = None;
         for (li, listed) in layers {
