@@ -222,7 +222,7 @@ REPORT="$TMP/report.md"
   echo "Commands (\`/usr/bin/time -f '%e %M' bash -c CMD\`; bulwark_cold empties the cache dir before each run):"
   echo
   for n in "${ORDER[@]}"; do
-    printf -- '- %s: `%s`\n' "$n" "$(printf '%s' "${CMDS[$n]}" | sed "s#$SYFT#syft#g; s#${BASELINE:-/nonexistent-baseline}#<baseline>#g; s#$REPO/#<repo>/#g; s#$TMP#<tmp>#g; s#$OUT#<testimages>#g")"
+    printf -- '- %s: `%s`\n' "$n" "$(printf '%s' "${CMDS[$n]}" | sed "s#$SYFT#syft#g; s#${BASELINE:-/nonexistent-baseline}#<baseline>#g; s#${BULWARK_BIN:-/nonexistent-bulwark}#<bulwark>#g; s#$REPO/#<repo>/#g; s#$TMP#<tmp>#g; s#$OUT#<testimages>#g")"
   done
   echo
 } > "$REPORT"
