@@ -552,32 +552,17 @@ mod tests {
 
     use std::time::{Duration, Instant};
 
-    use bulwark_image::{ImageContent, Layer};
+    use bulwark_image::Layer;
     use bulwark_types::{SecretHit, Severity};
 
     use crate::facts::PathFacts;
 
     fn image(layers: Vec<Layer>) -> Image {
-        Image {
-            source: "test".into(),
-            repo_tags: Vec::new(),
-            manifest_digest: None,
-            config_digest: None,
-            config: None,
-            platform: None,
-            history: Vec::new(),
-            content: ImageContent::Layers(layers),
-        }
+        Image::from_layers("test", layers)
     }
 
     fn walked(layers: Vec<LayerFacts>) -> Vec<WalkedLayer> {
-        layers
-            .into_iter()
-            .map(|facts| WalkedLayer {
-                facts,
-                from_cache: false,
-            })
-            .collect()
+        layers.into_iter().map(WalkedLayer::fresh).collect()
     }
 
     fn record(path: &str, kind: FileKind) -> FileRecord {

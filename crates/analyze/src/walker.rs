@@ -121,6 +121,16 @@ pub struct WalkedLayer {
     pub from_cache: bool,
 }
 
+impl WalkedLayer {
+    /// A layer's facts as a fresh walk (not the cache) produced them.
+    pub fn fresh(facts: LayerFacts) -> WalkedLayer {
+        WalkedLayer {
+            facts,
+            from_cache: false,
+        }
+    }
+}
+
 impl<'a> Walker<'a> {
     pub fn new(analyzers: &'a [Box<dyn Analyzer>]) -> Self {
         Walker {

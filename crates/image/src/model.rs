@@ -47,6 +47,21 @@ pub struct Image {
 }
 
 impl Image {
+    /// An image of these layers and no metadata: what tests and callers assembling layers
+    /// they read themselves start from.
+    pub fn from_layers(source: impl Into<String>, layers: Vec<Layer>) -> Image {
+        Image {
+            source: source.into(),
+            repo_tags: Vec::new(),
+            manifest_digest: None,
+            config_digest: None,
+            config: None,
+            platform: None,
+            history: Vec::new(),
+            content: ImageContent::Layers(layers),
+        }
+    }
+
     pub(crate) fn rootfs(reference: &SourceRef) -> Image {
         Image {
             source: reference.display_name(),

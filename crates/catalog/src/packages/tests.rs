@@ -6,7 +6,7 @@ use bulwark_analyze::{
     Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, FileRecord, ImageFacts, Interest,
     LayerFacts, NoProgress, PackageRecord, PathFacts, WalkedLayer, Walker,
 };
-use bulwark_image::{Image, ImageContent, Layer};
+use bulwark_image::{Image, Layer};
 use bulwark_types::{Ecosystem, Evidence, Package};
 
 /// Assembly as the pipeline runs it: the layers, then the package join.
@@ -15,26 +15,11 @@ fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
 }
 
 fn image(layers: Vec<Layer>) -> Image {
-    Image {
-        source: "test".into(),
-        repo_tags: Vec::new(),
-        manifest_digest: None,
-        config_digest: None,
-        config: None,
-        platform: None,
-        history: Vec::new(),
-        content: ImageContent::Layers(layers),
-    }
+    Image::from_layers("test", layers)
 }
 
 fn walked(layers: Vec<LayerFacts>) -> Vec<WalkedLayer> {
-    layers
-        .into_iter()
-        .map(|facts| WalkedLayer {
-            facts,
-            from_cache: false,
-        })
-        .collect()
+    layers.into_iter().map(WalkedLayer::fresh).collect()
 }
 
 fn record(path: &str, kind: FileKind) -> FileRecord {
