@@ -18,8 +18,9 @@ pub const MIN_SECRET_LEN: usize = 16;
 
 /// A rule as written in `bulwark.yaml` or sent to the API: one flat map, every key optional
 /// until [`RuleConfig::validate`] checks that the keys the `type` needs are there and no
-/// others are. This is also the storage form: it serializes secrets in full.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// others are. This is also the storage form: it serializes secrets in full (its `Debug`
+/// masks them, and the URL as [`Endpoint::masked`] does).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +55,34 @@ pub struct RuleConfig {
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
+}
+
+impl fmt::Debug for RuleConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let chat = self.kind.as_deref() != Some("webhook");
+        let url = self.url.as_deref().map(|u| match Endpoint::parse(u, chat) {
+            Ok(endpoint) => endpoint.masked(),
+            Err(_) => "(not a valid URL)".to_string(),
+        });
+        f.debug_struct("RuleConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("type", &self.kind)
+            .field("enabled", &self.enabled)
+            .field("on", &self.on)
+            .field("team", &self.team)
+            .field("min_severity", &self.min_severity)
+            .field("kev_only", &self.kev_only)
+            .field("epss_threshold", &self.epss_threshold)
+            .field("fixable_only", &self.fixable_only)
+            .field("url", &url)
+            .field("secret", &self.secret)
+            .field("headers", &self.headers)
+            .field("smtp", &self.smtp)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish()
+    }
 }
 
 /// The `smtp:` map of an e-mail rule.
