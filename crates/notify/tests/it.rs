@@ -549,12 +549,14 @@ fn smtp_answers_decide_retry_or_failure() {
     );
 }
 
-/// Rules from the config shape against events: each row is (rule filters, event change,
-/// expected).
+/// A matching-table row: the rule's filters, how the event differs from [`event`], the answer.
+type MatchCase = (&'static str, fn(&mut Event), bool);
+
+/// Rules from the config shape against events.
 #[test]
 fn rule_matching_table() {
     let base = format!("type: webhook, url: 'https://h.example.com/', secret: {SECRET}");
-    let cases: &[(&str, fn(&mut Event), bool)] = &[
+    let cases: &[MatchCase] = &[
         ("", |_| {}, true),
         ("", |e| e.kind = EventKind::ResolvedFinding, false),
         ("", |e| e.kind = EventKind::Test, true),
