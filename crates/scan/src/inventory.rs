@@ -246,8 +246,17 @@ impl Inventory {
                 limit: size_limit,
             });
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
             return Err(InventoryError::Empty);
+        };
+        // Every accepted format is a JSON object (serde would read an array into `Head`).
+        if *first == b'[' {
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                    Ok(_) => InventoryError::UnknownFormat,
+                    Err(e) => InventoryError::NotJson(e),
+                },
+            );
         }
         let head: Head = match serde_json::from_slice(bytes) {
             Ok(head) => head,
