@@ -51,12 +51,7 @@ pub fn presented_token(parts: &Parts) -> Option<&str> {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         });
-    let api_key = || {
-        parts
-            .headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-    };
+    let api_key = || parts.headers.get("x-api-key").and_then(|v| v.to_str().ok());
     bearer
         .or_else(api_key)
         .map(str::trim)

@@ -56,7 +56,16 @@ impl UploadMeta {
 /// transports (`registry:`, `docker://`) dropped.
 pub fn repository_and_tag(reference: &str) -> (String, Option<String>) {
     let mut r = reference.trim();
-    for prefix in ["docker://", "registry:", "docker:", "podman:", "oci-archive:", "docker-archive:", "oci:", "dir:"] {
+    for prefix in [
+        "docker://",
+        "registry:",
+        "docker:",
+        "podman:",
+        "oci-archive:",
+        "docker-archive:",
+        "oci:",
+        "dir:",
+    ] {
         if let Some(rest) = r.strip_prefix(prefix) {
             r = rest;
             break;
@@ -213,11 +222,13 @@ pub fn ingest_bytes(
             return Err(e.into());
         }
     };
-    state.metrics.ingest(match (outcome.duplicate, outcome.new_version) {
-        (true, _) => "unchanged",
-        (false, true) => "created",
-        (false, false) => "updated",
-    });
+    state
+        .metrics
+        .ingest(match (outcome.duplicate, outcome.new_version) {
+            (true, _) => "unchanged",
+            (false, true) => "created",
+            (false, false) => "updated",
+        });
     crate::notifications::dispatch(state, &outcome.events);
     Ok((outcome, inventory.format))
 }
@@ -229,9 +240,17 @@ mod tests {
     #[test]
     fn repository_and_tag_of_references() {
         let cases = [
-            ("registry.example/app:1.2", "registry.example/app", Some("1.2")),
+            (
+                "registry.example/app:1.2",
+                "registry.example/app",
+                Some("1.2"),
+            ),
             ("localhost:5000/app", "localhost:5000/app", None),
-            ("localhost:5000/app:v1@sha256:abc", "localhost:5000/app", Some("v1")),
+            (
+                "localhost:5000/app:v1@sha256:abc",
+                "localhost:5000/app",
+                Some("v1"),
+            ),
             ("registry:nginx:1.25", "nginx", Some("1.25")),
             ("alpine", "alpine", None),
         ];

@@ -208,7 +208,8 @@ pub fn spawn_queue_gauge(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let s = state.clone();
-            if let Ok(Ok(counts)) = tokio::task::spawn_blocking(move || s.store.job_counts()).await {
+            if let Ok(Ok(counts)) = tokio::task::spawn_blocking(move || s.store.job_counts()).await
+            {
                 let queued: i64 = counts
                     .iter()
                     .filter(|(st, _)| matches!(st, bulwark_store::JobState::Queued))
@@ -217,7 +218,9 @@ pub fn spawn_queue_gauge(state: AppState) -> tokio::task::JoinHandle<()> {
                 state
                     .metrics
                     .queue_depth
-                    .get_or_create(&crate::metrics::KindLabels { kind: "jobs".into() })
+                    .get_or_create(&crate::metrics::KindLabels {
+                        kind: "jobs".into(),
+                    })
                     .set(queued);
             }
             tokio::time::sleep(Duration::from_secs(5)).await;

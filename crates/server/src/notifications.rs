@@ -45,10 +45,7 @@ pub fn event_of(state: &AppState, e: &FindingEvent, teams: &BTreeMap<i64, String
         .as_ref()
         .map(|r| r.fixed_versions.clone())
         .unwrap_or_default();
-    let cvss = row
-        .as_ref()
-        .and_then(|r| r.cvss_score)
-        .map(|s| s as f32);
+    let cvss = row.as_ref().and_then(|r| r.cvss_score).map(|s| s as f32);
     let version = state.store.version(&system, e.version_id).ok().flatten();
     let changed = match &e.detail {
         serde_json::Value::Object(map) => map.keys().cloned().collect(),
@@ -100,7 +97,10 @@ pub fn dispatch(state: &AppState, events: &[FindingEvent]) {
             .inc();
     }
     if let Err(e) = dispatch_inner(state, events) {
-        tracing::error!("notifications for {} events not recorded: {e}", events.len());
+        tracing::error!(
+            "notifications for {} events not recorded: {e}",
+            events.len()
+        );
     }
     state.wake.deliveries.notify_one();
 }

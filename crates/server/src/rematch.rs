@@ -45,7 +45,8 @@ fn fingerprint(dir: &Path) -> Result<Option<String>, ApiError> {
 
 /// Links (or copies) the store file of `from` into the directory `to`, replacing it.
 fn snapshot(from: &Path, to: &Path) -> Result<(), ApiError> {
-    let io = |e: std::io::Error| ApiError::internal(format!("advisory snapshot {}: {e}", to.display()));
+    let io =
+        |e: std::io::Error| ApiError::internal(format!("advisory snapshot {}: {e}", to.display()));
     if to.exists() {
         std::fs::remove_dir_all(to).map_err(io)?;
     }

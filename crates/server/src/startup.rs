@@ -48,7 +48,12 @@ pub fn open_state(config: ServerConfig) -> Result<(AppState, Option<String>), Se
             .map_err(|e| ServerError::Store(e.to_string()))? =>
         {
             let (_, token) = store
-                .create_token(&Principal::system("setup"), "first admin", &[Scope::Admin], None)
+                .create_token(
+                    &Principal::system("setup"),
+                    "first admin",
+                    &[Scope::Admin],
+                    None,
+                )
                 .map_err(|e| ServerError::Store(e.to_string()))?;
             Some(token)
         }
