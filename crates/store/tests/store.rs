@@ -1264,3 +1264,43 @@ fn an_unreachable_postgres_is_a_clear_error() {
     .unwrap_err();
     assert!(missing.to_string().contains("does not exist"), "{missing}");
 }
+
+/// Concurrent uploads of one new asset and digest (a CI retrying while the first is still
+/// running): every one succeeds, and there is one version with each finding once.
+#[test]
+fn concurrent_ingests_of_one_asset_do_not_conflict() {
+    each_db(|db, store| {
+        let doc = document(
+            "shared",
+            "sha256:same",
+            (0..200).map(|i| component(&format!("p{i}"), "1")).collect(),
+            &[(0, "CVE-1", Severity::High), (5, "CVE-2", Severity::Low)],
+        );
+        let outcomes: Vec<IngestOutcome> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| store.ingest(&admin(), &doc)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.version_id == outcomes[0].version_id),
+            "{db:?}"
+        );
+        assert_eq!(outcomes.iter().filter(|o| o.new_asset).count(), 1);
+        assert_eq!(outcomes.iter().filter(|o| o.new_version).count(), 1);
+        let new_events: usize = outcomes.iter().map(|o| o.events.len()).sum();
+        assert_eq!(new_events, 2, "each finding is new once");
+        assert_eq!(
+            store
+                .components_of_versions(&[outcomes[0].version_id])
+                .unwrap()
+                .len(),
+            200
+        );
+    });
+}
