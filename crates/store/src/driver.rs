@@ -533,6 +533,14 @@ impl PgBackend {
             location: crate::location::redact_url(url),
             reason: format!("{e}"),
         })?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(StoreError::BadLocation {
+                location: crate::location::redact_url(url),
+                reason: "TLS to PostgreSQL (sslmode=require) is not supported yet; connect over \
+                         loopback or a trusted network with sslmode=disable (or prefer)"
+                    .into(),
+            });
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
