@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, Row};
 use serde::Serialize;
 
-use crate::error::{sql_err, Result};
+use crate::error::{io_err, sql_err, Result};
 use crate::store::{db_path, Store};
 
 /// The difference between two stores that can change a finding.
@@ -77,6 +77,31 @@ pub fn changes_between(old: &Path, new: &Path) -> Result<AdvisoryChanges> {
     diff_advisories(&conn, &mut changes).map_err(err())?;
     diff_kev_epss(&conn, &mut changes).map_err(err())?;
     Ok(changes)
+}
+
+/// Keeps the store in `store` as it is now, in the directory `into`, so that a later
+/// [`changes_between`]`(into, store)` sees what an update or import changed. A hard link when
+/// both are on one filesystem (no copy, no disk: an update renames a new file into place and
+/// never writes to the linked one), else a copy; either way `into` holds the old or the new
+/// snapshot, never half of one.
+pub fn snapshot_store(store: &Path, into: &Path) -> Result<()> {
+    let from = db_path(store);
+    if !from.is_file() {
+        return Err(crate::Error::NotFound(store.to_path_buf()));
+    }
+    std::fs::create_dir_all(into).map_err(io_err(into))?;
+    let tmp = into.join(format!(
+        ".{}.snapshot-{}",
+        crate::DB_FILE,
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(&from, &tmp).is_err() {
+        std::fs::copy(&from, &tmp).map_err(io_err(&tmp))?;
+    }
+    let dest = db_path(into);
+    std::fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
+    Ok(())
 }
 
 /// Everything about one advisory a finding can show, in a comparable form.
