@@ -112,17 +112,18 @@ struct AdvisoryContent {
 }
 
 fn advisory_query(schema: &str) -> String {
-    // Aliases and affected entries are concatenated in a fixed order, so two stores built in
-    // different orders compare equal. char(30)/char(31) never occur in advisory text fields
-    // that matter here (they are control characters JSON would escape).
+    // Aliases and affected entries are concatenated in a fixed order (an ORDER BY inside the
+    // aggregate, SQLite 3.44+, bundled), so two stores built in different orders compare
+    // equal. The separators char(30)/char(31) cannot occur in the stored JSON (it escapes
+    // control characters); in names or notes they would at worst report a change.
     format!(
         "SELECT a.id, a.rid, a.summary, a.details, a.withdrawn, a.severity, a.source_severity, a.refs,
-           (SELECT group_concat(alias, char(30)) FROM
-              (SELECT alias FROM {schema}.aliases WHERE advisory = a.rid ORDER BY alias)),
-           (SELECT group_concat(e, char(30)) FROM
-              (SELECT ecosystem || char(31) || name || char(31) || status || char(31) || ranges
-                      || char(31) || versions || char(31) || coalesce(note, '') AS e
-               FROM {schema}.affected WHERE advisory = a.rid ORDER BY e))
+           (SELECT group_concat(alias, char(30) ORDER BY alias)
+              FROM {schema}.aliases WHERE advisory = a.rid),
+           (SELECT group_concat(ecosystem || char(31) || name || char(31) || status || char(31)
+                                || ranges || char(31) || versions || char(31) || coalesce(note, ''),
+                                char(30) ORDER BY ecosystem, name, status, ranges, versions, note)
+              FROM {schema}.affected WHERE advisory = a.rid)
          FROM {schema}.advisories a WHERE a.source_id = ?1 ORDER BY a.id"
     )
 }
