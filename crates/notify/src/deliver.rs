@@ -281,6 +281,8 @@ impl Notifier {
         delivery_id: &str,
     ) -> DeliveryResult {
         let mut builder = Message::builder()
+            // A Message-ID from the host name: relays and spam filters expect one.
+            .message_id(None)
             .from(from.clone())
             .subject(payload::email_subject(event))
             .header(ContentType::TEXT_PLAIN);
@@ -535,6 +537,14 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notifier_is_shared_between_worker_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Notifier>();
+        shareable::<crate::Rule>();
+        shareable::<crate::Event>();
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_stops_at_max() {

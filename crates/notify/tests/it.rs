@@ -265,6 +265,18 @@ fn receiver_answers_decide_retry_or_failure() {
             after: Some(Duration::from_secs(7))
         }
     );
+    // An HTTP date half a minute ahead.
+    let at = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+    let r = deliver(503, &[("Retry-After", &at)]);
+    match r.status {
+        DeliveryStatus::Retry { after: Some(after) } => {
+            assert!(
+                after > Duration::from_secs(25) && after <= Duration::from_secs(30),
+                "{after:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
     let r = deliver(429, &[]);
     assert_eq!(r.status, DeliveryStatus::Retry { after: None });
     let r = deliver(408, &[]);
@@ -705,7 +717,14 @@ fn email_reaches_an_smtp_sink_with_subject_and_body() {
         "[bulwark] CRITICAL CVE-2024-3094 in registry.example.com/shop/api:1.4.2 (xz-utils 5.6.0-0.1)"
     );
     assert!(unfolded.contains("Content-Type: text/plain"), "{unfolded}");
+    assert!(unfolded.contains("\r\nDate: "), "{unfolded}");
+    assert!(unfolded.contains("Message-ID: <"), "{unfolded}");
+    assert!(
+        unfolded.contains("\r\nTo: sec@example.com, ops@example.com"),
+        "{unfolded}"
+    );
     let (_, body) = unfolded.split_once("\r\n\r\n").unwrap();
+    let body = quoted_printable_decode(body);
     assert!(
         body.contains("New vulnerability: CVE-2024-3094 (CRITICAL) in xz-utils"),
         "{body}"
@@ -716,6 +735,34 @@ fn email_reaches_an_smtp_sink_with_subject_and_body() {
         "{body}"
     );
     assert!(body.contains("delivery mail-1"), "{body}");
+    assert!(
+        body.contains("Package                xz-utils 5.6.0-0.1\r\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Fixed in               5.6.1+really5.4.5-1\r\n"),
+        "{body}"
+    );
+}
+
+/// Undoes quoted-printable (soft line breaks and `=XX`), enough for the ASCII body here.
+fn quoted_printable_decode(text: &str) -> String {
+    let joined = text.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
 }
 
 #[test]
