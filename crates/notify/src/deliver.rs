@@ -137,7 +137,8 @@ impl Notifier {
                 secret,
                 headers,
             } => {
-                let body = payload::webhook_body(event, delivery_id);
+                let body =
+                    payload::webhook_body(event, delivery_id, time::OffsetDateTime::now_utc());
                 let mut extra: Vec<(&str, String)> = vec![
                     (
                         "X-Bulwark-Signature",

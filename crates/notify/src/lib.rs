@@ -81,6 +81,7 @@
 //!   "delivery_id": "7d0c…",
 //!   "event": "new_finding",            // changed_finding | resolved_finding | test
 //!   "time": "2026-12-07T18:00:00Z",    // RFC 3339, when the server recorded the change
+//!   "sent_at": "2026-12-07T18:00:03Z", // RFC 3339, this attempt (later on each retry)
 //!   "finding": {
 //!     "vulnerability_id": "CVE-2024-3094",
 //!     "aliases": ["GHSA-…"],
@@ -99,8 +100,9 @@
 //! }
 //! ```
 //!
-//! A receiver checks the signature over the raw body before parsing it — in Rust with
-//! [`verify_signature`], in Python:
+//! A receiver checks the signature over the raw body before parsing it, then may drop bodies
+//! whose `sent_at` is old (a replay) and `delivery_id`s it has seen (a retry of a delivery it
+//! already took). In Rust the check is [`verify_signature`]; in Python:
 //!
 //! ```python
 //! import hashlib, hmac

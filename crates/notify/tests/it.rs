@@ -164,6 +164,17 @@ fn webhook_body_is_signed_with_the_rule_secret() {
     assert_eq!(body["delivery_id"], "delivery-1");
     assert_eq!(body["event"], "new_finding");
     assert_eq!(body["time"], "2026-12-07T18:00:00Z");
+    let sent_at = time::OffsetDateTime::parse(
+        body["sent_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (time::OffsetDateTime::now_utc() - sent_at)
+            .whole_seconds()
+            .abs()
+            < 60
+    );
     assert_eq!(body["finding"]["vulnerability_id"], "CVE-2024-3094");
     assert_eq!(body["finding"]["aliases"][0], "GHSA-rxwq-x6h5-x525");
     assert_eq!(body["finding"]["severity"], "critical");
