@@ -9,6 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
+use crate::error::NotifyError;
 use crate::event::Event;
 use crate::payload;
 use crate::rule::{Publisher, SmtpSettings, TlsMode};
@@ -45,13 +46,6 @@ impl Default for DeliveryOptions {
             ca_certs: Vec::new(),
         }
     }
-}
-
-/// A [`Notifier`] that could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error("CA certificate file {}: {message}", path.display())]
-    CaFile { path: PathBuf, message: String },
 }
 
 /// How a delivery ended.

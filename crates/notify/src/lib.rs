@@ -143,6 +143,7 @@
 #![forbid(unsafe_code)]
 
 mod deliver;
+mod error;
 mod event;
 mod payload;
 mod rule;
@@ -151,9 +152,10 @@ mod sign;
 mod tls;
 
 pub use deliver::{
-    DeliveryOptions, DeliveryResult, DeliveryStatus, Notifier, NotifyError, RetryPolicy,
+    DeliveryOptions, DeliveryResult, DeliveryStatus, Notifier, RetryPolicy,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_REDIRECTS,
 };
+pub use error::NotifyError;
 pub use event::{AssetRef, Event, EventKind, Finding, PackageRef};
 pub use lettre::message::Mailbox;
 pub use payload::{
