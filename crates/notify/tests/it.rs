@@ -907,8 +907,10 @@ fn config_errors_name_the_key() {
         "bulwark.yaml",
     )
     .unwrap_err();
-    assert!(error.to_string().contains("url: missing"), "{error}");
-    assert_eq!(error.line, Some(2), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "bulwark.yaml:2:3: [1]: url: missing; a `slack` rule needs the URL to post to"
+    );
 }
 
 #[test]
