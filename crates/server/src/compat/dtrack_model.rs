@@ -934,4 +934,85 @@ mod tests {
         let p = derived_uuid(&["p"]);
         assert_ne!(component_uuid(p, "pkg:a/b"), component_uuid(derived_uuid(&["q"]), "pkg:a/b"));
     }
+
+    #[test]
+    fn a_finding_has_the_fields_dependency_track_clients_read() {
+        use super::super::test_fixtures::finding as sample;
+        let project = derived_uuid(&["project"]);
+        let f = sample("CVE-2024-0001", "openssl", Severity::Critical);
+        let triage = TriageView { state: AnalysisState::InTriage, suppressed: false };
+        let v = serde_json::to_value(finding(project, &f, Some(&triage), 1_700_000_000_000)).unwrap();
+        assert_eq!(v["component"]["name"], "openssl");
+        assert_eq!(v["component"]["version"], "1.0-1");
+        assert_eq!(v["component"]["purl"], "pkg:deb/debian/openssl@1.0-1?distro=debian-12");
+        assert_eq!(v["component"]["group"], "debian");
+        assert_eq!(v["component"]["project"], project.to_string());
+        assert_eq!(v["vulnerability"]["vulnId"], "CVE-2024-0001");
+        assert_eq!(v["vulnerability"]["source"], "NVD");
+        assert_eq!(v["vulnerability"]["severity"], "CRITICAL");
+        assert_eq!(v["vulnerability"]["severityRank"], 0);
+        assert_eq!(v["vulnerability"]["cvssV3BaseScore"], 9.8);
+        assert_eq!(v["vulnerability"]["epssScore"], 0.5);
+        assert_eq!(v["vulnerability"]["aliases"][0]["cveId"], "CVE-2024-0001");
+        assert_eq!(v["vulnerability"]["aliases"][0]["osvId"], "DSA-CVE-2024-0001");
+        assert_eq!(v["analysis"]["state"], "IN_TRIAGE");
+        assert_eq!(v["analysis"]["isSuppressed"], false);
+        let c = &v["component"]["uuid"];
+        let u = &v["vulnerability"]["uuid"];
+        assert_eq!(
+            v["matrix"],
+            format!("{project}:{}:{}", c.as_str().unwrap(), u.as_str().unwrap())
+        );
+        // No triage: no state, not suppressed.
+        let v = serde_json::to_value(finding(project, &f, None, 0)).unwrap();
+        assert!(v["analysis"].get("state").is_none());
+        assert_eq!(v["analysis"]["isSuppressed"], false);
+    }
+
+    #[test]
+    fn metrics_count_as_dependency_track_counts() {
+        use super::super::test_fixtures::finding as sample;
+        let a = sample("CVE-1", "a", Severity::Critical);
+        let b = sample("CVE-2", "a", Severity::High);
+        let c = sample("CVE-3", "b", Severity::Unknown);
+        let d = sample("CVE-4", "c", Severity::Low);
+        let suppressed = TriageView { state: AnalysisState::FalsePositive, suppressed: true };
+        let audited = TriageView { state: AnalysisState::Exploitable, suppressed: false };
+        let m = metrics(
+            [(&a, None), (&b, Some(&audited)), (&c, None), (&d, Some(&suppressed))],
+            10,
+            &[],
+            5,
+            1,
+        );
+        assert_eq!((m.critical, m.high, m.medium, m.low, m.unassigned), (1, 1, 0, 0, 1));
+        assert_eq!(m.findings_total, 3);
+        assert_eq!(m.vulnerabilities, 3);
+        assert_eq!(m.suppressed, 1);
+        assert_eq!(m.findings_audited, 2);
+        assert_eq!(m.findings_unaudited, 1);
+        assert_eq!(m.vulnerable_components, 2);
+        assert_eq!(m.components, 10);
+        assert_eq!(m.inherited_risk_score, 20.0);
+        assert_eq!(m.policy_violations_total, 0);
+    }
+
+    #[test]
+    fn severity_gate_violations_skip_suppressed_and_lower_findings() {
+        use super::super::test_fixtures::finding as sample;
+        let project = ViolationProject { uuid: derived_uuid(&["p"]), name: "web".into(), version: "1".into() };
+        let a = sample("CVE-1", "a", Severity::Critical);
+        let b = sample("CVE-2", "b", Severity::Low);
+        let c = sample("CVE-3", "c", Severity::High);
+        let suppressed = TriageView { state: AnalysisState::NotAffected, suppressed: true };
+        let v = severity_violations(&project, [(&a, None), (&b, None), (&c, Some(&suppressed))], Severity::High, 7);
+        assert_eq!(v.len(), 1);
+        let json = serde_json::to_value(&v[0]).unwrap();
+        assert_eq!(json["type"], "SECURITY");
+        assert_eq!(json["component"]["name"], "a");
+        assert_eq!(json["policyCondition"]["policy"]["violationState"], "FAIL");
+        let m = metrics([(&a, None)], 1, &v, 0, 0);
+        assert_eq!((m.policy_violations_total, m.policy_violations_fail, m.policy_violations_security_total), (1, 1, 1));
+    }
 }
+

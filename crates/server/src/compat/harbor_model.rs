@@ -495,4 +495,27 @@ mod tests {
         assert_eq!(r.severity, HarborSeverity::Unknown);
         assert!(r.vulnerabilities.is_empty());
     }
+
+    #[test]
+    fn report_items_carry_fix_cvss_and_links() {
+        use super::super::test_fixtures::finding as sample;
+        let findings = [
+            sample("CVE-1", "openssl", Severity::Medium),
+            sample("CVE-2", "zlib", Severity::High),
+        ];
+        let artifact = Artifact { repository: Some("library/debian".into()), ..Artifact::default() };
+        let r = report(artifact, &findings, "2026-01-01T00:00:00Z".into());
+        assert_eq!(r.severity, HarborSeverity::High);
+        let v = serde_json::to_value(&r.vulnerabilities[0]).unwrap();
+        assert_eq!(v["id"], "CVE-1");
+        assert_eq!(v["package"], "openssl");
+        assert_eq!(v["version"], "1.0-1");
+        assert_eq!(v["fix_version"], "1.0-2");
+        assert_eq!(v["severity"], "Medium");
+        assert_eq!(v["preferred_cvss"]["score_v3"], 9.8);
+        assert_eq!(v["preferred_cvss"]["vector_v3"], "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+        assert_eq!(v["links"], serde_json::json!(["https://security-tracker.debian.org/tracker/CVE-1"]));
+        assert_eq!(v["vendor_attributes"][0]["key"], "purl");
+    }
 }
+
