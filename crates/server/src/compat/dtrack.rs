@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -27,7 +27,10 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/version", get(version))
-        .route("/api/v1/bom", axum::routing::put(upload_json).post(upload_multipart))
+        .route(
+            "/api/v1/bom",
+            axum::routing::put(upload_json).post(upload_multipart),
+        )
         .route("/api/v1/event/token/{token}", get(token_status))
         // Deprecated in Dependency-Track 4.11 but still what dtrack-auditor polls.
         .route("/api/v1/bom/token/{token}", get(token_status))
@@ -35,7 +38,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/project/lookup", get(lookup_project))
         .route("/api/v1/project/{uuid}", get(get_project))
         .route("/api/v1/finding/project/{uuid}", get(project_findings))
-        .route("/api/v1/metrics/project/{uuid}/current", get(project_metrics))
+        .route(
+            "/api/v1/metrics/project/{uuid}/current",
+            get(project_metrics),
+        )
         .route("/api/v1/violation/project/{uuid}", get(project_violations))
         .route("/api/v1/analysis", get(get_analysis).put(put_analysis))
 }
@@ -69,7 +75,11 @@ impl DtError {
     }
 
     fn invalid_bom(detail: impl Into<String>) -> DtError {
-        DtError::new(StatusCode::BAD_REQUEST, "The uploaded BOM is invalid", detail)
+        DtError::new(
+            StatusCode::BAD_REQUEST,
+            "The uploaded BOM is invalid",
+            detail,
+        )
     }
 
     fn project_not_found() -> DtError {
@@ -188,8 +198,9 @@ async fn upload_multipart(
             fields.insert(name, serde_json::Value::String(text));
         }
     }
-    let mut request: BomSubmitRequest = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| DtError::bad_request(format!("the form fields are not valid: {e}")))?;
+    let mut request: BomSubmitRequest =
+        serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|e| DtError::bad_request(format!("the form fields are not valid: {e}")))?;
     let bytes = bom.ok_or_else(|| {
         DtError::bad_request("the form has no `bom` part: attach the BOM file as `bom`")
     })?;
@@ -253,7 +264,9 @@ async fn token_status(
     principal: Principal,
     Path(token): Path<String>,
 ) -> DtResult<Json<TokenProcessingResponse>> {
-    principal.require(Scope::Upload).or_else(|_| principal.require(Scope::Read))?;
+    principal
+        .require(Scope::Upload)
+        .or_else(|_| principal.require(Scope::Read))?;
     Uuid::parse_str(token.trim())
         .map_err(|_| DtError::bad_request(format!("{token:?} is not a token (a UUID)")))?;
     Ok(Json(TokenProcessingResponse { processing: false }))
@@ -352,7 +365,7 @@ async fn get_project(
 ) -> DtResult<Json<model::Project>> {
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
-    let findings = glue::findings(&state, &project).await?;
+    let findings = glue::findings(&state, &principal, &project).await?;
     let mut json = project_json(&project);
     json.metrics = Some(metrics_of(&project, &findings));
     Ok(Json(json))
@@ -375,7 +388,7 @@ async fn project_findings(
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
     let with_suppressed = q.suppressed.as_deref().is_some_and(model::parse_bool);
-    let findings = glue::findings(&state, &project).await?;
+    let findings = glue::findings(&state, &principal, &project).await?;
     let body: Vec<model::Finding> = findings
         .iter()
         .filter(|f| with_suppressed || !f.triage.as_ref().is_some_and(|t| t.suppressed))
@@ -424,7 +437,7 @@ async fn project_metrics(
 ) -> DtResult<Json<model::ProjectMetrics>> {
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
-    let findings = glue::findings(&state, &project).await?;
+    let findings = glue::findings(&state, &principal, &project).await?;
     Ok(Json(metrics_of(&project, &findings)))
 }
 
@@ -437,7 +450,7 @@ async fn project_violations(
 ) -> DtResult<Response> {
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
-    let findings = glue::findings(&state, &project).await?;
+    let findings = glue::findings(&state, &principal, &project).await?;
     let body = violations_of(&project, &findings);
     let total = body.len();
     let mut response = Json(body).into_response();
@@ -484,7 +497,7 @@ async fn get_analysis(
         .into());
     };
     let project = project_or_404(&state, &principal, &project).await?;
-    let findings = glue::findings(&state, &project).await?;
+    let findings = glue::findings(&state, &principal, &project).await?;
     let finding = find_finding(
         &project,
         &findings,
@@ -492,7 +505,7 @@ async fn get_analysis(
         parse_uuid(&vulnerability)?,
     )
     .ok_or_else(analysis_not_found)?;
-    let analysis = glue::analysis(&state, &project, &finding.finding)
+    let analysis = glue::analysis(&state, &principal, &project, &finding.finding)
         .await?
         .ok_or_else(analysis_not_found)?;
     Ok(Json(analysis))
@@ -511,11 +524,9 @@ fn analysis_not_found() -> DtError {
 async fn put_analysis(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
     body: Bytes,
 ) -> DtResult<Json<model::Analysis>> {
     principal.require(Scope::Triage)?;
-    let _ = headers;
     let request: AnalysisRequest = serde_json::from_slice(&body).map_err(|e| {
         DtError::bad_request(format!(
             "the body is not an analysis request ({e}): send `project`, `component`, \
@@ -529,17 +540,22 @@ async fn put_analysis(
     let project = glue::project_by_uuid(&state, &principal, project_uuid)
         .await?
         .ok_or_else(DtError::project_not_found)?;
-    let findings = glue::findings(&state, &project).await?;
-    let finding = find_finding(&project, &findings, request.component, request.vulnerability)
-        .ok_or_else(|| {
-            DtError::new(
-                StatusCode::NOT_FOUND,
-                "Finding not found",
-                "The component or vulnerability could not be found in this project.",
-            )
-        })?
-        .finding
-        .clone();
+    let findings = glue::findings(&state, &principal, &project).await?;
+    let finding = find_finding(
+        &project,
+        &findings,
+        request.component,
+        request.vulnerability,
+    )
+    .ok_or_else(|| {
+        DtError::new(
+            StatusCode::NOT_FOUND,
+            "Finding not found",
+            "The component or vulnerability could not be found in this project.",
+        )
+    })?
+    .finding
+    .clone();
     let analysis = glue::set_analysis(&state, &principal, &project, &finding, &request).await?;
     Ok(Json(analysis))
 }

@@ -108,12 +108,20 @@ pub enum BomRequestError {
 impl BomSubmitRequest {
     /// The project the upload names; the UUID wins when both are given, as in Dependency-Track.
     pub fn project_ref(&self) -> Result<ProjectRef, BomRequestError> {
-        if let Some(u) = self.project.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(u) = self
+            .project
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             return Uuid::parse_str(u)
                 .map(ProjectRef::Uuid)
                 .map_err(|_| BomRequestError::BadProjectUuid(u.to_string()));
         }
-        match (non_empty(&self.project_name), non_empty(&self.project_version)) {
+        match (
+            non_empty(&self.project_name),
+            non_empty(&self.project_version),
+        ) {
             (Some(name), version) => Ok(ProjectRef::NameVersion {
                 name: name.to_string(),
                 // Dependency-Track allows a project without a version; one key for it here.
@@ -140,7 +148,10 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 /// lines allowed (`base64` without `-w0` wraps at 76), or the URL-safe alphabet.
 pub fn decode_base64(encoded: &str) -> Result<Vec<u8>, BomRequestError> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     if compact.is_empty() {
         return Err(BomRequestError::EmptyBom);
     }
@@ -815,10 +826,7 @@ pub fn severity_violations<'a>(
                 timestamp: at_ms,
                 text: format!(
                     "{} ({}) in {} {}",
-                    f.id,
-                    f.severity,
-                    f.package.name,
-                    f.installed_version
+                    f.id, f.severity, f.package.name, f.installed_version
                 ),
                 component: ViolationComponent {
                     uuid: component_uuid(project.uuid, &purl),
@@ -849,16 +857,29 @@ mod tests {
 
     #[test]
     fn project_is_named_by_uuid_or_name_and_version() {
-        let r = request(r#"{"projectName":"web","projectVersion":"1.0","autoCreate":true,"bom":"e30="}"#);
+        let r = request(
+            r#"{"projectName":"web","projectVersion":"1.0","autoCreate":true,"bom":"e30="}"#,
+        );
         assert!(r.auto_create);
         assert_eq!(
             r.project_ref(),
-            Ok(ProjectRef::NameVersion { name: "web".into(), version: "1.0".into() })
+            Ok(ProjectRef::NameVersion {
+                name: "web".into(),
+                version: "1.0".into()
+            })
         );
         let u = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-        let r = request(&format!(r#"{{"project":"{u}","projectName":"x","bom":"e30="}}"#));
-        assert_eq!(r.project_ref(), Ok(ProjectRef::Uuid(Uuid::parse_str(u).unwrap())));
-        assert_eq!(request(r#"{"bom":"e30="}"#).project_ref(), Err(BomRequestError::MissingProject));
+        let r = request(&format!(
+            r#"{{"project":"{u}","projectName":"x","bom":"e30="}}"#
+        ));
+        assert_eq!(
+            r.project_ref(),
+            Ok(ProjectRef::Uuid(Uuid::parse_str(u).unwrap()))
+        );
+        assert_eq!(
+            request(r#"{"bom":"e30="}"#).project_ref(),
+            Err(BomRequestError::MissingProject)
+        );
         assert!(matches!(
             request(r#"{"project":"nope"}"#).project_ref(),
             Err(BomRequestError::BadProjectUuid(_))
@@ -874,7 +895,10 @@ mod tests {
         assert_eq!(decode_base64("e30").unwrap(), b"{}");
         assert_eq!(decode_base64("eyJh\nIjoxfQ==\n").unwrap(), br#"{"a":1}"#);
         assert_eq!(decode_base64("-_8=").unwrap(), [0xfb, 0xff]);
-        assert!(matches!(decode_base64("%%%"), Err(BomRequestError::BadBase64(_))));
+        assert!(matches!(
+            decode_base64("%%%"),
+            Err(BomRequestError::BadBase64(_))
+        ));
         assert_eq!(decode_base64("  "), Err(BomRequestError::EmptyBom));
     }
 
@@ -884,9 +908,15 @@ mod tests {
         let err = xml.decoded_bom().unwrap_err();
         assert_eq!(err, BomRequestError::XmlBom);
         assert!(err.to_string().contains("CycloneDX JSON"), "{err}");
-        assert!(matches!(check_json_bom(b"hello"), Err(BomRequestError::NotJson(_))));
+        assert!(matches!(
+            check_json_bom(b"hello"),
+            Err(BomRequestError::NotJson(_))
+        ));
         assert_eq!(check_json_bom(b"\xEF\xBB\xBF {}"), Ok(()));
-        assert_eq!(request("{}").decoded_bom(), Err(BomRequestError::MissingBom));
+        assert_eq!(
+            request("{}").decoded_bom(),
+            Err(BomRequestError::MissingBom)
+        );
     }
 
     #[test]
@@ -902,7 +932,10 @@ mod tests {
 
     #[test]
     fn triage_names_round_trip_between_dependency_track_and_bulwark() {
-        assert_eq!(AnalysisState::from_snake("NOT_AFFECTED"), Some(AnalysisState::NotAffected));
+        assert_eq!(
+            AnalysisState::from_snake("NOT_AFFECTED"),
+            Some(AnalysisState::NotAffected)
+        );
         assert_eq!(AnalysisState::NotAffected.as_snake(), "not_affected");
         assert_eq!(
             serde_json::to_value(AnalysisJustification::CodeNotReachable).unwrap(),
@@ -922,8 +955,14 @@ mod tests {
 
     #[test]
     fn purl_group_is_the_namespace() {
-        assert_eq!(purl_group("pkg:deb/debian/openssl@3.0?distro=debian-12").as_deref(), Some("debian"));
-        assert_eq!(purl_group("pkg:npm/%40scope/x@1").as_deref(), Some("%40scope"));
+        assert_eq!(
+            purl_group("pkg:deb/debian/openssl@3.0?distro=debian-12").as_deref(),
+            Some("debian")
+        );
+        assert_eq!(
+            purl_group("pkg:npm/%40scope/x@1").as_deref(),
+            Some("%40scope")
+        );
         assert_eq!(purl_group("pkg:pypi/requests@2").as_deref(), None);
     }
 
@@ -932,7 +971,10 @@ mod tests {
         assert_eq!(vulnerability_uuid("CVE-1"), vulnerability_uuid("CVE-1"));
         assert_ne!(vulnerability_uuid("CVE-1"), vulnerability_uuid("CVE-2"));
         let p = derived_uuid(&["p"]);
-        assert_ne!(component_uuid(p, "pkg:a/b"), component_uuid(derived_uuid(&["q"]), "pkg:a/b"));
+        assert_ne!(
+            component_uuid(p, "pkg:a/b"),
+            component_uuid(derived_uuid(&["q"]), "pkg:a/b")
+        );
     }
 
     #[test]
@@ -940,11 +982,18 @@ mod tests {
         use super::super::test_fixtures::finding as sample;
         let project = derived_uuid(&["project"]);
         let f = sample("CVE-2024-0001", "openssl", Severity::Critical);
-        let triage = TriageView { state: AnalysisState::InTriage, suppressed: false };
-        let v = serde_json::to_value(finding(project, &f, Some(&triage), 1_700_000_000_000)).unwrap();
+        let triage = TriageView {
+            state: AnalysisState::InTriage,
+            suppressed: false,
+        };
+        let v =
+            serde_json::to_value(finding(project, &f, Some(&triage), 1_700_000_000_000)).unwrap();
         assert_eq!(v["component"]["name"], "openssl");
         assert_eq!(v["component"]["version"], "1.0-1");
-        assert_eq!(v["component"]["purl"], "pkg:deb/debian/openssl@1.0-1?distro=debian-12");
+        assert_eq!(
+            v["component"]["purl"],
+            "pkg:deb/debian/openssl@1.0-1?distro=debian-12"
+        );
         assert_eq!(v["component"]["group"], "debian");
         assert_eq!(v["component"]["project"], project.to_string());
         assert_eq!(v["vulnerability"]["vulnId"], "CVE-2024-0001");
@@ -954,7 +1003,10 @@ mod tests {
         assert_eq!(v["vulnerability"]["cvssV3BaseScore"], 9.8);
         assert_eq!(v["vulnerability"]["epssScore"], 0.5);
         assert_eq!(v["vulnerability"]["aliases"][0]["cveId"], "CVE-2024-0001");
-        assert_eq!(v["vulnerability"]["aliases"][0]["osvId"], "DSA-CVE-2024-0001");
+        assert_eq!(
+            v["vulnerability"]["aliases"][0]["osvId"],
+            "DSA-CVE-2024-0001"
+        );
         assert_eq!(v["analysis"]["state"], "IN_TRIAGE");
         assert_eq!(v["analysis"]["isSuppressed"], false);
         let c = &v["component"]["uuid"];
@@ -976,16 +1028,30 @@ mod tests {
         let b = sample("CVE-2", "a", Severity::High);
         let c = sample("CVE-3", "b", Severity::Unknown);
         let d = sample("CVE-4", "c", Severity::Low);
-        let suppressed = TriageView { state: AnalysisState::FalsePositive, suppressed: true };
-        let audited = TriageView { state: AnalysisState::Exploitable, suppressed: false };
+        let suppressed = TriageView {
+            state: AnalysisState::FalsePositive,
+            suppressed: true,
+        };
+        let audited = TriageView {
+            state: AnalysisState::Exploitable,
+            suppressed: false,
+        };
         let m = metrics(
-            [(&a, None), (&b, Some(&audited)), (&c, None), (&d, Some(&suppressed))],
+            [
+                (&a, None),
+                (&b, Some(&audited)),
+                (&c, None),
+                (&d, Some(&suppressed)),
+            ],
             10,
             &[],
             5,
             1,
         );
-        assert_eq!((m.critical, m.high, m.medium, m.low, m.unassigned), (1, 1, 0, 0, 1));
+        assert_eq!(
+            (m.critical, m.high, m.medium, m.low, m.unassigned),
+            (1, 1, 0, 0, 1)
+        );
         assert_eq!(m.findings_total, 3);
         assert_eq!(m.vulnerabilities, 3);
         assert_eq!(m.suppressed, 1);
@@ -1000,19 +1066,37 @@ mod tests {
     #[test]
     fn severity_gate_violations_skip_suppressed_and_lower_findings() {
         use super::super::test_fixtures::finding as sample;
-        let project = ViolationProject { uuid: derived_uuid(&["p"]), name: "web".into(), version: "1".into() };
+        let project = ViolationProject {
+            uuid: derived_uuid(&["p"]),
+            name: "web".into(),
+            version: "1".into(),
+        };
         let a = sample("CVE-1", "a", Severity::Critical);
         let b = sample("CVE-2", "b", Severity::Low);
         let c = sample("CVE-3", "c", Severity::High);
-        let suppressed = TriageView { state: AnalysisState::NotAffected, suppressed: true };
-        let v = severity_violations(&project, [(&a, None), (&b, None), (&c, Some(&suppressed))], Severity::High, 7);
+        let suppressed = TriageView {
+            state: AnalysisState::NotAffected,
+            suppressed: true,
+        };
+        let v = severity_violations(
+            &project,
+            [(&a, None), (&b, None), (&c, Some(&suppressed))],
+            Severity::High,
+            7,
+        );
         assert_eq!(v.len(), 1);
         let json = serde_json::to_value(&v[0]).unwrap();
         assert_eq!(json["type"], "SECURITY");
         assert_eq!(json["component"]["name"], "a");
         assert_eq!(json["policyCondition"]["policy"]["violationState"], "FAIL");
         let m = metrics([(&a, None)], 1, &v, 0, 0);
-        assert_eq!((m.policy_violations_total, m.policy_violations_fail, m.policy_violations_security_total), (1, 1, 1));
+        assert_eq!(
+            (
+                m.policy_violations_total,
+                m.policy_violations_fail,
+                m.policy_violations_security_total
+            ),
+            (1, 1, 1)
+        );
     }
 }
-

@@ -13,7 +13,8 @@ pub const MIME_VULN_REPORT_1_1: &str = "application/vnd.security.vulnerability.r
 pub const MIME_VULN_REPORT_1_0: &str =
     "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0";
 pub const MIME_METADATA: &str = "application/vnd.scanner.adapter.metadata+json; version=1.0";
-pub const MIME_SCAN_RESPONSE: &str = "application/vnd.scanner.adapter.scan.response+json; version=1.0";
+pub const MIME_SCAN_RESPONSE: &str =
+    "application/vnd.scanner.adapter.scan.response+json; version=1.0";
 pub const MIME_ERROR: &str = "application/vnd.scanner.adapter.error+json; version=1.0";
 pub const MIME_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const MIME_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -130,7 +131,10 @@ pub enum ScanRequestError {
 pub enum RegistryAuth {
     Anonymous,
     /// `Basic` credentials, decoded.
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// A `Bearer` token sent as is.
     Bearer(String),
 }
@@ -218,14 +222,18 @@ pub fn parse_authorization(value: Option<&str>) -> Result<RegistryAuth, ScanRequ
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(RegistryAuth::Anonymous);
     };
-    let (scheme, rest) = value.split_once(' ').ok_or(ScanRequestError::BadAuthorization)?;
+    let (scheme, rest) = value
+        .split_once(' ')
+        .ok_or(ScanRequestError::BadAuthorization)?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest)
             .map_err(|_| ScanRequestError::BadAuthorization)?;
         let text = String::from_utf8(decoded).map_err(|_| ScanRequestError::BadAuthorization)?;
-        let (user, pass) = text.split_once(':').ok_or(ScanRequestError::BadAuthorization)?;
+        let (user, pass) = text
+            .split_once(':')
+            .ok_or(ScanRequestError::BadAuthorization)?;
         Ok(RegistryAuth::Basic {
             username: user.to_string(),
             password: pass.to_string(),
@@ -353,10 +361,14 @@ pub fn report(
 }
 
 fn item(f: &VulnerabilityFinding) -> VulnerabilityItem {
-    let preferred_cvss = f.cvss.as_ref().filter(|c| c.version.starts_with('3')).map(|c| CvssDetails {
-        score_v3: c.base_score,
-        vector_v3: Some(c.vector.clone()),
-    });
+    let preferred_cvss = f
+        .cvss
+        .as_ref()
+        .filter(|c| c.version.starts_with('3'))
+        .map(|c| CvssDetails {
+            score_v3: c.base_score,
+            vector_v3: Some(c.vector.clone()),
+        });
     let mut vendor_attributes = vec![VendorAttribute {
         key: "purl".into(),
         value: f.package.purl.to_string(),
@@ -433,10 +445,16 @@ mod tests {
         }));
         let v = r.validate().unwrap();
         assert!(v.insecure);
-        assert_eq!(v.reference(), format!("127.0.0.1:5000/library/debian@{DIGEST}"));
+        assert_eq!(
+            v.reference(),
+            format!("127.0.0.1:5000/library/debian@{DIGEST}")
+        );
         assert_eq!(
             v.auth,
-            RegistryAuth::Basic { username: "user".into(), password: "pass".into() }
+            RegistryAuth::Basic {
+                username: "user".into(),
+                password: "pass".into()
+            }
         );
         assert_eq!(format!("{:?}", v.auth), "Basic(user, ***)");
         let bearer = parse_authorization(Some("Bearer abc.def")).unwrap();
@@ -453,16 +471,25 @@ mod tests {
         assert!(scan(base.clone()).validate().is_ok());
         let mut b = base.clone();
         b["registry"]["url"] = "ftp://x".into();
-        assert!(matches!(scan(b).validate(), Err(ScanRequestError::BadRegistryUrl(_))));
+        assert!(matches!(
+            scan(b).validate(),
+            Err(ScanRequestError::BadRegistryUrl(_))
+        ));
         let mut b = base.clone();
         b["artifact"]["digest"] = "sha256:abc".into();
-        assert!(matches!(scan(b).validate(), Err(ScanRequestError::BadDigest(_))));
+        assert!(matches!(
+            scan(b).validate(),
+            Err(ScanRequestError::BadDigest(_))
+        ));
         let mut b = base.clone();
         b["artifact"]["repository"] = "".into();
         assert_eq!(scan(b).validate(), Err(ScanRequestError::MissingRepository));
         let mut b = base.clone();
         b["artifact"]["mime_type"] = "application/vnd.cncf.helm.config.v1+json".into();
-        assert!(matches!(scan(b).validate(), Err(ScanRequestError::UnsupportedMimeType(_))));
+        assert!(matches!(
+            scan(b).validate(),
+            Err(ScanRequestError::UnsupportedMimeType(_))
+        ));
         let mut b = base;
         b["registry"]["authorization"] = "Digest abc".into();
         assert_eq!(scan(b).validate(), Err(ScanRequestError::BadAuthorization));
@@ -472,21 +499,29 @@ mod tests {
     fn accept_header_negotiation() {
         assert!(accepts_report(None));
         assert!(accepts_report(Some(MIME_VULN_REPORT_1_1)));
-        assert!(accepts_report(Some("application/vnd.security.vulnerability.report;version=1.1")));
+        assert!(accepts_report(Some(
+            "application/vnd.security.vulnerability.report;version=1.1"
+        )));
         assert!(accepts_report(Some(MIME_VULN_REPORT_1_0)));
-        assert!(!accepts_report(Some("application/vnd.scanner.adapter.vuln.report.raw")));
+        assert!(!accepts_report(Some(
+            "application/vnd.scanner.adapter.vuln.report.raw"
+        )));
         assert!(!accepts_report(Some("application/spdx+json")));
     }
 
     #[test]
     fn metadata_names_the_capabilities() {
-        let m = serde_json::to_value(Metadata::bulwark(Some("2026-01-01T00:00:00Z".into()))).unwrap();
+        let m =
+            serde_json::to_value(Metadata::bulwark(Some("2026-01-01T00:00:00Z".into()))).unwrap();
         assert_eq!(m["scanner"]["name"], "bulwark");
         assert_eq!(
             m["properties"]["harbor.scanner-adapter/scanner-type"],
             "os-package-vulnerability"
         );
-        assert_eq!(m["capabilities"][0]["produces_mime_types"][0], MIME_VULN_REPORT_1_1);
+        assert_eq!(
+            m["capabilities"][0]["produces_mime_types"][0],
+            MIME_VULN_REPORT_1_1
+        );
     }
 
     #[test]
@@ -503,7 +538,10 @@ mod tests {
             sample("CVE-1", "openssl", Severity::Medium),
             sample("CVE-2", "zlib", Severity::High),
         ];
-        let artifact = Artifact { repository: Some("library/debian".into()), ..Artifact::default() };
+        let artifact = Artifact {
+            repository: Some("library/debian".into()),
+            ..Artifact::default()
+        };
         let r = report(artifact, &findings, "2026-01-01T00:00:00Z".into());
         assert_eq!(r.severity, HarborSeverity::High);
         let v = serde_json::to_value(&r.vulnerabilities[0]).unwrap();
@@ -513,9 +551,14 @@ mod tests {
         assert_eq!(v["fix_version"], "1.0-2");
         assert_eq!(v["severity"], "Medium");
         assert_eq!(v["preferred_cvss"]["score_v3"], 9.8);
-        assert_eq!(v["preferred_cvss"]["vector_v3"], "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
-        assert_eq!(v["links"], serde_json::json!(["https://security-tracker.debian.org/tracker/CVE-1"]));
+        assert_eq!(
+            v["preferred_cvss"]["vector_v3"],
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+        );
+        assert_eq!(
+            v["links"],
+            serde_json::json!(["https://security-tracker.debian.org/tracker/CVE-1"])
+        );
         assert_eq!(v["vendor_attributes"][0]["key"], "purl");
     }
 }
-

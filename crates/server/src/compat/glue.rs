@@ -1,0 +1,537 @@
+//! What the compatibility APIs need from the store and the matcher, in their terms: a
+//! Dependency-Track project is a stored version of an asset, its findings carry their triage,
+//! and an uploaded BOM is read, matched against the server's advisory store and ingested.
+//! Every store call runs off the async threads ([`crate::error::blocking`]).
+
+use bulwark_scan::inventory::{match_inventory, Inventory, InventoryError};
+use bulwark_store::{
+    ComponentInput, FindingFilter, FindingInput, FindingSort, IngestDocument, MatchKeyInput, Page,
+    Store, TriageInput, TriageState,
+};
+use bulwark_types::{Severity, VulnerabilityFinding};
+use uuid::Uuid;
+
+use super::dtrack_model::{
+    self as model, AnalysisJustification, AnalysisResponse, AnalysisState, TriageView,
+};
+use crate::auth::Principal;
+use crate::error::{blocking, ApiError};
+use crate::state::AppState;
+
+/// Why a compatibility call failed, for the caller to answer in its API's shape.
+#[derive(Debug)]
+pub enum GlueError {
+    Api(ApiError),
+    /// The uploaded document cannot be read as a BOM (the message says why).
+    InvalidBom(String),
+    ProjectNotFound,
+}
+
+impl From<ApiError> for GlueError {
+    fn from(e: ApiError) -> GlueError {
+        GlueError::Api(e)
+    }
+}
+
+impl std::fmt::Display for GlueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GlueError::Api(e) => write!(f, "{}", e.message),
+            GlueError::InvalidBom(detail) => write!(f, "the BOM is invalid: {detail}"),
+            GlueError::ProjectNotFound => f.write_str("the project could not be found"),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, GlueError>;
+
+/// A Dependency-Track project: one version of one asset.
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    /// The version's UUID (the project's UUID to clients).
+    pub uuid: Uuid,
+    pub asset_id: i64,
+    pub version_id: i64,
+    pub name: String,
+    pub version: String,
+    pub team: Option<String>,
+    pub is_latest: bool,
+    /// When its content was last uploaded (unix ms).
+    pub last_import_ms: i64,
+    pub first_seen_ms: i64,
+    pub components: u64,
+    /// The source kind the version was uploaded as.
+    pub format: Option<String>,
+    /// The vulnerability gate turned into policy violations (`None`: no gate).
+    pub gate: Option<Severity>,
+}
+
+/// A finding with what the views need besides it.
+#[derive(Debug, Clone)]
+pub struct StoredFinding {
+    pub finding: VulnerabilityFinding,
+    pub triage: Option<TriageView>,
+    pub first_seen_ms: i64,
+}
+
+/// The store and the caller as the store knows it.
+fn store_and_who(state: &AppState, principal: &Principal) -> (Store, bulwark_store::Principal) {
+    (state.store.clone(), principal.store_principal())
+}
+
+fn parse_uuid(s: &str) -> Option<Uuid> {
+    Uuid::parse_str(s).ok()
+}
+
+fn project_row(
+    asset: &bulwark_store::AssetSummary,
+    v: &bulwark_store::VersionSummary,
+) -> Option<ProjectRow> {
+    Some(ProjectRow {
+        uuid: parse_uuid(&v.uuid)?,
+        asset_id: asset.id,
+        version_id: v.id,
+        name: asset.name.clone(),
+        version: v.version_key.clone(),
+        team: asset.team.as_ref().map(|t| t.name.clone()),
+        is_latest: asset.latest_version.as_ref().is_some_and(|l| l.id == v.id),
+        last_import_ms: v.last_seen,
+        first_seen_ms: v.first_seen,
+        components: u64::try_from(v.component_count).unwrap_or(0),
+        format: Some(v.source_kind.clone()),
+        gate: None,
+    })
+}
+
+/// The project with version UUID `uuid`, if the caller may see it.
+pub async fn project_by_uuid(
+    state: &AppState,
+    principal: &Principal,
+    uuid: Uuid,
+) -> Result<Option<ProjectRow>> {
+    let (store, who) = store_and_who(state, principal);
+    let found = blocking(move || {
+        let Some(v) = store
+            .version_by_uuid(&who, &uuid.to_string())
+            .map_err(ApiError::from)?
+        else {
+            return Ok(None);
+        };
+        let asset = store.asset(&who, v.asset_id).map_err(ApiError::from)?;
+        Ok(asset.and_then(|a| project_row(&a, &v)))
+    })
+    .await?;
+    Ok(found)
+}
+
+/// The project `name` at `version`, if it exists and the caller may see it.
+pub async fn project_by_name(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+    version: &str,
+) -> Result<Option<ProjectRow>> {
+    let (store, who) = store_and_who(state, principal);
+    let (name, version) = (name.to_string(), version.to_string());
+    let found = blocking(move || {
+        let Some(asset) = store.asset_by_name(&who, &name).map_err(ApiError::from)? else {
+            return Ok(None);
+        };
+        let v = store
+            .version_by_key(&who, asset.id, &version)
+            .map_err(ApiError::from)?;
+        Ok(v.and_then(|v| project_row(&asset, &v)))
+    })
+    .await?;
+    Ok(found)
+}
+
+/// The most projects a listing returns (Dependency-Track pages its lists too).
+const MAX_LISTED_PROJECTS: usize = 1_000;
+
+/// Every version of the asset `name` (or of every asset the caller sees), newest first, at
+/// most [`MAX_LISTED_PROJECTS`].
+pub async fn list_projects(
+    state: &AppState,
+    principal: &Principal,
+    name: Option<&str>,
+) -> Result<Vec<ProjectRow>> {
+    let (store, who) = store_and_who(state, principal);
+    let name = name.map(str::to_string);
+    let rows = blocking(move || {
+        let assets = match name {
+            Some(name) => store
+                .asset_by_name(&who, &name)
+                .map_err(ApiError::from)?
+                .into_iter()
+                .collect(),
+            None => {
+                let filter = bulwark_store::AssetFilter::default();
+                store
+                    .list_assets(&who, &filter, Page::new(Page::MAX_LIMIT, 0))
+                    .map_err(ApiError::from)?
+                    .items
+            }
+        };
+        let mut rows = Vec::new();
+        for asset in assets {
+            let versions = store
+                .versions(&who, asset.id, Page::new(Page::MAX_LIMIT, 0))
+                .map_err(ApiError::from)?;
+            rows.extend(versions.items.iter().filter_map(|v| project_row(&asset, v)));
+            if rows.len() >= MAX_LISTED_PROJECTS {
+                rows.truncate(MAX_LISTED_PROJECTS);
+                break;
+            }
+        }
+        Ok(rows)
+    })
+    .await?;
+    Ok(rows)
+}
+
+/// The open findings of `project`, suppressed ones included (each says so), most severe
+/// first.
+pub async fn findings(
+    state: &AppState,
+    principal: &Principal,
+    project: &ProjectRow,
+) -> Result<Vec<StoredFinding>> {
+    let (store, who) = store_and_who(state, principal);
+    let version_id = project.version_id;
+    let rows = blocking(move || {
+        let filter = FindingFilter {
+            state: Some("open".to_string()),
+            include_suppressed: true,
+            ..FindingFilter::default()
+        };
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let page = store
+                .findings(
+                    &who,
+                    version_id,
+                    &filter,
+                    FindingSort::default(),
+                    Page::new(Page::MAX_LIMIT, offset),
+                )
+                .map_err(ApiError::from)?;
+            let got = page.items.len() as u64;
+            out.extend(page.items.into_iter().map(|r| StoredFinding {
+                triage: r.triage_state.map(|s| TriageView {
+                    state: analysis_state(s),
+                    suppressed: r.suppressed,
+                }),
+                first_seen_ms: r.first_seen,
+                finding: r.finding,
+            }));
+            offset += got;
+            if got == 0 || offset >= u64::try_from(page.total).unwrap_or(0) {
+                break;
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(rows)
+}
+
+fn analysis_state(s: TriageState) -> AnalysisState {
+    match s {
+        TriageState::NotSet => AnalysisState::NotSet,
+        TriageState::Exploitable => AnalysisState::Exploitable,
+        TriageState::InTriage => AnalysisState::InTriage,
+        TriageState::Resolved => AnalysisState::Resolved,
+        TriageState::FalsePositive => AnalysisState::FalsePositive,
+        TriageState::NotAffected => AnalysisState::NotAffected,
+    }
+}
+
+fn triage_state(s: AnalysisState) -> TriageState {
+    match s {
+        AnalysisState::NotSet => TriageState::NotSet,
+        AnalysisState::Exploitable => TriageState::Exploitable,
+        AnalysisState::InTriage => TriageState::InTriage,
+        AnalysisState::Resolved => TriageState::Resolved,
+        AnalysisState::FalsePositive => TriageState::FalsePositive,
+        AnalysisState::NotAffected => TriageState::NotAffected,
+    }
+}
+
+fn upper(s: &str) -> String {
+    s.to_ascii_uppercase()
+}
+
+/// The analysis of one finding with its comment trail, in Dependency-Track's shape.
+fn analysis_of(
+    entry: &bulwark_store::TriageEntry,
+    history: &[bulwark_store::TriageHistoryEntry],
+) -> model::Analysis {
+    let justification = entry
+        .justification
+        .as_deref()
+        .and_then(AnalysisJustification::from_snake)
+        .unwrap_or(AnalysisJustification::NotSet);
+    let response = entry
+        .response
+        .as_deref()
+        .and_then(AnalysisResponse::from_snake)
+        .unwrap_or(AnalysisResponse::NotSet);
+    model::Analysis {
+        analysis_state: analysis_state(entry.state),
+        analysis_justification: justification,
+        analysis_response: response,
+        analysis_details: None,
+        analysis_comments: history
+            .iter()
+            .filter_map(|h| {
+                h.comment.as_ref().map(|c| model::AnalysisComment {
+                    timestamp: h.at,
+                    comment: c.clone(),
+                    commenter: Some(h.actor.clone()),
+                })
+            })
+            .collect(),
+        is_suppressed: entry.suppressed,
+    }
+}
+
+/// The recorded analysis of `finding` in `project`, if any.
+pub async fn analysis(
+    state: &AppState,
+    principal: &Principal,
+    project: &ProjectRow,
+    finding: &VulnerabilityFinding,
+) -> Result<Option<model::Analysis>> {
+    let (store, who) = store_and_who(state, principal);
+    let asset_id = project.asset_id;
+    let (vuln, purl) = (finding.id.clone(), finding.package.purl.to_string());
+    let found = blocking(move || {
+        let Some(entry) = store
+            .triage(&who, asset_id, &vuln, &purl)
+            .map_err(ApiError::from)?
+        else {
+            return Ok(None);
+        };
+        let history = store
+            .triage_history(&who, asset_id, &vuln, &purl)
+            .map_err(ApiError::from)?;
+        Ok(Some(analysis_of(&entry, &history)))
+    })
+    .await?;
+    Ok(found)
+}
+
+/// Records an analysis (`PUT /api/v1/analysis`) as the server's triage of the finding; fields
+/// the request leaves out keep their current value, as in Dependency-Track.
+pub async fn set_analysis(
+    state: &AppState,
+    principal: &Principal,
+    project: &ProjectRow,
+    finding: &VulnerabilityFinding,
+    request: &model::AnalysisRequest,
+) -> Result<model::Analysis> {
+    let (store, who) = store_and_who(state, principal);
+    let asset_id = project.asset_id;
+    let (vuln, purl) = (finding.id.clone(), finding.package.purl.to_string());
+    let request = request.clone();
+    let analysis = blocking(move || {
+        let current = store
+            .triage(&who, asset_id, &vuln, &purl)
+            .map_err(ApiError::from)?;
+        let state = request
+            .analysis_state
+            .map(triage_state)
+            .or(current.as_ref().map(|c| c.state))
+            .unwrap_or(TriageState::NotSet);
+        let input = TriageInput {
+            state,
+            justification: request
+                .analysis_justification
+                .map(|j| upper(j.as_snake()))
+                .or_else(|| current.as_ref().and_then(|c| c.justification.clone())),
+            response: request
+                .analysis_response
+                .map(|r| upper(r.as_snake()))
+                .or_else(|| current.as_ref().and_then(|c| c.response.clone())),
+            comment: request
+                .comment
+                .clone()
+                .or_else(|| request.analysis_details.clone())
+                .filter(|c| !c.trim().is_empty()),
+            suppressed: request
+                .suppressed
+                .or(current.as_ref().map(|c| c.suppressed))
+                .unwrap_or(false),
+        };
+        let entry = store
+            .set_triage(&who, asset_id, &vuln, &purl, &input)
+            .map_err(ApiError::from)?;
+        let history = store
+            .triage_history(&who, asset_id, &vuln, &purl)
+            .map_err(ApiError::from)?;
+        Ok(analysis_of(&entry, &history))
+    })
+    .await?;
+    Ok(analysis)
+}
+
+/// Reads `bytes` as an SBOM, matches it against the server's advisory store (OS packages
+/// included) and stores it as version `version` of asset `name` (created when new). A retried
+/// upload of the same bytes is recognised by the store and only marks the version seen.
+pub async fn ingest_bom(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+    version: &str,
+    bytes: Vec<u8>,
+) -> Result<ProjectRow> {
+    let (store, who) = store_and_who(state, principal);
+    let limit = state.config.max_body_size;
+    let advisory_dir = state.config.advisory_dir();
+    let (name, version) = (name.to_string(), version.to_string());
+    let outcome = blocking(move || {
+        let inventory = match Inventory::from_bytes(&bytes, limit) {
+            Ok(inventory) => inventory,
+            Err(e @ InventoryError::TooLarge { .. }) => {
+                return Ok(Err(GlueError::Api(ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    e.to_string(),
+                ))))
+            }
+            Err(e) => return Ok(Err(GlueError::InvalidBom(e.to_string()))),
+        };
+        let advisories = bulwark_vulndb::Store::open(&advisory_dir).map_err(|e| {
+            ApiError::unavailable(format!(
+                "the server has no usable advisory database in {} ({e}); fill it with `bulwark db \
+                 update --db-dir {}` (or `db import`) and retry",
+                advisory_dir.display(),
+                advisory_dir.display()
+            ))
+        })?;
+        let matched = match_inventory(
+            &advisories,
+            &inventory,
+            &bulwark_vulndb::MatchOptions::default(),
+        )
+        .map_err(|e| ApiError::internal(format!("matching an uploaded BOM: {e}")))?;
+        let doc = Upload {
+            asset: &name,
+            version: &version,
+            label: Some(&version),
+            source_kind: "dependency-track",
+            idempotency_key: bulwark_store::idempotency_key(&name, &version, &bytes),
+            os: inventory.os.as_ref(),
+            packages: &inventory.packages,
+            labels: inventory
+                .image
+                .as_ref()
+                .map(|i| i.labels.clone())
+                .unwrap_or_default(),
+        }
+        .document(matched.findings);
+        let outcome = store.ingest(&who, &doc).map_err(ApiError::from)?;
+        Ok(Ok(outcome))
+    })
+    .await??;
+    project_by_uuid(
+        state,
+        principal,
+        parse_uuid(&outcome.version_uuid).unwrap_or_default(),
+    )
+    .await?
+    .ok_or(GlueError::ProjectNotFound)
+}
+
+/// Stores an image scan Harbor asked for as version `digest` of asset `asset` (the
+/// repository), so it is rematched and triaged like every other image.
+pub async fn ingest_scan(
+    state: &AppState,
+    principal: &Principal,
+    asset: &str,
+    digest: &str,
+    tag: Option<&str>,
+    report: &bulwark_report::ScanReport,
+) -> Result<()> {
+    let (store, who) = store_and_who(state, principal);
+    let doc = Upload {
+        asset,
+        version: digest,
+        label: tag,
+        source_kind: "harbor",
+        // The digest names the content: a second scan of it is the same upload.
+        idempotency_key: bulwark_store::idempotency_key(asset, digest, b"harbor"),
+        os: report.os.as_ref(),
+        packages: &report.packages,
+        labels: std::collections::BTreeMap::new(),
+    }
+    .document(report.vulnerabilities.clone());
+    blocking(move || store.ingest(&who, &doc).map_err(ApiError::from)).await?;
+    Ok(())
+}
+
+/// What an upload says about itself, to become the store's document.
+struct Upload<'a> {
+    asset: &'a str,
+    version: &'a str,
+    label: Option<&'a str>,
+    source_kind: &'a str,
+    idempotency_key: String,
+    os: Option<&'a bulwark_types::OsRelease>,
+    packages: &'a [bulwark_types::Package],
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+impl Upload<'_> {
+    /// The store's document: the packages with their match keys (the reverse index for
+    /// rematching) and each finding tied to its package by purl.
+    fn document(self, findings: Vec<VulnerabilityFinding>) -> IngestDocument {
+        let components: Vec<ComponentInput> = self
+            .packages
+            .iter()
+            .map(|package| ComponentInput {
+                package: package.clone(),
+                match_keys: bulwark_vulndb::match_keys(self.os, package)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|k| MatchKeyInput {
+                        ecosystem: k.ecosystem,
+                        name: k.name,
+                        prefix: k.prefix,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let by_purl: std::collections::HashMap<String, usize> = self
+            .packages
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, p)| (p.purl.to_string(), i))
+            .collect();
+        let findings = findings
+            .into_iter()
+            .filter_map(|f| {
+                let component = *by_purl.get(&f.package.purl.to_string())?;
+                Some(FindingInput {
+                    component,
+                    finding: f,
+                })
+            })
+            .collect();
+        IngestDocument {
+            asset: self.asset.to_string(),
+            version_key: self.version.to_string(),
+            label: self.label.map(str::to_string),
+            source_kind: self.source_kind.to_string(),
+            os: self.os.cloned(),
+            labels: self.labels,
+            idempotency_key: Some(self.idempotency_key),
+            components,
+            findings,
+            ..IngestDocument::default()
+        }
+    }
+}
