@@ -146,3 +146,21 @@ where
 {
     tokio::task::spawn_blocking(f).await?
 }
+
+impl From<bulwark_store::StoreError> for ApiError {
+    fn from(e: bulwark_store::StoreError) -> Self {
+        use bulwark_store::StoreError as E;
+        match &e {
+            E::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            E::Invalid(message) => ApiError::unprocessable(message.clone()),
+            E::Forbidden(message) => ApiError::forbidden(message.clone()),
+            _ if e.is_unique_violation() => {
+                ApiError::conflict("that name is taken; choose another")
+            }
+            _ if e.is_transient() => ApiError::unavailable(format!(
+                "the database is unavailable ({e}); retry in a few seconds"
+            )),
+            _ => ApiError::internal(e),
+        }
+    }
+}

@@ -24,18 +24,27 @@ pub mod app;
 pub mod auth;
 pub mod compat;
 pub mod error;
+pub mod ingest;
+pub mod jobs;
 pub mod metrics;
+pub mod notifications;
+pub mod rematch;
 pub mod serve;
+pub mod startup;
 pub mod state;
 
 pub use app::router;
 pub use auth::{Principal, Scope};
 pub use error::ApiError;
+pub use startup::{open_state, run, start_all, Started};
 pub use state::{AppState, ServerConfig};
 
 impl AppState {
-    /// Whether the database answers: its backend's name, or why not.
+    /// Whether the database answers: its backend and target, or why not.
     pub fn ping(&self) -> Result<String, String> {
-        Ok("none".to_string())
+        self.store
+            .ping()
+            .map(|_| format!("{} {}", self.store.backend_name(), self.store.target()))
+            .map_err(|e| e.to_string())
     }
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::Authenticator;
+use bulwark_store::Store;
+
 use crate::metrics::Metrics;
 
 /// The default address: loopback only, so a first start exposes nothing.
@@ -47,6 +48,12 @@ pub struct ServerConfig {
     /// The first admin token (`BULWARK_ADMIN_TOKEN`); generated when absent and the database
     /// has none.
     pub admin_token: Option<String>,
+    /// The config file whose `server:` section (notification rules) is read.
+    pub config_file: Option<PathBuf>,
+    /// Which image labels name an asset's team and owner.
+    pub ownership: bulwark_store::OwnershipLabels,
+    /// Base URL of a dashboard, for links in notifications.
+    pub dashboard_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -64,6 +71,9 @@ impl ServerConfig {
             rematch_poll: DEFAULT_REMATCH_POLL,
             scan_workers: DEFAULT_SCAN_WORKERS,
             admin_token: None,
+            config_file: None,
+            ownership: bulwark_store::OwnershipLabels::default(),
+            dashboard_url: None,
         }
     }
 
@@ -71,17 +81,37 @@ impl ServerConfig {
     pub fn advisory_dir(&self) -> PathBuf {
         self.data_dir.join("advisories")
     }
+
+    /// Where rematch keeps the advisory store it last matched against (hard links), to diff
+    /// the next one with.
+    pub fn previous_advisory_dir(&self) -> PathBuf {
+        self.data_dir.join("advisories.previous")
+    }
+
+    /// The database: `--database`, else `<data_dir>/bulwark.sqlite`.
+    pub fn database_location(&self) -> String {
+        match &self.database {
+            Some(db) => db.clone(),
+            None => self.data_dir.join("bulwark.sqlite").display().to_string(),
+        }
+    }
 }
 
 /// What every handler gets (cheap to clone: everything is shared).
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<ServerConfig>,
-    /// Checks API tokens (the store).
-    pub auth: Arc<dyn Authenticator>,
+    /// The database (synchronous: call it through [`crate::error::blocking`]).
+    pub store: Store,
     pub metrics: Arc<Metrics>,
     /// Wakes the background workers when there is work (a queued scan, a delivery).
     pub wake: Arc<Wake>,
+    /// Notification rules from the config file (`server.notifications`), besides the stored ones.
+    pub file_rules: Arc<Vec<bulwark_notify::Rule>>,
+    /// Serialises advisory imports and rematches (one advisory store writer at a time).
+    pub advisory_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Registry credentials of queued scans (memory only).
+    pub job_secrets: Arc<crate::jobs::JobSecrets>,
 }
 
 /// Wake-ups for the background workers, so a queued job does not wait for the next poll.

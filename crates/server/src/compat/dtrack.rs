@@ -130,7 +130,9 @@ impl From<glue::GlueError> for Failure {
     fn from(e: glue::GlueError) -> Failure {
         match e {
             glue::GlueError::Api(e) => Failure::Api(e),
-            glue::GlueError::InvalidBom(detail) => Failure::Dt(DtError::invalid_bom(detail)),
+            glue::GlueError::InvalidBom(status, detail) => {
+                Failure::Dt(DtError::new(status, "The uploaded BOM is invalid", detail))
+            }
             glue::GlueError::ProjectNotFound => Failure::Dt(DtError::project_not_found()),
         }
     }

@@ -3,11 +3,7 @@
 //! and an uploaded BOM is read, matched against the server's advisory store and ingested.
 //! Every store call runs off the async threads ([`crate::error::blocking`]).
 
-use bulwark_scan::inventory::{match_inventory, Inventory, InventoryError};
-use bulwark_store::{
-    ComponentInput, FindingFilter, FindingInput, FindingSort, IngestDocument, MatchKeyInput, Page,
-    Store, TriageInput, TriageState,
-};
+use bulwark_store::{FindingFilter, FindingSort, Page, Store, TriageInput, TriageState};
 use bulwark_types::{Severity, VulnerabilityFinding};
 use uuid::Uuid;
 
@@ -22,8 +18,9 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub enum GlueError {
     Api(ApiError),
-    /// The uploaded document cannot be read as a BOM (the message says why).
-    InvalidBom(String),
+    /// The uploaded document cannot be read as a BOM (the message says why), with the status
+    /// to answer (400, or 413 when it is too large).
+    InvalidBom(axum::http::StatusCode, String),
     ProjectNotFound,
 }
 
@@ -37,7 +34,7 @@ impl std::fmt::Display for GlueError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             GlueError::Api(e) => write!(f, "{}", e.message),
-            GlueError::InvalidBom(detail) => write!(f, "the BOM is invalid: {detail}"),
+            GlueError::InvalidBom(_, detail) => write!(f, "the BOM is invalid: {detail}"),
             GlueError::ProjectNotFound => f.write_str("the project could not be found"),
         }
     }
@@ -76,7 +73,7 @@ pub struct StoredFinding {
 
 /// The store and the caller as the store knows it.
 fn store_and_who(state: &AppState, principal: &Principal) -> (Store, bulwark_store::Principal) {
-    (state.store.clone(), principal.store_principal())
+    (state.store.clone(), principal.0.clone())
 }
 
 fn parse_uuid(s: &str) -> Option<Uuid> {
@@ -378,8 +375,9 @@ pub async fn set_analysis(
 }
 
 /// Reads `bytes` as an SBOM, matches it against the server's advisory store (OS packages
-/// included) and stores it as version `version` of asset `name` (created when new). A retried
-/// upload of the same bytes is recognised by the store and only marks the version seen.
+/// included) and stores it as version `version` of asset `name` (created when new), through
+/// the server's ingest (notifications included). A retried upload of the same bytes is
+/// recognised by the store and only marks the version seen.
 pub async fn ingest_bom(
     state: &AppState,
     principal: &Principal,
@@ -387,151 +385,31 @@ pub async fn ingest_bom(
     version: &str,
     bytes: Vec<u8>,
 ) -> Result<ProjectRow> {
-    let (store, who) = store_and_who(state, principal);
-    let limit = state.config.max_body_size;
-    let advisory_dir = state.config.advisory_dir();
-    let (name, version) = (name.to_string(), version.to_string());
-    let outcome = blocking(move || {
-        let inventory = match Inventory::from_bytes(&bytes, limit) {
-            Ok(inventory) => inventory,
-            Err(e @ InventoryError::TooLarge { .. }) => {
-                return Ok(Err(GlueError::Api(ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    e.to_string(),
-                ))))
-            }
-            Err(e) => return Ok(Err(GlueError::InvalidBom(e.to_string()))),
-        };
-        let advisories = bulwark_vulndb::Store::open(&advisory_dir).map_err(|e| {
-            ApiError::unavailable(format!(
-                "the server has no usable advisory database in {} ({e}); fill it with `bulwark db \
-                 update --db-dir {}` (or `db import`) and retry",
-                advisory_dir.display(),
-                advisory_dir.display()
-            ))
-        })?;
-        let matched = match_inventory(
-            &advisories,
-            &inventory,
-            &bulwark_vulndb::MatchOptions::default(),
-        )
-        .map_err(|e| ApiError::internal(format!("matching an uploaded BOM: {e}")))?;
-        let doc = Upload {
-            asset: &name,
-            version: &version,
-            label: Some(&version),
-            source_kind: "dependency-track",
-            idempotency_key: bulwark_store::idempotency_key(&name, &version, &bytes),
-            os: inventory.os.as_ref(),
-            packages: &inventory.packages,
-            labels: inventory
-                .image
-                .as_ref()
-                .map(|i| i.labels.clone())
-                .unwrap_or_default(),
-        }
-        .document(matched.findings);
-        let outcome = store.ingest(&who, &doc).map_err(ApiError::from)?;
-        Ok(Ok(outcome))
+    let who = principal.0.clone();
+    let meta = crate::ingest::UploadMeta {
+        asset: Some(name.to_string()),
+        version: Some(version.to_string()),
+        label: Some(version.to_string()).filter(|v| !v.is_empty()),
+        ..crate::ingest::UploadMeta::default()
+    };
+    let task_state = state.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        crate::ingest::ingest_bytes(&task_state, &who, &bytes, &meta, Some("dependency-track"))
     })
-    .await??;
+    .await
+    .map_err(ApiError::from)?
+    .map_err(
+        |e| match e.status.is_client_error() && e.status.as_u16() != 403 {
+            // The document itself is at fault: Dependency-Track's "invalid BOM".
+            true => GlueError::InvalidBom(e.status, e.message),
+            false => GlueError::Api(e),
+        },
+    )?;
     project_by_uuid(
         state,
         principal,
-        parse_uuid(&outcome.version_uuid).unwrap_or_default(),
+        parse_uuid(&outcome.0.version_uuid).unwrap_or_default(),
     )
     .await?
     .ok_or(GlueError::ProjectNotFound)
-}
-
-/// Stores an image scan Harbor asked for as version `digest` of asset `asset` (the
-/// repository), so it is rematched and triaged like every other image.
-pub async fn ingest_scan(
-    state: &AppState,
-    principal: &Principal,
-    asset: &str,
-    digest: &str,
-    tag: Option<&str>,
-    report: &bulwark_report::ScanReport,
-) -> Result<()> {
-    let (store, who) = store_and_who(state, principal);
-    let doc = Upload {
-        asset,
-        version: digest,
-        label: tag,
-        source_kind: "harbor",
-        // The digest names the content: a second scan of it is the same upload.
-        idempotency_key: bulwark_store::idempotency_key(asset, digest, b"harbor"),
-        os: report.os.as_ref(),
-        packages: &report.packages,
-        labels: std::collections::BTreeMap::new(),
-    }
-    .document(report.vulnerabilities.clone());
-    blocking(move || store.ingest(&who, &doc).map_err(ApiError::from)).await?;
-    Ok(())
-}
-
-/// What an upload says about itself, to become the store's document.
-struct Upload<'a> {
-    asset: &'a str,
-    version: &'a str,
-    label: Option<&'a str>,
-    source_kind: &'a str,
-    idempotency_key: String,
-    os: Option<&'a bulwark_types::OsRelease>,
-    packages: &'a [bulwark_types::Package],
-    labels: std::collections::BTreeMap<String, String>,
-}
-
-impl Upload<'_> {
-    /// The store's document: the packages with their match keys (the reverse index for
-    /// rematching) and each finding tied to its package by purl.
-    fn document(self, findings: Vec<VulnerabilityFinding>) -> IngestDocument {
-        let components: Vec<ComponentInput> = self
-            .packages
-            .iter()
-            .map(|package| ComponentInput {
-                package: package.clone(),
-                match_keys: bulwark_vulndb::match_keys(self.os, package)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|k| MatchKeyInput {
-                        ecosystem: k.ecosystem,
-                        name: k.name,
-                        prefix: k.prefix,
-                    })
-                    .collect(),
-            })
-            .collect();
-        let by_purl: std::collections::HashMap<String, usize> = self
-            .packages
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, p)| (p.purl.to_string(), i))
-            .collect();
-        let findings = findings
-            .into_iter()
-            .filter_map(|f| {
-                let component = *by_purl.get(&f.package.purl.to_string())?;
-                Some(FindingInput {
-                    component,
-                    finding: f,
-                })
-            })
-            .collect();
-        IngestDocument {
-            asset: self.asset.to_string(),
-            version_key: self.version.to_string(),
-            label: self.label.map(str::to_string),
-            source_kind: self.source_kind.to_string(),
-            os: self.os.cloned(),
-            labels: self.labels,
-            idempotency_key: Some(self.idempotency_key),
-            components,
-            findings,
-            ..IngestDocument::default()
-        }
-    }
 }

@@ -3,88 +3,41 @@
 //! `GET /api/v1/scan/{id}/report` (302 with `Refresh-After` while the scan runs, then the
 //! report). Shapes are in [`super::harbor_model`].
 //!
-//! A scan pulls the artifact by digest from the registry Harbor names, with the
-//! `Authorization` it passes (Basic robot credentials), scans it with the server's advisory
-//! store, stores the result like any other version of the repository (asset
-//! `HOST/REPOSITORY`, version = digest), and keeps the report for Harbor to fetch. Scans run
-//! as tasks of this process, at most `scan_workers` at once; the last [`MAX_TRACKED_SCANS`]
-//! scans' states are kept in memory (a restarted server answers 404 for older ids, and Harbor
-//! then scans again).
-
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+//! A scan is a job of the server's queue (`crate::jobs`, the same as `POST /api/v1/scans`):
+//! a bounded set of workers pulls the artifact by digest from the registry Harbor names, with
+//! the Basic robot credentials it passes (kept in memory only, never stored), and stores the
+//! result like any other version of the repository (asset `HOST/REPOSITORY`, version = the
+//! manifest digest), matched, rematched and triaged like every image. The report is built
+//! from the stored findings when Harbor asks for it, so a finding triaged as suppressed (e.g.
+//! `not_affected`) is left out. The scan id is the job id: it survives a restart (a scan
+//! resumed after one runs without the credentials, fails on a registry that needs them, and
+//! Harbor then scans again).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
-use bulwark_scan::{CancelToken, ImageScan, NoopSink, Scanner as ScanKind};
+use axum::Router;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use super::glue;
 use super::harbor_model::{
-    self as model, accepts_report, ErrorResponse, Metadata, RegistryAuth, ScanRequest,
-    ScanResponse, ValidScan, VulnerabilityReport,
+    self as model, accepts_report, ErrorResponse, Metadata, RegistryAuth, ScanRequest, ScanResponse,
 };
 use crate::auth::{Principal, Scope};
+use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 
-/// How many scans' states (and finished reports) are remembered for Harbor to fetch.
-pub const MAX_TRACKED_SCANS: usize = 1_000;
 /// Seconds Harbor is told to wait before asking again for a report that is not ready.
 const REFRESH_AFTER_SECONDS: u32 = 5;
 
 /// The routes, relative to the `/harbor` prefix.
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let scans = Arc::new(Scans::new(state.config.scan_workers.max(1)));
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/metadata", get(metadata))
         .route("/api/v1/scan", post(accept_scan))
         .route("/api/v1/scan/{id}/report", get(get_report))
-        .layer(Extension(scans))
-}
-
-#[derive(Debug, Clone)]
-enum ScanState {
-    Pending,
-    Done(Arc<VulnerabilityReport>),
-    Failed(String),
-}
-
-/// The scans Harbor asked for, newest last, and the bound on concurrent scans.
-struct Scans {
-    states: Mutex<(HashMap<String, ScanState>, VecDeque<String>)>,
-    permits: Arc<Semaphore>,
-}
-
-impl Scans {
-    fn new(workers: usize) -> Scans {
-        Scans {
-            states: Mutex::new((HashMap::new(), VecDeque::new())),
-            permits: Arc::new(Semaphore::new(workers)),
-        }
-    }
-
-    fn set(&self, id: &str, state: ScanState) {
-        let mut guard = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *guard;
-        if map.insert(id.to_string(), state).is_none() {
-            order.push_back(id.to_string());
-            while order.len() > MAX_TRACKED_SCANS {
-                if let Some(old) = order.pop_front() {
-                    map.remove(&old);
-                }
-            }
-        }
-    }
-
-    fn get(&self, id: &str) -> Option<ScanState> {
-        let guard = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0.get(id).cloned()
-    }
 }
 
 /// An answer in the adapter API's error shape, with its MIME type.
@@ -124,12 +77,7 @@ async fn metadata(State(state): State<AppState>, principal: Principal) -> Respon
 }
 
 /// `POST /api/v1/scan`: validates, queues the scan and answers 202 with its id.
-async fn accept_scan(
-    State(state): State<AppState>,
-    Extension(scans): Extension<Arc<Scans>>,
-    principal: Principal,
-    body: Bytes,
-) -> Response {
+async fn accept_scan(State(state): State<AppState>, principal: Principal, body: Bytes) -> Response {
     if let Err(e) = principal.require(Scope::Upload) {
         return e.into_response();
     }
@@ -146,109 +94,65 @@ async fn accept_scan(
         Ok(v) => v,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
-    if matches!(valid.auth, RegistryAuth::Bearer(_)) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "registry.authorization with a Bearer token is not supported yet: bulwark pulls with \
-             Basic credentials (Harbor's robot account, `Basic <base64 user:secret>`)",
-        );
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    scans.set(&id, ScanState::Pending);
-    let artifact = request.artifact.clone();
-    let task_id = id.clone();
-    tokio::spawn(async move {
-        let outcome = run_scan(&state, &scans, &principal, valid, artifact).await;
-        let next = match outcome {
-            Ok(report) => ScanState::Done(Arc::new(report)),
-            Err(message) => {
-                tracing::warn!("Harbor scan {task_id} failed: {message}");
-                ScanState::Failed(message)
+    let (username, password) =
+        match &valid.auth {
+            RegistryAuth::Basic { username, password } => {
+                (Some(username.clone()), Some(password.clone()))
             }
+            RegistryAuth::Anonymous => (None, None),
+            RegistryAuth::Bearer(_) => return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "registry.authorization with a Bearer token is not supported yet: bulwark pulls \
+                 with Basic credentials (Harbor's robot account, `Basic <base64 user:secret>`)",
+            ),
         };
-        scans.set(&task_id, next);
-    });
-    json(
-        StatusCode::ACCEPTED,
-        model::MIME_SCAN_RESPONSE,
-        &ScanResponse { id },
-    )
-}
-
-/// Pulls and scans the artifact (waiting for a free scan slot), stores the result and builds
-/// the report. Errors are messages for Harbor's admin.
-async fn run_scan(
-    state: &AppState,
-    scans: &Scans,
-    principal: &Principal,
-    valid: ValidScan,
-    artifact: model::Artifact,
-) -> Result<VulnerabilityReport, String> {
-    let _permit = scans
-        .permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| format!("the scan queue is closed: {e}"))?;
-    let db_dir = state.config.advisory_dir();
-    let scan_valid = valid.clone();
-    let report = tokio::task::spawn_blocking(move || scan_image(&scan_valid, &db_dir))
-        .await
-        .map_err(|e| format!("the scan task failed: {e}"))??;
-    let asset = format!("{}/{}", valid.registry_host, valid.repository);
-    glue::ingest_scan(
-        state,
-        principal,
-        &asset,
-        &valid.digest,
-        valid.tag.as_deref(),
-        &report,
-    )
-    .await
-    .map_err(|e| format!("storing the scan result failed: {e}"))?;
-    Ok(model::report(
-        artifact,
-        &report.vulnerabilities,
-        now_rfc3339(),
-    ))
-}
-
-fn scan_image(
-    valid: &ValidScan,
-    db_dir: &std::path::Path,
-) -> Result<bulwark_report::ScanReport, String> {
-    let reference = format!("registry:{}", valid.reference());
-    let mut scan = ImageScan::new(&reference, db_dir)
-        .map_err(|e| format!("{reference} is not an image reference bulwark reads: {e}"))?;
-    scan.sources.registry.insecure = valid.insecure;
-    scan.sources.registry.credentials = match &valid.auth {
-        RegistryAuth::Basic { username, password } => Some(
-            bulwark_image::registry::Credentials::basic(username.clone(), password.clone()),
+    // The tag (when Harbor names one) labels the version; the digest pins what is pulled.
+    let image = match &valid.tag {
+        Some(tag) => format!(
+            "{}/{}:{tag}@{}",
+            valid.registry_host, valid.repository, valid.digest
         ),
-        RegistryAuth::Anonymous | RegistryAuth::Bearer(_) => None,
+        None => valid.reference(),
     };
-    scan.settings.scanners = Some(vec![ScanKind::Vuln]);
-    // The packages are kept: the server stores them for rematching.
-    scan.settings.keep_packages = true;
-    let outcome = scan.run(&NoopSink, &CancelToken::new()).map_err(|e| {
-        format!(
-            "scanning {}: {}",
-            valid.reference(),
-            bulwark_scan::error_text(&e)
-        )
-    })?;
-    Ok(outcome.report)
+    let job = crate::jobs::ScanRequest {
+        image,
+        username,
+        password,
+        insecure: valid.insecure,
+        ..crate::jobs::ScanRequest::default()
+    };
+    let who = principal.0.clone();
+    let queued = blocking(move || crate::jobs::enqueue_scan(&state, &who, &job)).await;
+    match queued {
+        Ok(id) => json(
+            StatusCode::ACCEPTED,
+            model::MIME_SCAN_RESPONSE,
+            &ScanResponse { id: id.to_string() },
+        ),
+        Err(e) if e.status.is_client_error() => error(e.status, e.message),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+    }
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// The artifact a queued scan names (`HOST/REPO[:TAG]@DIGEST`), for the report.
+fn artifact_of(image: &str, host_prefix: bool) -> model::Artifact {
+    let (name, digest) = image.split_once('@').unwrap_or((image, ""));
+    let (repository, tag) = crate::ingest::repository_and_tag(name);
+    let repository = match (host_prefix, repository.split_once('/')) {
+        (true, Some((_, rest))) => rest.to_string(),
+        _ => repository,
+    };
+    model::Artifact {
+        repository: Some(repository),
+        digest: Some(digest.to_string()).filter(|d| !d.is_empty()),
+        tag,
+        mime_type: None,
+    }
 }
 
 /// `GET /api/v1/scan/{id}/report`.
 async fn get_report(
-    Extension(scans): Extension<Arc<Scans>>,
+    State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -272,19 +176,92 @@ async fn get_report(
         true => model::MIME_VULN_REPORT_1_0,
         false => model::MIME_VULN_REPORT_1_1,
     };
-    match scans.get(&id) {
-        None => error(
+    let not_found = || {
+        error(
             StatusCode::NOT_FOUND,
-            format!("no scan with id {id:?} (unknown, or forgotten after a restart: scan again)"),
-        ),
-        Some(ScanState::Pending) => {
+            format!("no scan with id {id:?}; request a scan first"),
+        )
+    };
+    let Ok(job_id) = id.trim().parse::<i64>() else {
+        return not_found();
+    };
+    let store = state.store.clone();
+    let job = match blocking(move || store.job(job_id).map_err(ApiError::from)).await {
+        Ok(Some(job)) if job.kind == crate::jobs::SCAN_JOB => job,
+        Ok(_) => return not_found(),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
+    };
+    let image = job.payload["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    match job.state {
+        bulwark_store::JobState::Queued | bulwark_store::JobState::Running => {
             let mut response = StatusCode::FOUND.into_response();
             response
                 .headers_mut()
                 .insert("Refresh-After", HeaderValue::from(REFRESH_AFTER_SECONDS));
             response
         }
-        Some(ScanState::Failed(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
-        Some(ScanState::Done(report)) => json(StatusCode::OK, mime, report.as_ref()),
+        bulwark_store::JobState::Failed => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "scanning {image} failed: {}",
+                job.error.as_deref().unwrap_or("no reason recorded")
+            ),
+        ),
+        bulwark_store::JobState::Done => {
+            let version = job
+                .result
+                .as_ref()
+                .and_then(|r| r["version_uuid"].as_str())
+                .and_then(|u| uuid::Uuid::parse_str(u).ok());
+            let Some(version) = version else {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the scan finished without a stored result",
+                );
+            };
+            let project = match glue::project_by_uuid(&state, &principal, version).await {
+                Ok(Some(p)) => p,
+                // Another team's scan is not this token's to read.
+                Ok(None) => return not_found(),
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            };
+            let findings = match glue::findings(&state, &principal, &project).await {
+                Ok(f) => f,
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            };
+            let visible: Vec<bulwark_types::VulnerabilityFinding> = findings
+                .into_iter()
+                .filter(|f| !f.triage.as_ref().is_some_and(|t| t.suppressed))
+                .map(|f| f.finding)
+                .collect();
+            let report = model::report(artifact_of(&image, true), &visible, now_rfc3339());
+            json(StatusCode::OK, mime, &report)
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::artifact_of;
+
+    #[test]
+    fn the_artifact_is_read_back_from_the_queued_reference() {
+        let d = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b";
+        let a = artifact_of(&format!("127.0.0.1:5000/library/debian:12@{d}"), true);
+        assert_eq!(a.repository.as_deref(), Some("library/debian"));
+        assert_eq!(a.tag.as_deref(), Some("12"));
+        assert_eq!(a.digest.as_deref(), Some(d));
+        let a = artifact_of(&format!("core.harbor.domain/app@{d}"), true);
+        assert_eq!(a.repository.as_deref(), Some("app"));
+        assert_eq!(a.tag, None);
     }
 }

@@ -34,8 +34,8 @@ use axum::Router;
 use crate::state::AppState;
 
 /// The routes of both compatibility APIs, to merge into the server's router.
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router() -> Router<AppState> {
     Router::new()
         .merge(dtrack::routes())
-        .nest("/harbor", harbor::routes(state))
+        .nest("/harbor", harbor::routes())
 }

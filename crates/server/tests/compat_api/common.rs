@@ -1,12 +1,9 @@
 //! A real server on 127.0.0.1 per test database, an HTTP client, and the advisory data.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use bulwark_server::auth::Authenticator;
-use bulwark_server::state::Wake;
-use bulwark_server::{ApiError, AppState, Principal, Scope, ServerConfig};
+use bulwark_server::ServerConfig;
 use bulwark_store::testing::TestDatabase;
 use bulwark_store::Store;
 
@@ -21,30 +18,6 @@ pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/compat")
         .join(name)
-}
-
-/// Checks tokens against the store, as the server does.
-struct StoreAuth(Store);
-
-impl Authenticator for StoreAuth {
-    fn authenticate(&self, token: &str) -> Result<Option<Principal>, ApiError> {
-        let found = self.0.authenticate(token).map_err(ApiError::from)?;
-        Ok(found.map(|p| Principal {
-            token_id: format!("{:?}", p.kind),
-            name: p.name.clone(),
-            scopes: p
-                .scopes
-                .iter()
-                .map(|s| match s {
-                    bulwark_store::Scope::Upload => Scope::Upload,
-                    bulwark_store::Scope::Read => Scope::Read,
-                    bulwark_store::Scope::Triage => Scope::Triage,
-                    bulwark_store::Scope::Admin => Scope::Admin,
-                })
-                .collect(),
-            teams: p.team.as_ref().map(|t| vec![t.name.clone()]),
-        }))
-    }
 }
 
 /// A running server: its URL, its store and the runtime it runs on. The runtime is declared
@@ -90,32 +63,29 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 impl TestServer {
-    /// A server on `db` with the test advisories and the admin token [`ADMIN`].
+    /// A server on `db` with the test advisories and the admin token [`ADMIN`], started as
+    /// `bulwark server` starts (workers included).
     pub fn start(db: TestDatabase) -> TestServer {
         let label = format!("{db:?}");
-        let store = Store::open(&db.location).expect("the test database opens");
-        store.ensure_admin_token(ADMIN).expect("the admin token");
         let data_dir = tempfile::Builder::new()
             .prefix("bulwark-compat-server-")
             .tempdir()
             .unwrap();
         let mut config = ServerConfig::new(data_dir.path().to_path_buf());
         config.listen = "127.0.0.1:0".parse().unwrap();
+        config.database = Some(db.url());
+        config.admin_token = Some(ADMIN.to_string());
         copy_dir(advisories(), &config.advisory_dir());
-        let state = AppState {
-            config: Arc::new(config),
-            auth: Arc::new(StoreAuth(store.clone())),
-            metrics: Arc::new(bulwark_server::metrics::Metrics::new()),
-            wake: Arc::new(Wake::default()),
-            store: store.clone(),
-        };
+        let (state, _) =
+            bulwark_server::startup::open_state(config).expect("the server's state opens");
+        let store = state.store.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let running = runtime
-            .block_on(bulwark_server::serve::start(state, Vec::new()))
+            .block_on(bulwark_server::startup::start_all(state))
             .expect("the server starts");
         let url = running.url();
         // The server runs until the runtime is dropped with the TestServer.
