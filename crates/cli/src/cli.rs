@@ -62,19 +62,39 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DIR", env = "BULWARK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// `postgres://USER:PASSWORD@HOST/DB` to keep the data in PostgreSQL instead of SQLite.
-    #[arg(long, value_name = "URL", env = "BULWARK_DATABASE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "BULWARK_DATABASE",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
-    #[arg(long, value_name = "FILE", env = "BULWARK_TLS_CERT", requires = "tls_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "BULWARK_TLS_CERT",
+        requires = "tls_key"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The private key (PEM) of --tls-cert.
-    #[arg(long, value_name = "FILE", env = "BULWARK_TLS_KEY", requires = "tls_cert")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "BULWARK_TLS_KEY",
+        requires = "tls_cert"
+    )]
     pub tls_key: Option<PathBuf>,
     /// Largest request body accepted (suffixes K, M, G); larger uploads get 413.
     #[arg(long, value_name = "SIZE", env = "BULWARK_MAX_BODY_SIZE", default_value = "256M", value_parser = parse_size)]
     pub max_body_size: u64,
     /// Seconds a request may take before it is answered 408.
-    #[arg(long, value_name = "SECS", env = "BULWARK_REQUEST_TIMEOUT", default_value_t = 300)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "BULWARK_REQUEST_TIMEOUT",
+        default_value_t = 300
+    )]
     pub request_timeout: u64,
     /// Requests per second allowed per token (or per address without one); past the burst,
     /// 429 with Retry-After.
@@ -85,7 +105,12 @@ pub struct ServerArgs {
     pub rate_burst: u32,
     /// Milliseconds between checks of the advisory store for changes (a new import is
     /// rematched within this).
-    #[arg(long, value_name = "MS", env = "BULWARK_REMATCH_POLL", default_value_t = 2000)]
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "BULWARK_REMATCH_POLL",
+        default_value_t = 2000
+    )]
     pub rematch_poll: u64,
     /// Image scans (`POST /api/v1/scans`) run at once.
     #[arg(long, value_name = "N", env = "BULWARK_SCAN_WORKERS", default_value_t = bulwark_server::state::DEFAULT_SCAN_WORKERS)]

@@ -42,7 +42,9 @@ pub fn from_settings(settings: &Settings) -> Result<Option<Upload>> {
     let tls = ureq::tls::TlsConfig::builder()
         .provider(ureq::tls::TlsProvider::Rustls)
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(trust_anchors(&ca_certs)?)))
+        .root_certs(ureq::tls::RootCerts::Specific(Arc::new(trust_anchors(
+            &ca_certs,
+        )?)))
         .build();
     let agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))
@@ -81,7 +83,12 @@ fn trust_anchors(extra: &[std::path::PathBuf]) -> Result<Vec<ureq::tls::Certific
     for path in extra {
         let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .with_context(|| format!("--ca-cert {}: not a readable PEM certificate", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "--ca-cert {}: not a readable PEM certificate",
+                    path.display()
+                )
+            })?;
         roots.extend(
             certs
                 .iter()
@@ -93,11 +100,7 @@ fn trust_anchors(extra: &[std::path::PathBuf]) -> Result<Vec<ureq::tls::Certific
 
 /// CI metadata from the environment: commit, branch, pipeline URL and the CI's name.
 pub fn ci_metadata(env: impl Fn(&str) -> Option<String>) -> BTreeMap<&'static str, String> {
-    let get = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| env(n).filter(|v| !v.is_empty()))
-    };
+    let get = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
     let mut meta = BTreeMap::new();
     let provider = if env("GITHUB_ACTIONS").is_some() {
         Some("github")
@@ -135,7 +138,9 @@ pub fn ci_metadata(env: impl Fn(&str) -> Option<String>) -> BTreeMap<&'static st
         env("GITHUB_REPOSITORY"),
         env("GITHUB_RUN_ID"),
     ) {
-        (Some(server), Some(repo), Some(run)) => Some(format!("{server}/{repo}/actions/runs/{run}")),
+        (Some(server), Some(repo), Some(run)) => {
+            Some(format!("{server}/{repo}/actions/runs/{run}"))
+        }
         _ => match (
             env("SYSTEM_COLLECTIONURI"),
             env("SYSTEM_TEAMPROJECT"),
@@ -148,7 +153,11 @@ pub fn ci_metadata(env: impl Fn(&str) -> Option<String>) -> BTreeMap<&'static st
             _ => get(&["CI_PIPELINE_URL", "BUILD_URL", "CIRCLE_BUILD_URL"]),
         },
     };
-    for (key, value) in [("commit", commit), ("branch", branch), ("pipeline_url", pipeline)] {
+    for (key, value) in [
+        ("commit", commit),
+        ("branch", branch),
+        ("pipeline_url", pipeline),
+    ] {
         if let Some(v) = value {
             meta.insert(key, v);
         }
@@ -216,7 +225,11 @@ mod tests {
     #[test]
     fn ci_metadata_reads_github_gitlab_azure_jenkins_circleci() {
         let from = |vars: &'static [(&'static str, &'static str)]| {
-            ci_metadata(move |n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string()))
+            ci_metadata(move |n| {
+                vars.iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            })
         };
         let github = from(&[
             ("GITHUB_ACTIONS", "true"),
@@ -228,7 +241,10 @@ mod tests {
         ]);
         assert_eq!(github["commit"], "abc");
         assert_eq!(github["branch"], "main");
-        assert_eq!(github["pipeline_url"], "https://github.com/o/r/actions/runs/7");
+        assert_eq!(
+            github["pipeline_url"],
+            "https://github.com/o/r/actions/runs/7"
+        );
         let gitlab = from(&[
             ("GITLAB_CI", "true"),
             ("CI_COMMIT_SHA", "def"),
@@ -244,7 +260,11 @@ mod tests {
         ]);
         assert_eq!(jenkins["commit"], "123");
         assert_eq!(jenkins["pipeline_url"], "https://j/1");
-        let circle = from(&[("CIRCLECI", "true"), ("CIRCLE_SHA1", "c"), ("CIRCLE_BRANCH", "b")]);
+        let circle = from(&[
+            ("CIRCLECI", "true"),
+            ("CIRCLE_SHA1", "c"),
+            ("CIRCLE_BRANCH", "b"),
+        ]);
         assert_eq!(circle["ci"], "circleci");
         assert!(from(&[]).is_empty());
     }

@@ -32,6 +32,7 @@ pub mod rematch;
 pub mod serve;
 pub mod startup;
 pub mod state;
+pub mod vex;
 
 pub use app::router;
 pub use auth::{Principal, Scope};

@@ -106,11 +106,17 @@ fn a_store_of_another_schema_is_a_clear_error() {
     let ins = inputs(tmp.path());
     let (old, new) = store_pair(tmp.path(), &ins);
     let conn = rusqlite::Connection::open(old.join(DB_FILE)).unwrap();
-    conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = '0' WHERE key = 'schema_version'",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let err = changes_between(&old, &new).unwrap_err();
-    assert!(matches!(err, Error::SchemaMismatch { found: 0, .. }), "{err}");
+    assert!(
+        matches!(err, Error::SchemaMismatch { found: 0, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("schema version 0"), "{err}");
 }
 
@@ -191,10 +197,9 @@ fn kev_and_epss_changes_name_cves_and_the_packages_aliasing_them() {
     let (old, new) = store_pair(tmp.path(), &ins);
     // A CVE a requests advisory aliases, with an EPSS score in the subset.
     let epss_text = std::fs::read_to_string(&ins[2]).unwrap();
-    let advisory: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ins[0].join("PYSEC-2014-13.json")).unwrap(),
-    )
-    .unwrap();
+    let advisory: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ins[0].join("PYSEC-2014-13.json")).unwrap())
+            .unwrap();
     let cve = advisory["aliases"]
         .as_array()
         .unwrap()
@@ -210,7 +215,11 @@ fn kev_and_epss_changes_name_cves_and_the_packages_aliasing_them() {
         .to_string();
     edit(&ins[2], &line, &format!("{cve},0.912340000,0.999990000"));
     // A KEV entry leaves the catalogue.
-    edit(&ins[1], "\"cveID\": \"CVE-2014-0160\"", "\"cveID\": \"CVE-1900-0001\"");
+    edit(
+        &ins[1],
+        "\"cveID\": \"CVE-2014-0160\"",
+        "\"cveID\": \"CVE-1900-0001\"",
+    );
     import_paths(&new, &ins, &NoProgress).unwrap();
     let changes = changes_between(&old, &new).unwrap();
     assert!(changes.packages.is_empty(), "{changes:?}");
