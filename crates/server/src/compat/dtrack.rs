@@ -368,8 +368,9 @@ async fn get_project(
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
     let findings = glue::findings(&state, &principal, &project).await?;
+    let gate = glue::gate(&state).await?;
     let mut json = project_json(&project);
-    json.metrics = Some(metrics_of(&project, &findings));
+    json.metrics = Some(metrics_of(&project, &findings, gate.as_ref()));
     Ok(Json(json))
 }
 
@@ -404,8 +405,12 @@ async fn project_findings(
     Ok(response)
 }
 
-fn violations_of(project: &ProjectRow, findings: &[StoredFinding]) -> Vec<model::PolicyViolation> {
-    let Some(min) = project.gate else {
+fn violations_of(
+    project: &ProjectRow,
+    findings: &[StoredFinding],
+    gate: Option<&model::VulnGate>,
+) -> Vec<model::PolicyViolation> {
+    let Some(gate) = gate else {
         return Vec::new();
     };
     let owner = model::ViolationProject {
@@ -413,19 +418,23 @@ fn violations_of(project: &ProjectRow, findings: &[StoredFinding]) -> Vec<model:
         name: project.name.clone(),
         version: project.version.clone(),
     };
-    model::severity_violations(
+    model::gate_violations(
         &owner,
         findings.iter().map(|f| (&f.finding, f.triage.as_ref())),
-        min,
+        gate,
         project.last_import_ms,
     )
 }
 
-fn metrics_of(project: &ProjectRow, findings: &[StoredFinding]) -> model::ProjectMetrics {
+fn metrics_of(
+    project: &ProjectRow,
+    findings: &[StoredFinding],
+    gate: Option<&model::VulnGate>,
+) -> model::ProjectMetrics {
     model::metrics(
         findings.iter().map(|f| (&f.finding, f.triage.as_ref())),
         project.components,
-        &violations_of(project, findings),
+        &violations_of(project, findings, gate),
         project.last_import_ms,
         project.first_seen_ms,
     )
@@ -440,11 +449,13 @@ async fn project_metrics(
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
     let findings = glue::findings(&state, &principal, &project).await?;
-    Ok(Json(metrics_of(&project, &findings)))
+    let gate = glue::gate(&state).await?;
+    Ok(Json(metrics_of(&project, &findings, gate.as_ref())))
 }
 
-/// `GET /api/v1/violation/project/{uuid}`: the server's vulnerability gate as policy
-/// violations (`[]` when no gate is configured).
+/// `GET /api/v1/violation/project/{uuid}`: the findings that fail the server's vulnerability
+/// gate (`gates.vulnerabilities` in its config file) as policy violations; `[]` without a
+/// gate.
 async fn project_violations(
     State(state): State<AppState>,
     principal: Principal,
@@ -453,7 +464,8 @@ async fn project_violations(
     principal.require(Scope::Read)?;
     let project = project_or_404(&state, &principal, &uuid).await?;
     let findings = glue::findings(&state, &principal, &project).await?;
-    let body = violations_of(&project, &findings);
+    let gate = glue::gate(&state).await?;
+    let body = violations_of(&project, &findings, gate.as_ref());
     let total = body.len();
     let mut response = Json(body).into_response();
     response

@@ -800,16 +800,72 @@ pub struct Policy {
     pub violation_state: &'static str,
 }
 
-/// The policy violations of a project under a vulnerability gate: one `SECURITY` violation per
-/// finding at or above `min` (suppressed findings excluded), as Dependency-Track's severity
-/// policy condition (`SEVERITY IS <level>`) reports them.
-pub fn severity_violations<'a>(
+/// The server's vulnerability gate (`gates.vulnerabilities` of its config file, the keys
+/// `bulwark image` reads): which findings fail it.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VulnGate {
+    /// At or above this severity (default: any).
+    #[serde(default, deserialize_with = "severity_name")]
+    pub severity: Option<Severity>,
+    /// Only findings with a fixed version.
+    #[serde(default)]
+    pub fixable: bool,
+    /// Only findings in CISA's KEV catalog.
+    #[serde(default)]
+    pub kev: bool,
+    /// Only findings with an EPSS probability at or above this.
+    #[serde(default)]
+    pub epss: Option<f64>,
+}
+
+fn severity_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Severity>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse::<Severity>()
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+impl VulnGate {
+    /// Whether `f` fails the gate.
+    pub fn fails(&self, f: &VulnerabilityFinding) -> bool {
+        f.severity >= self.severity.unwrap_or(Severity::Unknown)
+            && (!self.fixable || !f.fixed_versions.is_empty())
+            && (!self.kev || f.kev.is_some() || f.priority.kev)
+            && self
+                .epss
+                .is_none_or(|min| f.epss.as_ref().is_some_and(|e| e.score >= min))
+    }
+
+    /// The policy name Dependency-Track clients show.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![match self.severity {
+            Some(s) if s > Severity::Unknown => format!("vulnerabilities {s} or above"),
+            _ => "any vulnerability".to_string(),
+        }];
+        if self.fixable {
+            parts.push("fixable".into());
+        }
+        if self.kev {
+            parts.push("in KEV".into());
+        }
+        if let Some(e) = self.epss {
+            parts.push(format!("EPSS >= {e}"));
+        }
+        format!("bulwark gate: {}", parts.join(", "))
+    }
+}
+
+/// The policy violations of a project under the server's vulnerability gate: one `SECURITY`
+/// violation per unsuppressed finding that fails it, as Dependency-Track reports a
+/// vulnerability policy condition (`SEVERITY IS <level>`).
+pub fn gate_violations<'a>(
     project: &ViolationProject,
     findings: impl IntoIterator<Item = (&'a VulnerabilityFinding, Option<&'a TriageView>)>,
-    min: Severity,
+    gate: &VulnGate,
     at_ms: i64,
 ) -> Vec<PolicyViolation> {
-    let policy_name = format!("bulwark gate: vulnerabilities {min} or above");
+    let policy_name = gate.describe();
     let policy = Policy {
         uuid: derived_uuid(&["policy", &policy_name]),
         name: policy_name,
@@ -817,7 +873,7 @@ pub fn severity_violations<'a>(
     };
     findings
         .into_iter()
-        .filter(|(f, t)| f.severity >= min && !t.is_some_and(|t| t.suppressed))
+        .filter(|(f, t)| gate.fails(f) && !t.is_some_and(|t| t.suppressed))
         .map(|(f, _)| {
             let purl = f.package.purl.to_string();
             PolicyViolation {
@@ -1064,7 +1120,7 @@ mod tests {
     }
 
     #[test]
-    fn severity_gate_violations_skip_suppressed_and_lower_findings() {
+    fn gate_violations_skip_suppressed_and_passing_findings() {
         use super::super::test_fixtures::finding as sample;
         let project = ViolationProject {
             uuid: derived_uuid(&["p"]),
@@ -1078,10 +1134,14 @@ mod tests {
             state: AnalysisState::NotAffected,
             suppressed: true,
         };
-        let v = severity_violations(
+        let gate = VulnGate {
+            severity: Some(Severity::High),
+            ..VulnGate::default()
+        };
+        let v = gate_violations(
             &project,
             [(&a, None), (&b, None), (&c, Some(&suppressed))],
-            Severity::High,
+            &gate,
             7,
         );
         assert_eq!(v.len(), 1);
@@ -1089,6 +1149,24 @@ mod tests {
         assert_eq!(json["type"], "SECURITY");
         assert_eq!(json["component"]["name"], "a");
         assert_eq!(json["policyCondition"]["policy"]["violationState"], "FAIL");
+        assert_eq!(
+            json["policyCondition"]["policy"]["name"],
+            "bulwark gate: vulnerabilities high or above"
+        );
+        let kev_only = VulnGate {
+            kev: true,
+            ..VulnGate::default()
+        };
+        assert!(gate_violations(&project, [(&a, None)], &kev_only, 7).is_empty());
+        let fixable_epss = VulnGate {
+            fixable: true,
+            epss: Some(0.4),
+            ..VulnGate::default()
+        };
+        assert_eq!(
+            gate_violations(&project, [(&a, None), (&b, None)], &fixable_epss, 7).len(),
+            2
+        );
         let m = metrics([(&a, None)], 1, &v, 0, 0);
         assert_eq!(
             (

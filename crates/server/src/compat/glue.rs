@@ -4,7 +4,7 @@
 //! Every store call runs off the async threads ([`crate::error::blocking`]).
 
 use bulwark_store::{FindingFilter, FindingSort, Page, Store, TriageInput, TriageState};
-use bulwark_types::{Severity, VulnerabilityFinding};
+use bulwark_types::VulnerabilityFinding;
 use uuid::Uuid;
 
 use super::dtrack_model::{
@@ -59,8 +59,6 @@ pub struct ProjectRow {
     pub components: u64,
     /// The source kind the version was uploaded as.
     pub format: Option<String>,
-    /// The vulnerability gate turned into policy violations (`None`: no gate).
-    pub gate: Option<Severity>,
 }
 
 /// A finding with what the views need besides it.
@@ -96,7 +94,6 @@ fn project_row(
         first_seen_ms: v.first_seen,
         components: u64::try_from(v.component_count).unwrap_or(0),
         format: Some(v.source_kind.clone()),
-        gate: None,
     })
 }
 
@@ -412,4 +409,70 @@ pub async fn ingest_bom(
     )
     .await?
     .ok_or(GlueError::ProjectNotFound)
+}
+
+/// The vulnerability gate of the server's config file (`gates.vulnerabilities`: `true` or
+/// `{severity, fixable, kev, epss}`, as in `bulwark.yaml`), read when asked so an edit applies
+/// without a restart; `None` without a config file or gate.
+pub async fn gate(state: &AppState) -> Result<Option<model::VulnGate>> {
+    let Some(path) = state.config.config_file.clone() else {
+        return Ok(None);
+    };
+    let gate = blocking(move || read_gate(&path).map_err(ApiError::unavailable)).await?;
+    Ok(gate)
+}
+
+fn read_gate(path: &std::path::Path) -> std::result::Result<Option<model::VulnGate>, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        gates: Option<Gates>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Gates {
+        #[serde(default)]
+        vulnerabilities: Option<serde_json::Value>,
+    }
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the config file {shown}: {e}"))?;
+    let file: File = serde_saphyr::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
+    match file.gates.and_then(|g| g.vulnerabilities) {
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false)) => Ok(None),
+        Some(serde_json::Value::Bool(true)) => Ok(Some(model::VulnGate::default())),
+        Some(settings) => serde_json::from_value(settings)
+            .map(Some)
+            .map_err(|e| format!("{shown}: gates.vulnerabilities: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_gate;
+    use bulwark_types::Severity;
+
+    #[test]
+    fn the_gate_is_read_from_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bulwark.yaml");
+        let gate = |yaml: &str| {
+            std::fs::write(&path, yaml).unwrap();
+            read_gate(&path)
+        };
+        assert_eq!(gate("server: {}\n").unwrap(), None);
+        assert_eq!(gate("gates:\n  vulnerabilities: false\n").unwrap(), None);
+        assert_eq!(
+            gate("gates:\n  vulnerabilities: true\n")
+                .unwrap()
+                .unwrap()
+                .severity,
+            None
+        );
+        let g = gate("gates:\n  vulnerabilities:\n    severity: high\n    fixable: true\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((g.severity, g.fixable), (Some(Severity::High), true));
+        let err = gate("gates:\n  vulnerabilities:\n    severity: urgent\n").unwrap_err();
+        assert!(err.contains("gates.vulnerabilities"), "{err}");
+    }
 }

@@ -66,6 +66,11 @@ impl TestServer {
     /// A server on `db` with the test advisories and the admin token [`ADMIN`], started as
     /// `bulwark server` starts (workers included).
     pub fn start(db: TestDatabase) -> TestServer {
+        TestServer::start_with_config(db, None)
+    }
+
+    /// [`TestServer::start`] with a config file (`bulwark.yaml`) of `yaml`.
+    pub fn start_with_config(db: TestDatabase, yaml: Option<&str>) -> TestServer {
         let label = format!("{db:?}");
         let data_dir = tempfile::Builder::new()
             .prefix("bulwark-compat-server-")
@@ -75,6 +80,11 @@ impl TestServer {
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.database = Some(db.url());
         config.admin_token = Some(ADMIN.to_string());
+        if let Some(yaml) = yaml {
+            let file = data_dir.path().join("bulwark.yaml");
+            std::fs::write(&file, yaml).unwrap();
+            config.config_file = Some(file);
+        }
         copy_dir(advisories(), &config.advisory_dir());
         let (state, _) =
             bulwark_server::startup::open_state(config).expect("the server's state opens");

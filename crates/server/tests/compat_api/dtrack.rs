@@ -119,6 +119,68 @@ fn dtrack_auditor_uploads_waits_and_judges_severity_rules() {
     }
 }
 
+/// With a vulnerability gate in the server's config file, the findings that fail it are
+/// Dependency-Track policy violations: the auditor reports them and fails.
+#[test]
+fn dtrack_policy_violations_are_the_servers_gate_verdicts() {
+    let Some(bin) = dtrack_auditor() else { return };
+    let gate = "gates:\n  vulnerabilities:\n    severity: low\n";
+    for db in bulwark_store::testing::databases() {
+        let server = TestServer::start_with_config(db, Some(gate));
+        let label = &server.label;
+        let (code, out) = auditor(&bin, &server, ADMIN, "critical:1:true");
+        assert_eq!(
+            code, 1,
+            "{label}: the gate's violations do not fail the auditor:\n{out}"
+        );
+        assert!(out.contains("policy violations found"), "{label}: {out}");
+        assert!(out.contains("[SECURITY]"), "{label}: {out}");
+
+        let p = api(
+            &server,
+            ADMIN,
+            "/api/v1/project/lookup?name=minbase&version=12.0",
+        )
+        .json();
+        let uuid = p["uuid"].as_str().unwrap();
+        let violations = api(&server, ADMIN, &format!("/api/v1/violation/project/{uuid}")).json();
+        let violations = violations.as_array().unwrap();
+        let findings = api(&server, ADMIN, &format!("/api/v1/finding/project/{uuid}")).json();
+        let low = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["vulnerability"]["severity"] != "UNASSIGNED")
+            .count();
+        assert!(low > 0);
+        assert_eq!(
+            violations.len(),
+            low,
+            "{label}: one violation per finding at low or above"
+        );
+        let v = &violations[0];
+        assert_eq!(v["type"], "SECURITY");
+        assert_eq!(v["policyCondition"]["policy"]["violationState"], "FAIL");
+        assert_eq!(v["project"]["uuid"], uuid);
+        assert!(v["component"]["purl"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:deb/"));
+        let metrics = api(
+            &server,
+            ADMIN,
+            &format!("/api/v1/metrics/project/{uuid}/current"),
+        )
+        .json();
+        assert_eq!(
+            metrics["policyViolationsTotal"].as_u64(),
+            Some(low as u64),
+            "{label}"
+        );
+        assert_eq!(metrics["policyViolationsFail"].as_u64(), Some(low as u64));
+    }
+}
+
 fn upload(server: &TestServer, key: &str, body: &Value) -> Answer {
     send(
         "PUT",
