@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
 
     let mut app = api
+        .merge(crate::compat::router())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {

@@ -22,6 +22,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod compat;
 pub mod error;
 pub mod ingest;
 pub mod jobs;
