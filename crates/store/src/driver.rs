@@ -643,7 +643,7 @@ fn connection_lost(e: &postgres::Error) -> bool {
 
 /// Either backend.
 pub(crate) enum Engine {
-    Sqlite(SqliteBackend),
+    Sqlite(Box<SqliteBackend>),
     Postgres(PgBackend),
 }
 

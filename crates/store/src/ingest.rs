@@ -365,6 +365,7 @@ struct Existing {
     aliases: String,
     package_name: String,
     package_version: String,
+    in_scope: bool,
 }
 
 /// EPSS moves a little every day; smaller moves update the row without an event.
@@ -385,7 +386,9 @@ pub(crate) fn sync_findings(
         &params![ctx.version_id],
     )?;
     let mut existing: HashMap<(String, String), Existing> = HashMap::with_capacity(rows.len());
-    let mut open_outside_scope = 0usize;
+    // Every finding of the version is here, so a desired finding that matches one outside the
+    // scope (two components with one purl) updates that row instead of inserting a duplicate;
+    // only findings inside the scope can be resolved.
     for r in rows {
         let e = Existing {
             id: r.i64(0)?,
@@ -398,17 +401,15 @@ pub(crate) fn sync_findings(
             aliases: r.text(9)?,
             package_name: r.text(10)?,
             package_version: r.text(11)?,
+            in_scope: false,
         };
-        let in_scope = match scope {
-            SyncScope::Version => true,
-            SyncScope::Components(set) => e.component_id.is_some_and(|id| set.contains(&id)),
+        let e = Existing {
+            in_scope: match scope {
+                SyncScope::Version => true,
+                SyncScope::Components(set) => e.component_id.is_some_and(|id| set.contains(&id)),
+            },
+            ..e
         };
-        if !in_scope {
-            if e.state == "open" {
-                open_outside_scope += 1;
-            }
-            continue;
-        }
         existing.insert((r.text(1)?, r.text(2)?), e);
     }
 
@@ -558,14 +559,21 @@ pub(crate) fn sync_findings(
         })?;
         events.push((EventKind::New, id, f, serde_json::json!({})));
     }
-    let open_now = seen.len();
-    // Resolved: in scope, open, and not desired any more.
+    // Resolved: in scope, open, and not desired any more. Open outside the scope: untouched.
     let mut resolved: Vec<(i64, &Existing, String, String)> = Vec::new();
+    let mut open_outside_scope = 0usize;
     for ((vuln, purl), e) in &existing {
-        if e.state == "open" && !seen.contains(&(vuln.clone(), purl.clone())) {
-            resolved.push((e.id, e, vuln.clone(), purl.clone()));
+        let key = (vuln.clone(), purl.clone());
+        if e.state != "open" || seen.contains(&key) {
+            continue;
+        }
+        if e.in_scope {
+            resolved.push((e.id, e, key.0, key.1));
+        } else {
+            open_outside_scope += 1;
         }
     }
+    let open_now = seen.len();
     resolved.sort_by_key(|r| r.0);
     for (id, _, _, _) in &resolved {
         c.execute(

@@ -92,7 +92,7 @@ impl Store {
                         });
                     }
                 }
-                Engine::Sqlite(driver::SqliteBackend::open(path)?)
+                Engine::Sqlite(Box::new(driver::SqliteBackend::open(path)?))
             }
             DatabaseLocation::Postgres(url) => Engine::Postgres(driver::PgBackend::open(url)?),
         };

@@ -1325,3 +1325,48 @@ fn concurrent_ingests_of_one_asset_do_not_conflict() {
         );
     });
 }
+
+/// Two components with one purl (the same jar at two paths): rematching only the second keeps
+/// the finding the first one had, instead of failing on the (version, vulnerability, purl) key.
+#[test]
+fn rematching_one_of_two_components_with_one_purl_updates_the_shared_finding() {
+    each_db(|db, store| {
+        let out = store
+            .ingest(
+                &admin(),
+                &document(
+                    "app",
+                    "sha256:1",
+                    vec![component("lib", "1"), component("lib", "1")],
+                    &[(0, "CVE-1", Severity::High)],
+                ),
+            )
+            .unwrap();
+        let comps = store.components_of_versions(&[out.version_id]).unwrap();
+        assert_eq!(comps.len(), 2);
+        let second = &comps[1];
+        let events = store
+            .apply_rematch(
+                &admin(),
+                out.version_id,
+                &[second.id],
+                &[(
+                    second.id,
+                    finding(&second.package, "CVE-1", Severity::High, &["9.9"]),
+                )],
+            )
+            .unwrap();
+        assert!(events.is_empty(), "{db:?}: {events:?}");
+        let open = store
+            .findings(
+                &admin(),
+                out.version_id,
+                &FindingFilter::default(),
+                FindingSort::VulnId,
+                Page::default(),
+            )
+            .unwrap();
+        assert_eq!(open.total, 1);
+        assert_eq!(open.items[0].component_id, Some(second.id));
+    });
+}
