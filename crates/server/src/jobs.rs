@@ -162,7 +162,27 @@ pub fn spawn_workers(state: AppState, workers: usize) -> Vec<tokio::task::JoinHa
                         else {
                             return Ok(false);
                         };
+                        // The lease is renewed while the job runs, so a long scan is not
+                        // claimed again by another worker; a killed server stops renewing.
+                        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                        let renewer = {
+                            let (s, worker, done) = (s.clone(), worker.clone(), done.clone());
+                            let id = job.id;
+                            std::thread::spawn(move || {
+                                let mut waited = Duration::ZERO;
+                                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                                    std::thread::sleep(Duration::from_millis(200));
+                                    waited += Duration::from_millis(200);
+                                    if waited >= JOB_LEASE / 3 {
+                                        waited = Duration::ZERO;
+                                        let _ = s.store.renew_lease(id, &worker, JOB_LEASE);
+                                    }
+                                }
+                            })
+                        };
                         let result = run_job(&s, &job);
+                        done.store(true, std::sync::atomic::Ordering::Relaxed);
+                        let _ = renewer.join();
                         match result {
                             Ok(value) => s.store.complete_job(job.id, &worker, &value),
                             Err(error) => s.store.fail_job(job.id, &worker, &error, None),
