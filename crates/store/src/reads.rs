@@ -457,11 +457,14 @@ impl Store {
             if let Some(t) = &filter.team {
                 filt.push_str(&format!(" AND teams.name = {}", bind(&mut p, t.as_str())));
             }
+            // The teams join only when a team name filters: counting 10k assets stays an index scan.
+            let count_from = if filter.team.is_some() {
+                "assets a LEFT JOIN teams ON teams.id = a.team_id"
+            } else {
+                "assets a"
+            };
             let total = c
-                .query_one(
-                    &format!("SELECT COUNT(*) FROM assets a LEFT JOIN teams ON teams.id = a.team_id{filt}"),
-                    &p,
-                )?
+                .query_one(&format!("SELECT COUNT(*) FROM {count_from}{filt}"), &p)?
                 .i64(0)?;
             let lim = bind(&mut p, page.limit());
             let off = bind(&mut p, page.offset());
