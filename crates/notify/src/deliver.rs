@@ -9,6 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
+use crate::error::NotifyError;
 use crate::event::Event;
 use crate::payload;
 use crate::rule::{Publisher, SmtpSettings, TlsMode};
@@ -45,13 +46,6 @@ impl Default for DeliveryOptions {
             ca_certs: Vec::new(),
         }
     }
-}
-
-/// A [`Notifier`] that could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum NotifyError {
-    #[error("CA certificate file {}: {message}", path.display())]
-    CaFile { path: PathBuf, message: String },
 }
 
 /// How a delivery ended.
@@ -137,7 +131,8 @@ impl Notifier {
                 secret,
                 headers,
             } => {
-                let body = payload::webhook_body(event, delivery_id);
+                let body =
+                    payload::webhook_body(event, delivery_id, time::OffsetDateTime::now_utc());
                 let mut extra: Vec<(&str, String)> = vec![
                     (
                         "X-Bulwark-Signature",
@@ -281,6 +276,8 @@ impl Notifier {
         delivery_id: &str,
     ) -> DeliveryResult {
         let mut builder = Message::builder()
+            // A Message-ID from the host name: relays and spam filters expect one.
+            .message_id(None)
             .from(from.clone())
             .subject(payload::email_subject(event))
             .header(ContentType::TEXT_PLAIN);
@@ -303,14 +300,18 @@ impl Notifier {
                 elapsed: Duration::ZERO,
             },
             Err(e) => {
+                let refused = tls_refused(&e);
                 let mut text = format!("SMTP {}:{}: {e}", smtp.host, smtp.port);
+                if refused {
+                    text.push_str(&format!("; {TLS_HINT}"));
+                }
                 if let Some(password) = &smtp.password {
                     text = text.replace(password.expose(), crate::secret::MASK);
                 }
                 // Permanent (5xx) answers, TLS that does not verify and local mistakes stay
                 // wrong until the rule changes; everything else (4xx, timeouts, refused or
                 // dropped connections) may pass.
-                let status = if e.is_permanent() || e.is_tls() || e.is_client() {
+                let status = if e.is_permanent() || e.is_tls() || e.is_client() || refused {
                     DeliveryStatus::Failed
                 } else {
                     DeliveryStatus::Retry { after: None }
@@ -381,10 +382,9 @@ fn transport_error(e: &ureq::Error, scrub: impl Fn(String) -> String) -> Deliver
                 elapsed: Duration::ZERO,
             }
         }
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::BadUri(_) => {
-            DeliveryStatus::Failed
-        }
-        ureq::Error::Io(io) if is_tls_failure(io) => DeliveryStatus::Failed,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => return tls_failed(&text),
+        ureq::Error::Io(io) if is_tls_failure(io) => return tls_failed(&text),
+        ureq::Error::BadUri(_) => DeliveryStatus::Failed,
         _ => DeliveryStatus::Retry { after: None },
     };
     DeliveryResult {
@@ -395,10 +395,38 @@ fn transport_error(e: &ureq::Error, scrub: impl Fn(String) -> String) -> Deliver
     }
 }
 
+/// The advice for a receiver whose TLS does not verify.
+const TLS_HINT: &str = "if a private CA signed its certificate, add that CA's PEM file to the \
+                        CA certificates bulwark trusts";
+
+fn tls_failed(text: &str) -> DeliveryResult {
+    failed(
+        None,
+        format!("the receiver's TLS connection does not verify ({text}); {TLS_HINT}"),
+    )
+}
+
 /// rustls reports a certificate it refuses inside an `io::Error`.
 fn is_tls_failure(io: &std::io::Error) -> bool {
     io.get_ref()
         .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+}
+
+/// Whether rustls refused the connection (a certificate that does not verify, no common
+/// protocol): lettre reports that as a network error, somewhere in its source chain.
+fn tls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err.downcast_ref::<rustls::Error>().is_some()
+            || err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(is_tls_failure)
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// A receiver's `Retry-After` (seconds or an HTTP date), when it sent one.
@@ -504,6 +532,14 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notifier_is_shared_between_worker_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Notifier>();
+        shareable::<crate::Rule>();
+        shareable::<crate::Event>();
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_stops_at_max() {

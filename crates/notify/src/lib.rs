@@ -81,6 +81,7 @@
 //!   "delivery_id": "7d0c…",
 //!   "event": "new_finding",            // changed_finding | resolved_finding | test
 //!   "time": "2026-12-07T18:00:00Z",    // RFC 3339, when the server recorded the change
+//!   "sent_at": "2026-12-07T18:00:03Z", // RFC 3339, this attempt (later on each retry)
 //!   "finding": {
 //!     "vulnerability_id": "CVE-2024-3094",
 //!     "aliases": ["GHSA-…"],
@@ -99,8 +100,9 @@
 //! }
 //! ```
 //!
-//! A receiver checks the signature over the raw body before parsing it — in Rust with
-//! [`verify_signature`], in Python:
+//! A receiver checks the signature over the raw body before parsing it, then may drop bodies
+//! whose `sent_at` is old (a replay) and `delivery_id`s it has seen (a retry of a delivery it
+//! already took). In Rust the check is [`verify_signature`]; in Python:
 //!
 //! ```python
 //! import hashlib, hmac
@@ -141,6 +143,7 @@
 #![forbid(unsafe_code)]
 
 mod deliver;
+mod error;
 mod event;
 mod payload;
 mod rule;
@@ -149,9 +152,10 @@ mod sign;
 mod tls;
 
 pub use deliver::{
-    DeliveryOptions, DeliveryResult, DeliveryStatus, Notifier, NotifyError, RetryPolicy,
+    DeliveryOptions, DeliveryResult, DeliveryStatus, Notifier, RetryPolicy,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, MAX_REDIRECTS,
 };
+pub use error::NotifyError;
 pub use event::{AssetRef, Event, EventKind, Finding, PackageRef};
 pub use lettre::message::Mailbox;
 pub use payload::{

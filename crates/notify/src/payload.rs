@@ -23,6 +23,8 @@ struct WebhookBody<'a> {
     event: EventKind,
     #[serde(with = "time::serde::rfc3339")]
     time: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    sent_at: time::OffsetDateTime,
     finding: FindingBody<'a>,
     package: &'a crate::event::PackageRef,
     asset: &'a crate::event::AssetRef,
@@ -46,14 +48,16 @@ struct FindingBody<'a> {
     fixed_versions: &'a [String],
 }
 
-/// The generic webhook's JSON body (the bytes that are signed).
-pub fn webhook_body(event: &Event, delivery_id: &str) -> Vec<u8> {
+/// The generic webhook's JSON body (the bytes that are signed), sent at `sent_at`.
+pub fn webhook_body(event: &Event, delivery_id: &str, sent_at: time::OffsetDateTime) -> Vec<u8> {
     let f = &event.finding;
     let body = WebhookBody {
         schema: WEBHOOK_SCHEMA,
         delivery_id,
         event: event.kind,
         time: event.time,
+        // Whole seconds: the value receivers compare with their clock.
+        sent_at: sent_at.replace_nanosecond(0).unwrap_or(sent_at),
         finding: FindingBody {
             vulnerability_id: &f.vulnerability_id,
             aliases: &f.aliases,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use crate::deliver::NotifyError;
+use crate::error::NotifyError;
 
 /// The one crypto provider (ring), as for the registry client.
 pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {

@@ -2,8 +2,9 @@
 //! sink (std::net) on 127.0.0.1, plus rule parsing and matching.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -163,6 +164,17 @@ fn webhook_body_is_signed_with_the_rule_secret() {
     assert_eq!(body["delivery_id"], "delivery-1");
     assert_eq!(body["event"], "new_finding");
     assert_eq!(body["time"], "2026-12-07T18:00:00Z");
+    let sent_at = time::OffsetDateTime::parse(
+        body["sent_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        (time::OffsetDateTime::now_utc() - sent_at)
+            .whole_seconds()
+            .abs()
+            < 60
+    );
     assert_eq!(body["finding"]["vulnerability_id"], "CVE-2024-3094");
     assert_eq!(body["finding"]["aliases"][0], "GHSA-rxwq-x6h5-x525");
     assert_eq!(body["finding"]["severity"], "critical");
@@ -264,6 +276,18 @@ fn receiver_answers_decide_retry_or_failure() {
             after: Some(Duration::from_secs(7))
         }
     );
+    // An HTTP date half a minute ahead.
+    let at = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+    let r = deliver(503, &[("Retry-After", &at)]);
+    match r.status {
+        DeliveryStatus::Retry { after: Some(after) } => {
+            assert!(
+                after > Duration::from_secs(25) && after <= Duration::from_secs(30),
+                "{after:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
     let r = deliver(429, &[]);
     assert_eq!(r.status, DeliveryStatus::Retry { after: None });
     let r = deliver(408, &[]);
@@ -399,6 +423,26 @@ fn redirects_are_followed_only_to_the_same_origin() {
 /// A minimal SMTP server: answers the client's commands, records AUTH and the DATA, and
 /// answers `RCPT TO` with `rcpt_reply`.
 fn smtp_sink(rcpt_reply: &'static str) -> (u16, mpsc::Receiver<(Vec<String>, String)>) {
+    smtp_sink_with(rcpt_reply, SinkTls::None)
+}
+
+/// What TLS the SMTP sink speaks.
+#[derive(Clone, Copy, PartialEq)]
+enum SinkTls {
+    None,
+    /// Offers STARTTLS.
+    Starttls,
+    /// TLS from the first byte.
+    Wrapper,
+}
+
+trait Stream: std::io::Read + Write + Send {}
+impl<T: std::io::Read + Write + Send> Stream for T {}
+
+fn smtp_sink_with(
+    rcpt_reply: &'static str,
+    tls: SinkTls,
+) -> (u16, mpsc::Receiver<(Vec<String>, String)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
@@ -406,7 +450,13 @@ fn smtp_sink(rcpt_reply: &'static str) -> (u16, mpsc::Receiver<(Vec<String>, Str
         for stream in listener.incoming().flatten() {
             let tx = tx.clone();
             thread::spawn(move || {
-                let _ = smtp_session(stream, rcpt_reply, &tx);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let stream: Box<dyn Stream> = if tls == SinkTls::Wrapper {
+                    Box::new(server_tls(stream))
+                } else {
+                    Box::new(stream)
+                };
+                let _ = smtp_session(stream, rcpt_reply, tls, &tx);
             });
         }
     });
@@ -414,15 +464,15 @@ fn smtp_sink(rcpt_reply: &'static str) -> (u16, mpsc::Receiver<(Vec<String>, Str
 }
 
 fn smtp_session(
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     rcpt_reply: &str,
+    tls: SinkTls,
     tx: &mpsc::Sender<(Vec<String>, String)>,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut out = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     let mut commands = Vec::new();
-    out.write_all(b"220 sink ESMTP\r\n")?;
+    let mut secured = tls == SinkTls::Wrapper;
+    reader.get_mut().write_all(b"220 sink ESMTP\r\n")?;
     let mut line = String::new();
     loop {
         line.clear();
@@ -432,14 +482,27 @@ fn smtp_session(
         let command = line.trim_end().to_string();
         commands.push(command.clone());
         let upper = command.to_ascii_uppercase();
-        if upper.starts_with("EHLO") {
-            out.write_all(b"250-sink\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")?;
+        let reply: Vec<u8> = if upper.starts_with("EHLO") {
+            let starttls = if tls == SinkTls::Starttls && !secured {
+                "250-STARTTLS\r\n"
+            } else {
+                ""
+            };
+            format!("250-sink\r\n{starttls}250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n").into()
+        } else if upper == "STARTTLS" && tls == SinkTls::Starttls && !secured {
+            reader.get_mut().write_all(b"220 2.0.0 ready\r\n")?;
+            // The client waits for the answer before its handshake: nothing is buffered.
+            let plain = reader.into_inner();
+            reader = BufReader::new(Box::new(server_tls(plain)));
+            secured = true;
+            commands.push("(tls)".to_string());
+            continue;
         } else if upper.starts_with("AUTH") {
-            out.write_all(b"235 2.7.0 ok\r\n")?;
+            b"235 2.7.0 ok\r\n".to_vec()
         } else if upper.starts_with("RCPT") {
-            out.write_all(format!("{rcpt_reply}\r\n").as_bytes())?;
+            format!("{rcpt_reply}\r\n").into()
         } else if upper == "DATA" {
-            out.write_all(b"354 go ahead\r\n")?;
+            reader.get_mut().write_all(b"354 go ahead\r\n")?;
             let mut data = String::new();
             loop {
                 line.clear();
@@ -451,15 +514,179 @@ fn smtp_session(
                 }
                 data.push_str(&line);
             }
-            out.write_all(b"250 2.0.0 queued\r\n")?;
             let _ = tx.send((commands.clone(), data));
+            b"250 2.0.0 queued\r\n".to_vec()
         } else if upper == "QUIT" {
-            out.write_all(b"221 bye\r\n")?;
+            reader.get_mut().write_all(b"221 bye\r\n")?;
             return Ok(());
         } else {
-            out.write_all(b"250 ok\r\n")?;
-        }
+            b"250 ok\r\n".to_vec()
+        };
+        reader.get_mut().write_all(&reply)?;
+        reader.get_mut().flush()?;
     }
+}
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// The server side of TLS with the test certificate for localhost and 127.0.0.1.
+fn server_tls<S: std::io::Read + Write>(
+    stream: S,
+) -> rustls::StreamOwned<rustls::ServerConnection, S> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("localhost.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(data("localhost.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+    rustls::StreamOwned::new(connection, stream)
+}
+
+/// An HTTPS receiver answering 200; the bodies it got arrive on the channel.
+fn https_receiver() -> (u16, mpsc::Receiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut reader = BufReader::new(server_tls(stream));
+            let mut length = 0;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if line == "\r\n" => break,
+                    Ok(_) => {
+                        if let Some((k, v)) = line.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                    }
+                }
+            }
+            if line != "\r\n" {
+                continue; // the handshake or the request failed
+            }
+            let mut body = vec![0; length];
+            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                continue;
+            }
+            let out = reader.get_mut();
+            let _ =
+                out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = out.flush();
+            out.conn.send_close_notify();
+            let _ = out.flush();
+            let _ = tx.send(body);
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn https_is_verified_against_the_trust_anchors_and_extra_cas() {
+    let (port, rx) = https_receiver();
+    let event = event(EventKind::NewFinding);
+    for host in ["127.0.0.1", "localhost"] {
+        let rule = one_rule(&format!(
+            "- {{type: webhook, url: 'https://{host}:{port}/hook', secret: {SECRET}}}"
+        ));
+        // The test CA is nobody's trust anchor: refused, for good.
+        let result = notifier(Duration::from_secs(5)).deliver(&rule.publisher, &event, "d");
+        assert_eq!(result.status, DeliveryStatus::Failed, "{result:?}");
+        let error = result.error.unwrap();
+        assert!(error.to_lowercase().contains("certificate"), "{error}");
+        // Trusted through `ca_certs`: delivered, and the body arrives intact.
+        let trusting = Notifier::new(DeliveryOptions {
+            ca_certs: vec![data("ca.pem")],
+            ..DeliveryOptions::default()
+        })
+        .unwrap();
+        let result = trusting.deliver(&rule.publisher, &event, "d");
+        assert_eq!(result.status, DeliveryStatus::Delivered, "{result:?}");
+        let body: Value =
+            serde_json::from_slice(&rx.recv_timeout(Duration::from_secs(5)).unwrap()).unwrap();
+        assert_eq!(body["finding"]["vulnerability_id"], "CVE-2024-3094");
+    }
+    // A missing or wrong CA file is named.
+    let error = Notifier::new(DeliveryOptions {
+        ca_certs: vec![data("README.md")],
+        ..DeliveryOptions::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("README.md") && error.contains("no PEM certificate"),
+        "{error}"
+    );
+}
+
+#[test]
+fn email_over_starttls_and_implicit_tls_with_verified_certificates() {
+    let trusting = Notifier::new(DeliveryOptions {
+        ca_certs: vec![data("ca.pem")],
+        ..DeliveryOptions::default()
+    })
+    .unwrap();
+    let event = event(EventKind::ChangedFinding);
+    for (mode, sink) in [("starttls", SinkTls::Starttls), ("tls", SinkTls::Wrapper)] {
+        let (port, rx) = smtp_sink_with("250 ok", sink);
+        let rule = one_rule(&format!(
+            "- {{type: email, smtp: {{host: 127.0.0.1, port: {port}, tls: {mode}, username: u, password: hunter2-smtp}}, from: a@example.com, to: [b@example.com]}}"
+        ));
+        let result = trusting.deliver(&rule.publisher, &event, "d");
+        assert_eq!(
+            result.status,
+            DeliveryStatus::Delivered,
+            "{mode}: {result:?}"
+        );
+        let (commands, data) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        if sink == SinkTls::Starttls {
+            let tls_at = commands
+                .iter()
+                .position(|c| c == "(tls)")
+                .expect("STARTTLS");
+            let auth_at = commands.iter().position(|c| c.starts_with("AUTH")).unwrap();
+            assert!(
+                tls_at < auth_at,
+                "the password went before TLS: {commands:?}"
+            );
+        }
+        assert!(
+            data.contains("Subject: [bulwark] changed: CRITICAL CVE-2024-3094"),
+            "{data}"
+        );
+
+        // Without the test CA the certificate does not verify: failed, nothing sent.
+        let result = notifier(Duration::from_secs(5)).deliver(&rule.publisher, &event, "d");
+        assert_eq!(result.status, DeliveryStatus::Failed, "{mode}: {result:?}");
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    }
+    // `starttls` against a relay that does not offer it: refused, never sent in plain text.
+    let (port, rx) = smtp_sink("250 ok");
+    let rule = one_rule(&format!(
+        "- {{type: email, smtp: {{host: 127.0.0.1, port: {port}, tls: starttls, username: u, password: hunter2-smtp}}, from: a@example.com, to: [b@example.com]}}"
+    ));
+    let result = trusting.deliver(&rule.publisher, &event, "d");
+    assert_eq!(result.status, DeliveryStatus::Failed, "{result:?}");
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
 }
 
 #[test]
@@ -501,7 +728,14 @@ fn email_reaches_an_smtp_sink_with_subject_and_body() {
         "[bulwark] CRITICAL CVE-2024-3094 in registry.example.com/shop/api:1.4.2 (xz-utils 5.6.0-0.1)"
     );
     assert!(unfolded.contains("Content-Type: text/plain"), "{unfolded}");
+    assert!(unfolded.contains("\r\nDate: "), "{unfolded}");
+    assert!(unfolded.contains("Message-ID: <"), "{unfolded}");
+    assert!(
+        unfolded.contains("\r\nTo: sec@example.com, ops@example.com"),
+        "{unfolded}"
+    );
     let (_, body) = unfolded.split_once("\r\n\r\n").unwrap();
+    let body = quoted_printable_decode(body);
     assert!(
         body.contains("New vulnerability: CVE-2024-3094 (CRITICAL) in xz-utils"),
         "{body}"
@@ -512,6 +746,34 @@ fn email_reaches_an_smtp_sink_with_subject_and_body() {
         "{body}"
     );
     assert!(body.contains("delivery mail-1"), "{body}");
+    assert!(
+        body.contains("Package                xz-utils 5.6.0-0.1\r\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Fixed in               5.6.1+really5.4.5-1\r\n"),
+        "{body}"
+    );
+}
+
+/// Undoes quoted-printable (soft line breaks and `=XX`), enough for the ASCII body here.
+fn quoted_printable_decode(text: &str) -> String {
+    let joined = text.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
 }
 
 #[test]
@@ -645,8 +907,10 @@ fn config_errors_name_the_key() {
         "bulwark.yaml",
     )
     .unwrap_err();
-    assert!(error.to_string().contains("url: missing"), "{error}");
-    assert_eq!(error.line, Some(2), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "bulwark.yaml:2:3: [1]: url: missing; a `slack` rule needs the URL to post to"
+    );
 }
 
 #[test]

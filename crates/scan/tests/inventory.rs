@@ -377,3 +377,40 @@ fn match_keys_reach_every_finding() {
     assert!(checked > 0);
     assert!(ecosystems.contains(&Ecosystem::Deb), "{ecosystems:?}");
 }
+
+/// An upload of 100,000 components (the issue's bad-input case) is read in bounded time, and
+/// its match keys are computed for all of them.
+#[test]
+fn a_hundred_thousand_component_sbom_is_read_in_bounded_time() {
+    let mut doc = String::from(
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"component":{"type":"container","name":"big"}},"components":[{"type":"operating-system","name":"debian","version":"12"}"#,
+    );
+    for i in 0..100_000 {
+        doc.push_str(&format!(
+            r#",{{"type":"library","name":"pkg{i}","version":"1.{i}-1","purl":"pkg:deb/debian/pkg{i}@1.{i}-1?arch=amd64&distro=debian-12","properties":[{{"name":"aquasecurity:trivy:SrcName","value":"src{i}"}},{{"name":"aquasecurity:trivy:SrcVersion","value":"1.{i}"}},{{"name":"aquasecurity:trivy:SrcRelease","value":"1"}}]}}"#
+        ));
+    }
+    doc.push_str("]}");
+    let started = std::time::Instant::now();
+    let inv = Inventory::from_bytes(doc.as_bytes(), LIMIT).unwrap();
+    let keys = inv.match_keys();
+    let took = started.elapsed();
+    assert_eq!(inv.packages.len(), 100_000);
+    assert!(keys
+        .iter()
+        .all(|k| k.as_ref().is_ok_and(|k| k[0].name.starts_with("src"))));
+    // About a second on a debug build; minutes would mean something went quadratic.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    eprintln!(
+        "100k components ({} bytes): read and keyed in {took:?}",
+        doc.len()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(&advisory_db(tmp.path())).unwrap();
+    let started = std::time::Instant::now();
+    let outcome = match_inventory(&store, &inv, &MatchOptions::default()).unwrap();
+    let took = started.elapsed();
+    assert!(outcome.unmatched.is_empty());
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    eprintln!("100k components matched in {took:?}");
+}

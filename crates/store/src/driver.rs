@@ -533,6 +533,14 @@ impl PgBackend {
             location: crate::location::redact_url(url),
             reason: format!("{e}"),
         })?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(StoreError::BadLocation {
+                location: crate::location::redact_url(url),
+                reason: "TLS to PostgreSQL (sslmode=require) is not supported yet; connect over \
+                         loopback or a trusted network with sslmode=disable (or prefer)"
+                    .into(),
+            });
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -565,49 +573,72 @@ impl PgBackend {
     }
 
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let mut client = self.client()?;
-        let tx = client
-            .transaction()
-            .map_err(|source| StoreError::Postgres {
-                target: self.target.clone(),
-                source,
-            })?;
-        let mut tx = PgTx {
-            tx,
-            target: &self.target,
-            statements: HashMap::new(),
-        };
-        let out = f(&mut tx)?;
-        tx.tx.commit().map_err(|source| StoreError::Postgres {
-            target: self.target.clone(),
-            source,
-        })?;
-        Ok(out)
+        self.transaction(false, f)
     }
 
     pub(crate) fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T>) -> Result<T> {
-        let mut client = self.client()?;
-        let tx = client
-            .build_transaction()
-            .read_only(true)
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .start()
-            .map_err(|source| StoreError::Postgres {
-                target: self.target.clone(),
-                source,
-            })?;
-        let mut tx = PgTx {
-            tx,
-            target: &self.target,
-            statements: HashMap::new(),
-        };
-        let out = f(&mut tx)?;
-        tx.tx.commit().map_err(|source| StoreError::Postgres {
+        self.transaction(true, f)
+    }
+
+    /// Runs `f` in a transaction. A pooled connection that the server dropped (a PostgreSQL
+    /// restart, an administrator's `pg_terminate_backend`) fails at `BEGIN`, before anything
+    /// was done: that connection is discarded and the next one tried, so one restart costs
+    /// no request. Failures after `BEGIN` are returned, never retried.
+    fn transaction<T>(
+        &self,
+        read_only: bool,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T>,
+    ) -> Result<T> {
+        let err = |source| StoreError::Postgres {
             target: self.target.clone(),
             source,
-        })?;
-        Ok(out)
+        };
+        let mut f = Some(f);
+        let mut retries = 0;
+        loop {
+            let mut client = self.client()?;
+            let begun = if read_only {
+                client
+                    .build_transaction()
+                    .read_only(true)
+                    .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                    .start()
+            } else {
+                client.transaction()
+            };
+            let tx = match begun {
+                Ok(tx) => tx,
+                Err(e) if retries < PG_POOL_SIZE && connection_lost(&e) => {
+                    retries += 1;
+                    continue;
+                }
+                Err(e) => return Err(err(e)),
+            };
+            let mut tx = PgTx {
+                tx,
+                target: &self.target,
+                statements: HashMap::new(),
+            };
+            // Taken once: every path from here returns.
+            let f = f.take().ok_or_else(|| {
+                StoreError::Invalid("internal: a transaction body ran twice".into())
+            })?;
+            let out = f(&mut tx)?;
+            tx.tx.commit().map_err(err)?;
+            return Ok(out);
+        }
     }
+}
+
+/// The connection is gone (closed socket, server shutting down or terminated the backend).
+fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            let code = c.code();
+            code.starts_with("57P") || code.starts_with("08")
+        })
+        || std::error::Error::source(e)
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
 }
 
 /// Either backend.

@@ -655,6 +655,15 @@ pub(crate) fn sync_findings(
     Ok((records, open_now + open_outside_scope))
 }
 
+/// ` FOR UPDATE` on PostgreSQL (row locks); nothing on SQLite, whose one writer holds the
+/// whole database.
+pub(crate) fn for_update(c: &dyn Conn) -> &'static str {
+    match c.backend() {
+        crate::Backend::Postgres => " FOR UPDATE",
+        crate::Backend::Sqlite => "",
+    }
+}
+
 fn first_label<'a>(labels: &'a BTreeMap<String, String>, keys: &[String]) -> Option<&'a str> {
     keys.iter()
         .filter_map(|k| labels.get(k))
@@ -775,41 +784,48 @@ fn ingest_in(
     }
     let labels = serde_json::to_string(&doc.labels).unwrap_or_else(|_| "{}".into());
 
-    let existing = c.query_opt(
-        "SELECT id, uuid, team_id FROM assets WHERE name = $1",
+    // Insert the asset if absent, then lock its row: concurrent ingests of one asset (on
+    // PostgreSQL) wait here and run one after the other, so the version, component and finding
+    // upserts below never race. SQLite's single writer serialises them already.
+    let fresh_uuid = new_uuid();
+    let inserted = c.execute(
+        "INSERT INTO assets (uuid, name, team_id, owner, labels, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO NOTHING",
+        &params![
+            fresh_uuid.as_str(),
+            doc.asset.as_str(),
+            team_id,
+            owner,
+            labels.as_str(),
+            now
+        ],
+    )? == 1;
+    let r = c.query_one(
+        &format!(
+            "SELECT id, uuid, team_id FROM assets WHERE name = $1{}",
+            for_update(c)
+        ),
         &params![doc.asset.as_str()],
     )?;
-    let (asset_id, asset_uuid, new_asset) = match existing {
-        Some(r) => {
-            let current_team = r.opt_i64(2)?;
-            if !who.sees_team(current_team) {
-                return Err(StoreError::Forbidden(format!(
-                    "asset {:?} belongs to another team",
-                    doc.asset
-                )));
-            }
-            if team_name.is_none() {
-                team_id = current_team.or(team_id);
-            }
-            let id = r.i64(0)?;
-            c.execute(
-                "UPDATE assets SET team_id = $2, owner = COALESCE($3, owner), labels = $4, updated_at = $5 WHERE id = $1",
-                &params![id, team_id, owner, labels, now],
-            )?;
-            (id, r.text(1)?, false)
+    let asset_id = r.i64(0)?;
+    let asset_uuid = r.text(1)?;
+    let new_asset = inserted && asset_uuid == fresh_uuid;
+    if !new_asset {
+        let current_team = r.opt_i64(2)?;
+        if !who.sees_team(current_team) {
+            return Err(StoreError::Forbidden(format!(
+                "asset {:?} belongs to another team",
+                doc.asset
+            )));
         }
-        None => {
-            let uuid = new_uuid();
-            let id = c
-                .query_one(
-                    "INSERT INTO assets (uuid, name, team_id, owner, labels, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                    &params![uuid.as_str(), doc.asset.as_str(), team_id, owner, labels, now],
-                )?
-                .i64(0)?;
-            (id, uuid, true)
+        if team_name.is_none() {
+            team_id = current_team.or(team_id);
         }
-    };
+        c.execute(
+            "UPDATE assets SET team_id = $2, owner = COALESCE($3, owner), labels = $4, updated_at = $5 WHERE id = $1",
+            &params![asset_id, team_id, owner, labels, now],
+        )?;
+    }
 
     let os = doc
         .os

@@ -163,7 +163,7 @@ pub struct FindingFilter {
     pub min_severity: Option<Severity>,
     pub kev: Option<bool>,
     pub fixable: Option<bool>,
-    /// `open` (the default when None is given: both) or `resolved`.
+    /// `open` or `resolved`; None: both.
     pub state: Option<String>,
     pub vuln_id: Option<String>,
     /// Include findings triaged as suppressed.

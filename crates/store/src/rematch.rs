@@ -132,7 +132,11 @@ impl Store {
         self.engine.write(|c| {
             let r = c
                 .query_opt(
-                    "SELECT a.id, a.name, a.team_id FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id = $1",
+                    &format!(
+                        "SELECT a.id, a.name, a.team_id FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id = $1{}",
+                        // The same lock as an ingest of the asset: the two never interleave.
+                        crate::ingest::for_update(c)
+                    ),
                     &params![version_id],
                 )?
                 .ok_or_else(|| StoreError::NotFound(format!("version {version_id}")))?;

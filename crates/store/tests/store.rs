@@ -1051,6 +1051,19 @@ fn changed_components_of_the_same_version_are_replaced() {
     });
 }
 
+/// The process's peak resident set (`VmHWM`), in MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb >> 10)
+}
+
 fn big_document(n: usize) -> IngestDocument {
     let comps: Vec<ComponentInput> = (0..n)
         .map(|i| component(&format!("pkg{i}"), "1.0-1"))
@@ -1082,6 +1095,10 @@ fn big_document(n: usize) -> IngestDocument {
 #[test]
 fn a_hundred_thousand_components_ingest_in_bounded_time() {
     let doc = big_document(100_000);
+    eprintln!(
+        "peak RSS with the 100k document built: {} MiB",
+        peak_rss_mib()
+    );
     each_db(|db, store| {
         let rss_before = memory_stats::memory_stats().map_or(0, |m| m.physical_mem);
         let t = Instant::now();
@@ -1102,13 +1119,209 @@ fn a_hundred_thousand_components_ingest_in_bounded_time() {
         let again = store.ingest(&admin(), &doc).unwrap();
         assert!(again.events.is_empty() && !again.components_replaced);
         eprintln!(
-            "{}: the same 100k again in {:.2} s",
+            "{}: the same 100k again in {:.2} s; peak RSS so far {} MiB (meaningful when run alone)",
             db.label(),
-            t.elapsed().as_secs_f64()
+            t.elapsed().as_secs_f64(),
+            peak_rss_mib()
         );
         let hits = store
             .components_for_keys(&[("Debian:12".into(), "pkg99999-src".into())])
             .unwrap();
         assert_eq!(hits.len(), 1);
+    });
+}
+
+const CRASH_CHILD: &str = "BULWARK_STORE_CRASH_CHILD";
+const CRASH_READY: &str = "BULWARK_STORE_CRASH_READY";
+const CRASH_COMPONENTS: usize = 20_000;
+
+/// The child role of `a_killed_ingest_leaves_nothing_or_everything`: ingests new versions of
+/// one asset until it is killed. Without its environment variable it does nothing.
+#[test]
+fn crash_child() {
+    let (Ok(url), Ok(ready)) = (std::env::var(CRASH_CHILD), std::env::var(CRASH_READY)) else {
+        return;
+    };
+    let store = Store::open(&DatabaseLocation::parse(&url).unwrap()).unwrap();
+    let mut doc = big_document(CRASH_COMPONENTS);
+    std::fs::write(&ready, b"ready").unwrap();
+    for i in 0.. {
+        doc.version_key = format!("sha256:{i}");
+        store.ingest(&admin(), &doc).unwrap();
+    }
+}
+
+/// `kill -9` in the middle of an ingest: the database holds whole ingests only.
+#[test]
+fn a_killed_ingest_leaves_nothing_or_everything() {
+    for db in testing::databases() {
+        drop(db.open());
+        for delay_ms in [300u64, 1300, 2100] {
+            let dir = tempfile::tempdir().unwrap();
+            let ready = dir.path().join("ready");
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+                .env(CRASH_CHILD, db.url())
+                .env(CRASH_READY, &ready)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let start = Instant::now();
+            while !ready.exists() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "the child never got ready"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+
+            if let DatabaseLocation::Sqlite(p) = &db.location {
+                let c = rusqlite::Connection::open(p).unwrap();
+                let check: String = c
+                    .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(check, "ok");
+            }
+            let store = db.open();
+            let Some(asset) = store.asset_by_name(&admin(), "big").unwrap() else {
+                continue; // Killed inside the first ingest: nothing is there. Fine.
+            };
+            let versions = store
+                .versions(&admin(), asset.id, Page::new(1000, 0))
+                .unwrap();
+            for v in &versions.items {
+                let comps = store.components_of_versions(&[v.id]).unwrap();
+                assert_eq!(
+                    comps.len(),
+                    CRASH_COMPONENTS,
+                    "{}: version {} is half-written",
+                    db.label(),
+                    v.version_key
+                );
+                let open = store
+                    .findings(
+                        &admin(),
+                        v.id,
+                        &FindingFilter::default(),
+                        FindingSort::VulnId,
+                        Page::new(1, 0),
+                    )
+                    .unwrap()
+                    .total;
+                assert_eq!(
+                    open,
+                    (CRASH_COMPONENTS / 10) as i64,
+                    "{}: findings of {}",
+                    db.label(),
+                    v.version_key
+                );
+            }
+            let latest = asset
+                .latest_version
+                .expect("an asset row comes with its version");
+            assert!(versions.items.iter().any(|v| v.id == latest.id));
+            eprintln!(
+                "{}: killed after {delay_ms} ms: {} whole versions",
+                db.label(),
+                versions.total
+            );
+        }
+    }
+}
+
+/// Connections the server dropped (as on a PostgreSQL restart) cost no request: the pool
+/// discards them and starts the transaction on a fresh one.
+#[test]
+fn dropped_postgres_connections_are_replaced() {
+    let db = testing::postgres();
+    let store = db.open();
+    store.set_meta("k", "v").unwrap();
+    let DatabaseLocation::Postgres(url) = &db.location else {
+        unreachable!()
+    };
+    let mut admin_conn = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let killed = admin_conn
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .len();
+    assert!(killed >= 1, "the store's pooled connection was terminated");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(store.meta("k").unwrap().as_deref(), Some("v"));
+    store.set_meta("k", "w").unwrap();
+    assert_eq!(store.meta("k").unwrap().as_deref(), Some("w"));
+}
+
+/// A PostgreSQL that is not there: a clear error naming it, quickly.
+#[test]
+fn an_unreachable_postgres_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://bulwark:secret-pw@127.0.0.1:{port}/bulwark");
+    let t = Instant::now();
+    let err = Store::open(&DatabaseLocation::parse(&url).unwrap()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}/bulwark")) && text.contains("is it running"),
+        "{text}"
+    );
+    assert!(!text.contains("secret-pw"), "{text}");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let tls = Store::open(&DatabaseLocation::parse(&format!("{url}?sslmode=require")).unwrap())
+        .unwrap_err();
+    assert!(tls.to_string().contains("not supported yet"), "{tls}");
+    let missing = Store::open(&DatabaseLocation::Sqlite(
+        "/nonexistent-dir/x/bulwark.sqlite".into(),
+    ))
+    .unwrap_err();
+    assert!(missing.to_string().contains("does not exist"), "{missing}");
+}
+
+/// Concurrent uploads of one new asset and digest (a CI retrying while the first is still
+/// running): every one succeeds, and there is one version with each finding once.
+#[test]
+fn concurrent_ingests_of_one_asset_do_not_conflict() {
+    each_db(|db, store| {
+        let doc = document(
+            "shared",
+            "sha256:same",
+            (0..200).map(|i| component(&format!("p{i}"), "1")).collect(),
+            &[(0, "CVE-1", Severity::High), (5, "CVE-2", Severity::Low)],
+        );
+        let outcomes: Vec<IngestOutcome> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| store.ingest(&admin(), &doc)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.version_id == outcomes[0].version_id),
+            "{db:?}"
+        );
+        assert_eq!(outcomes.iter().filter(|o| o.new_asset).count(), 1);
+        assert_eq!(outcomes.iter().filter(|o| o.new_version).count(), 1);
+        let new_events: usize = outcomes.iter().map(|o| o.events.len()).sum();
+        assert_eq!(new_events, 2, "each finding is new once");
+        assert_eq!(
+            store
+                .components_of_versions(&[outcomes[0].version_id])
+                .unwrap()
+                .len(),
+            200
+        );
     });
 }

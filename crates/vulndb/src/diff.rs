@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, Row};
 use serde::Serialize;
 
-use crate::error::{sql_err, Result};
+use crate::error::{io_err, sql_err, Result};
 use crate::store::{db_path, Store};
 
 /// The difference between two stores that can change a finding.
@@ -79,6 +79,31 @@ pub fn changes_between(old: &Path, new: &Path) -> Result<AdvisoryChanges> {
     Ok(changes)
 }
 
+/// Keeps the store in `store` as it is now, in the directory `into`, so that a later
+/// [`changes_between`]`(into, store)` sees what an update or import changed. A hard link when
+/// both are on one filesystem (no copy, no disk: an update renames a new file into place and
+/// never writes to the linked one), else a copy; either way `into` holds the old or the new
+/// snapshot, never half of one.
+pub fn snapshot_store(store: &Path, into: &Path) -> Result<()> {
+    let from = db_path(store);
+    if !from.is_file() {
+        return Err(crate::Error::NotFound(store.to_path_buf()));
+    }
+    std::fs::create_dir_all(into).map_err(io_err(into))?;
+    let tmp = into.join(format!(
+        ".{}.snapshot-{}",
+        crate::DB_FILE,
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(&from, &tmp).is_err() {
+        std::fs::copy(&from, &tmp).map_err(io_err(&tmp))?;
+    }
+    let dest = db_path(into);
+    std::fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
+    Ok(())
+}
+
 /// Everything about one advisory a finding can show, in a comparable form.
 #[derive(PartialEq)]
 struct AdvisoryContent {
@@ -87,17 +112,18 @@ struct AdvisoryContent {
 }
 
 fn advisory_query(schema: &str) -> String {
-    // Aliases and affected entries are concatenated in a fixed order, so two stores built in
-    // different orders compare equal. char(30)/char(31) never occur in advisory text fields
-    // that matter here (they are control characters JSON would escape).
+    // Aliases and affected entries are concatenated in a fixed order (an ORDER BY inside the
+    // aggregate, SQLite 3.44+, bundled), so two stores built in different orders compare
+    // equal. The separators char(30)/char(31) cannot occur in the stored JSON (it escapes
+    // control characters); in names or notes they would at worst report a change.
     format!(
         "SELECT a.id, a.rid, a.summary, a.details, a.withdrawn, a.severity, a.source_severity, a.refs,
-           (SELECT group_concat(alias, char(30)) FROM
-              (SELECT alias FROM {schema}.aliases WHERE advisory = a.rid ORDER BY alias)),
-           (SELECT group_concat(e, char(30)) FROM
-              (SELECT ecosystem || char(31) || name || char(31) || status || char(31) || ranges
-                      || char(31) || versions || char(31) || coalesce(note, '') AS e
-               FROM {schema}.affected WHERE advisory = a.rid ORDER BY e))
+           (SELECT group_concat(alias, char(30) ORDER BY alias)
+              FROM {schema}.aliases WHERE advisory = a.rid),
+           (SELECT group_concat(ecosystem || char(31) || name || char(31) || status || char(31)
+                                || ranges || char(31) || versions || char(31) || coalesce(note, ''),
+                                char(30) ORDER BY ecosystem, name, status, ranges, versions, note)
+              FROM {schema}.affected WHERE advisory = a.rid)
          FROM {schema}.advisories a WHERE a.source_id = ?1 ORDER BY a.id"
     )
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bulwark_vulndb::{changes_between, import_paths, Error, NoProgress, Store, DB_FILE};
+use bulwark_vulndb::{
+    changes_between, import_paths, snapshot_store, Error, NoProgress, Store, DB_FILE,
+};
 use common::*;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -236,6 +238,33 @@ fn kev_and_epss_changes_name_cves_and_the_packages_aliasing_them() {
     // An advisory's own id reaches it too.
     let by_id = store.packages_aliasing(["PYSEC-2014-13"]).unwrap();
     assert_eq!(by_id, pairs(&[("PyPI", "requests")]));
+}
+
+#[test]
+fn a_snapshot_taken_before_an_update_diffs_against_the_updated_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ins = inputs(tmp.path());
+    let store = tmp.path().join("store");
+    let before = tmp.path().join("before");
+    import_paths(&store, &ins, &NoProgress).unwrap();
+    snapshot_store(&store, &before).unwrap();
+    assert!(changes_between(&before, &store).unwrap().is_empty());
+    edit(
+        &ins[0].join("PYSEC-2014-13.json"),
+        "\"fixed\": \"2.3.0\"",
+        "\"fixed\": \"2.3.1\"",
+    );
+    // The update renames a new file into place; the snapshot keeps the old one.
+    import_paths(&store, &ins, &NoProgress).unwrap();
+    let changes = changes_between(&before, &store).unwrap();
+    assert_eq!(changes.packages, pairs(&[("PyPI", "requests")]));
+    // Taken again, it follows the store.
+    snapshot_store(&store, &before).unwrap();
+    assert!(changes_between(&before, &store).unwrap().is_empty());
+    assert!(matches!(
+        snapshot_store(&tmp.path().join("none"), &before),
+        Err(Error::NotFound(_))
+    ));
 }
 
 /// The measurement for the report: the full shared advisory data, one advisory modified.
