@@ -191,6 +191,12 @@ async fn get_report(
         Ok(_) => return not_found(),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.message),
     };
+    // A team-limited token sees only its team's scans, whatever their state.
+    if let Some(team) = principal.team_name() {
+        if job.payload["principal"]["team"]["name"].as_str() != Some(team) {
+            return not_found();
+        }
+    }
     let image = job.payload["image"]
         .as_str()
         .unwrap_or_default()

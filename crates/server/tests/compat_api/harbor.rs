@@ -297,6 +297,52 @@ fn harbor_scans_an_artifact_from_the_registry_it_names() {
             .expect("the digest is a version");
         assert_eq!(version.label.as_deref(), Some("12"));
         assert_eq!(asset.counts.total as usize, vulns.len(), "{label}");
+
+        // A finding triaged as suppressed (bulwark's triage, e.g. from VEX or the DT API)
+        // leaves the next report Harbor fetches.
+        let first = &vulns[0];
+        let purl = first["vendor_attributes"][0]["value"].as_str().unwrap();
+        let triage = bulwark_store::TriageInput {
+            state: bulwark_store::TriageState::NotAffected,
+            justification: Some("CODE_NOT_REACHABLE".into()),
+            response: None,
+            comment: Some("harbor test".into()),
+            suppressed: true,
+        };
+        server
+            .store
+            .set_triage(
+                &admin,
+                asset.id,
+                first["id"].as_str().unwrap(),
+                purl,
+                &triage,
+            )
+            .unwrap();
+        let again = poll_report(&server, &token, &id).json();
+        assert_valid("HarborVulnerabilityReport", &again);
+        assert_eq!(
+            again["vulnerabilities"].as_array().unwrap().len(),
+            vulns.len() - 1,
+            "{label}: the suppressed finding is still reported"
+        );
+
+        // Another team's token does not see this scan.
+        let other = server
+            .store
+            .create_token(
+                &admin,
+                "other",
+                &[bulwark_store::Scope::Read],
+                Some("other-team"),
+            )
+            .unwrap()
+            .1;
+        let hidden = get(
+            &format!("{}/harbor/api/v1/scan/{id}/report", server.url),
+            &[("Authorization", &bearer(&other)), ("Accept", REPORT_MIME)],
+        );
+        assert_eq!(hidden.status, 404, "{label}: {}", hidden.text());
     }
 }
 
