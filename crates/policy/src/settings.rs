@@ -72,6 +72,9 @@ pub enum Kind {
     Licenses,
     /// `gates:`: the gates (file only).
     Gates,
+    /// A section another command reads (`server:`, read by `bulwark server`); the scans
+    /// accept it and leave it alone.
+    Section,
 }
 
 /// Where a setting lives in `bulwark.yaml`.
@@ -181,7 +184,7 @@ pub const SETTINGS: &[Setting] = &[
     flag("no_vuln", Own("no-vuln"), "BULWARK_NO_VULN", Kind::Bool, None, "Only list the SBOM's packages; do not match them against advisories."),
     flag("max_sbom_size", Own("max-sbom-size"), "BULWARK_MAX_SBOM_SIZE", Kind::Size, Some("2G"), "Largest SBOM file read (suffixes K, M, G); a larger one is refused before it is read."),
     flag("insecure", Own("registry.insecure"), "BULWARK_INSECURE", Kind::Bool, None, "Allow plain HTTP and TLS certificates that do not verify (trusted networks only)."),
-    flag("ca_certs", Own("registry.ca-certs"), "BULWARK_CA_CERT", Kind::Paths, None, "Extra CA certificate (PEM) to trust for registries; repeatable."),
+    flag("ca_certs", Own("registry.ca-certs"), "BULWARK_CA_CERT", Kind::Paths, None, "Extra CA certificate (PEM) to trust for registries and the --upload server; repeatable."),
     flag("username", Own("registry.username"), "BULWARK_REGISTRY_USERNAME", Kind::Text, None, "Registry user name (the password comes from --password-stdin or BULWARK_REGISTRY_PASSWORD); default: Docker's config.json and credential helpers."),
     flag("registry_timeout", Own("registry.timeout"), "BULWARK_REGISTRY_TIMEOUT", Kind::Uint { max: u64::MAX }, Some("30"), "Seconds a registry may take to connect, and to finish any one manifest, config or token exchange (blobs get this plus the time their size needs at --registry-min-rate)."),
     flag("registry_min_rate", Own("registry.min-rate"), "BULWARK_REGISTRY_MIN_RATE", Kind::Size, Some("10K"), "Slowest a layer blob may download, in bytes per second averaged over 30 s of waiting (suffixes K, M); a registry sending slower is given up on. 0 turns the check off. A whole manifest, config or token exchange must also end within 60 s (or twice --registry-timeout, if longer)."),
@@ -198,9 +201,14 @@ pub const SETTINGS: &[Setting] = &[
     flag("no_kev", Own("db.no-kev"), "BULWARK_DB_NO_KEV", Kind::Bool, None, "Skip the KEV feed."),
     flag("no_epss", Own("db.no-epss"), "BULWARK_DB_NO_EPSS", Kind::Bool, None, "Skip the EPSS feed."),
     flag("max_download_mib", Own("db.max-download-mib"), "BULWARK_DB_MAX_DOWNLOAD_MIB", Kind::Uint { max: u64::MAX }, Some("2048"), "Largest download accepted, in MiB."),
+    flag("upload", Own("upload.url"), "BULWARK_UPLOAD", Kind::Text, None, "After the scan, send the report to this bulwark server (`https://HOST:8470`); the token comes from --token. The report is printed as usual; a failed upload exits 2."),
+    flag("token", Own("upload.token"), "BULWARK_TOKEN", Kind::Text, None, "The API token for --upload (a token with the upload scope; `bulwark server` prints the first admin token)."),
+    flag("upload_asset", Own("upload.asset"), "BULWARK_UPLOAD_ASSET", Kind::Text, None, "The asset the uploaded report belongs to; default: the image's repository (`registry.example/app` of `registry.example/app:1.2`)."),
+    flag("upload_team", Own("upload.team"), "BULWARK_UPLOAD_TEAM", Kind::Text, None, "The team that owns the uploaded asset (a new asset only; default: the image's team label, else none)."),
     file_only("ignores", Kind::Ignores, "Ignore rules (see below)."),
     file_only("licenses", Kind::Licenses, "The licence policy (see below)."),
     file_only("gates", Kind::Gates, "The gates (see below)."),
+    file_only("server", Kind::Section, "`bulwark server`'s settings (`server.notifications`: notification rules); the scans ignore it."),
 ];
 
 /// The reference of the file-only keys (`ignores`, `licenses`, `gates`, `db`) and an example
@@ -301,7 +309,7 @@ pub fn parse_text(kind: Kind, text: &str) -> Result<Value, String> {
                 .collect::<Result<_, _>>()?,
         ),
         Kind::Sources => Value::Sources(Source::parse_list(text).map_err(|e| e.to_string())?),
-        Kind::Ignores | Kind::Licenses | Kind::Gates => {
+        Kind::Ignores | Kind::Licenses | Kind::Gates | Kind::Section => {
             return Err("is set in bulwark.yaml only".into())
         }
     })
@@ -546,6 +554,10 @@ impl<'de> DeserializeSeed<'de> for KindSeed {
             Kind::Ignores => Value::Ignores(Vec::<IgnoreRule>::deserialize(d)?),
             Kind::Licenses => Value::Licenses(LicensePolicy::deserialize(d)?),
             Kind::Gates => Value::Gates(GateConfig::deserialize(d)?),
+            Kind::Section => {
+                de::IgnoredAny::deserialize(d)?;
+                Value::Bool(true)
+            }
         })
     }
 }

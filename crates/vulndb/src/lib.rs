@@ -11,11 +11,17 @@
 //! and an `OsRelease`, evaluates ranges with `bulwark_version`'s schemes, merges aliases into
 //! one [`Finding`] per flaw and package, and enriches it with KEV, EPSS and a severity
 //! (CVSS v3.x and v4.0 base scores are computed from the vectors by [`cvss`]; the source's own
-//! rating is used only when there is no vector). The library prints nothing: progress
-//! goes through the [`Progress`] trait.
+//! rating is used only when there is no vector). For a server that keeps SBOMs and rematches
+//! them when advisories change, [`match_keys`] names where each package is looked up (the
+//! keys of a reverse index), [`changes_between`] diffs two stores into the `(ecosystem,
+//! name)`s and CVE ids whose findings may differ (against a [`snapshot_store`] taken before
+//! the update), [`Store::fingerprint`] tells cheaply that a store changed, and
+//! [`try_match_indexed`] re-evaluates only the affected packages. The library prints nothing:
+//! progress goes through the [`Progress`] trait.
 #![forbid(unsafe_code)]
 
 pub mod cvss;
+mod diff;
 mod error;
 mod feeds;
 mod import;
@@ -31,10 +37,14 @@ pub use bulwark_types::{
     CvssInfo, EpssScore, FindingPackage, FindingStatus, KevEntry, MatchOutcome, Priority,
     SeveritySource, VulnerabilityFinding as Finding,
 };
+pub use diff::{changes_between, snapshot_store, AdvisoryChanges};
 pub use error::{Error, Result};
 pub use feeds::debian_release;
 pub use import::{import_paths, ImportSummary, SourceSummary, MAX_FILE_BYTES};
-pub use matcher::{language_ecosystem, match_packages, os_ecosystem, try_match, MatchOptions};
+pub use matcher::{
+    language_ecosystem, match_keys, match_packages, os_ecosystem, try_match, try_match_indexed,
+    IndexedMatch, MatchKey, MatchOptions,
+};
 pub use model::{SeverityVector, Skips};
 pub use osv::normalize_name;
 pub use store::{Metadata, SourceCounts, SourceInfo, Store, StoreBuilder, DB_FILE, SCHEMA_VERSION};

@@ -457,3 +457,81 @@ fn priority_order() {
     let kev_count = o.findings.iter().filter(|f| f.kev.is_some()).count();
     assert!(o.findings[..kev_count].iter().all(|f| f.kev.is_some()));
 }
+
+#[test]
+fn match_keys_name_where_each_package_is_looked_up() {
+    use bulwark_vulndb::{match_keys, MatchKey};
+    let key = |e: &str, n: &str, prefix: bool| MatchKey {
+        ecosystem: e.into(),
+        name: n.into(),
+        prefix,
+    };
+    // Language packages: their own ecosystem, the name normalised as advisories store it.
+    assert_eq!(
+        match_keys(None, &pkg(Ecosystem::PyPI, "Jinja2", "2.0")).unwrap(),
+        vec![key("PyPI", "jinja2", false)]
+    );
+    // Debian: the release's ecosystem and the source package.
+    let debian = os("debian", "12");
+    let libc6 = os_pkg(Ecosystem::Deb, "libc6", "2.36-9", "glibc", "2.36-9");
+    assert_eq!(
+        match_keys(Some(&debian), &libc6).unwrap(),
+        vec![key("Debian:12", "glibc", false)]
+    );
+    // Red Hat: a prefix over the product streams.
+    let rhel = os("rhel", "9.4");
+    let keys = match_keys(Some(&rhel), &pkg(Ecosystem::Rpm, "openssl", "3.0.7-27.el9")).unwrap();
+    assert_eq!(
+        keys,
+        vec![key("Red Hat:enterprise_linux:9", "openssl", true)]
+    );
+    assert!(keys[0].covers("Red Hat:enterprise_linux:9::appstream", "openssl"));
+    assert!(!keys[0].covers("Red Hat:enterprise_linux:8::appstream", "openssl"));
+    assert!(!key("Debian:12", "glibc", false).covers("Debian:11", "glibc"));
+    // Why a package cannot be matched: the same reason `unmatched` gives.
+    let no_os = match_keys(None, &libc6).unwrap_err();
+    let outcome = run(None, std::slice::from_ref(&libc6));
+    assert_eq!(outcome.unmatched[0].1, no_os);
+}
+
+#[test]
+fn indexed_match_gives_each_package_its_full_match_findings() {
+    use bulwark_vulndb::try_match_indexed;
+    let store = Store::open(&store_dir().join("db")).unwrap();
+    let pkgs = vec![
+        pkg(Ecosystem::PyPI, "requests", "2.2.0"),
+        pkg(Ecosystem::PyPI, "requests", "2.32.0"),
+        pkg(Ecosystem::Npm, "lodash", "4.17.4"),
+        os_pkg(Ecosystem::Deb, "libc6", "2.36-9", "glibc", "2.36-9"),
+    ];
+    let full = run(None, &pkgs);
+    let indexed = try_match_indexed(
+        &store,
+        None,
+        &pkgs,
+        &[2, 0, 3, 99],
+        &MatchOptions::default(),
+    )
+    .unwrap();
+    for i in [0usize, 2] {
+        let mut want: Vec<String> = full
+            .findings
+            .iter()
+            .filter(|f| f.package.purl == pkgs[i].purl)
+            .map(|f| f.id.clone())
+            .collect();
+        let mut got: Vec<String> = indexed.findings[&i].iter().map(|f| f.id.clone()).collect();
+        want.sort();
+        got.sort();
+        assert!(!got.is_empty());
+        assert_eq!(got, want, "package {i}");
+    }
+    // Not asked for: absent; no OS for an OS package: unmatched with the reason.
+    assert!(!indexed.findings.contains_key(&1));
+    assert!(
+        indexed.unmatched[&3].contains("OS is unknown"),
+        "{:?}",
+        indexed.unmatched
+    );
+    assert_eq!(indexed.findings.len(), 2);
+}
