@@ -2,8 +2,7 @@
 //! adapter) and full rematches. A bounded number of workers claim jobs with a lease, so a job
 //! whose server was killed is claimed again after its lease expires.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bulwark_image::registry::{Credentials, Secret};
@@ -12,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::ingest::UploadMeta;
+pub use crate::job_secrets::JobSecrets;
 use crate::state::AppState;
 
 pub const SCAN_JOB: &str = "scan";
@@ -44,21 +44,6 @@ pub struct ScanRequest {
     /// The owning team of a new asset.
     #[serde(default)]
     pub team: Option<String>,
-}
-
-/// Credentials of queued scans, by job id: memory only (see [`ScanRequest::password`]).
-#[derive(Debug, Default)]
-pub struct JobSecrets(Mutex<HashMap<i64, Credentials>>);
-
-impl JobSecrets {
-    fn put(&self, id: i64, c: Credentials) {
-        if let Ok(mut map) = self.0.lock() {
-            map.insert(id, c);
-        }
-    }
-    fn take(&self, id: i64) -> Option<Credentials> {
-        self.0.lock().ok().and_then(|mut map| map.remove(&id))
-    }
 }
 
 /// Queues a scan for `who` (upload scope); returns the job id.

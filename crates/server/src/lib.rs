@@ -25,6 +25,7 @@ pub mod auth;
 pub mod compat;
 pub mod error;
 pub mod ingest;
+pub mod job_secrets;
 pub mod jobs;
 pub mod metrics;
 pub mod notifications;

@@ -111,7 +111,7 @@ pub struct AppState {
     /// Serialises advisory imports and rematches (one advisory store writer at a time).
     pub advisory_lock: Arc<tokio::sync::Mutex<()>>,
     /// Registry credentials of queued scans (memory only).
-    pub job_secrets: Arc<crate::jobs::JobSecrets>,
+    pub job_secrets: Arc<crate::job_secrets::JobSecrets>,
 }
 
 /// Wake-ups for the background workers, so a queued job does not wait for the next poll.
