@@ -43,7 +43,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// `https` when TLS is on.
     pub scheme: &'static str,
-    handle: Handle,
+    handle: Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
     /// Held until everything else has let go, then dropped on a blocking thread: the
@@ -85,7 +85,7 @@ impl RunningServer {
     }
 
     /// A handle to stop the server from a signal handler.
-    pub fn handle(&self) -> Handle {
+    pub fn handle(&self) -> Handle<SocketAddr> {
         self.handle.clone()
     }
 }
@@ -110,11 +110,15 @@ pub async fn start(
     let (task, scheme) = match &config.tls {
         Some(files) => {
             let tls = tls_config(files)?;
-            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+            let server = axum_server::from_tcp_rustls(listener, tls)
+                .map_err(|source| ServerError::Bind { addr, source })?
+                .handle(handle.clone());
             (tokio::spawn(server.serve(app)), "https")
         }
         None => {
-            let server = axum_server::from_tcp(listener).handle(handle.clone());
+            let server = axum_server::from_tcp(listener)
+                .map_err(|source| ServerError::Bind { addr, source })?
+                .handle(handle.clone());
             (tokio::spawn(server.serve(app)), "http")
         }
     };
