@@ -43,9 +43,82 @@ pub enum Command {
     /// Check configuration files (Dockerfiles, Kubernetes manifests, compose files,
     /// daemon.json) and Docker host settings for misconfigurations.
     Config(ConfigArgs),
+    /// Run the bulwark server: keeps uploaded reports and SBOMs, rematches them when the
+    /// advisories change, notifies and keeps triage (HTTP API; see README "Server").
+    Server(ServerArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// The address and port to listen on (loopback by default: nothing is exposed until you
+    /// choose an address).
+    #[arg(long, value_name = "ADDR:PORT", env = "BULWARK_LISTEN", default_value = bulwark_server::state::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Where the server keeps its SQLite database and advisory store (`DIR/advisories`: fill
+    /// it with `bulwark db update --db-dir DIR/advisories`); default: the user's data directory.
+    #[arg(long, value_name = "DIR", env = "BULWARK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://USER:PASSWORD@HOST/DB` to keep the data in PostgreSQL instead of SQLite.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "BULWARK_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "BULWARK_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "BULWARK_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body accepted (suffixes K, M, G); larger uploads get 413.
+    #[arg(long, value_name = "SIZE", env = "BULWARK_MAX_BODY_SIZE", default_value = "256M", value_parser = parse_size)]
+    pub max_body_size: u64,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "BULWARK_REQUEST_TIMEOUT",
+        default_value_t = 300
+    )]
+    pub request_timeout: u64,
+    /// Requests per second allowed per token (or per address without one); past the burst,
+    /// 429 with Retry-After.
+    #[arg(long, value_name = "N", env = "BULWARK_RATE_LIMIT", default_value_t = bulwark_server::state::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// Requests allowed at once above the rate before 429.
+    #[arg(long, value_name = "N", env = "BULWARK_RATE_BURST", default_value_t = bulwark_server::state::DEFAULT_RATE_BURST)]
+    pub rate_burst: u32,
+    /// Milliseconds between checks of the advisory store for changes (a new import is
+    /// rematched within this).
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "BULWARK_REMATCH_POLL",
+        default_value_t = 2000
+    )]
+    pub rematch_poll: u64,
+    /// Image scans (`POST /api/v1/scans`) run at once.
+    #[arg(long, value_name = "N", env = "BULWARK_SCAN_WORKERS", default_value_t = bulwark_server::state::DEFAULT_SCAN_WORKERS)]
+    pub scan_workers: usize,
+    /// The config file whose `server:` section (notification rules, registry credentials)
+    /// the server reads; default: ./bulwark.yaml when it exists.
+    #[arg(long, value_name = "FILE", env = "BULWARK_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -140,6 +213,8 @@ pub struct ImageArgs {
     _registry: RegistryFlags,
     #[command(flatten)]
     _engine: EngineFlags,
+    #[command(flatten)]
+    _upload: UploadFlags,
 }
 
 /// Flags that are settings only. Their values are read through the resolved settings
@@ -297,6 +372,16 @@ setting_flags!(
         value("registry_min_rate", "registry-min-rate", "SIZE", parse_size),
         value("require_signature", "require-signature", "KEY", value_parser!(PathBuf)),
         value("registry_retries", "registry-retries", "N", value_parser!(u32)),
+    ]
+);
+
+setting_flags!(
+    /// Where the report goes after the scan (`bulwark server`).
+    UploadFlags [
+        value("upload", "upload", "URL", value_parser!(String)),
+        value("token", "token", "TOKEN", value_parser!(String)),
+        value("upload_asset", "upload-asset", "NAME", value_parser!(String)),
+        value("upload_team", "upload-team", "TEAM", value_parser!(String)),
     ]
 );
 

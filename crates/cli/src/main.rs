@@ -8,7 +8,9 @@ mod misconfig_cmd;
 mod progress;
 mod registry_cmd;
 mod request;
+mod server_cmd;
 mod sign;
+mod upload;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::sign(args, &sub),
         Command::Verify(args) => sign::verify(args, &sub),
         Command::Fs(args) => scan_image(args, &sub, true),
+        Command::Server(args) => server_cmd::run(args, &sub),
         Command::ConfigReference => {
             print!("{}", config::reference_markdown(&Cli::command()));
             Ok(EXIT_OK)
@@ -72,7 +75,9 @@ pub(crate) fn image_request(
     let (policy, exit_code) = config::policy(&settings, LegacyGate::VulnerabilitiesAndSecrets)?;
     let format = choose_format(config::format(&settings), settings.path("output").is_some());
     // An SBOM format's vulnerabilities refer to its components: it always lists them.
-    let keep_packages = matches!(format, Format::CycloneDx | Format::Spdx);
+    // So does an upload: the server matches the packages itself.
+    let keep_packages =
+        matches!(format, Format::CycloneDx | Format::Spdx) || settings.text("upload").is_some();
     let host = request::host(&settings, matches)?;
     let request = ImageScan::from_settings(reference, &settings, host, policy, keep_packages)?;
     Ok((request, settings, exit_code, format))
@@ -86,6 +91,7 @@ fn scan_image(args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
         false => args.reference,
     };
     let (request, settings, exit_code, format) = image_request(&reference, matches)?;
+    let upload = upload::from_settings(&settings)?;
     let quiet = settings.bool("quiet");
     let bars = progress::Bars::new(std::io::stderr().is_terminal(), quiet);
     let cancel = CancelToken::new();
@@ -96,7 +102,29 @@ fn scan_image(args: ImageArgs, matches: &ArgMatches, fs: bool) -> Result<u8> {
         request.run(&bars, &cancel)?
     };
     drop(bars);
-    finish(outcome, format, settings.path("output"), exit_code, quiet)
+    let report_json = match &upload {
+        Some(_) => {
+            let mut json = Vec::new();
+            bulwark_report::write_to(
+                &outcome.report,
+                Format::Json,
+                bulwark_report::RenderOptions::default(),
+                &mut json,
+            )
+            .context("cannot render the report for the upload")?;
+            Some(json)
+        }
+        None => None,
+    };
+    let code = finish(outcome, format, settings.path("output"), exit_code, quiet)?;
+    if let (Some(upload), Some(json)) = (upload, report_json) {
+        // The report is already out; a failed upload still fails the run.
+        if let Err(e) = upload.send(json, quiet) {
+            eprintln!("error: {}", bulwark_scan::error_text(e.as_ref()));
+            return Ok(EXIT_ERROR);
+        }
+    }
+    Ok(code)
 }
 
 fn scan_sbom(args: SbomArgs, matches: &ArgMatches) -> Result<u8> {

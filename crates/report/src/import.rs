@@ -444,6 +444,21 @@ fn os_release(id: &str, version: Option<&str>, pretty: Option<&str>) -> OsReleas
     }
 }
 
+/// Trivy names the source package in properties: `SrcName`, `SrcVersion`, and `SrcRelease`
+/// and `SrcEpoch` when the version has them (the purl carries no `upstream`).
+fn trivy_source(props: &dyn Fn(&str) -> Option<String>) -> Option<PackageSource> {
+    let name = props("aquasecurity:trivy:SrcName")?;
+    let mut version = props("aquasecurity:trivy:SrcVersion")?;
+    if let Some(release) = props("aquasecurity:trivy:SrcRelease").filter(|r| !r.is_empty()) {
+        version = format!("{version}-{release}");
+    }
+    if let Some(epoch) = props("aquasecurity:trivy:SrcEpoch").filter(|e| !e.is_empty() && e != "0")
+    {
+        version = format!("{epoch}:{version}");
+    }
+    Some(PackageSource { name, version })
+}
+
 /// One package from its purl and whatever else the document says about it.
 fn package_from_purl(
     purl: Purl,
@@ -467,6 +482,7 @@ fn package_from_purl(
         props("bulwark:package:source_version"),
     ) {
         (Some(name), Some(version)) => Some(PackageSource { name, version }),
+        _ if props("aquasecurity:trivy:SrcName").is_some() => trivy_source(props),
         _ => purl.qualifiers.get("upstream").map(|u| {
             let u = u.trim_end_matches(".src.rpm");
             match u.split_once('@') {

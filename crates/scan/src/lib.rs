@@ -5,7 +5,8 @@
 //! ([`ImageScan`], [`FsScan`], [`SbomScan`], [`ConfigScan`]) and their settings, which
 //! scanners run ([`ScanPlan`]: each pulls in what it needs, a gate runs what it judges), the
 //! walk, assembly, vulnerability matching against the advisory database ([`advisories`]),
-//! policy and redaction, progress as [`Event`]s to an [`EventSink`], cancellation by a
+//! policy and redaction, uploaded SBOMs and reports read and matched server-side
+//! ([`inventory`]), progress as [`Event`]s to an [`EventSink`], cancellation by a
 //! [`CancelToken`], cosign signatures ([`signature`]) and whole-registry scans
 //! ([`registry`]). It reads only the paths and options a request names (no environment, no
 //! home or working directory) and prints nothing; rendering a report is `bulwark-report`'s,
@@ -38,6 +39,7 @@ mod config_scan;
 mod error;
 mod events;
 pub mod from_settings;
+pub mod inventory;
 mod pipeline;
 mod plan;
 pub mod registry;

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cvss;
+mod diff;
 mod error;
 mod feeds;
 mod import;
@@ -31,10 +32,14 @@ pub use bulwark_types::{
     CvssInfo, EpssScore, FindingPackage, FindingStatus, KevEntry, MatchOutcome, Priority,
     SeveritySource, VulnerabilityFinding as Finding,
 };
+pub use diff::{changes_between, AdvisoryChanges};
 pub use error::{Error, Result};
 pub use feeds::debian_release;
 pub use import::{import_paths, ImportSummary, SourceSummary, MAX_FILE_BYTES};
-pub use matcher::{language_ecosystem, match_packages, os_ecosystem, try_match, MatchOptions};
+pub use matcher::{
+    language_ecosystem, match_keys, match_packages, os_ecosystem, try_match, try_match_indexed,
+    IndexedMatch, MatchKey, MatchOptions,
+};
 pub use model::{SeverityVector, Skips};
 pub use osv::normalize_name;
 pub use store::{Metadata, SourceCounts, SourceInfo, Store, StoreBuilder, DB_FILE, SCHEMA_VERSION};

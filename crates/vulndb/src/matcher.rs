@@ -126,10 +126,47 @@ pub fn os_ecosystem(os: &OsRelease) -> std::result::Result<(String, bool), Strin
     }
 }
 
+/// Where the matcher looks a package up: an advisory ecosystem and a normalised package name.
+/// A server keeps a reverse index of these keys to find the stored packages an advisory
+/// change can affect.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct MatchKey {
+    /// The advisory ecosystem (`PyPI`, `Debian:12`), or its start when `prefix` is set.
+    pub ecosystem: String,
+    /// The package name as advisories name it (normalised; the source package for Debian,
+    /// Ubuntu and Alpine).
+    pub name: String,
+    /// `ecosystem` is a prefix: every advisory ecosystem starting with it applies (Red Hat's
+    /// `Red Hat:enterprise_linux:9::appstream` for `Red Hat:enterprise_linux:9`).
+    pub prefix: bool,
+}
+
+impl MatchKey {
+    /// Whether an advisory's affected entry `(ecosystem, name)` is looked up through this key.
+    pub fn covers(&self, ecosystem: &str, name: &str) -> bool {
+        self.name == name
+            && if self.prefix {
+                ecosystem.starts_with(&self.ecosystem)
+            } else {
+                ecosystem == self.ecosystem
+            }
+    }
+}
+
+/// The keys [`try_match`] looks `pkg` up under, given the image's OS. An error says why the
+/// package cannot be matched at all (it goes to `unmatched`).
+pub fn match_keys(
+    os: Option<&OsRelease>,
+    pkg: &Package,
+) -> std::result::Result<Vec<MatchKey>, String> {
+    target(os, pkg).map(|t| t.keys)
+}
+
 struct Target {
-    ecosystem: String,
-    prefix: bool,
-    name: String,
+    /// Every key the package is looked up under; today one per package.
+    keys: Vec<MatchKey>,
     version: String,
     scheme: Scheme,
 }
@@ -146,9 +183,11 @@ fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, 
         };
         let scheme = Scheme::for_osv_ecosystem(eco).expect("known ecosystem");
         return Ok(Target {
-            ecosystem: eco.to_string(),
-            prefix: false,
-            name: normalize_name(eco, &raw),
+            keys: vec![MatchKey {
+                ecosystem: eco.to_string(),
+                prefix: false,
+                name: normalize_name(eco, &raw),
+            }],
             version: pkg.version.clone(),
             scheme,
         });
@@ -186,9 +225,11 @@ fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, 
         _ => (pkg.name.clone(), pkg.version.clone()),
     };
     Ok(Target {
-        ecosystem,
-        prefix,
-        name,
+        keys: vec![MatchKey {
+            ecosystem,
+            prefix,
+            name,
+        }],
         version,
         scheme,
     })
@@ -333,308 +374,379 @@ pub fn try_match(
     opts: &MatchOptions,
 ) -> Result<MatchOutcome> {
     let mut out = MatchOutcome::default();
+    let mut findings = Vec::new();
+    match_each(
+        store,
+        os,
+        packages.iter().enumerate(),
+        opts,
+        &mut |_, finding| findings.push(finding),
+        &mut |_, purl, reason| out.unmatched.push((purl.clone(), reason)),
+    )?;
+    out.findings = findings;
+    out.findings.sort_by(|a, b| a.priority_cmp(b));
+    Ok(out)
+}
+
+/// Findings of some packages of an inventory, by their index in it: what a rematch
+/// re-evaluates when an advisory change touches only those packages.
+#[derive(Debug, Clone, Default)]
+pub struct IndexedMatch {
+    /// Findings per package index, in priority order; packages without findings are absent.
+    pub findings: std::collections::BTreeMap<usize, Vec<Finding>>,
+    /// Packages that could not be matched, with why.
+    pub unmatched: std::collections::BTreeMap<usize, String>,
+}
+
+/// Matches only `packages[i]` for each `i` in `indices` (indices past the end are ignored),
+/// with the same result per package as [`try_match`] on the whole list.
+pub fn try_match_indexed(
+    store: &Store,
+    os: Option<&OsRelease>,
+    packages: &[Package],
+    indices: &[usize],
+    opts: &MatchOptions,
+) -> Result<IndexedMatch> {
+    let mut out = IndexedMatch::default();
+    let mut findings: std::collections::BTreeMap<usize, Vec<Finding>> = Default::default();
+    match_each(
+        store,
+        os,
+        indices
+            .iter()
+            .filter_map(|&i| packages.get(i).map(|p| (i, p))),
+        opts,
+        &mut |i, finding| findings.entry(i).or_default().push(finding),
+        &mut |i, _, reason| {
+            out.unmatched.insert(i, reason);
+        },
+    )?;
+    for list in findings.values_mut() {
+        list.sort_by(|a, b| a.priority_cmp(b));
+    }
+    out.findings = findings;
+    Ok(out)
+}
+
+type Emit<'a> = &'a mut dyn FnMut(usize, Finding);
+type Unmatched<'a> = &'a mut dyn FnMut(usize, &bulwark_types::Purl, String);
+
+fn match_each<'p>(
+    store: &Store,
+    os: Option<&OsRelease>,
+    packages: impl Iterator<Item = (usize, &'p Package)>,
+    opts: &MatchOptions,
+    emit: Emit<'_>,
+    unmatched: Unmatched<'_>,
+) -> Result<()> {
     let mut cache: HashMap<i64, AdvisoryRow> = HashMap::new();
     // The same package often appears many times (node_modules copies, several layers).
-    #[allow(clippy::type_complexity)]
-    let mut row_cache: HashMap<(String, String), Vec<crate::store::AffectedRow>> = HashMap::new();
+    let mut row_cache: HashMap<MatchKey, Vec<crate::store::AffectedRow>> = HashMap::new();
     let mut kev_cache: HashMap<String, Option<KevEntry>> = HashMap::new();
     let mut epss_cache: HashMap<String, Option<EpssScore>> = HashMap::new();
-    for pkg in packages {
+    for (index, pkg) in packages {
         let t = match target(os, pkg) {
             Ok(t) => t,
             Err(reason) => {
-                out.unmatched.push((pkg.purl.clone(), reason));
+                unmatched(index, &pkg.purl, reason);
                 continue;
             }
         };
         if let Err(e) = compare(t.scheme, &t.version, &t.version) {
-            out.unmatched.push((
-                pkg.purl.clone(),
+            unmatched(
+                index,
+                &pkg.purl,
                 format!("installed version cannot be compared: {e}"),
-            ));
+            );
             continue;
         }
-        let key = (t.name.clone(), t.ecosystem.clone());
-        if !row_cache.contains_key(&key) {
-            let rows = store.affected_for(&t.name, &t.ecosystem, t.prefix)?;
-            row_cache.insert(key.clone(), rows);
-        }
-        let rows = &row_cache[&key];
-        if rows.is_empty() {
-            continue;
-        }
-        let mut evals = Vec::new();
-        for row in rows {
-            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(row.advisory) {
-                slot.insert(store.advisory(row.advisory)?);
+        for key in &t.keys {
+            if !row_cache.contains_key(key) {
+                let rows = store.affected_for(&key.name, &key.ecosystem, key.prefix)?;
+                row_cache.insert(key.clone(), rows);
             }
-            if cache[&row.advisory].withdrawn.is_some() {
+            let rows = &row_cache[key];
+            if rows.is_empty() {
                 continue;
             }
-            evals.push(evaluate(&t, row));
-        }
-        // Union advisories whose ids/aliases overlap.
-        let mut group_of_key: HashMap<String, usize> = HashMap::new();
-        let mut parent: Vec<usize> = Vec::new();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
+            let mut evals = Vec::new();
+            for row in rows {
+                if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(row.advisory) {
+                    slot.insert(store.advisory(row.advisory)?);
+                }
+                if cache[&row.advisory].withdrawn.is_some() {
+                    continue;
+                }
+                evals.push(evaluate(&t, row));
             }
-            x
-        }
-        let mut eval_group = Vec::with_capacity(evals.len());
-        for ev in &evals {
-            let adv = &cache[&ev.rid];
-            let g = parent.len();
-            parent.push(g);
-            // Fix bundles (a DSA listing five CVEs) are aliases of each CVE but must not merge
-            // those CVEs into one finding: they only link records by id.
-            let keys =
-                std::iter::once(&adv.id).chain(adv.aliases.iter().filter(|a| !is_bundle_id(a)));
-            for key in keys {
-                match group_of_key.get(key) {
-                    Some(&other) => {
-                        let (a, b) = (find(&mut parent, other), find(&mut parent, g));
-                        if a != b {
-                            parent[b] = a;
+            // Union advisories whose ids/aliases overlap.
+            let mut group_of_key: HashMap<String, usize> = HashMap::new();
+            let mut parent: Vec<usize> = Vec::new();
+            fn find(p: &mut [usize], mut x: usize) -> usize {
+                while p[x] != x {
+                    p[x] = p[p[x]];
+                    x = p[x];
+                }
+                x
+            }
+            let mut eval_group = Vec::with_capacity(evals.len());
+            for ev in &evals {
+                let adv = &cache[&ev.rid];
+                let g = parent.len();
+                parent.push(g);
+                // Fix bundles (a DSA listing five CVEs) are aliases of each CVE but must not merge
+                // those CVEs into one finding: they only link records by id.
+                let keys =
+                    std::iter::once(&adv.id).chain(adv.aliases.iter().filter(|a| !is_bundle_id(a)));
+                for key in keys {
+                    match group_of_key.get(key) {
+                        Some(&other) => {
+                            let (a, b) = (find(&mut parent, other), find(&mut parent, g));
+                            if a != b {
+                                parent[b] = a;
+                            }
+                        }
+                        None => {
+                            group_of_key.insert(key.clone(), g);
                         }
                     }
-                    None => {
-                        group_of_key.insert(key.clone(), g);
-                    }
                 }
+                eval_group.push(g);
             }
-            eval_group.push(g);
-        }
-        let mut groups: HashMap<usize, Vec<&Eval>> = HashMap::new();
-        for (ev, g) in evals.iter().zip(eval_group) {
-            let root = find(&mut parent, g);
-            groups.entry(root).or_default().push(ev);
-        }
-        let mut roots: Vec<usize> = groups.keys().copied().collect();
-        roots.sort_unstable();
-        for root in roots {
-            let members = &groups[&root];
-            let affected: Vec<&&Eval> = members.iter().filter(|e| e.affected).collect();
-            let status;
-            if affected.is_empty() {
-                if opts.include_not_affected && members.iter().any(|e| e.not_affected_row) {
-                    status = FindingStatus::NotAffected;
+            let mut groups: HashMap<usize, Vec<&Eval>> = HashMap::new();
+            for (ev, g) in evals.iter().zip(eval_group) {
+                let root = find(&mut parent, g);
+                groups.entry(root).or_default().push(ev);
+            }
+            let mut roots: Vec<usize> = groups.keys().copied().collect();
+            roots.sort_unstable();
+            for root in roots {
+                let members = &groups[&root];
+                let affected: Vec<&&Eval> = members.iter().filter(|e| e.affected).collect();
+                let status;
+                if affected.is_empty() {
+                    if opts.include_not_affected && members.iter().any(|e| e.not_affected_row) {
+                        status = FindingStatus::NotAffected;
+                    } else {
+                        continue;
+                    }
                 } else {
-                    continue;
+                    // A record that knows the fix (and says this version has it) beats records that
+                    // only know the flaw is unfixed (the Debian CVE list vs the DSA list).
+                    let fixed_here = members
+                        .iter()
+                        .any(|e| !e.affected && !e.not_affected_row && e.fix_known);
+                    // For a distribution, a release's own fix (a DSA/DLA line) is authoritative:
+                    // the CVE list's version for a release without its own line is inherited from
+                    // unstable and is only a later build of the same fix.
+                    if fixed_here
+                        && (pkg.ecosystem.is_os() || affected.iter().all(|e| !e.fix_known))
+                    {
+                        continue;
+                    }
+                    status = if affected.iter().any(|e| !e.fixed_above.is_empty()) {
+                        FindingStatus::Fixed
+                    } else {
+                        FindingStatus::Unfixed
+                    };
                 }
-            } else {
-                // A record that knows the fix (and says this version has it) beats records that
-                // only know the flaw is unfixed (the Debian CVE list vs the DSA list).
-                let fixed_here = members
-                    .iter()
-                    .any(|e| !e.affected && !e.not_affected_row && e.fix_known);
-                // For a distribution, a release's own fix (a DSA/DLA line) is authoritative:
-                // the CVE list's version for a release without its own line is inherited from
-                // unstable and is only a later build of the same fix.
-                if fixed_here && (pkg.ecosystem.is_os() || affected.iter().all(|e| !e.fix_known)) {
-                    continue;
-                }
-                status = if affected.iter().any(|e| !e.fixed_above.is_empty()) {
-                    FindingStatus::Fixed
+                let relevant: Vec<&Eval> = if status == FindingStatus::NotAffected {
+                    members
+                        .iter()
+                        .copied()
+                        .filter(|e| e.not_affected_row)
+                        .collect()
                 } else {
-                    FindingStatus::Unfixed
+                    affected.iter().map(|e| **e).collect()
                 };
-            }
-            let relevant: Vec<&Eval> = if status == FindingStatus::NotAffected {
-                members
+                let advs: Vec<&AdvisoryRow> = members.iter().map(|e| &cache[&e.rid]).collect();
+                let mut ids: BTreeSet<String> = BTreeSet::new();
+                for a in &advs {
+                    ids.insert(a.id.clone());
+                    ids.extend(a.aliases.iter().cloned());
+                }
+                let primary = ids
                     .iter()
-                    .copied()
-                    .filter(|e| e.not_affected_row)
-                    .collect()
-            } else {
-                affected.iter().map(|e| **e).collect()
-            };
-            let advs: Vec<&AdvisoryRow> = members.iter().map(|e| &cache[&e.rid]).collect();
-            let mut ids: BTreeSet<String> = BTreeSet::new();
-            for a in &advs {
-                ids.insert(a.id.clone());
-                ids.extend(a.aliases.iter().cloned());
-            }
-            let primary = ids
-                .iter()
-                .min_by(|a, b| id_rank(a).cmp(&id_rank(b)))
-                .cloned()
-                .unwrap_or_default();
-            let mut all_ids = vec![primary.clone()];
-            all_ids.extend(ids.iter().filter(|i| **i != primary).cloned());
+                    .min_by(|a, b| id_rank(a).cmp(&id_rank(b)))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut all_ids = vec![primary.clone()];
+                all_ids.extend(ids.iter().filter(|i| **i != primary).cloned());
 
-            let mut fixed: Vec<String> = Vec::new();
-            for e in &relevant {
-                for f in &e.fixed_above {
-                    if !fixed.contains(f) {
-                        fixed.push(f.clone());
+                let mut fixed: Vec<String> = Vec::new();
+                for e in &relevant {
+                    for f in &e.fixed_above {
+                        if !fixed.contains(f) {
+                            fixed.push(f.clone());
+                        }
                     }
                 }
-            }
-            fixed.sort_by(|a, b| compare(t.scheme, a, b).unwrap_or(Ordering::Equal));
-            let status_note = relevant.iter().find_map(|e| e.note.clone());
+                fixed.sort_by(|a, b| compare(t.scheme, a, b).unwrap_or(Ordering::Equal));
+                let status_note = relevant.iter().find_map(|e| e.note.clone());
 
-            // Severity: computed CVSS v3 first, then the sources' own ratings.
-            let mut cvss: Option<CvssInfo> = None;
-            let mut v4: Option<CvssInfo> = None;
-            for a in &advs {
-                for s in &a.severity {
-                    if s.kind.starts_with("CVSS_V3") {
-                        if let Some(c) = base_score_v3(&s.score) {
-                            if cvss
-                                .as_ref()
-                                .and_then(|x| x.base_score)
-                                .is_none_or(|best| c.base_score > best)
-                            {
-                                cvss = Some(CvssInfo {
-                                    version: format!("3.{}", c.minor),
+                // Severity: computed CVSS v3 first, then the sources' own ratings.
+                let mut cvss: Option<CvssInfo> = None;
+                let mut v4: Option<CvssInfo> = None;
+                for a in &advs {
+                    for s in &a.severity {
+                        if s.kind.starts_with("CVSS_V3") {
+                            if let Some(c) = base_score_v3(&s.score) {
+                                if cvss
+                                    .as_ref()
+                                    .and_then(|x| x.base_score)
+                                    .is_none_or(|best| c.base_score > best)
+                                {
+                                    cvss = Some(CvssInfo {
+                                        version: format!("3.{}", c.minor),
+                                        vector: s.score.clone(),
+                                        base_score: Some(c.base_score),
+                                    });
+                                }
+                            }
+                        } else if s.kind == "CVSS_V4" {
+                            let score = base_score_v4(&s.score).ok();
+                            let better = match (&v4, score) {
+                                (None, _) => true,
+                                (Some(x), Some(new)) => x.base_score.is_none_or(|best| new > best),
+                                (Some(_), None) => false,
+                            };
+                            if better {
+                                v4 = Some(CvssInfo {
+                                    version: "4.0".into(),
                                     vector: s.score.clone(),
-                                    base_score: Some(c.base_score),
+                                    base_score: score,
                                 });
                             }
                         }
-                    } else if s.kind == "CVSS_V4" {
-                        let score = base_score_v4(&s.score).ok();
-                        let better = match (&v4, score) {
-                            (None, _) => true,
-                            (Some(x), Some(new)) => x.base_score.is_none_or(|best| new > best),
-                            (Some(_), None) => false,
-                        };
-                        if better {
-                            v4 = Some(CvssInfo {
-                                version: "4.0".into(),
-                                vector: s.score.clone(),
-                                base_score: score,
-                            });
+                    }
+                }
+                let rated = advs
+                    .iter()
+                    .filter_map(|a| a.source_severity.as_deref().and_then(source_rating))
+                    .max_by_key(|(s, _)| *s);
+                // A scored v4.0 vector counts only when no v3 vector was scored.
+                let computed = cvss
+                    .as_ref()
+                    .or(v4.as_ref().filter(|c| c.base_score.is_some()));
+                let (severity, severity_source, score) = match (computed, rated) {
+                    (Some(c), _) => {
+                        let s = c.base_score.unwrap_or(0.0);
+                        // The matcher only builds CvssInfo for versions 3.0, 3.1 and 4.0.
+                        let source =
+                            SeveritySource::cvss(&c.version).unwrap_or(SeveritySource::None);
+                        (severity_for_score(s), source, s)
+                    }
+                    (None, Some((sev, label))) => (sev, label, stand_in(sev)),
+                    (None, None) => (Severity::Unknown, SeveritySource::None, 0.0),
+                };
+                let cvss = cvss.or(v4);
+
+                let mut kev = None;
+                let mut epss: Option<EpssScore> = None;
+                for id in all_ids.iter().filter(|i| i.starts_with("CVE-")) {
+                    let k = kev_cache
+                        .entry(id.clone())
+                        .or_insert_with(|| store.kev(id).ok().flatten());
+                    if kev.is_none() {
+                        kev.clone_from(k);
+                    }
+                    let e = epss_cache
+                        .entry(id.clone())
+                        .or_insert_with(|| store.epss(id).ok().flatten());
+                    if let Some(e) = e {
+                        if epss.as_ref().is_none_or(|best| e.score > best.score) {
+                            epss = Some(e.clone());
                         }
                     }
                 }
-            }
-            let rated = advs
-                .iter()
-                .filter_map(|a| a.source_severity.as_deref().and_then(source_rating))
-                .max_by_key(|(s, _)| *s);
-            // A scored v4.0 vector counts only when no v3 vector was scored.
-            let computed = cvss
-                .as_ref()
-                .or(v4.as_ref().filter(|c| c.base_score.is_some()));
-            let (severity, severity_source, score) = match (computed, rated) {
-                (Some(c), _) => {
-                    let s = c.base_score.unwrap_or(0.0);
-                    // The matcher only builds CvssInfo for versions 3.0, 3.1 and 4.0.
-                    let source = SeveritySource::cvss(&c.version).unwrap_or(SeveritySource::None);
-                    (severity_for_score(s), source, s)
+                let mut reasons = Vec::new();
+                if let Some(k) = &kev {
+                    reasons.push(match &k.due_date {
+                        Some(d) => format!("in CISA KEV (due {d})"),
+                        None => "in CISA KEV".to_string(),
+                    });
                 }
-                (None, Some((sev, label))) => (sev, label, stand_in(sev)),
-                (None, None) => (Severity::Unknown, SeveritySource::None, 0.0),
-            };
-            let cvss = cvss.or(v4);
-
-            let mut kev = None;
-            let mut epss: Option<EpssScore> = None;
-            for id in all_ids.iter().filter(|i| i.starts_with("CVE-")) {
-                let k = kev_cache
-                    .entry(id.clone())
-                    .or_insert_with(|| store.kev(id).ok().flatten());
-                if kev.is_none() {
-                    kev.clone_from(k);
+                if let Some(e) = &epss {
+                    reasons.push(format!(
+                        "EPSS {:.2} ({} percentile)",
+                        e.score,
+                        ordinal((e.percentile * 100.0).floor() as u32)
+                    ));
                 }
-                let e = epss_cache
-                    .entry(id.clone())
-                    .or_insert_with(|| store.epss(id).ok().flatten());
-                if let Some(e) = e {
-                    if epss.as_ref().is_none_or(|best| e.score > best.score) {
-                        epss = Some(e.clone());
+                match (&cvss, severity) {
+                    (
+                        Some(CvssInfo {
+                            base_score: Some(s),
+                            version,
+                            ..
+                        }),
+                        sev,
+                    ) if version.starts_with('3') || version.starts_with('4') => {
+                        reasons.push(format!("CVSS {s:.1} {sev}"))
                     }
+                    (_, Severity::Unknown) => reasons.push("severity unknown".into()),
+                    (_, sev) => reasons.push(format!("{severity_source} {sev}")),
                 }
-            }
-            let mut reasons = Vec::new();
-            if let Some(k) = &kev {
-                reasons.push(match &k.due_date {
-                    Some(d) => format!("in CISA KEV (due {d})"),
-                    None => "in CISA KEV".to_string(),
-                });
-            }
-            if let Some(e) = &epss {
-                reasons.push(format!(
-                    "EPSS {:.2} ({} percentile)",
-                    e.score,
-                    ordinal((e.percentile * 100.0).floor() as u32)
-                ));
-            }
-            match (&cvss, severity) {
-                (
-                    Some(CvssInfo {
-                        base_score: Some(s),
-                        version,
-                        ..
-                    }),
-                    sev,
-                ) if version.starts_with('3') || version.starts_with('4') => {
-                    reasons.push(format!("CVSS {s:.1} {sev}"))
-                }
-                (_, Severity::Unknown) => reasons.push("severity unknown".into()),
-                (_, sev) => reasons.push(format!("{severity_source} {sev}")),
-            }
-            let primary_adv = advs.iter().find(|a| a.id == primary).or(advs.first());
-            let title = primary_adv
-                .and_then(|a| a.summary.clone())
-                .or_else(|| advs.iter().find_map(|a| a.summary.clone()))
-                .or_else(|| {
-                    advs.iter().find_map(|a| {
-                        a.details
-                            .as_deref()
-                            .map(|d| d.lines().next().unwrap_or("").chars().take(160).collect())
+                let primary_adv = advs.iter().find(|a| a.id == primary).or(advs.first());
+                let title = primary_adv
+                    .and_then(|a| a.summary.clone())
+                    .or_else(|| advs.iter().find_map(|a| a.summary.clone()))
+                    .or_else(|| {
+                        advs.iter().find_map(|a| {
+                            a.details
+                                .as_deref()
+                                .map(|d| d.lines().next().unwrap_or("").chars().take(160).collect())
+                        })
                     })
-                })
-                .filter(|s: &String| !s.is_empty());
-            let mut references: Vec<String> = Vec::new();
-            for a in &advs {
-                for r in &a.references {
-                    if references.len() < 10 && !references.contains(r) {
-                        references.push(r.clone());
+                    .filter(|s: &String| !s.is_empty());
+                let mut references: Vec<String> = Vec::new();
+                for a in &advs {
+                    for r in &a.references {
+                        if references.len() < 10 && !references.contains(r) {
+                            references.push(r.clone());
+                        }
                     }
                 }
+                let ecosystem = relevant
+                    .first()
+                    .map(|e| e.ecosystem.clone())
+                    .unwrap_or_else(|| key.ecosystem.clone());
+                emit(
+                    index,
+                    Finding {
+                        id: primary,
+                        ids: all_ids,
+                        package: FindingPackage {
+                            name: pkg.name.clone(),
+                            version: pkg.version.clone(),
+                            purl: pkg.purl.clone(),
+                            ecosystem: pkg.ecosystem,
+                            layer_index: pkg.layer.index,
+                            layer_created_by: pkg.layer.created_by.clone(),
+                            advisory_ecosystem: ecosystem,
+                            advisory_name: key.name.clone(),
+                        },
+                        installed_version: t.version.clone(),
+                        fixed_versions: fixed,
+                        status,
+                        status_note,
+                        severity,
+                        severity_source,
+                        cvss,
+                        priority: Priority {
+                            kev: kev.is_some(),
+                            epss: epss.as_ref().map(|e| e.score),
+                            score,
+                            reason: reasons.join("; "),
+                        },
+                        epss,
+                        kev,
+                        title,
+                        references,
+                    },
+                );
             }
-            let ecosystem = relevant
-                .first()
-                .map(|e| e.ecosystem.clone())
-                .unwrap_or_else(|| t.ecosystem.clone());
-            out.findings.push(Finding {
-                id: primary,
-                ids: all_ids,
-                package: FindingPackage {
-                    name: pkg.name.clone(),
-                    version: pkg.version.clone(),
-                    purl: pkg.purl.clone(),
-                    ecosystem: pkg.ecosystem,
-                    layer_index: pkg.layer.index,
-                    layer_created_by: pkg.layer.created_by.clone(),
-                    advisory_ecosystem: ecosystem,
-                    advisory_name: t.name.clone(),
-                },
-                installed_version: t.version.clone(),
-                fixed_versions: fixed,
-                status,
-                status_note,
-                severity,
-                severity_source,
-                cvss,
-                priority: Priority {
-                    kev: kev.is_some(),
-                    epss: epss.as_ref().map(|e| e.score),
-                    score,
-                    reason: reasons.join("; "),
-                },
-                epss,
-                kev,
-                title,
-                references,
-            });
         }
     }
-    out.findings.sort_by(|a, b| a.priority_cmp(b));
-    Ok(out)
+    Ok(())
 }

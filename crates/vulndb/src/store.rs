@@ -188,6 +188,50 @@ impl Store {
         sql_err(db_path(&self.dir))
     }
 
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn sql_error(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        move |source| Error::Sqlite {
+            path: db_path(&self.dir),
+            source,
+        }
+    }
+
+    /// A short hex digest of the store's meta table and source list (their validators, fetch
+    /// times and counts): it changes with every import or update that commits, and reading it
+    /// costs a few small queries. A poller opens the store anew each time (a [`Store`] keeps
+    /// reading the file it opened, while an update renames a new file into place) and
+    /// compares this with the last value it saw.
+    pub fn fingerprint(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        let mut feed = |sql: &str| -> Result<()> {
+            let mut stmt = self.conn.prepare(sql).map_err(self.err())?;
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).map_err(self.err())?;
+            while let Some(row) = rows.next().map_err(self.err())? {
+                for i in 0..columns {
+                    let value: rusqlite::types::Value = row.get(i).map_err(self.err())?;
+                    // Length-prefixed, so ("ab","c") and ("a","bc") differ.
+                    let text = format!("{value:?}");
+                    hash.update((text.len() as u64).to_le_bytes());
+                    hash.update(text.as_bytes());
+                }
+            }
+            Ok(())
+        };
+        feed("SELECT key, value FROM meta ORDER BY key")?;
+        feed("SELECT name, kind, location, etag, last_modified, fetched_at, advisories, affected, kev, epss, skipped FROM sources ORDER BY name")?;
+        Ok(hash
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+
     /// Schema version, age, sources and counts.
     pub fn metadata(&self) -> Result<Metadata> {
         let updated_at: String = self
