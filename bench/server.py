@@ -963,7 +963,8 @@ def main():
     except OSError:
         pass
     paths = [(bulwark, "<bulwark>" if not bulwark.startswith(REPO) else
-              os.path.relpath(bulwark, REPO)), (args.advisories, "<advisories>"), (REPO, "<repo>")]
+              os.path.relpath(bulwark, REPO)), (args.advisories, "<advisories>"),
+             (workdir, "<tmp>"), (REPO, "<repo>")]
     argv = " ".join(sys.argv[1:])
     meta = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit,
