@@ -451,7 +451,8 @@ def rss_of(pid):
 
 
 class Server:
-    def __init__(self, bulwark, data_dir, database, admin_token, log_path, extra_args=()):
+    def __init__(self, bulwark, data_dir, database, admin_token, log_path, extra_args=(),
+                 nice=None):
         self.port = free_port()
         self.data_dir = data_dir
         cmd = [bulwark, "server", "--listen", f"127.0.0.1:{self.port}", "--data-dir", data_dir]
@@ -464,7 +465,8 @@ class Server:
         self.log = open(log_path, "wb")
         # cwd: the data dir, so no ./bulwark.yaml of the checkout is read as the server's config.
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     stdin=subprocess.DEVNULL, cwd=data_dir)
+                                     stdin=subprocess.DEVNULL, cwd=data_dir,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
         deadline = time.monotonic() + 60
         api = Api(self.port, admin_token)
         while True:
@@ -500,11 +502,16 @@ class Postgres:
     """A throwaway cluster from scripts/postgres.sh (as root it runs as `postgres`, so its
     directory's parents must be traversable)."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, nice=None):
         self.dir = os.path.join(workdir, "pg")
         self.url = subprocess.run(["bash", os.path.join(REPO, "scripts", "postgres.sh"), "start",
-                                   self.dir], check=True, capture_output=True,
-                                  text=True).stdout.strip()
+                                   self.dir], check=True, capture_output=True, text=True,
+                                  preexec_fn=(lambda: os.nice(nice)) if nice else None
+                                  ).stdout.strip()
+
+    def postmaster(self):
+        with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+            return int(f.readline())
 
     def stop(self):
         subprocess.run(["bash", os.path.join(REPO, "scripts", "postgres.sh"), "stop", self.dir],
@@ -532,24 +539,59 @@ def upload_path(facts):
     return "/api/v1/reports?" + urllib.parse.urlencode({"team": facts["team"]})
 
 
-def load(port, corpus, tokens, admin_token, concurrency, first_n):
-    """Uploads every SBOM with `concurrency` threads. Returns per-upload records and totals."""
-    # The first `first_n` bodies are built before the clock starts, so the measured window is
+def set_thread_nice(n):
+    """Linux niceness is per thread: set this thread's."""
+    if n is not None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), n)
+
+
+def renice_tree(pid, n):
+    """Every thread of `pid` and of its descendants to niceness `n` (root may lower it)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                try:
+                    os.setpriority(os.PRIO_PROCESS, int(tid), n)
+                except OSError:
+                    pass
+        except OSError:
+            pass
+
+
+def load(port, corpus, tokens, admin_token, concurrency, start, end, prebuild=False,
+         stop_at=None, nice=None):
+    """Uploads SBOMs [start, end) with `concurrency` threads, each taking the next index, until
+    done or (unless None) time.time() >= stop_at; what was uploaded is always a prefix.
+    Returns (records by index, seconds, 429 answers, client seconds spent building bodies)."""
+    # With prebuild the bodies are built before the clock starts, so the measured window is
     # the server's, not this script's JSON encoding.
-    pre = {i: corpus.sbom(i) for i in range(min(first_n, corpus.sboms))}
-    records = [None] * corpus.sboms
-    next_index = [0]
+    pre = {i: corpus.sbom(i) for i in range(start, end)} if prebuild else {}
+    records = {}
+    next_index = [start]
     lock = threading.Lock()
     errors = []
     throttled = [0]
     gen_seconds = [0.0]
 
     def worker():
+        set_thread_nice(nice)
         api = Api(port, admin_token)
         while True:
             with lock:
                 i = next_index[0]
-                if i >= corpus.sboms or len(errors) > 20:
+                if i >= end or len(errors) > 20 or (stop_at and time.time() >= stop_at):
                     break
                 next_index[0] += 1
             if i in pre:
@@ -573,7 +615,8 @@ def load(port, corpus, tokens, admin_token, concurrency, first_n):
             if status not in (200, 201):
                 with lock:
                     errors.append(f"upload {i}: HTTP {status}: {data[:200]!r}")
-            records[i] = (t0, t1, status, facts["marked"], len(body))
+            with lock:
+                records[i] = (t0, t1, status, facts["marked"], len(body))
         api.close()
 
     started = time.monotonic()
@@ -588,8 +631,10 @@ def load(port, corpus, tokens, admin_token, concurrency, first_n):
     return records, total, throttled[0], gen_seconds[0]
 
 
-def upload_stats(records, n):
-    window = [r for r in records[:n] if r]
+def upload_stats(records):
+    window = list(records.values())
+    if not window:
+        return None
     lat = [(r[1] - r[0]) * 1000 for r in window]
     span = max(r[1] for r in window) - min(r[0] for r in window)
     return {"uploads": len(window), "seconds": round(span, 2),
@@ -737,56 +782,85 @@ def portfolio(api, teams, requests, limit=50):
             "p99_ms": round(percentile(lat, 99), 2), "max_ms": round(max(lat), 2)}
 
 
-def run_database(kind, args, bulwark, corpus, workdir, webhooks, pg):
-    data_dir = os.path.join(workdir, kind)
-    os.makedirs(data_dir)
-    subprocess.run([bulwark, "db", "import", "--db-dir", os.path.join(data_dir, "advisories"),
-                    args.advisories], check=True, capture_output=True)
-    admin = "bench-admin-" + hashlib.sha256(kind.encode()).hexdigest()[:24]
-    database = pg.url if kind == "postgres" else None
-    server = Server(bulwark, data_dir, database, admin, os.path.join(workdir, f"{kind}.log"),
-                    args.server_arg)
-    out = {"database": kind}
-    try:
-        api = Api(server.port, admin)
+class Target:
+    """One database under test: its server, admin API and team tokens, and how many SBOMs it
+    holds (always the prefix [0, loaded) of the corpus)."""
+
+    def __init__(self, kind, args, bulwark, workdir, pg, nice):
+        self.kind = kind
+        self.data_dir = os.path.join(workdir, kind)
+        os.makedirs(self.data_dir)
+        subprocess.run([bulwark, "db", "import", "--db-dir",
+                        os.path.join(self.data_dir, "advisories"), args.advisories],
+                       check=True, capture_output=True)
+        self.admin = "bench-admin-" + hashlib.sha256(kind.encode()).hexdigest()[:24]
+        self.server = Server(bulwark, self.data_dir, pg.url if kind == "postgres" else None,
+                             self.admin, os.path.join(workdir, f"{kind}.log"), args.server_arg,
+                             nice)
+        self.api = Api(self.server.port, self.admin)
         # The server's first advisory check matches against an empty store: let it pass.
         time.sleep(0.5)
-        tokens = setup_tokens(api, args.teams) if args.team_tokens else {}
-        print(f"[{kind}] loading {corpus.sboms} SBOMs at concurrency {args.concurrency}", flush=True)
-        records, total, throttled, gen = load(server.port, corpus, tokens, admin,
-                                              args.concurrency, args.first)
-        out["upload_first"] = upload_stats(records, args.first)
-        out["upload_all"] = upload_stats(records, len(records))
-        out["load_seconds"] = round(total, 1)
-        out["client_generation_seconds"] = round(gen, 1)
+        self.tokens = setup_tokens(self.api, args.teams) if args.team_tokens else {}
+        self.loaded = 0
+        self.out = {"database": kind}
+
+    def prepare(self, corpus, args, upto, stop_at=None, nice=None):
+        """The untimed bulk of the load (at `nice`, until `stop_at` when given)."""
+        if upto <= 0:
+            return
+        print(f"[{self.kind}] preparing: SBOMs 0..{upto} at concurrency {args.concurrency}"
+              + (f", niceness {nice}" if nice else ""), flush=True)
+        records, total, throttled, gen = load(self.server.port, corpus, self.tokens, self.admin,
+                                              args.concurrency, 0, upto, stop_at=stop_at,
+                                              nice=nice)
+        self.loaded = len(records)
+        self.out["prepare"] = {"sboms": self.loaded, "seconds": round(total, 1),
+                               "niceness": nice or 0, "throttled_429": throttled,
+                               "client_generation_seconds": round(gen, 1),
+                               "uploads": upload_stats(records)}
+        print(f"[{self.kind}] prepared {self.loaded} SBOMs in {total:.1f} s", flush=True)
+
+    def measure(self, corpus, args, bulwark, workdir, webhooks):
+        kind, out, api = self.kind, self.out, self.api
+        start, end = self.loaded, min(corpus.sboms, self.loaded + args.first)
+        print(f"[{kind}] timed uploads: SBOMs {start}..{end} at concurrency {args.concurrency}",
+              flush=True)
+        records, total, throttled, _ = load(self.server.port, corpus, self.tokens, self.admin,
+                                            args.concurrency, start, end, prebuild=True)
+        self.loaded = end
+        out["stored_sboms"] = end
+        out["upload_window"] = dict(upload_stats(records), after=start)
         out["throttled_429"] = throttled
-        out["rss_after_load_mib"] = server.rss()
-        print(f"[{kind}] load {total:.1f} s; first {args.first}: {out['upload_first']}", flush=True)
+        prep = out.get("prepare")
+        out["load_seconds"] = round(total + (prep["seconds"] if prep else 0), 1)
+        out["rss_after_load_mib"] = self.server.rss()
+        print(f"[{kind}] {out['upload_window']}", flush=True)
         time.sleep(args.settle)
-        marked_versions = sum(1 for i in range(corpus.sboms) if (i % corpus.assets) in corpus.marked)
-        marked_assets = len(corpus.marked & {i % corpus.assets for i in range(corpus.sboms)})
+        stored = range(self.loaded)
+        marked_versions = sum(1 for i in stored if (i % corpus.assets) in corpus.marked)
+        marked_assets = len(corpus.marked & {i % corpus.assets for i in stored})
         api.json("POST", "/api/v1/notifications/rules",
                  {"type": "webhook", "name": "bench", "url": webhooks.url,
                   "secret": WEBHOOK_SECRET, "on": ["new_finding"]})
         for via, advisory_id in NEW_ADVISORIES.items():
             out[f"new_advisory_{via}"] = r = new_advisory(
-                api, bulwark, data_dir, workdir, webhooks, marked_assets, marked_versions,
+                api, bulwark, self.data_dir, workdir, webhooks, marked_assets, marked_versions,
                 advisory_id, via)
             print(f"[{kind}] new advisory ({via}): {r}", flush=True)
             time.sleep(args.settle)
         out["full_rematch"] = full_rematch(api)
-        print(f"[{kind}] full rematch: {out['full_rematch']['seconds']} s", flush=True)
+        print(f"[{kind}] full rematch: {out['full_rematch']}", flush=True)
         out["portfolio"] = portfolio(api, args.teams, args.portfolio_requests)
         print(f"[{kind}] portfolio: {out['portfolio']}", flush=True)
-        out["rss_end_mib"] = server.rss()
-        api.close()
-    finally:
-        server.stop()
-    if kind == "sqlite":
-        size = sum(os.path.getsize(os.path.join(data_dir, f)) for f in os.listdir(data_dir)
-                   if f.startswith("bulwark.sqlite"))
-        out["database_mib"] = round(size / 2**20, 1)
-    return out
+        out["rss_end_mib"] = self.server.rss()
+
+    def stop(self):
+        self.api.close()
+        self.server.stop()
+        if self.kind == "sqlite":
+            size = sum(os.path.getsize(os.path.join(self.data_dir, f))
+                       for f in os.listdir(self.data_dir) if f.startswith("bulwark.sqlite"))
+            self.out["database_mib"] = round(size / 2**20, 1)
 
 
 # ---------------------------------------------------------------- report
@@ -823,13 +897,15 @@ def markdown(meta, results):
                 vals.append("-")
         lines.append(f"| {label} | " + " | ".join(vals) + f" | {target} |")
 
-    f = meta["first"]
-    row(f"first {f} uploads: uploads/s", lambda r: r["upload_first"]["per_second"])
-    row(f"first {f} uploads: p50 ms", lambda r: r["upload_first"]["p50_ms"])
-    row(f"first {f} uploads: p95 ms", lambda r: r["upload_first"]["p95_ms"])
-    row(f"first {f} uploads: p99 ms", lambda r: r["upload_first"]["p99_ms"])
-    row("all uploads: uploads/s", lambda r: r["upload_all"]["per_second"])
-    row("all uploads: p99 ms", lambda r: r["upload_all"]["p99_ms"])
+    row("SBOMs stored at the end", lambda r: r["stored_sboms"])
+    row("timed uploads: onto a server already holding", lambda r: r["upload_window"]["after"])
+    row("timed uploads: count", lambda r: r["upload_window"]["uploads"])
+    row("timed uploads: uploads/s", lambda r: r["upload_window"]["per_second"])
+    row("timed uploads: p50 ms", lambda r: r["upload_window"]["p50_ms"])
+    row("timed uploads: p95 ms", lambda r: r["upload_window"]["p95_ms"])
+    row("timed uploads: p99 ms", lambda r: r["upload_window"]["p99_ms"])
+    row("untimed bulk load: uploads/s (niceness)",
+        lambda r: f"{r['prepare']['uploads']['per_second']} ({r['prepare']['niceness']})")
     row("total load s", lambda r: r["load_seconds"])
     row("429 answers during load", lambda r: r["throttled_429"])
     row("new advisory: affected assets / versions",
@@ -857,7 +933,7 @@ def markdown(meta, results):
     if "sqlite" in by and "postgres" in by:
         s, p = by["sqlite"], by["postgres"]
         for label, get in [("load time", lambda r: r["load_seconds"]),
-                           ("upload p99", lambda r: r["upload_first"]["p99_ms"]),
+                           ("upload p99", lambda r: r["upload_window"]["p99_ms"]),
                            ("full rematch", lambda r: r["full_rematch"]["seconds"]),
                            ("portfolio p99", lambda r: r["portfolio"]["p99_ms"])]:
             try:
@@ -879,6 +955,48 @@ def markdown(meta, results):
         lines.append(f"- `{c}`")
     lines.append("")
     return "\n".join(lines)
+
+
+def make_meta(args, bulwark, workdir, corpus_facts):
+    version = subprocess.run([bulwark, "--version"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    paths = [(bulwark, "<bulwark>" if not bulwark.startswith(REPO) else
+              os.path.relpath(bulwark, REPO)), (args.advisories, "<advisories>"),
+             (workdir, "<tmp>"), (REPO, "<repo>")]
+    argv = " ".join(sys.argv[1:])
+    meta = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit,
+        "sboms": args.sboms, "assets": args.assets, "teams": args.teams,
+        "concurrency": args.concurrency, "first": args.first, "team_tokens": args.team_tokens,
+        **corpus_facts,
+        "common_names": len(parse_pool(COMMON_PYPI)) + len(parse_pool(COMMON_NPM)),
+        "machine": f"{os.cpu_count()} cores, {mem}, {platform.system()}",
+        "bulwark_version": version,
+        "commands": [scrub(f"python3 bench/server.py {argv}", paths),
+                     scrub(" ".join(["bulwark", "server", "--listen", "127.0.0.1:PORT",
+                                     "--data-dir", "<tmp>/DB", "[--database postgres://…]"]
+                                    + args.server_arg), paths),
+                     "bulwark db import --db-dir <tmp>/DB/advisories <advisories>",
+                     f"curl -X POST --data-binary @{NEW_ADVISORIES['api']}.json "
+                     f"'http://127.0.0.1:PORT/api/v1/advisories/import?name={NEW_ADVISORIES['api']}'",
+                     f"bulwark db import --db-dir <tmp>/DB/advisories <tmp>/{NEW_ADVISORIES['db-import']}.json"],
+    }
+    meta["measure_at"] = args.measure_at
+    return meta, paths
+
+
+def save_partial(args, meta, paths, results):
+    """What is measured so far, in case the run is stopped (`--render` makes the report)."""
+    if args.save:
+        with open(os.path.join(REPO, "bench", "results", "server.partial.json"), "w") as f:
+            f.write(scrub(json.dumps({"meta": meta, "results": results}, indent=2), paths) + "\n")
 
 
 def scrub(text, paths):
@@ -913,7 +1031,19 @@ def main():
     ap.add_argument("--save", action="store_true",
                     help="append to bench/results/server.md and write bench/results/server.json")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument("--measure-at", metavar="HH:MM",
+                    help="shared machine: upload all but the timed window now at low priority "
+                         "(--prepare-nice), every database at once, stopping at HH:MM UTC; "
+                         "then measure at normal priority")
+    ap.add_argument("--prepare-nice", type=int, default=19)
+    ap.add_argument("--render", metavar="JSON",
+                    help="only write the report of a saved (e.g. server.partial.json) run")
     args = ap.parse_args()
+    if args.render:
+        with open(args.render) as f:
+            saved = json.load(f)
+        write_report(args, saved["meta"], [], saved["results"])
+        return 0
     if args.quick:
         args.sboms = min(args.sboms, 300)
         args.portfolio_requests = 200
@@ -940,10 +1070,56 @@ def main():
         os_packages, os_sources = os_pool()
         corpus = Corpus(args.seed, args.sboms, args.assets, args.teams, os_packages, adv)
         sizes = [corpus.sbom(i)[1]["components"] for i in range(0, args.sboms, max(1, args.sboms // 200))]
+        meta, paths = make_meta(args, bulwark, workdir, {
+            "components_min": min(sizes), "components_max": max(sizes),
+            "components_mean": round(statistics.mean(sizes)), "os_pool": os_sources,
+            "advisory_names": len(adv["PyPI"]) + len(adv["npm"])})
+        nice = args.prepare_nice if args.measure_at else None
         if "postgres" in databases:
-            pg = Postgres(workdir)
-        for kind in databases:
-            results.append(run_database(kind, args, bulwark, corpus, workdir, webhooks, pg))
+            pg = Postgres(workdir, nice)
+        prep_n = max(0, args.sboms - args.first)
+        if args.measure_at:
+            # A shared machine: the untimed bulk of the load runs now at low priority, every
+            # database at once; the timed part waits for `measure_at` and runs at normal priority.
+            hh, mm = map(int, args.measure_at.split(":"))
+            now = time.gmtime()
+            stop_at = time.mktime(time.struct_time((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0,
+                                                    0, 0, 0))) - time.timezone
+            set_thread_nice(nice)
+            targets = [Target(k, args, bulwark, workdir, pg, nice) for k in databases]
+            preps = [threading.Thread(target=t.prepare, args=(corpus, args, prep_n, stop_at, nice))
+                     for t in targets]
+            for t in preps:
+                t.start()
+            for t in preps:
+                t.join()
+            print(f"prepared; waiting until {args.measure_at} UTC", flush=True)
+            while time.time() < stop_at:
+                time.sleep(1)
+            set_thread_nice(0)
+            for t in targets:
+                renice_tree(t.server.proc.pid, 0)
+            if pg:
+                renice_tree(pg.postmaster(), 0)
+            for t in targets:
+                try:
+                    t.measure(corpus, args, bulwark, workdir, webhooks)
+                except Exception as e:  # keep what the other database measured
+                    t.out["error"] = repr(e)
+                    print(f"[{t.kind}] FAILED: {e!r}", flush=True)
+                t.stop()
+                results.append(t.out)
+                save_partial(args, meta, paths, results)
+        else:
+            for kind in databases:
+                t = Target(kind, args, bulwark, workdir, pg, None)
+                try:
+                    t.prepare(corpus, args, prep_n)
+                    t.measure(corpus, args, bulwark, workdir, webhooks)
+                finally:
+                    t.stop()
+                results.append(t.out)
+                save_partial(args, meta, paths, results)
     finally:
         webhooks.close()
         if pg:
@@ -953,38 +1129,12 @@ def main():
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    version = subprocess.run([bulwark, "--version"], capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as f:
-            mem = f"{int(f.readline().split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    paths = [(bulwark, "<bulwark>" if not bulwark.startswith(REPO) else
-              os.path.relpath(bulwark, REPO)), (args.advisories, "<advisories>"),
-             (workdir, "<tmp>"), (REPO, "<repo>")]
-    argv = " ".join(sys.argv[1:])
-    meta = {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit,
-        "sboms": args.sboms, "assets": args.assets, "teams": args.teams,
-        "concurrency": args.concurrency, "first": args.first, "team_tokens": args.team_tokens,
-        "components_min": min(sizes), "components_max": max(sizes),
-        "components_mean": round(statistics.mean(sizes)),
-        "os_pool": os_sources, "advisory_names": len(adv["PyPI"]) + len(adv["npm"]),
-        "common_names": len(parse_pool(COMMON_PYPI)) + len(parse_pool(COMMON_NPM)),
-        "machine": f"{os.cpu_count()} cores, {mem}, {platform.system()}",
-        "bulwark_version": version,
-        "commands": [scrub(f"python3 bench/server.py {argv}", paths),
-                     scrub(" ".join(["bulwark", "server", "--listen", "127.0.0.1:PORT",
-                                     "--data-dir", "<tmp>/DB", "[--database postgres://…]"]
-                                    + args.server_arg), paths),
-                     "bulwark db import --db-dir <tmp>/DB/advisories <advisories>",
-                     f"curl -X POST --data-binary @{NEW_ADVISORIES['api']}.json "
-                     f"'http://127.0.0.1:PORT/api/v1/advisories/import?name={NEW_ADVISORIES['api']}'",
-                     f"bulwark db import --db-dir <tmp>/DB/advisories <tmp>/{NEW_ADVISORIES['db-import']}.json"],
-    }
+    meta["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    write_report(args, meta, paths, results)
+    return 0
+
+
+def write_report(args, meta, paths, results):
     report = scrub(markdown(meta, results), paths)
     print()
     print(report)
@@ -995,7 +1145,6 @@ def main():
             f.write(report + "\n")
         with open(os.path.join(out_dir, "server.json"), "w") as f:
             f.write(scrub(json.dumps({"meta": meta, "results": results}, indent=2), paths) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
