@@ -43,7 +43,7 @@ pub fn from_settings(settings: &Settings) -> Result<Option<Upload>> {
         .provider(ureq::tls::TlsProvider::Rustls)
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .root_certs(ureq::tls::RootCerts::Specific(Arc::new(trust_anchors(
-            &ca_certs,
+            ca_certs,
         )?)))
         .build();
     let agent = ureq::Agent::config_builder()

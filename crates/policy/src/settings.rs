@@ -72,6 +72,9 @@ pub enum Kind {
     Licenses,
     /// `gates:`: the gates (file only).
     Gates,
+    /// A section another command reads (`server:`, read by `bulwark server`); the scans
+    /// accept it and leave it alone.
+    Section,
 }
 
 /// Where a setting lives in `bulwark.yaml`.
@@ -205,6 +208,7 @@ pub const SETTINGS: &[Setting] = &[
     file_only("ignores", Kind::Ignores, "Ignore rules (see below)."),
     file_only("licenses", Kind::Licenses, "The licence policy (see below)."),
     file_only("gates", Kind::Gates, "The gates (see below)."),
+    file_only("server", Kind::Section, "`bulwark server`'s settings (`server.notifications`: notification rules); the scans ignore it."),
 ];
 
 /// The reference of the file-only keys (`ignores`, `licenses`, `gates`, `db`) and an example
@@ -305,7 +309,7 @@ pub fn parse_text(kind: Kind, text: &str) -> Result<Value, String> {
                 .collect::<Result<_, _>>()?,
         ),
         Kind::Sources => Value::Sources(Source::parse_list(text).map_err(|e| e.to_string())?),
-        Kind::Ignores | Kind::Licenses | Kind::Gates => {
+        Kind::Ignores | Kind::Licenses | Kind::Gates | Kind::Section => {
             return Err("is set in bulwark.yaml only".into())
         }
     })
@@ -550,6 +554,10 @@ impl<'de> DeserializeSeed<'de> for KindSeed {
             Kind::Ignores => Value::Ignores(Vec::<IgnoreRule>::deserialize(d)?),
             Kind::Licenses => Value::Licenses(LicensePolicy::deserialize(d)?),
             Kind::Gates => Value::Gates(GateConfig::deserialize(d)?),
+            Kind::Section => {
+                de::IgnoredAny::deserialize(d)?;
+                Value::Bool(true)
+            }
         })
     }
 }

@@ -128,6 +128,15 @@ pub fn match_all(
     }
 }
 
+/// `bulwark-report`, `cyclonedx` or `spdx`.
+pub fn format_name(format: InventoryFormat) -> &'static str {
+    match format {
+        InventoryFormat::BulwarkReport => "bulwark-report",
+        InventoryFormat::CycloneDx => "cyclonedx",
+        InventoryFormat::Spdx => "spdx",
+    }
+}
+
 /// Reads, matches and stores one upload (blocking: call through [`crate::error::blocking`]).
 pub fn ingest_bytes(
     state: &AppState,
@@ -192,14 +201,9 @@ pub fn ingest_bytes(
                 .map(move |finding| FindingInput { component, finding })
         })
         .collect();
-    let source_kind = source_kind.map(str::to_string).unwrap_or_else(|| {
-        match inventory.format {
-            InventoryFormat::BulwarkReport => "bulwark-report",
-            InventoryFormat::CycloneDx => "cyclonedx",
-            InventoryFormat::Spdx => "spdx",
-        }
-        .to_string()
-    });
+    let source_kind = source_kind
+        .unwrap_or(format_name(inventory.format))
+        .to_string();
     let doc = IngestDocument {
         idempotency_key: Some(bulwark_store::idempotency_key(&asset, &version_key, bytes)),
         asset,

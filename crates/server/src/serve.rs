@@ -46,6 +46,10 @@ pub struct RunningServer {
     handle: Handle,
     task: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
+    /// Held until everything else has let go, then dropped on a blocking thread: the
+    /// PostgreSQL client blocks when its last connection closes, which must not happen on
+    /// an async worker.
+    store: Option<bulwark_store::Store>,
 }
 
 impl RunningServer {
@@ -57,26 +61,25 @@ impl RunningServer {
     /// Stops accepting, lets requests in flight finish (up to `grace`), stops the workers.
     pub async fn shutdown(self, grace: std::time::Duration) -> Result<(), ServerError> {
         self.handle.graceful_shutdown(Some(grace));
-        for task in &self.background {
-            task.abort();
-        }
-        match self.task.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ServerError::Serve(e.to_string())),
-            Err(e) => Err(ServerError::Serve(e.to_string())),
-        }
+        self.wait().await
     }
 
     /// Waits until the server stops (it does when `shutdown` is called from elsewhere, or
     /// on an I/O error).
-    pub async fn wait(self) -> Result<(), ServerError> {
-        let result = match self.task.await {
+    pub async fn wait(mut self) -> Result<(), ServerError> {
+        let result = match (&mut self.task).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ServerError::Serve(e.to_string())),
             Err(e) => Err(ServerError::Serve(e.to_string())),
         };
         for task in &self.background {
             task.abort();
+        }
+        for task in std::mem::take(&mut self.background) {
+            let _ = task.await;
+        }
+        if let Some(store) = self.store.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(store)).await;
         }
         result
     }
@@ -94,6 +97,7 @@ pub async fn start(
     background: Vec<JoinHandle<()>>,
 ) -> Result<RunningServer, ServerError> {
     let config = state.config.clone();
+    let store = state.store.clone();
     let app = crate::app::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let addr = config.listen;
@@ -124,6 +128,7 @@ pub async fn start(
         handle,
         task,
         background,
+        store: Some(store),
     })
 }
 

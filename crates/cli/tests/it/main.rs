@@ -21,5 +21,6 @@ mod sbom_formats;
 mod sbom_input;
 mod secrets;
 mod self_scan;
+mod server;
 mod synthetic;
 mod vulns;

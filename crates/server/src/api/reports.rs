@@ -69,13 +69,23 @@ pub async fn upload_report(
         true => StatusCode::CREATED,
         false => StatusCode::OK,
     };
-    let asset_name = {
+    let (asset_name, version_key) = {
         let store = state.store.clone();
         let who = principal.0.clone();
-        let id = outcome.asset_id;
-        blocking(move || Ok(store.asset(&who, id)?.map(|a| a.name)))
-            .await?
-            .unwrap_or_default()
+        let (asset, version) = (outcome.asset_id, outcome.version_id);
+        blocking(move || {
+            Ok((
+                store
+                    .asset(&who, asset)?
+                    .map(|a| a.name)
+                    .unwrap_or_default(),
+                store
+                    .version(&who, version)?
+                    .map(|v| v.version_key)
+                    .unwrap_or_default(),
+            ))
+        })
+        .await?
     };
     Ok((
         status,
@@ -86,12 +96,9 @@ pub async fn upload_report(
             },
             version: VersionRef {
                 uuid: outcome.version_uuid.clone(),
-                key: String::new(),
+                key: version_key,
             },
-            format: serde_json::to_value(format)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            format: crate::ingest::format_name(format).to_string(),
             components: outcome.component_count,
             findings: outcome.open_findings,
             new_asset: outcome.new_asset,

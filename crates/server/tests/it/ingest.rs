@@ -1,0 +1,188 @@
+//! Uploads: bulwark, syft and Trivy-format documents accepted and matched server-side (OS
+//! packages included), idempotency, and bad input refused with nothing stored.
+
+use bulwark_store::testing::databases;
+use serde_json::json;
+
+use crate::common::{debian_advisory, fixture, TestServer, ADMIN};
+
+/// A bulwark report (bulwark.report/v1) of the syft fixture's packages, as `bulwark sbom`
+/// writes it.
+fn bulwark_report() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let sbom = dir.path().join("sbom.json");
+    std::fs::write(&sbom, fixture("syft-minbase.cdx.json")).unwrap();
+    let scan = bulwark_scan::SbomScan {
+        file: sbom,
+        max_bytes: 1 << 30,
+        advisories: None,
+        advisories_required: false,
+        policy: bulwark_scan::PolicySettings::default(),
+    };
+    let outcome = scan
+        .run(&bulwark_scan::NoopSink, &bulwark_scan::CancelToken::new())
+        .unwrap();
+    let mut out = Vec::new();
+    bulwark_report::write_to(
+        &outcome.report,
+        bulwark_report::Format::Json,
+        bulwark_report::RenderOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn bulwark_syft_and_trivy_documents_are_matched_server_side_os_packages_included() {
+    let report = bulwark_report();
+    for db in databases() {
+        let server = TestServer::start(&db);
+        server.import_advisory(
+            &debian_advisory("DSA-9999-1", "CVE-2099-0001", "coreutils", "9.1-2"),
+            "test",
+        );
+        let uploads: [(&str, Vec<u8>, &str); 4] = [
+            ("syft-cdx", fixture("syft-minbase.cdx.json"), "cyclonedx"),
+            ("syft-spdx", fixture("syft-minbase.spdx.json"), "spdx"),
+            ("trivy-cdx", fixture("trivy-minbase.cdx.json"), "cyclonedx"),
+            ("bulwark", report.clone(), "bulwark-report"),
+        ];
+        for (asset, body, format) in uploads {
+            let (status, reply) =
+                server.post(&format!("/api/v1/reports?asset={asset}"), ADMIN, &body);
+            assert_eq!(status, 201, "{} {asset}: {reply}", server.db);
+            assert_eq!(reply["format"], format, "{} {asset}", server.db);
+            assert!(
+                reply["components"].as_u64().unwrap() > 50,
+                "{} {asset}: {reply}",
+                server.db
+            );
+            let uuid = reply["asset"]["uuid"].as_str().unwrap();
+            let (status, findings) = server.get(&format!("/api/v1/assets/{uuid}/findings"), ADMIN);
+            assert_eq!(status, 200, "{}: {findings}", server.db);
+            let ids: Vec<&str> = findings["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f["vuln_id"].as_str())
+                .collect();
+            assert_eq!(
+                ids,
+                ["CVE-2099-0001"],
+                "{} {asset}: the OS package coreutils matched",
+                server.db
+            );
+        }
+        // Idempotent: the same document again is the same version, nothing new.
+        let (status, again) = server.post(
+            "/api/v1/reports?asset=syft-cdx",
+            ADMIN,
+            &fixture("syft-minbase.cdx.json"),
+        );
+        assert_eq!(status, 200, "{}: {again}", server.db);
+        assert_eq!(again["duplicate"], true, "{}", server.db);
+        assert_eq!(again["events"], 0, "{}", server.db);
+        let uuid = again["asset"]["uuid"].as_str().unwrap();
+        let (_, versions) = server.get(&format!("/api/v1/assets/{uuid}/versions"), ADMIN);
+        assert_eq!(versions["total"], 1, "{}: {versions}", server.db);
+        // The portfolio counts it.
+        let (_, assets) = server.get("/api/v1/assets?name=syft-cdx", ADMIN);
+        assert_eq!(assets["total"], 1, "{}", server.db);
+        assert_eq!(
+            assets["items"][0]["counts"]["critical"], 1,
+            "{}: {assets}",
+            server.db
+        );
+    }
+}
+
+#[test]
+fn malformed_oversized_and_unauthorised_uploads_are_4xx_and_store_nothing() {
+    for db in databases() {
+        let server = TestServer::start_with(&db, |c| c.max_body_size = 128 * 1024);
+        let reader = server.token("reader", &["read"], None);
+        let cases: Vec<(&str, Vec<u8>, &str, u16)> = vec![
+            ("not json", b"{not json".to_vec(), ADMIN, 400),
+            ("empty", Vec::new(), ADMIN, 400),
+            (
+                "json, not an SBOM",
+                br#"{"hello": "world"}"#.to_vec(),
+                ADMIN,
+                400,
+            ),
+            ("an array", b"[1, 2, 3]".to_vec(), ADMIN, 400),
+            (
+                "truncated CycloneDX",
+                fixture("syft-minbase.cdx.json")[..2000].to_vec(),
+                ADMIN,
+                400,
+            ),
+            ("oversized", vec![b' '; 300 * 1024], ADMIN, 413),
+            ("no scope", fixture("trivy-minbase.cdx.json"), &reader, 403),
+            (
+                "bad token",
+                fixture("trivy-minbase.cdx.json"),
+                "bwk_nope",
+                401,
+            ),
+        ];
+        for (what, body, token, expected) in cases {
+            let (status, reply) = server.post("/api/v1/reports?asset=x", token, &body);
+            assert_eq!(status, expected, "{} {what}: {reply}", server.db);
+            assert!(
+                reply["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{} {what}: a JSON error with a message: {reply}",
+                server.db
+            );
+        }
+        let (_, assets) = server.get("/api/v1/assets", ADMIN);
+        assert_eq!(
+            assets["total"], 0,
+            "{}: nothing stored: {assets}",
+            server.db
+        );
+    }
+}
+
+#[test]
+fn sql_looking_names_are_data() {
+    for db in databases() {
+        let server = TestServer::start(&db);
+        let name = "x'; DROP TABLE assets; --";
+        let query: String = url_encode(name);
+        let (status, reply) = server.post(
+            &format!("/api/v1/reports?asset={query}&team={query}"),
+            ADMIN,
+            &fixture("trivy-minbase.cdx.json"),
+        );
+        assert_eq!(status, 201, "{}: {reply}", server.db);
+        assert_eq!(reply["asset"]["name"], name, "{}", server.db);
+        let (_, assets) = server.get(&format!("/api/v1/assets?name={query}"), ADMIN);
+        assert_eq!(assets["items"][0]["name"], name, "{}: {assets}", server.db);
+        assert_eq!(
+            assets["items"][0]["team"]["name"], name,
+            "{}: {assets}",
+            server.db
+        );
+        let (status, _) = server.post_json(
+            "/api/v1/teams",
+            ADMIN,
+            &json!({"name": "'); DELETE FROM tokens; --"}),
+        );
+        assert_eq!(status, 201, "{}", server.db);
+        let (status, _) = server.get("/api/v1/tokens", ADMIN);
+        assert_eq!(status, 200, "{}: tokens still there", server.db);
+    }
+}
+
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
