@@ -733,14 +733,19 @@ def new_advisory(api, bulwark, data_dir, workdir, webhooks, expected_assets, exp
     }
 
 
-def full_rematch(api):
-    """`POST /api/v1/rematch` queues a job; its state is at `GET /api/v1/scans/{job}`."""
+def full_rematch(api, timeout):
+    """`POST /api/v1/rematch` queues a job; its state is at `GET /api/v1/scans/{job}`. Given up
+    on (state `timeout`) after `timeout` seconds, so one slow database leaves time for the
+    other."""
     metrics_before = rematch_metrics(api)
     t0 = time.monotonic()
     job = api.json("POST", "/api/v1/rematch")["job"]
     while True:
         view = api.json("GET", f"/api/v1/scans/{job}")
         if view.get("state") in ("done", "failed"):
+            break
+        if time.monotonic() - t0 > timeout:
+            view = dict(view, state="timeout")
             break
         time.sleep(0.05)
     took = time.monotonic() - t0
@@ -848,7 +853,7 @@ class Target:
                 advisory_id, via)
             print(f"[{kind}] new advisory ({via}): {r}", flush=True)
             time.sleep(args.settle)
-        out["full_rematch"] = full_rematch(api)
+        out["full_rematch"] = full_rematch(api, args.rematch_timeout)
         print(f"[{kind}] full rematch: {out['full_rematch']}", flush=True)
         out["portfolio"] = portfolio(api, args.teams, args.portfolio_requests)
         print(f"[{kind}] portfolio: {out['portfolio']}", flush=True)
@@ -919,7 +924,9 @@ def markdown(meta, results):
             lambda r, k=k: f"{r[k]['webhooks']} ({r[k]['webhooks_signed_ok']})")
     row("new advisory (API import): server's incremental rematch s",
         lambda r: r["new_advisory_api"]["server_rematch_s"])
-    row("full rematch s", lambda r: r["full_rematch"]["seconds"], "< 60")
+    row("full rematch s", lambda r: r["full_rematch"]["seconds"]
+        if r["full_rematch"]["state"] == "done" else f"> {r['full_rematch']['seconds']} ({r['full_rematch']['state']})",
+        "< 60")
     row("full rematch: server's own s (/metrics)", lambda r: r["full_rematch"]["server_s"])
     row("portfolio p50 ms", lambda r: r["portfolio"]["p50_ms"])
     row("portfolio p99 ms", lambda r: r["portfolio"]["p99_ms"], "< 50")
@@ -1036,6 +1043,8 @@ def main():
                          "(--prepare-nice), every database at once, stopping at HH:MM UTC; "
                          "then measure at normal priority")
     ap.add_argument("--prepare-nice", type=int, default=19)
+    ap.add_argument("--rematch-timeout", type=float, default=420,
+                    help="seconds to wait for the full rematch job")
     ap.add_argument("--render", metavar="JSON",
                     help="only write the report of a saved (e.g. server.partial.json) run")
     args = ap.parse_args()
