@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 scripts/build-test-images.py minbase python lang
-cargo test --workspace --all-targets
+cargo test --workspace --all-targets --no-fail-fast
 # --all-targets leaves doc tests out: the crate examples (bulwark-scan's) run here.
 cargo test --workspace --doc

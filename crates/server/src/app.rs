@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(middleware::from_fn_with_state(max_body, declared_length))
         .layer(middleware::from_fn_with_state(max_body, json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state);
@@ -190,6 +191,22 @@ async fn rate_limit(
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::too_many_requests(wait.as_secs() + 1).into_response()
         }
+    }
+}
+
+/// A body whose declared `Content-Length` is over the limit is refused before any of it is
+/// read. Otherwise the body limit answers only once the limit is crossed and the connection
+/// then closes with the client still writing, which can reset the socket before the client
+/// reads the 413.
+async fn declared_length(State(max_body): State<u64>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_body => ApiError::too_large(max_body).into_response(),
+        _ => next.run(request).await,
     }
 }
 

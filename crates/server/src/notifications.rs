@@ -173,6 +173,9 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                             tokio::task::spawn_blocking(move || {
                                 send_one(&state, &notifier, &policy, delivery);
                                 drop(permit);
+                                // A free slot claims the next due delivery now rather than at
+                                // the next poll (8 per poll second was the ceiling before).
+                                state.wake.deliveries.notify_one();
                             });
                         }
                     }
