@@ -172,10 +172,30 @@ fn rematch_components(
         versions: by_version.len(),
         ..RematchSummary::default()
     };
-    let mut events: Vec<FindingEvent> = Vec::new();
-    for (version_id, components) in by_version {
+    // One matcher call per OS release rather than per version: its lookups of advisory rows,
+    // KEV and EPSS are cached per call, and the versions of a batch mostly share their
+    // packages, so a full rematch asks the advisory store once per distinct package instead of
+    // once per stored component (the bench measured per-component queries as the cost).
+    let mut by_os: BTreeMap<String, (Option<bulwark_types::OsRelease>, Vec<i64>)> = BTreeMap::new();
+    for (version_id, components) in &by_version {
         let os = components.iter().find_map(|c| c.os.clone());
-        let packages: Vec<_> = components.iter().map(|c| c.package.clone()).collect();
+        let key = serde_json::to_string(&os).unwrap_or_default();
+        by_os
+            .entry(key)
+            .or_insert_with(|| (os, Vec::new()))
+            .1
+            .push(*version_id);
+    }
+    let mut found: BTreeMap<i64, Vec<(i64, bulwark_types::VulnerabilityFinding)>> = BTreeMap::new();
+    for (os, version_ids) in by_os.into_values() {
+        let mut packages = Vec::new();
+        let mut owners: Vec<(i64, i64)> = Vec::new();
+        for version_id in &version_ids {
+            for c in &by_version[version_id] {
+                packages.push(c.package.clone());
+                owners.push((*version_id, c.id));
+            }
+        }
         let indices: Vec<usize> = (0..packages.len()).collect();
         let matched = bulwark_vulndb::try_match_indexed(
             advisories,
@@ -185,15 +205,16 @@ fn rematch_components(
             &bulwark_vulndb::MatchOptions::default(),
         )
         .map_err(|e| ApiError::internal(format!("rematch: {e}")))?;
+        for (i, list) in matched.findings {
+            let (version_id, component_id) = owners[i];
+            let slot = found.entry(version_id).or_default();
+            slot.extend(list.into_iter().map(|f| (component_id, f)));
+        }
+    }
+    let mut events: Vec<FindingEvent> = Vec::new();
+    for (version_id, components) in by_version {
         let ids: Vec<i64> = components.iter().map(|c| c.id).collect();
-        let findings: Vec<(i64, bulwark_types::VulnerabilityFinding)> = matched
-            .findings
-            .into_iter()
-            .flat_map(|(i, found)| {
-                let id = ids[i];
-                found.into_iter().map(move |f| (id, f))
-            })
-            .collect();
+        let findings = found.remove(&version_id).unwrap_or_default();
         let recorded = state
             .store
             .apply_rematch(system, version_id, &ids, &findings)?;
