@@ -174,7 +174,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                                 send_one(&state, &notifier, &policy, delivery);
                                 drop(permit);
                                 // A free slot claims the next due delivery now rather than at
-                                // the next poll (8 per poll second was the ceiling before).
+                                // the next poll.
                                 state.wake.deliveries.notify_one();
                             });
                         }
