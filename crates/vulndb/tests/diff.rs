@@ -270,9 +270,14 @@ fn a_snapshot_taken_before_an_update_diffs_against_the_updated_store() {
 /// The measurement for the report: the full shared advisory data, one advisory modified.
 /// `cargo test -p bulwark-vulndb --test diff -- --ignored --nocapture`
 #[test]
-#[ignore = "needs /work/shared/data/advisories; prints timings"]
+#[ignore = "needs the shared advisory data beside the checkout (or BULWARK_SHARED_ADVISORIES); prints timings"]
 fn diff_of_the_full_shared_data() {
-    let shared = Path::new("/work/shared/data/advisories");
+    let shared = std::env::var_os("BULWARK_SHARED_ADVISORIES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/advisories")
+        });
+    let shared = shared.as_path();
     if !shared.is_dir() {
         return;
     }

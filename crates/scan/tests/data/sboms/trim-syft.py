@@ -16,8 +16,10 @@ import sys
 
 kind, path = sys.argv[1], sys.argv[2]
 doc = json.load(open(path))
-ABS = "/work/main/.cache/testimages/minbase/docker-archive.tar"
 REL = ".cache/testimages/minbase/docker-archive.tar"
+# syft names the image by the absolute path it was given; keep only the checkout-relative part.
+ABS = next((v for v in (doc.get("metadata", {}).get("component", {}).get("name"), doc.get("name"))
+            if isinstance(v, str) and v.endswith("/" + REL)), REL)
 KEEP_PROPS = {"syft:package:type", "syft:location:0:layerID", "syft:distro:id", "syft:distro:versionID",
               "syft:distro:prettyName", "syft:distro:versionCodename"}
 if kind == "cdx":
