@@ -2,7 +2,6 @@
 //! `{type: webhook, url, secret, on: [new_finding], min_severity: high, ...}` and checked
 //! before any work starts.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -638,69 +637,12 @@ impl Serialize for Rule {
     }
 }
 
-/// A rules document that could not be read: where, which key, what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    /// The file as the caller named it.
-    pub file: String,
-    /// 1-based line and column, when the parser knows them.
-    pub line: Option<u64>,
-    pub column: Option<u64>,
-    /// The path to the rule (`[2]`, `[0].smtp`), empty at the top.
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        if !self.path.is_empty() && self.path != "." {
-            write!(f, ": {}", self.path)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
+/// A rules document that could not be read: where, which key, what is wrong (the same
+/// `FILE:LINE:COLUMN: KEY: problem` error as the rest of `bulwark.yaml`).
+pub use bulwark_policy::yaml::YamlError as ConfigError;
 
 /// Reads a YAML (or JSON) list of rules, as under `server.notifications`, naming `file` in
 /// errors. Every rule is validated; the first problem is the error.
 pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, ConfigError> {
-    let path = RefCell::new(String::new());
-    serde_saphyr::with_deserializer_from_str(text, |de| {
-        serde_path_to_error::deserialize::<_, Vec<Rule>>(de).map_err(|e| {
-            *path.borrow_mut() = e.path().to_string();
-            e.into_inner()
-        })
-    })
-    .map_err(|e| {
-        let location = e.location();
-        let options = serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off };
-        let rendered = e.render_with_options(options);
-        let first = rendered.lines().next().unwrap_or_default();
-        let message = first.strip_prefix("error: ").unwrap_or(first);
-        ConfigError {
-            file: file.to_string(),
-            line: location.map(|l| l.line()),
-            column: location.map(|l| l.column()),
-            path: path.into_inner(),
-            message: strip_location(message).to_string(),
-        }
-    })
-}
-
-/// The parser's message without the location it adds itself (the error prints its own).
-fn strip_location(message: &str) -> &str {
-    let message = match message.strip_prefix("line ") {
-        Some(rest) => rest.split_once(": ").map_or(message, |(_, m)| m),
-        None => message,
-    };
-    match message.rfind(" at line ") {
-        Some(i) => &message[..i],
-        None => message,
-    }
+    bulwark_policy::yaml::from_str(text, file)
 }
