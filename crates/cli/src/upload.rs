@@ -214,6 +214,13 @@ impl Upload {
                 reply["findings"].as_u64().unwrap_or(0),
             );
         }
+        // Shown even with --quiet: a zero the server did not match is not an all-clear.
+        if let Some(warning) = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|reply| reply["warning"].as_str().map(str::to_string))
+        {
+            eprintln!("warning: {warning}");
+        }
         Ok(())
     }
 }

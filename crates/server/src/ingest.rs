@@ -89,12 +89,50 @@ fn inventory_error(e: InventoryError) -> ApiError {
     }
 }
 
+/// Whose advisories the stored findings of an upload come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchedBy {
+    /// Matched by the server against its advisory store.
+    Server,
+    /// The server has no advisory store yet: the findings are the ones the uploaded report
+    /// carried (the first advisory import rematches them).
+    UploadedReport,
+    /// The server has no advisory store yet and the document (an SBOM) carried no findings:
+    /// nothing was matched, the zero is not an all-clear. The first import rematches it.
+    NotMatched,
+}
+
+impl MatchedBy {
+    /// What a client should tell its user, when the reply's findings are not the server's.
+    pub fn warning(self) -> Option<&'static str> {
+        match self {
+            MatchedBy::Server => None,
+            MatchedBy::UploadedReport => Some(
+                "the server has no advisory store yet: the findings are the uploaded report's own;                  an admin imports advisories (`bulwark db update --db-dir DATA_DIR/advisories` or                  POST /api/v1/advisories/import) and the server rematches",
+            ),
+            MatchedBy::NotMatched => Some(
+                "the server has no advisory store yet: the SBOM was stored but not matched, so its                  finding count means nothing yet; an admin imports advisories (`bulwark db update                  --db-dir DATA_DIR/advisories` or POST /api/v1/advisories/import) and the server                  rematches",
+            ),
+        }
+    }
+}
+
+/// What an upload did: the store's outcome, the document's format, and whose advisories
+/// its findings come from.
+#[derive(Debug)]
+pub struct Ingested {
+    pub outcome: IngestOutcome,
+    pub format: InventoryFormat,
+    pub matched_by: MatchedBy,
+}
+
 /// Matches `inventory` against the advisory store: findings per package index. Without a
 /// store yet, a bulwark report's own findings are kept (the first import rematches them).
 pub fn match_all(
     state: &AppState,
     inventory: &Inventory,
-) -> Result<BTreeMap<usize, Vec<VulnerabilityFinding>>, ApiError> {
+) -> Result<(BTreeMap<usize, Vec<VulnerabilityFinding>>, MatchedBy), ApiError> {
     let dir = state.config.advisory_dir();
     match bulwark_vulndb::Store::open(&dir) {
         Ok(store) => {
@@ -106,7 +144,7 @@ pub fn match_all(
                 &bulwark_vulndb::MatchOptions::default(),
             )
             .map_err(|e| ApiError::internal(format!("matching against {}: {e}", dir.display())))?;
-            Ok(matched.findings)
+            Ok((matched.findings, MatchedBy::Server))
         }
         Err(bulwark_vulndb::Error::NotFound(_)) => {
             let mut by_purl: BTreeMap<String, usize> = BTreeMap::new();
@@ -119,7 +157,12 @@ pub fn match_all(
                     out.entry(i).or_default().push(f.clone());
                 }
             }
-            Ok(out)
+            let matched_by = match inventory.format {
+                InventoryFormat::BulwarkReport => MatchedBy::UploadedReport,
+                _ if !inventory.findings.is_empty() => MatchedBy::UploadedReport,
+                _ => MatchedBy::NotMatched,
+            };
+            Ok((out, matched_by))
         }
         Err(e) => Err(ApiError::unavailable(format!(
             "the server's advisory store {} cannot be read ({e}); an admin must fix or re-import it",
@@ -144,7 +187,7 @@ pub fn ingest_bytes(
     bytes: &[u8],
     meta: &UploadMeta,
     source_kind: Option<&str>,
-) -> Result<(IngestOutcome, InventoryFormat), ApiError> {
+) -> Result<Ingested, ApiError> {
     let inventory =
         Inventory::from_bytes(bytes, state.config.max_body_size).map_err(inventory_error)?;
     let image = inventory.image.clone().unwrap_or_default();
@@ -170,7 +213,7 @@ pub fn ingest_bytes(
             use sha2::Digest;
             format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
         });
-    let findings = match_all(state, &inventory)?;
+    let (findings, matched_by) = match_all(state, &inventory)?;
     let keys = inventory.match_keys();
     let components = inventory
         .packages
@@ -234,7 +277,11 @@ pub fn ingest_bytes(
             (false, false) => "updated",
         });
     crate::notifications::dispatch(state, &outcome.events);
-    Ok((outcome, inventory.format))
+    Ok(Ingested {
+        outcome,
+        format: inventory.format,
+        matched_by,
+    })
 }
 
 #[cfg(test)]

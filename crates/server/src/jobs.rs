@@ -108,8 +108,9 @@ fn run_scan(state: &AppState, job: &bulwark_store::Job) -> Result<serde_json::Va
         team: request.team.clone(),
         ..UploadMeta::default()
     };
-    let (ingested, _) = crate::ingest::ingest_bytes(state, &who, &json, &meta, Some("scan"))
-        .map_err(|e| e.message)?;
+    let ingested = crate::ingest::ingest_bytes(state, &who, &json, &meta, Some("scan"))
+        .map_err(|e| e.message)?
+        .outcome;
     Ok(serde_json::json!({
         "asset_uuid": ingested.asset_uuid,
         "version_uuid": ingested.version_uuid,

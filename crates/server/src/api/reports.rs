@@ -28,6 +28,13 @@ pub struct UploadReply {
     pub duplicate: bool,
     /// Finding events (new, changed, resolved) the upload made.
     pub events: usize,
+    /// Whose advisories `findings` comes from: `server`, `uploaded-report` (no advisory store
+    /// yet: the report's own findings), or `not-matched` (no advisory store yet and an SBOM
+    /// without findings: the count is not an all-clear).
+    pub matched_by: crate::ingest::MatchedBy,
+    /// What the client should tell its user (present unless `matched_by` is `server`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,8 +70,11 @@ pub async fn upload_report(
     principal.require(Scope::Upload)?;
     let who = principal.0.clone();
     let s = state.clone();
-    let (outcome, format) =
-        blocking(move || crate::ingest::ingest_bytes(&s, &who, &body, &meta, None)).await?;
+    let crate::ingest::Ingested {
+        outcome,
+        format,
+        matched_by,
+    } = blocking(move || crate::ingest::ingest_bytes(&s, &who, &body, &meta, None)).await?;
     let status = match outcome.new_version {
         true => StatusCode::CREATED,
         false => StatusCode::OK,
@@ -105,6 +115,8 @@ pub async fn upload_report(
             new_version: outcome.new_version,
             duplicate: outcome.duplicate,
             events: outcome.events.len(),
+            matched_by,
+            warning: matched_by.warning().map(str::to_string),
         }),
     ))
 }

@@ -405,7 +405,7 @@ pub async fn ingest_bom(
     project_by_uuid(
         state,
         principal,
-        parse_uuid(&outcome.0.version_uuid).unwrap_or_default(),
+        parse_uuid(&outcome.outcome.version_uuid).unwrap_or_default(),
     )
     .await?
     .ok_or(GlueError::ProjectNotFound)

@@ -53,6 +53,12 @@ fn bulwark_syft_and_trivy_documents_are_matched_server_side_os_packages_included
                 server.post(&format!("/api/v1/reports?asset={asset}"), ADMIN, &body);
             assert_eq!(status, 201, "{} {asset}: {reply}", server.db);
             assert_eq!(reply["format"], format, "{} {asset}", server.db);
+            assert_eq!(reply["matched_by"], "server", "{} {asset}", server.db);
+            assert!(
+                reply.get("warning").is_none(),
+                "{} {asset}: {reply}",
+                server.db
+            );
             assert!(
                 reply["components"].as_u64().unwrap() > 50,
                 "{} {asset}: {reply}",
@@ -94,6 +100,52 @@ fn bulwark_syft_and_trivy_documents_are_matched_server_side_os_packages_included
             "{}: {assets}",
             server.db
         );
+    }
+}
+
+/// Before any advisory import, an SBOM's zero findings is not an all-clear: the reply says it
+/// was not matched (and warns); a bulwark report keeps its own findings and says so. The first
+/// import rematches both.
+#[test]
+fn uploads_before_any_advisory_import_say_they_were_not_matched() {
+    let report = bulwark_report();
+    for db in databases() {
+        let server = TestServer::start(&db);
+        let (status, sbom) = server.post(
+            "/api/v1/reports?asset=early-sbom",
+            ADMIN,
+            &fixture("syft-minbase.cdx.json"),
+        );
+        assert_eq!(status, 201, "{}: {sbom}", server.db);
+        assert_eq!(sbom["findings"], 0, "{}: {sbom}", server.db);
+        assert_eq!(sbom["matched_by"], "not-matched", "{}: {sbom}", server.db);
+        let warning = sbom["warning"].as_str().unwrap_or_default();
+        assert!(
+            warning.contains("not matched") && warning.contains("advisories/import"),
+            "{}: the warning tells what to do: {sbom}",
+            server.db
+        );
+        let (status, own) = server.post("/api/v1/reports?asset=early-report", ADMIN, &report);
+        assert_eq!(status, 201, "{}: {own}", server.db);
+        assert_eq!(own["matched_by"], "uploaded-report", "{}: {own}", server.db);
+        assert!(own["warning"].is_string(), "{}: {own}", server.db);
+
+        server.import_advisory(
+            &debian_advisory("DSA-9999-1", "CVE-2099-0001", "coreutils", "9.1-2"),
+            "test",
+        );
+        let uuid = sbom["asset"]["uuid"].as_str().unwrap().to_string();
+        server.wait_for(std::time::Duration::from_secs(30), || {
+            let (_, findings) = server.get(&format!("/api/v1/assets/{uuid}/findings"), ADMIN);
+            (findings["total"] == 1).then_some(())
+        });
+        let (_, again) = server.post(
+            "/api/v1/reports?asset=early-sbom-2",
+            ADMIN,
+            &fixture("syft-minbase.cdx.json"),
+        );
+        assert_eq!(again["matched_by"], "server", "{}: {again}", server.db);
+        assert_eq!(again["findings"], 1, "{}: {again}", server.db);
     }
 }
 
