@@ -55,7 +55,7 @@ pub use reads::{
     day_of, AffectedAsset, AssetFilter, AssetSummary, AuditEntry, FindingFilter, FindingRow,
     FindingSort, Page, Paged, SeverityCounts, Snapshot, VersionMetrics, VersionSummary,
 };
-pub use rematch::StoredComponent;
+pub use rematch::{StoredComponent, VersionRematch};
 pub use triage::{TriageEntry, TriageHistoryEntry, TriageInput, TriageState, VexStatement};
 
 use driver::{Engine, SharedEngine};

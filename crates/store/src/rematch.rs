@@ -122,50 +122,98 @@ impl Store {
         component_ids: &[i64],
         findings: &[(i64, VulnerabilityFinding)],
     ) -> Result<Vec<FindingEvent>> {
+        self.apply_rematches(
+            who,
+            &[VersionRematch {
+                version_id,
+                component_ids: component_ids.to_vec(),
+                findings: findings.to_vec(),
+            }],
+        )
+    }
+
+    /// [`Store::apply_rematch`] for several versions in one write transaction: a full rematch
+    /// of thousands of versions pays one commit (one fsync) per batch instead of one per
+    /// version. All or nothing: an error rolls the whole batch back.
+    pub fn apply_rematches(
+        &self,
+        who: &Principal,
+        batch: &[VersionRematch],
+    ) -> Result<Vec<FindingEvent>> {
         who.require(Scope::Admin)?;
-        let scope: HashSet<i64> = component_ids.iter().copied().collect();
-        if let Some((id, _)) = findings.iter().find(|(id, _)| !scope.contains(id)) {
-            return Err(StoreError::Invalid(format!(
-                "rematch finding names component {id}, which is not among the rematched components"
-            )));
+        let scopes: Vec<HashSet<i64>> = batch
+            .iter()
+            .map(|v| v.component_ids.iter().copied().collect())
+            .collect();
+        for (v, scope) in batch.iter().zip(&scopes) {
+            if let Some((id, _)) = v.findings.iter().find(|(id, _)| !scope.contains(id)) {
+                return Err(StoreError::Invalid(format!(
+                    "rematch finding names component {id}, which is not among the rematched components of version {}",
+                    v.version_id
+                )));
+            }
         }
         self.engine.write(|c| {
-            let r = c
-                .query_opt(
-                    &format!(
-                        "SELECT a.id, a.name, a.team_id FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id = $1{}",
-                        // The same lock as an ingest of the asset: the two never interleave.
-                        crate::ingest::for_update(c)
-                    ),
-                    &params![version_id],
-                )?
-                .ok_or_else(|| StoreError::NotFound(format!("version {version_id}")))?;
-            let asset_name = r.text(1)?;
-            let ctx = AssetCtx {
-                asset_id: r.i64(0)?,
-                asset_name: &asset_name,
-                team_id: r.opt_i64(2)?,
-                version_id,
-            };
-            let desired: Vec<Desired<'_>> = findings
-                .iter()
-                .map(|(id, f)| Desired {
-                    component_id: Some(*id),
-                    finding: f,
-                })
-                .collect();
-            let (events, _) =
-                sync_findings(c, &ctx, SyncScope::Components(&scope), &desired, now_ms())?;
-            if !events.is_empty() {
-                audit(
-                    c,
-                    who,
-                    "rematch",
-                    &format!("version:{version_id}"),
-                    &serde_json::json!({ "components": component_ids.len(), "events": events.len() }),
-                )?;
+            let mut events = Vec::new();
+            for (v, scope) in batch.iter().zip(&scopes) {
+                events.extend(rematch_version(c, who, v, scope)?);
             }
             Ok(events)
         })
     }
+}
+
+/// One version's part of a rematch: which of its components were rematched and what they
+/// matched.
+#[derive(Debug, Clone, Default)]
+pub struct VersionRematch {
+    pub version_id: i64,
+    pub component_ids: Vec<i64>,
+    /// (component id, finding); every component id is among `component_ids`.
+    pub findings: Vec<(i64, VulnerabilityFinding)>,
+}
+
+fn rematch_version(
+    c: &mut dyn Conn,
+    who: &Principal,
+    v: &VersionRematch,
+    scope: &HashSet<i64>,
+) -> Result<Vec<FindingEvent>> {
+    let version_id = v.version_id;
+    let r = c
+        .query_opt(
+            &format!(
+                "SELECT a.id, a.name, a.team_id FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id = $1{}",
+                // The same lock as an ingest of the asset: the two never interleave.
+                crate::ingest::for_update(c)
+            ),
+            &params![version_id],
+        )?
+        .ok_or_else(|| StoreError::NotFound(format!("version {version_id}")))?;
+    let asset_name = r.text(1)?;
+    let ctx = AssetCtx {
+        asset_id: r.i64(0)?,
+        asset_name: &asset_name,
+        team_id: r.opt_i64(2)?,
+        version_id,
+    };
+    let desired: Vec<Desired<'_>> = v
+        .findings
+        .iter()
+        .map(|(id, f)| Desired {
+            component_id: Some(*id),
+            finding: f,
+        })
+        .collect();
+    let (events, _) = sync_findings(c, &ctx, SyncScope::Components(scope), &desired, now_ms())?;
+    if !events.is_empty() {
+        audit(
+            c,
+            who,
+            "rematch",
+            &format!("version:{version_id}"),
+            &serde_json::json!({ "components": v.component_ids.len(), "events": events.len() }),
+        )?;
+    }
+    Ok(events)
 }

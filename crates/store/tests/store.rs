@@ -818,6 +818,43 @@ fn the_reverse_index_finds_components_and_rematch_touches_only_them() {
                 &[(hits[0].id, finding(pkg, "CVE-4", Severity::Low, &[]))]
             )
             .is_err());
+        // A batch is all or nothing: a version that does not exist rolls back the others.
+        let batch = [
+            VersionRematch {
+                version_id: out.version_id,
+                component_ids: vec![hits[0].id],
+                findings: vec![],
+            },
+            VersionRematch {
+                version_id: out.version_id + 1000,
+                component_ids: vec![],
+                findings: vec![],
+            },
+        ];
+        assert!(store.apply_rematches(&admin(), &batch).is_err());
+        let still = store
+            .findings(
+                &admin(),
+                out.version_id,
+                &FindingFilter {
+                    state: Some("open".into()),
+                    ..Default::default()
+                },
+                FindingSort::VulnId,
+                Page::default(),
+            )
+            .unwrap();
+        assert_eq!(
+            still.items.len(),
+            2,
+            "{db:?}: CVE-3 was not resolved by the failed batch"
+        );
+        let events = store.apply_rematches(&admin(), &batch[..1]).unwrap();
+        assert_eq!(
+            events.len(),
+            1,
+            "{db:?}: CVE-3 resolved by the batch of one"
+        );
         assert_eq!(
             store.all_versions_batched(0, 10).unwrap(),
             vec![out.version_id]
