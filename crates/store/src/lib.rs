@@ -52,8 +52,8 @@ pub use location::DatabaseLocation;
 pub use migrate::SCHEMA_VERSION;
 pub use notify::{Delivery, DeliveryState, NotificationRule};
 pub use reads::{
-    day_of, AffectedAsset, AssetFilter, AssetSummary, AuditEntry, FindingFilter, FindingRow,
-    FindingSort, Page, Paged, SeverityCounts, Snapshot, VersionMetrics, VersionSummary,
+    day_of, AffectedAsset, AssetFilter, AssetSort, AssetSummary, AuditEntry, FindingFilter,
+    FindingRow, FindingSort, Page, Paged, SeverityCounts, Snapshot, VersionMetrics, VersionSummary,
 };
 pub use rematch::{StoredComponent, VersionRematch};
 pub use triage::{TriageEntry, TriageHistoryEntry, TriageInput, TriageState, VexStatement};

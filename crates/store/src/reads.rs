@@ -125,6 +125,9 @@ pub struct AssetFilter {
     pub name_contains: Option<String>,
     /// Only this team's (by name).
     pub team: Option<String>,
+    /// Only this owner's.
+    pub owner: Option<String>,
+    pub sort: AssetSort,
 }
 
 /// A finding as the API lists it.
@@ -168,6 +171,57 @@ pub struct FindingFilter {
     pub vuln_id: Option<String>,
     /// Include findings triaged as suppressed.
     pub include_suppressed: bool,
+}
+
+/// How to order the portfolio. Every order ends with the name, so pages are stable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetSort {
+    #[default]
+    Name,
+    /// Worst first: critical, then high, medium and low counts, descending.
+    Severity,
+    /// Most KEV-listed findings first (then severity).
+    Kev,
+    /// Most fixable findings first (then severity).
+    Fixable,
+    /// Most open findings first.
+    Total,
+    /// Most recently seen latest version first.
+    LastSeen,
+}
+
+impl AssetSort {
+    /// The query-string spellings, for error messages.
+    pub const NAMES: &'static str = "name, severity, kev, fixable, total or last_seen";
+
+    /// Parses `?sort=`.
+    pub fn parse(s: &str) -> Option<AssetSort> {
+        Some(match s {
+            "name" => AssetSort::Name,
+            "severity" => AssetSort::Severity,
+            "kev" => AssetSort::Kev,
+            "fixable" => AssetSort::Fixable,
+            "total" => AssetSort::Total,
+            "last_seen" => AssetSort::LastSeen,
+            _ => return None,
+        })
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            AssetSort::Name => "a.name",
+            AssetSort::Severity => {
+                "a.open_critical DESC, a.open_high DESC, a.open_medium DESC, a.open_low DESC, a.name"
+            }
+            AssetSort::Kev => "a.open_kev DESC, a.open_critical DESC, a.open_high DESC, a.name",
+            AssetSort::Fixable => {
+                "a.open_fixable DESC, a.open_critical DESC, a.open_high DESC, a.name"
+            }
+            AssetSort::Total => "a.open_total DESC, a.name",
+            AssetSort::LastSeen => "v.last_seen DESC, a.name",
+        }
+    }
 }
 
 /// How to order findings.
@@ -308,11 +362,49 @@ fn counts_for_versions(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, Sev
     Ok(out)
 }
 
+/// Recomputes the asset row's counts of its latest version's open, unsuppressed findings
+/// (migration 0002): called in the same transaction as every write that can change them
+/// (an ingest, a rematch, a triage decision), so the portfolio reads them instead of
+/// aggregating findings per request.
+pub(crate) fn refresh_asset_counts(c: &mut dyn Conn, asset_id: i64) -> Result<()> {
+    let latest = c
+        .query_opt(
+            "SELECT latest_version_id FROM assets WHERE id = $1",
+            &params![asset_id],
+        )?
+        .and_then(|r| r.opt_i64(0).transpose())
+        .transpose()?;
+    let counts = match latest {
+        Some(v) => counts_for_versions(c, &[v])?.remove(&v).unwrap_or_default(),
+        None => SeverityCounts::default(),
+    };
+    c.execute(
+        "UPDATE assets SET open_critical = $2, open_high = $3, open_medium = $4, open_low = $5, \
+         open_unknown = $6, open_kev = $7, open_fixable = $8, open_total = $9 WHERE id = $1",
+        &params![
+            asset_id,
+            counts.critical,
+            counts.high,
+            counts.medium,
+            counts.low,
+            counts.unknown,
+            counts.kev,
+            counts.fixable,
+            counts.total
+        ],
+    )?;
+    Ok(())
+}
+
 const ASSET_SELECT: &str = "SELECT a.id, a.uuid, a.name, a.team_id, teams.name, a.owner, a.labels, a.created_at, a.updated_at, \
-     v.id, v.uuid, v.asset_id, v.version_key, v.label, v.source_kind, v.os, v.ci, v.component_count, v.first_seen, v.last_seen \
+     v.id, v.uuid, v.asset_id, v.version_key, v.label, v.source_kind, v.os, v.ci, v.component_count, v.first_seen, v.last_seen, \
+     a.open_critical, a.open_high, a.open_medium, a.open_low, a.open_unknown, a.open_kev, a.open_fixable, a.open_total \
      FROM assets a LEFT JOIN teams ON teams.id = a.team_id LEFT JOIN versions v ON v.id = a.latest_version_id";
 
-fn assets_of(c: &mut dyn Conn, rows: Vec<Row>) -> Result<Vec<AssetSummary>> {
+/// The first column of the kept counts in [`ASSET_SELECT`].
+const ASSET_COUNTS_COLUMN: usize = 20;
+
+fn assets_of(rows: Vec<Row>) -> Result<Vec<AssetSummary>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(AssetSummary {
@@ -332,20 +424,22 @@ fn assets_of(c: &mut dyn Conn, rows: Vec<Row>) -> Result<Vec<AssetSummary>> {
                 Some(_) => Some(version_of(r, 9)?),
                 None => None,
             },
-            counts: SeverityCounts::default(),
+            counts: {
+                let n = |i: usize| r.i64(ASSET_COUNTS_COLUMN + i);
+                SeverityCounts {
+                    critical: n(0)?,
+                    high: n(1)?,
+                    medium: n(2)?,
+                    low: n(3)?,
+                    unknown: n(4)?,
+                    kev: n(5)?,
+                    fixable: n(6)?,
+                    total: n(7)?,
+                }
+            },
             created_at: r.i64(7)?,
             updated_at: r.i64(8)?,
         });
-    }
-    let ids: Vec<i64> = out
-        .iter()
-        .filter_map(|a| a.latest_version.as_ref().map(|v| v.id))
-        .collect();
-    let counts = counts_for_versions(c, &ids)?;
-    for a in &mut out {
-        if let Some(v) = &a.latest_version {
-            a.counts = counts.get(&v.id).copied().unwrap_or_default();
-        }
     }
     Ok(out)
 }
@@ -457,6 +551,9 @@ impl Store {
             if let Some(t) = &filter.team {
                 filt.push_str(&format!(" AND teams.name = {}", bind(&mut p, t.as_str())));
             }
+            if let Some(o) = &filter.owner {
+                filt.push_str(&format!(" AND a.owner = {}", bind(&mut p, o.as_str())));
+            }
             // The teams join only when a team name filters: counting 10k assets stays an index scan.
             let count_from = if filter.team.is_some() {
                 "assets a LEFT JOIN teams ON teams.id = a.team_id"
@@ -469,11 +566,14 @@ impl Store {
             let lim = bind(&mut p, page.limit());
             let off = bind(&mut p, page.offset());
             let rows = c.query(
-                &format!("{ASSET_SELECT}{filt} ORDER BY a.name LIMIT {lim} OFFSET {off}"),
+                &format!(
+                    "{ASSET_SELECT}{filt} ORDER BY {} LIMIT {lim} OFFSET {off}",
+                    filter.sort.order_by()
+                ),
                 &p,
             )?;
             Ok(crate::Paged {
-                items: assets_of(c, rows)?,
+                items: assets_of(rows)?,
                 total,
             })
         })
@@ -491,7 +591,7 @@ impl Store {
             let mut p = vec![key];
             let team = team_clause(who, &mut p, "a.team_id");
             let rows = c.query(&format!("{ASSET_SELECT} WHERE {column} = $1{team}"), &p)?;
-            Ok(assets_of(c, rows)?.into_iter().next())
+            Ok(assets_of(rows)?.into_iter().next())
         })
     }
 

@@ -1407,3 +1407,151 @@ fn rematching_one_of_two_components_with_one_purl_updates_the_shared_finding() {
         assert_eq!(open.items[0].component_id, Some(second.id));
     });
 }
+
+/// The portfolio's counts are kept on the asset row: right after an ingest, a rematch and a
+/// suppressing triage; sortable worst-first; and an older database gets them backfilled by
+/// migration 0002.
+#[test]
+fn portfolio_counts_follow_ingest_rematch_and_triage_and_sort_worst_first() {
+    each_db(|db, store| {
+        let ingest = |asset: &str, vulns: &[(usize, &str, Severity)]| {
+            store
+                .ingest(
+                    &admin(),
+                    &document(
+                        asset,
+                        &format!("sha256:{asset}"),
+                        vec![component("openssl", "3.0.1"), component("zlib", "1.2")],
+                        vulns,
+                    ),
+                )
+                .unwrap()
+        };
+        let quiet = ingest("quiet", &[(1, "CVE-L", Severity::Low)]);
+        let loud = ingest(
+            "loud",
+            &[
+                (0, "CVE-C", Severity::Critical),
+                (1, "CVE-H", Severity::High),
+            ],
+        );
+        ingest("middle", &[(0, "CVE-H2", Severity::High)]);
+        let order = |store: &Store, sort: AssetSort| -> Vec<(String, i64, i64)> {
+            store
+                .list_assets(
+                    &admin(),
+                    &AssetFilter {
+                        sort,
+                        ..Default::default()
+                    },
+                    Page::default(),
+                )
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|a| (a.name, a.counts.critical, a.counts.total))
+                .collect()
+        };
+        assert_eq!(
+            order(&store, AssetSort::Severity),
+            [
+                ("loud".to_string(), 1, 2),
+                ("middle".to_string(), 0, 1),
+                ("quiet".to_string(), 0, 1)
+            ],
+            "{db:?}"
+        );
+        // A rematch gives quiet two critical findings: it moves first.
+        let hits = store
+            .components_for_keys(&[("Debian:12".into(), "openssl-src".into())])
+            .unwrap();
+        let mine = hits
+            .iter()
+            .find(|h| h.version_id == quiet.version_id)
+            .unwrap();
+        store
+            .apply_rematch(
+                &admin(),
+                quiet.version_id,
+                &[mine.id],
+                &[
+                    (
+                        mine.id,
+                        finding(&mine.package, "CVE-C2", Severity::Critical, &["9"]),
+                    ),
+                    (
+                        mine.id,
+                        finding(&mine.package, "CVE-C3", Severity::Critical, &[]),
+                    ),
+                ],
+            )
+            .unwrap();
+        let by_severity = order(&store, AssetSort::Severity);
+        assert_eq!(
+            by_severity[0],
+            ("quiet".to_string(), 2, 3),
+            "{db:?}: {by_severity:?}"
+        );
+        // Suppressing loud's critical finding drops its count at once.
+        let purl = package("openssl", "3.0.1").purl.to_string();
+        store
+            .set_triage(
+                &admin(),
+                loud.asset_id,
+                "CVE-C",
+                &purl,
+                &TriageInput {
+                    state: TriageState::NotAffected,
+                    justification: Some("code_not_reachable".into()),
+                    response: None,
+                    comment: None,
+                    suppressed: true,
+                },
+            )
+            .unwrap();
+        let loud_now = order(&store, AssetSort::Name)
+            .into_iter()
+            .find(|a| a.0 == "loud")
+            .unwrap();
+        assert_eq!((loud_now.1, loud_now.2), (0, 1), "{db:?}");
+        let expected = order(&store, AssetSort::Name);
+
+        // A database from before migration 0002: the columns are gone, then restored and
+        // backfilled on open.
+        drop(store);
+        let undo: Vec<String> = [
+            "open_critical",
+            "open_high",
+            "open_medium",
+            "open_low",
+            "open_unknown",
+            "open_kev",
+            "open_fixable",
+            "open_total",
+        ]
+        .iter()
+        .map(|c| format!("ALTER TABLE assets DROP COLUMN {c}"))
+        .chain(["DELETE FROM schema_migrations WHERE version = 2".to_string()])
+        .collect();
+        match &db.location {
+            DatabaseLocation::Sqlite(p) => {
+                let c = rusqlite::Connection::open(p).unwrap();
+                for sql in &undo {
+                    c.execute(sql, []).unwrap();
+                }
+            }
+            DatabaseLocation::Postgres(url) => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                for sql in &undo {
+                    c.execute(sql.as_str(), &[]).unwrap();
+                }
+            }
+        }
+        let reopened = db.open();
+        assert_eq!(
+            order(&reopened, AssetSort::Name),
+            expected,
+            "{db:?}: backfilled"
+        );
+    });
+}

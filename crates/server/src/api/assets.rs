@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bulwark_store::{AssetFilter, FindingFilter, FindingSort};
+use bulwark_store::{AssetFilter, AssetSort, FindingFilter, FindingSort};
 use bulwark_types::Severity;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -22,6 +22,10 @@ pub struct AssetQuery {
     pub name: Option<String>,
     /// Only this team's assets.
     pub team: Option<String>,
+    /// Only this owner's assets.
+    pub owner: Option<String>,
+    /// `name` (default), `severity` (worst first), `kev`, `fixable`, `total` or `last_seen`.
+    pub sort: Option<String>,
     pub limit: Option<u32>,
     pub offset: Option<u64>,
 }
@@ -41,9 +45,17 @@ pub async fn list_assets(
         limit: q.limit,
         offset: q.offset,
     };
+    let sort = match q.sort.as_deref() {
+        None => AssetSort::Name,
+        Some(s) => AssetSort::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!("?sort={s:?}: expected {}", AssetSort::NAMES))
+        })?,
+    };
     let filter = AssetFilter {
         name_contains: q.name,
         team: q.team,
+        owner: q.owner,
+        sort,
     };
     let store = state.store.clone();
     let list = blocking(move || Ok(store.list_assets(&principal, &filter, page.page())?)).await?;

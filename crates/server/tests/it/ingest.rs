@@ -100,6 +100,24 @@ fn bulwark_syft_and_trivy_documents_are_matched_server_side_os_packages_included
             "{}: {assets}",
             server.db
         );
+        // Sorted worst first (the three other uploads have the same critical count; names break
+        // the tie), and a sort the API does not know is a 400 naming the choices.
+        let (status, worst) = server.get("/api/v1/assets?sort=severity&limit=2", ADMIN);
+        assert_eq!(status, 200, "{}: {worst}", server.db);
+        let names: Vec<&str> = worst["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert_eq!(names, ["bulwark", "syft-cdx"], "{}: {worst}", server.db);
+        let (status, bad) = server.get("/api/v1/assets?sort=bogus", ADMIN);
+        assert_eq!(status, 400, "{}: {bad}", server.db);
+        assert!(
+            bad.to_string().contains("last_seen"),
+            "{}: {bad}",
+            server.db
+        );
     }
 }
 
