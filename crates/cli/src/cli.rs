@@ -112,6 +112,17 @@ pub struct ServerArgs {
         default_value_t = 2000
     )]
     pub rematch_poll: u64,
+    /// Hours between downloads of the advisory sources (`bulwark db update`'s: OSV, KEV, EPSS;
+    /// mirrors from BULWARK_DB_OSV_URL, BULWARK_DB_KEV_URL, BULWARK_DB_EPSS_URL) into the
+    /// server's advisory store; the first at startup when none was made within the interval.
+    /// 0 turns it off (an air-gapped server imports with POST /api/v1/advisories/import).
+    #[arg(
+        long,
+        value_name = "HOURS",
+        env = "BULWARK_DB_UPDATE_EVERY",
+        default_value_t = 24.0
+    )]
+    pub db_update_every: f64,
     /// Image scans (`POST /api/v1/scans`) run at once.
     #[arg(long, value_name = "N", env = "BULWARK_SCAN_WORKERS", default_value_t = bulwark_server::state::DEFAULT_SCAN_WORKERS)]
     pub scan_workers: usize,

@@ -23,6 +23,19 @@ pub fn run(args: ServerArgs, _matches: &ArgMatches) -> Result<u8> {
     config.rate_burst = args.rate_burst;
     config.rematch_poll = Duration::from_millis(args.rematch_poll.max(100));
     config.scan_workers = args.scan_workers.max(1);
+    if !args.db_update_every.is_finite() || args.db_update_every < 0.0 {
+        anyhow::bail!(
+            "--db-update-every {}: give a number of hours (0 turns the scheduled update off)",
+            args.db_update_every
+        );
+    }
+    config.advisory_update = (args.db_update_every > 0.0).then(|| {
+        bulwark_server::state::AdvisoryUpdate {
+            // At least a minute: a typo like 0.0001 must not hammer the sources.
+            every: Duration::from_secs_f64((args.db_update_every * 3600.0).max(60.0)),
+            options: bulwark_vulndb::UpdateOptions::from_env(),
+        }
+    });
     config.admin_token = std::env::var("BULWARK_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty());

@@ -213,6 +213,9 @@ pub fn ingest_bytes(
             use sha2::Digest;
             format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
         });
+    // Held until the store commits (see `AppState::advisory_lock`); ingest runs on a blocking
+    // thread, where `blocking_read` is allowed.
+    let _advisories = state.advisory_lock.blocking_read();
     let (findings, matched_by) = match_all(state, &inventory)?;
     let keys = inventory.match_keys();
     let components = inventory

@@ -238,7 +238,7 @@ pub fn spawn_poller(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             {
-                let _guard = state.advisory_lock.lock().await;
+                let _guard = state.advisory_lock.write().await;
                 let s = state.clone();
                 match tokio::task::spawn_blocking(move || check_once(&s)).await {
                     Ok(Ok(Some(summary))) => tracing::info!(

@@ -82,6 +82,7 @@ pub async fn start_all(state: AppState) -> Result<RunningServer, ServerError> {
         crate::jobs::spawn_snapshots(state.clone()),
         crate::jobs::spawn_queue_gauge(state.clone()),
     ];
+    background.extend(crate::advisory_update::spawn_updater(state.clone()));
     background.extend(crate::jobs::spawn_workers(
         state.clone(),
         state.config.scan_workers,

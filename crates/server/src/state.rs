@@ -54,6 +54,16 @@ pub struct ServerConfig {
     pub ownership: bulwark_store::OwnershipLabels,
     /// Base URL of a dashboard, for links in notifications.
     pub dashboard_url: Option<String>,
+    /// The scheduled advisory update (`--db-update-every`); `None`: only imports and
+    /// `bulwark db update --db-dir` change the advisory store.
+    pub advisory_update: Option<AdvisoryUpdate>,
+}
+
+/// Download advisories every `every` with `options` (sources, mirrors, size cap).
+#[derive(Debug, Clone)]
+pub struct AdvisoryUpdate {
+    pub every: Duration,
+    pub options: bulwark_vulndb::UpdateOptions,
 }
 
 impl ServerConfig {
@@ -74,6 +84,7 @@ impl ServerConfig {
             config_file: None,
             ownership: bulwark_store::OwnershipLabels::default(),
             dashboard_url: None,
+            advisory_update: None,
         }
     }
 
@@ -108,8 +119,12 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// Notification rules from the config file (`server.notifications`), besides the stored ones.
     pub file_rules: Arc<Vec<bulwark_notify::Rule>>,
-    /// Serialises advisory imports and rematches (one advisory store writer at a time).
-    pub advisory_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Advisory imports, updates and the rematch poller hold it for writing (one advisory
+    /// store writer at a time); an ingest holds it for reading from matching to commit, so a
+    /// rematch never runs between an ingest's match and its commit (the rematch would not
+    /// see the new version's components and the ingest would have matched the old store:
+    /// the new findings would be lost until the next advisory change).
+    pub advisory_lock: Arc<tokio::sync::RwLock<()>>,
     /// Registry credentials of queued scans (memory only).
     pub job_secrets: Arc<crate::job_secrets::JobSecrets>,
 }

@@ -50,6 +50,9 @@ fn start(data: &Path, database: &str) -> Server {
             &format!("127.0.0.1:{port}"),
             "--rematch-poll",
             "200",
+            // No downloads from the test machine: the tests import their advisories.
+            "--db-update-every",
+            "0",
         ])
         .env("BULWARK_ADMIN_TOKEN", ADMIN)
         .env_remove("BULWARK_CONFIG")

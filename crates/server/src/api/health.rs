@@ -29,6 +29,9 @@ pub struct AdvisoryState {
     pub updated_at: Option<String>,
     pub advisories: Option<u64>,
     pub detail: Option<String>,
+    /// The scheduled update (`--db-update-every`), when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_update: Option<crate::advisory_update::UpdateStatus>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,6 +57,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                     updated_at: Some(m.updated_at),
                     advisories: Some(m.advisories),
                     detail: None,
+                    scheduled_update: None,
                 },
                 Err(e) => unreadable(e),
             },
@@ -65,9 +69,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                     "no advisory store yet: run `bulwark db update --db-dir {}` or POST /api/v1/advisories/import",
                     dir.display()
                 )),
+                scheduled_update: None,
             },
             Err(e) => unreadable(e),
         };
+        let mut advisories = advisories;
+        advisories.scheduled_update = crate::advisory_update::status(&probe);
         (database, advisories)
     })
     .await;
@@ -93,6 +100,7 @@ fn unreadable(e: impl std::fmt::Display) -> AdvisoryState {
         updated_at: None,
         advisories: None,
         detail: Some(e.to_string()),
+        scheduled_update: None,
     }
 }
 

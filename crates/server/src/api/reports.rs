@@ -171,7 +171,7 @@ pub async fn import_advisories(
             "the body is neither a zip nor JSON: send an OSV zip (all.zip) or an OSV JSON document",
         ));
     }
-    let _guard = state.advisory_lock.lock().await;
+    let _guard = state.advisory_lock.write().await;
     let s = state.clone();
     let reply = blocking(move || {
         let imports = s.config.data_dir.join("imports");
