@@ -14,6 +14,7 @@
 //! `finalize_packages`. Nothing after assembly touches the image again.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 mod assemble;
 mod budget;
 mod cache;
