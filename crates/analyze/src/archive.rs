@@ -822,3 +822,490 @@ impl Seek for Budgeted<'_> {
         self.inner.seek(pos)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    use zip::write::SimpleFileOptions;
+    use zip::CompressionMethod;
+
+    const SECRET: &[u8] = b"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY\n";
+
+    /// A tar whose member names are written as given (no `..` check, as a hostile tool would).
+    fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            set_raw_name(&mut header, name);
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn set_raw_name(header: &mut tar::Header, name: &str) {
+        let field = &mut header.as_old_mut().name;
+        field.fill(0);
+        field[..name.len()].copy_from_slice(name.as_bytes());
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])], method: CompressionMethod) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = SimpleFileOptions::default().compression_method(method);
+        for (name, data) in entries {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn xz(data: &[u8]) -> Vec<u8> {
+        let mut w =
+            lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
+        w.write_all(data).unwrap();
+        w.finish().unwrap()
+    }
+
+    fn bz2(data: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn zst(data: &[u8]) -> Vec<u8> {
+        zstd::encode_all(data, 1).unwrap()
+    }
+
+    /// (paths visited, the walk), every member wanted.
+    fn run(name: &str, bytes: &[u8], limits: &ArchiveLimits) -> (Vec<String>, ArchiveWalk) {
+        let mut seen = Vec::new();
+        let walk = walk_archive(name, bytes, limits, &mut |_| true, &mut |path, data| {
+            seen.push(format!("{path}={}", data.len()))
+        });
+        (seen, walk)
+    }
+
+    fn assert_problem(walk: &ArchiveWalk, needle: &str) {
+        assert!(
+            walk.problems.iter().any(|p| p.contains(needle)),
+            "no problem containing {needle:?} in {:?}",
+            walk.problems
+        );
+    }
+
+    #[test]
+    fn formats_by_name() {
+        use ArchiveFormat as F;
+        for (name, format) in [
+            ("a.zip", Some(F::Zip)),
+            ("lib/A.JAR", Some(F::Zip)),
+            ("x.war", Some(F::Zip)),
+            ("x.tar", Some(F::Tar)),
+            ("x.tar.gz", Some(F::TarGz)),
+            ("x.tgz", Some(F::TarGz)),
+            ("x.tar.xz", Some(F::TarXz)),
+            ("x.tar.bz2", Some(F::TarBz2)),
+            ("x.tar.zst", Some(F::TarZst)),
+            ("changelog.gz", Some(F::Gz)),
+            ("x.sql.bz2", Some(F::Bz2)),
+            ("x.zst", Some(F::Zst)),
+            ("x.xz", Some(F::Xz)),
+            (".gz", None),
+            ("x.tar.gz.txt", None),
+            ("zip", None),
+        ] {
+            assert_eq!(ArchiveFormat::from_name(name), format, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_format_yields_its_members() {
+        let tar = tar_of(&[("app/.env", SECRET), ("app/README", b"hello\n")]);
+        let expected = vec![format!("app/.env={}", SECRET.len()), "app/README=6".into()];
+        for (name, bytes) in [
+            ("x.tar", tar.clone()),
+            ("x.tar.gz", gz(&tar)),
+            ("x.tgz", gz(&tar)),
+            ("x.tar.xz", xz(&tar)),
+            ("x.tar.bz2", bz2(&tar)),
+            ("x.tar.zst", zst(&tar)),
+            (
+                "x.zip",
+                zip_of(
+                    &[("app/.env", SECRET), ("app/README", b"hello\n")],
+                    CompressionMethod::Deflated,
+                ),
+            ),
+        ] {
+            let (seen, walk) = run(name, &bytes, &ArchiveLimits::default());
+            assert_eq!(seen, expected, "{name}");
+            assert!(walk.problems.is_empty(), "{name}: {:?}", walk.problems);
+        }
+        for (name, bytes) in [
+            ("dir/app.env.gz", gz(SECRET)),
+            ("dir/app.env.xz", xz(SECRET)),
+            ("dir/app.env.bz2", bz2(SECRET)),
+            ("dir/app.env.zst", zst(SECRET)),
+        ] {
+            let (seen, walk) = run(name, &bytes, &ArchiveLimits::default());
+            assert_eq!(seen, vec![format!("app.env={}", SECRET.len())], "{name}");
+            assert!(walk.problems.is_empty(), "{name}: {:?}", walk.problems);
+        }
+    }
+
+    #[test]
+    fn nested_archives_are_named_with_bang_slash() {
+        let jar = zip_of(
+            &[("conf/app.properties", SECRET)],
+            CompressionMethod::Deflated,
+        );
+        let outer = gz(&tar_of(&[("lib/b.jar", &jar)]));
+        let (seen, walk) = run("a.tar.gz", &outer, &ArchiveLimits::default());
+        assert_eq!(
+            seen,
+            vec![format!("lib/b.jar!/conf/app.properties={}", SECRET.len())]
+        );
+        assert!(walk.problems.is_empty(), "{:?}", walk.problems);
+        // A compressed tar inside a single compressed file.
+        let (seen, _) = run("x.tar.gz.gz", &gz(&outer), &ArchiveLimits::default());
+        assert_eq!(
+            seen,
+            vec![format!(
+                "x.tar.gz!/lib/b.jar!/conf/app.properties={}",
+                SECRET.len()
+            )]
+        );
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_not_opened() {
+        let mut bytes = zip_of(&[("deep.env", SECRET)], CompressionMethod::Deflated);
+        for level in 0..5 {
+            bytes = zip_of(
+                &[(&format!("l{level}.zip"), &bytes), ("top.env", SECRET)],
+                CompressionMethod::Deflated,
+            );
+        }
+        let (seen, walk) = run("a.zip", &bytes, &ArchiveLimits::default());
+        // Three levels: a.zip, l4.zip, l3.zip.
+        assert_eq!(
+            seen,
+            vec![
+                format!("l4.zip!/l3.zip!/top.env={}", SECRET.len()),
+                format!("l4.zip!/top.env={}", SECRET.len()),
+                format!("top.env={}", SECRET.len()),
+            ]
+        );
+        assert_problem(
+            &walk,
+            "l4.zip!/l3.zip!/l2.zip: archives nested more than 3 levels deep are not opened",
+        );
+    }
+
+    #[test]
+    fn a_high_ratio_zip_member_is_a_bomb() {
+        let limits = ArchiveLimits {
+            ratio_slack: 64 << 10,
+            ..ArchiveLimits::default()
+        };
+        let zeros = vec![0u8; 4 << 20];
+        let bytes = zip_of(
+            &[("bomb.txt", &zeros), ("ok.env", SECRET)],
+            CompressionMethod::Deflated,
+        );
+        let (seen, walk) = run("a.zip", &bytes, &limits);
+        assert_eq!(seen, vec![format!("ok.env={}", SECRET.len())]);
+        assert_problem(&walk, "bomb.txt: member claims 4194304 bytes from");
+        assert_problem(&walk, "a decompression bomb; not read");
+    }
+
+    #[test]
+    fn a_zip_member_lying_about_its_size_is_capped() {
+        let zeros = vec![0u8; 2 << 20];
+        let mut bytes = zip_of(&[("lie.txt", &zeros)], CompressionMethod::Deflated);
+        // Claim 100 bytes in both headers; the real output is 2 MiB.
+        let claim = 100u32.to_le_bytes();
+        for sig in [&b"PK\x03\x04"[..], &b"PK\x01\x02"[..]] {
+            let at = bytes.windows(4).position(|w| w == sig).unwrap();
+            let offset = if sig[2] == 3 { 22 } else { 24 };
+            bytes[at + offset..at + offset + 4].copy_from_slice(&claim);
+        }
+        let limits = ArchiveLimits {
+            ratio_slack: 64 << 10,
+            ..ArchiveLimits::default()
+        };
+        let (seen, walk) = run("a.zip", &bytes, &limits);
+        assert!(seen.is_empty(), "{seen:?}");
+        assert!(!walk.problems.is_empty());
+    }
+
+    #[test]
+    fn a_nested_zip_bomb_stops_at_the_total_limit() {
+        // 42.zip-like: 16 copies per level, 1 MiB of zeros at the bottom; scaled down limits.
+        let mut bytes = zip_of(
+            &[("zeros.txt", &vec![0u8; 1 << 20])],
+            CompressionMethod::Deflated,
+        );
+        for level in 0..3 {
+            let names: Vec<String> = (0..16).map(|i| format!("{level}-{i}.zip")).collect();
+            let entries: Vec<(&str, &[u8])> =
+                names.iter().map(|n| (n.as_str(), &bytes[..])).collect();
+            bytes = zip_of(&entries, CompressionMethod::Deflated);
+        }
+        let limits = ArchiveLimits {
+            max_depth: 4,
+            max_total_bytes: 8 << 20,
+            ..ArchiveLimits::default()
+        };
+        let start = Instant::now();
+        let (seen, walk) = run("42.zip", &bytes, &limits);
+        assert!(seen.len() <= 8, "{}", seen.len());
+        assert_problem(
+            &walk,
+            "over 8388608 decompressed bytes read from this archive",
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_tar_gz_bomb_is_refused_by_ratio_and_by_total() {
+        let tar = tar_of(&[
+            ("first.env", SECRET),
+            ("zeros.bin", &vec![0u8; 4 << 20]),
+            ("after.env", SECRET),
+        ]);
+        let bomb = gz(&tar);
+        let limits = ArchiveLimits {
+            ratio_slack: 256 << 10,
+            ..ArchiveLimits::default()
+        };
+        let (seen, walk) = run("b.tar.gz", &bomb, &limits);
+        assert_eq!(seen, vec![format!("first.env={}", SECRET.len())]);
+        assert_problem(
+            &walk,
+            "zeros.bin: decompresses to over 100 times its compressed size, a decompression bomb",
+        );
+        // The same stream under the ratio (slack large) but over the total.
+        let limits = ArchiveLimits {
+            max_total_bytes: 1 << 20,
+            ..ArchiveLimits::default()
+        };
+        let (seen, walk) = run("b.tar.gz", &bomb, &limits);
+        assert_eq!(seen, vec![format!("first.env={}", SECRET.len())]);
+        assert_problem(
+            &walk,
+            "over 1048576 decompressed bytes read from this archive",
+        );
+    }
+
+    #[test]
+    fn truncated_and_corrupt_archives_are_problems() {
+        // Incompressible bytes, so that half the stream ends inside them.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..64 << 10)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let tar = tar_of(&[("a.env", SECRET), ("b.bin", &noise)]);
+        let tgz = gz(&tar);
+        let (seen, walk) = run("t.tar.gz", &tgz[..tgz.len() / 2], &ArchiveLimits::default());
+        assert_eq!(seen, vec![format!("a.env={}", SECRET.len())]);
+        assert_problem(&walk, "truncated or corrupt gzip-compressed tar data");
+
+        let zip = zip_of(
+            &[("a.env", SECRET), ("b.env", SECRET)],
+            CompressionMethod::Deflated,
+        );
+        let (seen, walk) = run("t.zip", &zip[..zip.len() - 30], &ArchiveLimits::default());
+        assert!(seen.is_empty());
+        assert_problem(&walk, "not a readable zip archive");
+
+        // The central directory's first header signature overwritten.
+        let mut broken = zip.clone();
+        let at = broken.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        broken[at..at + 4].copy_from_slice(b"XXXX");
+        let (seen, walk) = run("c.zip", &broken, &ArchiveLimits::default());
+        assert!(seen.is_empty());
+        assert_problem(&walk, "not a readable zip archive");
+
+        for (name, garbage) in [
+            ("g.zip", &b"not a zip at all"[..]),
+            ("g.gz", b"not gzip"),
+            ("g.tar.xz", b"not xz"),
+            ("g.tar.bz2", b"not bzip2"),
+            ("g.zst", b"not zstd"),
+        ] {
+            let (seen, walk) = run(name, garbage, &ArchiveLimits::default());
+            assert!(seen.is_empty(), "{name}");
+            assert_eq!(walk.problems.len(), 1, "{name}: {:?}", walk.problems);
+        }
+    }
+
+    #[test]
+    fn hostile_member_names_are_normalised_never_escaping() {
+        let tar = tar_of(&[
+            ("../../etc/cron.d/evil.env", SECRET),
+            ("/abs/path.env", SECRET),
+            ("./a/./b/../c.env", SECRET),
+            ("..", SECRET),
+            ("x\u{1b}[31m.env", SECRET),
+        ]);
+        let (seen, _) = run("t.tar", &tar, &ArchiveLimits::default());
+        let n = SECRET.len();
+        assert_eq!(
+            seen,
+            vec![
+                format!("etc/cron.d/evil.env={n}"),
+                format!("abs/path.env={n}"),
+                format!("a/c.env={n}"),
+                format!("x\u{fffd}[31m.env={n}"),
+            ]
+        );
+        let zip = zip_of(
+            &[
+                ("..\\..\\windows\\win.ini", SECRET),
+                ("/root/.aws/credentials", SECRET),
+            ],
+            CompressionMethod::Stored,
+        );
+        let (seen, _) = run("z.zip", &zip, &ArchiveLimits::default());
+        assert_eq!(
+            seen,
+            vec![
+                format!("windows/win.ini={n}"),
+                format!("root/.aws/credentials={n}")
+            ]
+        );
+        for path in seen {
+            assert!(!path.starts_with('/') && !path.split('/').any(|p| p == ".."));
+        }
+    }
+
+    #[test]
+    fn symlink_members_are_not_followed_or_read() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        builder
+            .append_link(&mut header, "shadow.env", "/etc/shadow")
+            .unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Link);
+        header.set_size(0);
+        builder
+            .append_link(&mut header, "hard.env", "real.env")
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let (seen, walk) = run("l.tar", &tar, &ArchiveLimits::default());
+        assert!(seen.is_empty(), "{seen:?}");
+        assert!(walk.problems.is_empty(), "{:?}", walk.problems);
+
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        w.add_symlink("link.env", "/etc/shadow", SimpleFileOptions::default())
+            .unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let (seen, _) = run("l.zip", &zip, &ArchiveLimits::default());
+        assert!(seen.is_empty(), "{seen:?}");
+    }
+
+    #[test]
+    fn members_are_counted_and_bounded() {
+        // 1,000,000 tiny members scaled down: 5,000 against a limit of 1,000.
+        let names: Vec<String> = (0..5_000).map(|i| format!("m/{i}.txt")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        let tgz = gz(&tar_of(&entries));
+        let limits = ArchiveLimits {
+            max_members: 1_000,
+            ..ArchiveLimits::default()
+        };
+        let start = Instant::now();
+        let (seen, walk) = run("many.tar.gz", &tgz, &limits);
+        assert_eq!(seen.len(), 1_000);
+        assert_eq!(
+            walk.members, 1_001,
+            "stops at the first member over the limit"
+        );
+        assert_problem(&walk, "more than 1000 members in this archive");
+        assert!(start.elapsed() < Duration::from_secs(5));
+
+        // A zip declaring more entries than the limit is refused before its directory is
+        // parsed.
+        let zip = zip_of(&entries[..1_500], CompressionMethod::Stored);
+        let (seen, walk) = run("many.zip", &zip, &limits);
+        assert!(seen.is_empty());
+        assert_problem(
+            &walk,
+            "zip archive declares 1500 entries, over the limit of 1000",
+        );
+    }
+
+    #[test]
+    fn members_over_the_size_limit_are_not_read() {
+        let big = vec![b'a'; 2000];
+        let tar = tar_of(&[("big.env", &big), ("small.env", b"ok")]);
+        let limits = ArchiveLimits {
+            max_member_bytes: 1000,
+            ..ArchiveLimits::default()
+        };
+        let (seen, walk) = run("s.tar", &tar, &limits);
+        assert_eq!(seen, vec!["small.env=2".to_string()]);
+        assert_problem(
+            &walk,
+            "big.env: member is 2000 bytes, over the 1000-byte limit per file; not scanned",
+        );
+        let (seen, walk) = run("big.env.gz", &gz(&big), &limits);
+        assert!(seen.is_empty());
+        assert_problem(&walk, "big.env: decompresses to over the 1000-byte limit");
+    }
+
+    #[test]
+    fn unwanted_members_are_not_visited() {
+        let tar = tar_of(&[("a.class", b"\xca\xfe"), ("b.env", SECRET)]);
+        let mut seen = Vec::new();
+        let walk = walk_archive(
+            "x.tar",
+            &tar,
+            &ArchiveLimits::default(),
+            &mut |p| !p.ends_with(".class"),
+            &mut |p, _| seen.push(p.to_string()),
+        );
+        assert_eq!(seen, vec!["b.env"]);
+        assert_eq!((walk.members, walk.visited), (2, 1));
+    }
+
+    #[test]
+    fn problems_are_capped_per_archive() {
+        let names: Vec<String> = (0..40).map(|i| format!("{i}.zip")).collect();
+        let entries: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), &b"garbage"[..]))
+            .collect();
+        let tar = tar_of(&entries);
+        let (_, walk) = run("p.tar", &tar, &ArchiveLimits::default());
+        assert_eq!(walk.problems.len(), MAX_PROBLEMS + 1);
+        assert_eq!(
+            walk.problems.last().unwrap(),
+            "… and 20 more problems in this archive"
+        );
+    }
+}
