@@ -137,6 +137,27 @@ impl ArchiveFormat {
         })
     }
 
+    /// Whether `bytes` start as this format's do. Formats without a fixed start (tar; zip,
+    /// which may carry a prefix such as a self-extracting stub) always match.
+    pub fn matches_magic(self, bytes: &[u8]) -> bool {
+        let magic: &[u8] = match self.codec() {
+            Codec::None => return true,
+            Codec::Gzip => b"\x1f\x8b",
+            Codec::Xz => b"\xfd7zXZ\x00",
+            Codec::Bzip2 => b"BZh",
+            Codec::Zstd => b"\x28\xb5\x2f\xfd",
+        };
+        bytes.starts_with(magic)
+    }
+
+    /// A single compressed file (`.gz`, `.xz`, `.bz2`, `.zst`), not an archive of members.
+    pub fn is_single_file(self) -> bool {
+        matches!(
+            self,
+            ArchiveFormat::Gz | ArchiveFormat::Xz | ArchiveFormat::Bz2 | ArchiveFormat::Zst
+        )
+    }
+
     fn codec(self) -> Codec {
         match self {
             ArchiveFormat::Zip | ArchiveFormat::Tar => Codec::None,
@@ -432,8 +453,13 @@ impl Walk<'_> {
 
     fn total_exceeded(&mut self, path: &str) {
         self.stopped = true;
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
         self.problem(format!(
-            "{path}: over {} decompressed bytes read from this archive (nested ones included); \
+            "{at}over {} decompressed bytes read from this archive (nested ones included); \
              the rest is not inspected",
             self.limits.max_total_bytes
         ));
@@ -473,21 +499,27 @@ impl Walk<'_> {
         }))
     }
 
-    /// Why a stream stopped early, from the meter's point of view; `None` for corruption.
+    /// Records why a stream stopped early: a limit of the meter's, or corruption. `path` names
+    /// the member or nested archive (empty: the top-level archive, which the caller names).
     fn stream_failure(&mut self, path: &str, format: ArchiveFormat, error: &io::Error) {
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
         if self.meter.total_exceeded.get() {
             self.total_exceeded(path);
         } else if self.meter.ratio_exceeded.get() {
             self.meter.ratio_exceeded.set(false);
             self.problem(format!(
-                "{path}: decompresses to over {} times its compressed size, a decompression \
-                 bomb; the rest of this archive is not read",
+                "{at}decompresses to over {} times its compressed size, a decompression bomb; \
+                 the rest of this archive is not read",
                 self.limits.max_ratio
             ));
         } else {
             self.problem(format!(
-                "{path}: truncated or corrupt {} data ({error}); the rest of this archive is \
-                 not read",
+                "{at}truncated or corrupt {} data ({error}); the rest of this archive is not \
+                 read",
                 format.label()
             ));
         }

@@ -25,6 +25,11 @@ const BINARY_SUFFIXES: &[&str] = &[
 /// [`ArchiveLimits`] (the per-member limit is the scanner's per-file one).
 pub const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
 
+/// Directories of packaged documentation, compressed file by file (`changelog.gz`, man
+/// pages): text about passwords and keys, not credentials, and thousands of files per image.
+/// Single compressed files there stay closed; archives of members are still opened.
+const DOC_DIRS: &[&str] = &["usr/share/doc/", "usr/share/man/", "usr/share/info/"];
+
 fn binary_name(name: &str) -> bool {
     BINARY_SUFFIXES.iter().any(|s| name.ends_with(s)) || name.contains(".so.")
 }
@@ -50,8 +55,12 @@ impl SecretAnalyzer {
         self
     }
 
-    fn archive_format(&self, name: &str) -> Option<ArchiveFormat> {
-        ArchiveFormat::from_name(name).filter(|_| self.archives)
+    /// The archive format of the file at `path`, when archives are opened and this one is
+    /// worth opening.
+    fn archive_format(&self, path: &str) -> Option<ArchiveFormat> {
+        let format = ArchiveFormat::from_name(path).filter(|_| self.archives)?;
+        let documentation = DOC_DIRS.iter().any(|d| path.starts_with(d));
+        (!(format.is_single_file() && documentation)).then_some(format)
     }
 
     /// Scans the members of the archive `file`: the ones that could hold text (not known
@@ -122,7 +131,7 @@ impl Analyzer for SecretAnalyzer {
         if !self.scanner.wants_path(file.path) {
             return Interest::Skip;
         }
-        if self.archive_format(name).is_some() {
+        if self.archive_format(file.path).is_some() {
             return Interest::Read {
                 max_bytes: MAX_ARCHIVE_BYTES,
             };
@@ -136,8 +145,13 @@ impl Analyzer for SecretAnalyzer {
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
-        if self.archive_format(file.file_name()).is_some() {
-            return self.analyze_archive(file, content, out);
+        match self.archive_format(file.path) {
+            Some(format) if format.matches_magic(content) => {
+                return self.analyze_archive(file, content, out)
+            }
+            // Named like a compressed file but not one (dpkg keeps plain text named
+            // `builtins.7.gz`): scanned as any file.
+            _ => {}
         }
         for m in self.scanner.scan(file.path, content) {
             out.fact(Fact::Secret(to_hit(m)));
