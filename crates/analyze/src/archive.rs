@@ -42,9 +42,11 @@ pub const DEFAULT_RATIO_SLACK: u64 = 4 << 20;
 pub const DEFAULT_MAX_MEMBERS: usize = 100_000;
 /// Largest nested archive read into memory to be opened.
 pub const DEFAULT_MAX_NESTED_BYTES: u64 = 64 << 20;
-/// Memory a decoder may ask for (the xz dictionary, the zstd window): `xz -9` needs 65 MiB,
-/// zstd's largest default window is 128 MiB.
-pub const DECODER_MEMORY_BYTES: u64 = 128 << 20;
+/// Memory a decoder may ask for (the xz dictionary, the zstd window): `xz -9` needs 65 MiB;
+/// zstd's levels up to 19 use at most 8 MiB (`--long` archives, 128 MiB, are refused). A
+/// power of two would not do: it must be a little over 64 MiB for xz, and the zstd window is
+/// the largest power of two under it.
+pub const DECODER_MEMORY_BYTES: u64 = 80 << 20;
 /// Problems kept per top-level archive; the rest are counted.
 pub const MAX_PROBLEMS: usize = 20;
 
