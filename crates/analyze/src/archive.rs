@@ -518,6 +518,13 @@ impl Walk<'_> {
                  the rest of this archive is not read",
                 self.limits.max_ratio
             ));
+        } else if error.to_string().contains("memory") {
+            // zstd: "Frame requires too much memory"; xz: "needed memory too big".
+            self.problem(format!(
+                "{at}the {} decoder needs more than its {DECODER_MEMORY_BYTES}-byte memory \
+                 limit ({error}); the rest of this archive is not read",
+                format.label()
+            ));
         } else {
             self.problem(format!(
                 "{at}truncated or corrupt {} data ({error}); the rest of this archive is not \
@@ -1192,6 +1199,20 @@ mod tests {
             assert!(seen.is_empty(), "{name}");
             assert_eq!(walk.problems.len(), 1, "{name}: {:?}", walk.problems);
         }
+    }
+
+    #[test]
+    fn decoders_asking_for_too_much_memory_are_refused() {
+        // A zstd frame header declaring a 1 GiB window (Window_Descriptor exponent 20).
+        let mut frame = b"\x28\xb5\x2f\xfd".to_vec();
+        frame.extend_from_slice(&[0x00, 20 << 3]);
+        frame.extend_from_slice(&[0u8; 16]);
+        let (seen, walk) = run("w.env.zst", &frame, &ArchiveLimits::default());
+        assert!(seen.is_empty());
+        assert_problem(
+            &walk,
+            "the zstd decoder needs more than its 83886080-byte memory limit",
+        );
     }
 
     #[test]
