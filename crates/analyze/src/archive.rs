@@ -1312,6 +1312,19 @@ mod tests {
             &walk,
             "zip archive declares 1500 entries, over the limit of 1000",
         );
+
+        // Past 65,535 entries the count is only in the zip64 record: read from there too.
+        let names: Vec<String> = (0..70_000).map(|i| format!("{i}")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        let zip = zip_of(&entries, CompressionMethod::Stored);
+        let start = Instant::now();
+        let (seen, walk) = run("zip64.zip", &zip, &limits);
+        assert!(seen.is_empty());
+        assert_problem(
+            &walk,
+            "zip archive declares 70000 entries, over the limit of 1000",
+        );
+        assert!(start.elapsed() < Duration::from_secs(1), "not parsed");
     }
 
     #[test]
