@@ -425,6 +425,59 @@ def case_deleted_secrets(d):
     return ["image", "oci:" + lay.root, "--scanners", "secret"]
 
 
+def case_archive_members(d):
+    """17 (class 7): a .tar.gz of 1,000,000 tiny members in a source tree (secrets open it)."""
+    src = os.path.join(d, "src")
+    os.makedirs(src)
+    with gzip.open(os.path.join(src, "many.tar.gz"), "wb", compresslevel=1) as raw:
+        with tarfile.open(fileobj=raw, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+            for i in range(1000000):
+                info = tarfile.TarInfo(f"m/{i}.txt")
+                info.size = 1
+                tar.addfile(info, io.BytesIO(b"x"))
+    return ["fs", src, "--scanners", "secret"]
+
+
+def case_archive_gz_bomb(d):
+    """17 (class 7): a .tar.gz expanding to 16 GiB of zeros (one gzip member of 1 MiB of zeros
+    repeated: a multi-member gzip stream is one stream), next to a .gz of a single file doing
+    the same."""
+    src = os.path.join(d, "src")
+    os.makedirs(src)
+    info = tarfile.TarInfo("zeros.env")
+    info.size = 16 << 30
+    chunk = gzip.compress(bytes(1 << 20), 9)
+    for name, head in (("bomb.tar.gz", gzip.compress(info.tobuf(tarfile.GNU_FORMAT))),
+                       ("bomb.env.gz", b"")):
+        with open(os.path.join(src, name), "wb") as f:
+            f.write(head)
+            for _ in range(16 << 10):
+                f.write(chunk)
+    return ["fs", src, "--scanners", "secret"]
+
+
+def case_archive_nested_zip(d):
+    """17 (class 7): 42.zip-like: 16 copies per level, 5 levels, 64 MiB of zeros at the bottom
+    (16^5 x 64 MiB = 64 TiB if everything were expanded)."""
+    import zipfile
+    src = os.path.join(d, "src")
+    os.makedirs(src)
+
+    def zip_of(entries):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in entries:
+                z.writestr(name, data)
+        return out.getvalue()
+
+    data = zip_of([("zeros.env", bytes(64 << 20))])
+    for level in range(5):
+        data = zip_of([(f"{level}-{i}.zip", data) for i in range(16)])
+    with open(os.path.join(src, "42.zip"), "wb") as f:
+        f.write(data)
+    return ["fs", src, "--scanners", "secret"]
+
+
 def rego_case(body):
     def run(d):
         pol = os.path.join(d, "policy")
@@ -457,6 +510,9 @@ CASES = {
     "sbom-1m": case_sbom_1m,
     "package-lock-1m": case_lock_1m,
     "deleted-secrets": case_deleted_secrets,
+    "archive-1m-members": case_archive_members,
+    "archive-gz-bomb": case_archive_gz_bomb,
+    "archive-nested-zip": case_archive_nested_zip,
     "rego-recursion": rego_case("f(x) = y { y := f(x) }\n\ndeny[msg] { f(1); msg := \"x\" }\n"),
     "rego-big-array": rego_case("deny[msg] { a := numbers.range(1, 200000000); count(a) > 0; msg := \"x\" }\n"),
 }

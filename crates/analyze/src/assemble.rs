@@ -238,7 +238,11 @@ pub fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
     let mut removals: Option<Vec<Removals>> = None;
     for (li, lf) in layer_facts.iter().enumerate() {
         for pf in &lf.facts {
-            if !pf.facts.iter().any(|f| matches!(f, Fact::Secret(_))) {
+            if !pf
+                .facts
+                .iter()
+                .any(|f| matches!(f, Fact::Secret(_) | Fact::SecretInArchive { .. }))
+            {
                 continue;
             }
             let shown = shown_at(li, &pf.path);
@@ -252,16 +256,18 @@ pub fn assemble(image: &Image, walked: Vec<WalkedLayer>) -> ImageFacts {
             };
             let path = shown.unwrap_or_else(|| pf.path.clone());
             for fact in &pf.facts {
-                if let Fact::Secret(hit) = fact {
-                    secrets.push(SecretFinding {
-                        location: SecretLocation::File {
-                            path: format!("/{path}"),
-                        },
-                        layer: Some(layer_ref(li)),
-                        removed_in_layer,
-                        hit: hit.clone(),
-                    });
-                }
+                // A member of an archive is shown as Java's `jar:` URLs do: `/a.zip!/inner`.
+                let (file, hit) = match fact {
+                    Fact::Secret(hit) => (format!("/{path}"), hit),
+                    Fact::SecretInArchive { member, hit } => (format!("/{path}!/{member}"), hit),
+                    _ => continue,
+                };
+                secrets.push(SecretFinding {
+                    location: SecretLocation::File { path: file },
+                    layer: Some(layer_ref(li)),
+                    removed_in_layer,
+                    hit: hit.clone(),
+                });
             }
         }
     }

@@ -123,6 +123,9 @@ pub enum Fact {
     },
     /// A secret in the file's bytes (already redacted).
     Secret(SecretHit),
+    /// A secret in a member of the file, an archive: `member` is the path inside it, nested
+    /// archives joined by `!/` (`lib/b.jar!/conf/app.properties`).
+    SecretInArchive { member: String, hit: SecretHit },
     /// The file declares a package's licences (dpkg `copyright`).
     Licenses {
         ecosystem: Ecosystem,

@@ -11,9 +11,12 @@
 //! the layer that removed them, and, through [`ImageFacts::visible_packages`], each database
 //! record the final filesystem shows with its introducing layer. Turning those records into the
 //! package inventory (purls, owned files, de-duplication) is `bulwark-catalog`'s
-//! `finalize_packages`. Nothing after assembly touches the image again.
+//! `finalize_packages`. Nothing after assembly touches the image again. Analyzers that look
+//! inside archives among the files (the secret scanner, Java cataloging) share [`archive`]: its
+//! bounded, in-memory walk over zip, tar and compressed members.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 mod assemble;
 mod budget;
 mod cache;

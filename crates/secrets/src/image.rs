@@ -1,5 +1,6 @@
 //! The scanner inside bulwark's single pass over an image, and over the image's metadata.
 
+use bulwark_analyze::archive::{walk_archive, ArchiveFormat, ArchiveLimits};
 use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
 use bulwark_image::Image;
 use bulwark_types::{LayerRef, SecretFinding, SecretHit, SecretLocation};
@@ -9,7 +10,7 @@ use crate::{fingerprint, redact, Scanner, SecretMatch, SecretValue, Severity};
 
 /// Bumped whenever the rules or the scanner change what they report, so cached layers are
 /// scanned again.
-const ANALYZER_VERSION: u32 = 1;
+const ANALYZER_VERSION: u32 = 2;
 
 /// File name endings that are never text worth scanning; skipping them in `wants` saves
 /// reading their bytes at all (content sniffing catches the rest).
@@ -19,14 +20,76 @@ const BINARY_SUFFIXES: &[&str] = &[
     ".tar", ".tgz", ".class", ".wasm", ".pdf", ".svgz", ".db", ".sqlite", ".pack", ".idx",
 ];
 
-/// Runs the secret scanner on every file the walker streams.
+/// Largest archive (`.zip`, `.jar`, `.tar.gz`, …) read into memory to scan its members; a larger
+/// one gets the walker's "over this analyzer's limit" warning. Its members are bounded by
+/// [`ArchiveLimits`] (the per-member limit is the scanner's per-file one).
+pub const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
+
+/// Directories of packaged documentation, compressed file by file (`changelog.gz`, man
+/// pages): text about passwords and keys, not credentials, and thousands of files per image.
+/// Single compressed files there stay closed; archives of members are still opened.
+const DOC_DIRS: &[&str] = &["usr/share/doc/", "usr/share/man/", "usr/share/info/"];
+
+fn binary_name(name: &str) -> bool {
+    BINARY_SUFFIXES.iter().any(|s| name.ends_with(s)) || name.contains(".so.")
+}
+
+/// Runs the secret scanner on every file the walker streams, and on the members of the
+/// archives among them (see [`bulwark_analyze::archive`]).
 pub struct SecretAnalyzer {
     scanner: Scanner,
+    archives: bool,
 }
 
 impl SecretAnalyzer {
     pub fn new(scanner: Scanner) -> Self {
-        SecretAnalyzer { scanner }
+        SecretAnalyzer {
+            scanner,
+            archives: true,
+        }
+    }
+
+    /// Whether archives are opened (the default) or skipped like other binary files.
+    pub fn with_archives(mut self, archives: bool) -> Self {
+        self.archives = archives;
+        self
+    }
+
+    /// The archive format of the file at `path`, when archives are opened and this one is
+    /// worth opening.
+    fn archive_format(&self, path: &str) -> Option<ArchiveFormat> {
+        let format = ArchiveFormat::from_name(path).filter(|_| self.archives)?;
+        let documentation = DOC_DIRS.iter().any(|d| path.starts_with(d));
+        (!(format.is_single_file() && documentation)).then_some(format)
+    }
+
+    /// Scans the members of the archive `file`: the ones that could hold text (not known
+    /// binary formats) and the nested archives, within the archive limits.
+    fn analyze_archive(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
+        let limits = ArchiveLimits {
+            max_member_bytes: self.scanner.max_file_bytes(),
+            ..ArchiveLimits::default()
+        };
+        let inner_path = |member: &str| format!("{}!/{member}", file.path);
+        let mut wants = |member: &str| {
+            let name = member.rsplit('/').next().unwrap_or(member);
+            (ArchiveFormat::from_name(name).is_some() || !binary_name(name))
+                && self.scanner.wants_path(&inner_path(member))
+        };
+        let mut visit = |member: &str, bytes: &[u8]| {
+            for m in self.scanner.scan(&inner_path(member), bytes) {
+                out.facts.push(Fact::SecretInArchive {
+                    member: member.to_string(),
+                    hit: to_hit(m),
+                });
+            }
+        };
+        let walk = walk_archive(file.path, content, &limits, &mut wants, &mut visit);
+        // Limits hit and unreadable archives are warnings, as a file over the scanner's size
+        // limit is: the image is not broken, the scan just did not look there.
+        for problem in walk.problems {
+            out.note(problem);
+        }
     }
 }
 
@@ -65,10 +128,15 @@ impl Analyzer for SecretAnalyzer {
             return Interest::Skip;
         }
         let name = file.file_name();
-        if BINARY_SUFFIXES.iter().any(|s| name.ends_with(s)) || name.contains(".so.") {
+        if !self.scanner.wants_path(file.path) {
             return Interest::Skip;
         }
-        if !self.scanner.wants_path(file.path) {
+        if self.archive_format(file.path).is_some() {
+            return Interest::Read {
+                max_bytes: MAX_ARCHIVE_BYTES,
+            };
+        }
+        if binary_name(name) {
             return Interest::Skip;
         }
         Interest::Read {
@@ -77,6 +145,14 @@ impl Analyzer for SecretAnalyzer {
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
+        match self.archive_format(file.path) {
+            Some(format) if format.matches_magic(content) => {
+                return self.analyze_archive(file, content, out)
+            }
+            // Named like a compressed file but not one (dpkg keeps plain text named
+            // `builtins.7.gz`): scanned as any file.
+            _ => {}
+        }
         for m in self.scanner.scan(file.path, content) {
             out.fact(Fact::Secret(to_hit(m)));
         }

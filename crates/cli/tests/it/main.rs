@@ -20,6 +20,7 @@ mod round_trip;
 mod sbom_formats;
 mod sbom_input;
 mod secrets;
+mod secrets_archives;
 mod self_scan;
 mod server;
 mod synthetic;

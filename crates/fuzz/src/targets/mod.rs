@@ -74,6 +74,7 @@ targets! {
     // bulwark-secrets.
     secrets_scan in documents: "any file's bytes, through the built-in secret rules";
     secrets_config in documents: "a --secret-config rule file, compiled";
+    secrets_archive in documents: "an archive (zip, tar, compressed tar, .gz; the first byte picks the format), its members through the secret rules";
     // bulwark-vulndb and bulwark-version: advisory data.
     advisory_json in advisories: "OSV, KEV or Alpine secdb JSON (bulwark db import)";
     osv_zip in advisories: "a zip of OSV records";

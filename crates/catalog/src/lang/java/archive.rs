@@ -16,11 +16,10 @@
 //! Each of these, and every unreadable archive or entry, becomes a problem (a diagnostic),
 //! at most [`MAX_PROBLEMS`] per top-level archive; whatever could be read is still reported.
 
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::io::{Cursor, Read, Seek, SeekFrom};
-use std::rc::Rc;
+use std::io::{Read, Seek};
 
+use bulwark_analyze::archive::open_zip;
 use bulwark_analyze::PackageRecord;
 use bulwark_types::Ecosystem;
 use zip::{CompressionMethod, ZipArchive};
@@ -145,37 +144,15 @@ fn scan_archive(ctx: &mut Ctx, path: &str, bytes: &[u8], depth: usize) {
             format!("{path}: {msg}")
         }
     };
-    if let Err(why) = check_end_record(bytes) {
-        ctx.problem(at(format!("not a readable zip archive ({why})")));
-        return;
-    }
-    // The zip reader falls back to searching the whole input for other end records when the
-    // first one is bad, which crafted input turns quadratic; a read budget keeps it linear.
-    let open_budget = Rc::new(Cell::new(
-        (bytes.len() as u64)
-            .saturating_mul(4)
-            .saturating_add(1 << 20),
-    ));
-    let reader = Budgeted {
-        inner: Cursor::new(bytes),
-        budget: Rc::clone(&open_budget),
-    };
-    let mut zip = match ZipArchive::new(reader) {
+    // The end-record checks, the entry limit and the linear-time opening are shared with the
+    // secret scanner's archive walk.
+    let mut zip = match open_zip(bytes, MAX_ENTRIES) {
         Ok(z) => z,
-        Err(e) => {
-            ctx.problem(at(format!("not a readable zip archive ({e})")));
+        Err(why) => {
+            ctx.problem(at(why));
             return;
         }
     };
-    // Entry reads are bounded by the decompression limits instead.
-    open_budget.set(u64::MAX);
-    if zip.len() > MAX_ENTRIES {
-        ctx.problem(at(format!(
-            "archive has {} entries, over the limit of {MAX_ENTRIES}; not inspected",
-            zip.len()
-        )));
-        return;
-    }
     let mut properties = Vec::new();
     let mut manifest = None;
     let mut nested = Vec::new();
@@ -346,79 +323,6 @@ fn read_entry<R: Read + Seek>(
             None
         }
         Ok(_) => Some(data),
-    }
-}
-
-/// The end-of-central-directory record must sit in the last 64 KiB (its comment is at most
-/// 65535 bytes), and the central directory it points to must start with a header signature
-/// (after any prepended bytes, as in self-executing jars): a cheap verdict on truncated or
-/// foreign files before the zip reader searches them.
-fn check_end_record(bytes: &[u8]) -> Result<(), String> {
-    const EOCD: &[u8] = b"PK\x05\x06";
-    const EOCD_LEN: usize = 22;
-    if bytes.len() < EOCD_LEN {
-        return Err(format!(
-            "{} bytes, too short for a zip archive",
-            bytes.len()
-        ));
-    }
-    let window_start = bytes.len().saturating_sub(EOCD_LEN + 0xFFFF);
-    let le16 = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as u64;
-    let le32 = |at: usize| {
-        u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as u64
-    };
-    let mut at = bytes.len() - EOCD_LEN;
-    loop {
-        if &bytes[at..at + 4] == EOCD {
-            let comment = le16(at + 20);
-            let cd_size = le32(at + 12);
-            let cd_offset = le32(at + 16);
-            let zip64 =
-                cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF || le16(at + 10) == 0xFFFF;
-            if at as u64 + EOCD_LEN as u64 + comment <= bytes.len() as u64 {
-                if zip64 || cd_size == 0 {
-                    return Ok(());
-                }
-                // Prepended bytes shift the directory; its end is right before the record.
-                if let Some(start) = (at as u64).checked_sub(cd_size) {
-                    if cd_offset <= start && bytes[start as usize..].starts_with(b"PK\x01\x02") {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        if at == window_start {
-            break;
-        }
-        at -= 1;
-    }
-    Err("no valid end-of-central-directory record; truncated, or not a zip".into())
-}
-
-/// A reader over the archive bytes that fails once `budget` bytes have been read.
-struct Budgeted<'a> {
-    inner: Cursor<&'a [u8]>,
-    budget: Rc<Cell<u64>>,
-}
-
-impl Read for Budgeted<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.budget.get();
-        if left == 0 {
-            return Err(std::io::Error::other(
-                "too much searching for the central directory",
-            ));
-        }
-        let len = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..len])?;
-        self.budget.set(left - n as u64);
-        Ok(n)
-    }
-}
-
-impl Seek for Budgeted<'_> {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.inner.seek(pos)
     }
 }
 
@@ -694,6 +598,7 @@ pub(super) fn parse_file_name(name: &str) -> Option<(String, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
     use std::io::Write;
     use zip::write::SimpleFileOptions;
 
