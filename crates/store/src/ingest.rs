@@ -924,7 +924,7 @@ fn ingest_in(
         "UPDATE assets SET latest_version_id = $2 WHERE id = $1",
         &params![asset_id, version_id],
     )?;
-    crate::reads::refresh_asset_counts(c, asset_id)?;
+    crate::counts::refresh_asset_counts(c, asset_id)?;
     if let Some(key) = &doc.idempotency_key {
         c.execute(
             "INSERT INTO upload_keys (key, version_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",

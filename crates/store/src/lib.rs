@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod counts;
 mod driver;
 mod error;
 mod ingest;
@@ -41,6 +42,7 @@ mod triage;
 use std::sync::Arc;
 
 pub use auth::{Principal, PrincipalKind, Scope, TeamInfo, TokenInfo, UserInfo};
+pub use counts::SeverityCounts;
 pub use driver::{Backend, Value};
 pub use error::{Result, StoreError};
 pub use ingest::{
@@ -53,7 +55,7 @@ pub use migrate::SCHEMA_VERSION;
 pub use notify::{Delivery, DeliveryState, NotificationRule};
 pub use reads::{
     day_of, AffectedAsset, AssetFilter, AssetSort, AssetSummary, AuditEntry, FindingFilter,
-    FindingRow, FindingSort, Page, Paged, SeverityCounts, Snapshot, VersionMetrics, VersionSummary,
+    FindingRow, FindingSort, Page, Paged, Snapshot, VersionMetrics, VersionSummary,
 };
 pub use rematch::{StoredComponent, VersionRematch};
 pub use triage::{TriageEntry, TriageHistoryEntry, TriageInput, TriageState, VexStatement};

@@ -206,7 +206,7 @@ fn rematch_version(
         })
         .collect();
     let (events, _) = sync_findings(c, &ctx, SyncScope::Components(scope), &desired, now_ms())?;
-    crate::reads::refresh_asset_counts(c, ctx.asset_id)?;
+    crate::counts::refresh_asset_counts(c, ctx.asset_id)?;
     if !events.is_empty() {
         audit(
             c,

@@ -234,7 +234,7 @@ impl Store {
             )?;
             let entry = triage_of(&row)?;
             // A suppression changes what the portfolio counts.
-            crate::reads::refresh_asset_counts(c, asset_id)?;
+            crate::counts::refresh_asset_counts(c, asset_id)?;
             c.execute(
                 "INSERT INTO triage_history (triage_id, state, justification, response, comment, suppressed, actor, at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
