@@ -44,6 +44,8 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(lang::ruby::RubyAnalyzer),
         Box::new(lang::php::PhpAnalyzer),
         Box::new(lang::dotnet::DotnetAnalyzer),
+        Box::new(lang::swift::analyzer()),
+        Box::new(lang::cocoapods::analyzer()),
     ]
 }
 

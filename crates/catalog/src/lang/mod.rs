@@ -9,6 +9,10 @@ pub mod python;
 pub mod ruby;
 pub mod rust;
 
+pub(crate) mod cocoapods;
+pub(crate) mod format;
+pub(crate) mod swift;
+
 use bulwark_analyze::PackageRecord;
 
 /// Marks what a manifest or lockfile names as declared: what a build would install, not proof
