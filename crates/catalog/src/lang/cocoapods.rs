@@ -27,13 +27,13 @@ pub(crate) fn analyzer() -> FormatAnalyzer {
                     let c = components(p);
                     c.len() >= 2 && c[c.len() - 2] == "Pods" && c[c.len() - 1] == "Manifest.lock"
                 },
-                parse: parse_podfile_lock,
+                parse: |_, text| parse_podfile_lock(text),
                 installed: true,
             },
             Format {
                 what: "Podfile.lock",
                 matches: |p| file_name(p) == "Podfile.lock",
-                parse: parse_podfile_lock,
+                parse: |_, text| parse_podfile_lock(text),
                 installed: false,
             },
         ],

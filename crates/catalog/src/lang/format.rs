@@ -16,8 +16,8 @@ pub(crate) struct Format {
     pub what: &'static str,
     /// Whether an image-relative path (no leading `/`) is this format.
     pub matches: fn(&str) -> bool,
-    /// The packages the file names; `Err` (a problem) when it is not this format.
-    pub parse: fn(&str) -> Result<Vec<PackageRecord>, String>,
+    /// The packages the file (path, text) names; `Err` (a problem) when it is not this format.
+    pub parse: fn(&str, &str) -> Result<Vec<PackageRecord>, String>,
     /// The package manager's record of what it installed, or only a manifest or lockfile.
     pub installed: bool,
 }
@@ -59,7 +59,7 @@ impl Analyzer for FormatAnalyzer {
         };
         let text = String::from_utf8_lossy(content);
         let text = text.trim_start_matches('\u{feff}');
-        match (format.parse)(text) {
+        match (format.parse)(file.path, text) {
             Ok(records) if records.is_empty() => {}
             Ok(records) => {
                 let records = if format.installed {
@@ -82,12 +82,6 @@ pub(crate) fn components(path: &str) -> Vec<&str> {
 /// The file name of an image-relative path.
 pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Whether the path has `dir` among its directories (a component, not a substring).
-pub(crate) fn under(path: &str, dir: &str) -> bool {
-    let c = components(path);
-    c[..c.len().saturating_sub(1)].contains(&dir)
 }
 
 /// A name as registries allow them: ASCII letters, digits and `-_.+`, starting with a letter

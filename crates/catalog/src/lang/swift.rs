@@ -23,7 +23,7 @@ pub(crate) fn analyzer() -> FormatAnalyzer {
         formats: &[Format {
             what: "Package.resolved",
             matches: |p| file_name(p) == "Package.resolved",
-            parse: parse_package_resolved,
+            parse: |_, text| parse_package_resolved(text),
             installed: false,
         }],
     }
