@@ -91,8 +91,10 @@ fn channel_name(channel: &str, subdir: &str) -> String {
 
 fn parse_environment(text: &str) -> Result<Vec<PackageRecord>, String> {
     let doc: Value = yaml(text)?;
+    // Other tools name their settings `environment.yml` too: without `dependencies` the file
+    // is not conda's, and says nothing about packages.
     let Some(deps) = doc.get("dependencies") else {
-        return Err("no `dependencies`; is this a conda environment file?".into());
+        return Ok(Vec::new());
     };
     let Some(deps) = deps.as_array() else {
         return Err("`dependencies` is not a list".into());
@@ -238,6 +240,7 @@ dependencies:
             "{\"name\": \"{{ name }}\", \"version\": \"1\"}",
         );
         assert_malformed("environment.yml", "name: x\ndependencies: [unclosed\n");
-        assert_malformed("environment.yml", "name: x\nchannels: [defaults]\n");
+        assert_malformed("environment.yml", "name: x\ndependencies: 3\n");
+        assert_packages("environment.yml", "name: x\nchannels: [defaults]\n", &[]);
     }
 }
