@@ -157,6 +157,21 @@ dependencies = {
         );
     }
 
+    /// What `luarocks make` wrote (tests/data/issue18/README.md).
+    #[test]
+    fn installed_by_luarocks() {
+        const DIR: &str = "usr/local/lib/luarocks/rocks-5.4/bulwarkdemo/0.2.0-1";
+        let want = [("bulwarkdemo", "0.2.0-1", "pkg:luarocks/bulwarkdemo@0.2.0-1")];
+        let manifest = include_str!(
+            "../../tests/data/issue18/luarocks/rocks-5.4/bulwarkdemo/0.2.0-1/rock_manifest"
+        );
+        assert_packages(&format!("{DIR}/rock_manifest"), manifest, &want);
+        let copy = include_str!("../../tests/data/issue18/luarocks/rocks-5.4/bulwarkdemo/0.2.0-1/bulwarkdemo-0.2.0-1.rockspec");
+        assert_packages(&format!("{DIR}/bulwarkdemo-0.2.0-1.rockspec"), copy, &[]);
+        let spec = include_str!("../../tests/data/issue18/luarocks/bulwarkdemo-0.2.0-1.rockspec");
+        assert_packages("src/bulwarkdemo/bulwarkdemo-0.2.0-1.rockspec", spec, &want);
+    }
+
     #[test]
     fn malformed_rocks() {
         assert_malformed("x-1.0-1.rockspec", "local t = {}\nreturn t\n");

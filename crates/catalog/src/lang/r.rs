@@ -180,6 +180,19 @@ Built: R 4.3.2; x86_64-pc-linux-gnu; 2024-01-10 10:00:00 UTC; unix
         );
     }
 
+    /// What `R CMD INSTALL` wrote, and a base package of Debian's R (tests/data/issue18/README.md).
+    #[test]
+    fn installed_by_r() {
+        let demo = include_str!("../../tests/data/issue18/r/bulwarkdemo.DESCRIPTION");
+        assert_packages(
+            "usr/local/lib/R/site-library/bulwarkdemo/DESCRIPTION",
+            demo,
+            &[("bulwarkdemo", "0.3.1", "pkg:cran/bulwarkdemo@0.3.1")],
+        );
+        let stats = include_str!("../../tests/data/issue18/r/stats.DESCRIPTION");
+        assert_packages("usr/lib/R/library/stats/DESCRIPTION", stats, &[]);
+    }
+
     #[test]
     fn renv_lock() {
         let lock = r#"{
