@@ -193,106 +193,108 @@ pub(crate) mod testing {
 mod tests {
     use bulwark_types::Evidence::{self, Declared, Installed};
 
+    /// One small file of each format, with the evidence it gives.
+    const CASES: &[(&str, &str, Evidence)] = &[
+        (
+            "Package.resolved",
+            r#"{"pins": [{"location": "https://github.com/a/b.git", "state": {"version": "1.0.0"}}], "version": 2}"#,
+            Declared,
+        ),
+        ("Podfile.lock", "PODS:\n  - A (1.0)\n", Declared),
+        ("Pods/Manifest.lock", "PODS:\n  - A (1.0)\n", Installed),
+        (
+            "conan.lock",
+            r#"{"version": "0.5", "requires": ["zlib/1.3.1"]}"#,
+            Declared,
+        ),
+        (
+            "root/.conan/data/x/1.0/_/_/package/id/conaninfo.txt",
+            "[full_requires]\n    zlib/1.3.1:abc\n",
+            Installed,
+        ),
+        (
+            "vcpkg.json",
+            r#"{"overrides": [{"name": "fmt", "version": "10.1.1"}]}"#,
+            Declared,
+        ),
+        (
+            "installed/vcpkg/status",
+            "Package: fmt\nVersion: 10.2.1\nStatus: install ok installed\n",
+            Installed,
+        ),
+        (
+            "opt/conda/conda-meta/a-1.0-0.json",
+            r#"{"name": "a", "version": "1.0", "build": "0"}"#,
+            Installed,
+        ),
+        ("environment.yml", "dependencies:\n  - a==1.0\n", Declared),
+        (
+            "stack.yaml.lock",
+            "packages:\n- completed:\n    hackage: a-1.0@sha256:00,1\n",
+            Declared,
+        ),
+        (
+            "cabal.project.freeze",
+            "constraints: any.a ==1.0\n",
+            Declared,
+        ),
+        (
+            "lib/package.conf.d/a-1.0.conf",
+            "name: a\nversion: 1.0\n",
+            Installed,
+        ),
+        (
+            "mix.lock",
+            "%{\"a\": {:hex, :a, \"1.0.0\", \"00\", [:mix], [], \"hexpm\", \"00\"}}\n",
+            Declared,
+        ),
+        (
+            "rebar.lock",
+            "[{<<\"a\">>,{pkg,<<\"a\">>,<<\"1.0.0\">>},0}].\n",
+            Declared,
+        ),
+        (
+            "pubspec.lock",
+            "packages:\n  a:\n    source: hosted\n    version: \"1.0.0\"\n",
+            Declared,
+        ),
+        (
+            "Manifest.toml",
+            "[[A]]\nuuid = \"00000000-0000-0000-0000-000000000001\"\nversion = \"1.0.0\"\n",
+            Declared,
+        ),
+        (
+            "a-1.0-1.rockspec",
+            "package = \"a\"\nversion = \"1.0-1\"\n",
+            Declared,
+        ),
+        (
+            "lib/luarocks/rocks-5.4/a/1.0-1/rock_manifest",
+            "rock_manifest = {}\n",
+            Installed,
+        ),
+        (
+            "renv.lock",
+            r#"{"Packages": {"a": {"Package": "a", "Version": "1.0"}}}"#,
+            Declared,
+        ),
+        (
+            "usr/lib/R/site-library/a/DESCRIPTION",
+            "Package: a\nVersion: 1.0\nBuilt: R 4.3.2; ; 2024-01-01; unix\n",
+            Installed,
+        ),
+        (
+            "_opam/.opam-switch/switch-state",
+            "installed: [\"a.1.0\"]\n",
+            Installed,
+        ),
+    ];
+
     /// Issue 18 with issue 12.2's rule: a package manager's own record of what it installed is
     /// `installed`; a manifest or lockfile is `declared`.
     #[test]
     fn issue_18_each_new_source_says_whether_it_is_installed_or_declared() {
-        let cases: &[(&str, &str, Evidence)] = &[
-            (
-                "Package.resolved",
-                r#"{"pins": [{"location": "https://github.com/a/b.git", "state": {"version": "1.0.0"}}], "version": 2}"#,
-                Declared,
-            ),
-            ("Podfile.lock", "PODS:\n  - A (1.0)\n", Declared),
-            ("Pods/Manifest.lock", "PODS:\n  - A (1.0)\n", Installed),
-            (
-                "conan.lock",
-                r#"{"version": "0.5", "requires": ["zlib/1.3.1"]}"#,
-                Declared,
-            ),
-            (
-                "root/.conan/data/x/1.0/_/_/package/id/conaninfo.txt",
-                "[full_requires]\n    zlib/1.3.1:abc\n",
-                Installed,
-            ),
-            (
-                "vcpkg.json",
-                r#"{"overrides": [{"name": "fmt", "version": "10.1.1"}]}"#,
-                Declared,
-            ),
-            (
-                "installed/vcpkg/status",
-                "Package: fmt\nVersion: 10.2.1\nStatus: install ok installed\n",
-                Installed,
-            ),
-            (
-                "opt/conda/conda-meta/a-1.0-0.json",
-                r#"{"name": "a", "version": "1.0", "build": "0"}"#,
-                Installed,
-            ),
-            ("environment.yml", "dependencies:\n  - a==1.0\n", Declared),
-            (
-                "stack.yaml.lock",
-                "packages:\n- completed:\n    hackage: a-1.0@sha256:00,1\n",
-                Declared,
-            ),
-            (
-                "cabal.project.freeze",
-                "constraints: any.a ==1.0\n",
-                Declared,
-            ),
-            (
-                "lib/package.conf.d/a-1.0.conf",
-                "name: a\nversion: 1.0\n",
-                Installed,
-            ),
-            (
-                "mix.lock",
-                "%{\"a\": {:hex, :a, \"1.0.0\", \"00\", [:mix], [], \"hexpm\", \"00\"}}\n",
-                Declared,
-            ),
-            (
-                "rebar.lock",
-                "[{<<\"a\">>,{pkg,<<\"a\">>,<<\"1.0.0\">>},0}].\n",
-                Declared,
-            ),
-            (
-                "pubspec.lock",
-                "packages:\n  a:\n    source: hosted\n    version: \"1.0.0\"\n",
-                Declared,
-            ),
-            (
-                "Manifest.toml",
-                "[[A]]\nuuid = \"00000000-0000-0000-0000-000000000001\"\nversion = \"1.0.0\"\n",
-                Declared,
-            ),
-            (
-                "a-1.0-1.rockspec",
-                "package = \"a\"\nversion = \"1.0-1\"\n",
-                Declared,
-            ),
-            (
-                "lib/luarocks/rocks-5.4/a/1.0-1/rock_manifest",
-                "rock_manifest = {}\n",
-                Installed,
-            ),
-            (
-                "renv.lock",
-                r#"{"Packages": {"a": {"Package": "a", "Version": "1.0"}}}"#,
-                Declared,
-            ),
-            (
-                "usr/lib/R/site-library/a/DESCRIPTION",
-                "Package: a\nVersion: 1.0\nBuilt: R 4.3.2; ; 2024-01-01; unix\n",
-                Installed,
-            ),
-            (
-                "_opam/.opam-switch/switch-state",
-                "installed: [\"a.1.0\"]\n",
-                Installed,
-            ),
-        ];
-        for (path, content, want) in cases {
+        for (path, content, want) in CASES {
             let s = super::testing::scan(path, content);
             assert!(s.problems.is_empty(), "{path}: {:?}", s.problems);
             assert!(!s.evidence.is_empty(), "{path}: no packages");
@@ -301,6 +303,33 @@ mod tests {
                 "{path}: {:?}",
                 s.evidence
             );
+        }
+    }
+
+    /// Damaged copies of every format: problems or packages, never a panic.
+    #[test]
+    fn issue_18_damaged_files_never_panic() {
+        use bulwark_analyze::{AnalyzerOutput, FileKind, FileMeta, Interest};
+
+        use crate::lang::golang::testelf::{mutate, XorShift};
+
+        let analyzers = crate::analyzers();
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for (path, content, _) in CASES {
+            for _ in 0..300 {
+                let bytes = mutate(content.as_bytes(), &mut rng);
+                let meta = FileMeta {
+                    path,
+                    kind: FileKind::Regular,
+                    size: bytes.len() as u64,
+                    mode: 0o644,
+                };
+                for analyzer in &analyzers {
+                    if matches!(analyzer.wants(&meta), Interest::Read { .. }) {
+                        analyzer.analyze(&meta, &bytes, &mut AnalyzerOutput::default());
+                    }
+                }
+            }
         }
     }
 }
