@@ -1,5 +1,6 @@
-//! Conan (C and C++): what the Conan 1 cache installed (`conaninfo.txt` of a binary package,
-//! whose `[full_requires]` are the exact references it was built against) and what a project
+//! Conan (C and C++): what the Conan 1 cache installed (`conaninfo.txt` of a binary package:
+//! the package its cache path `data/<name>/<version>/<user>/<channel>/package/<id>/` names, and
+//! its `[full_requires]`, the exact references it was built against) and what a project
 //! locks (`conan.lock`: Conan 1's `graph_lock.nodes[].ref`, Conan 2's `requires`,
 //! `build_requires` and `python_requires` lists).
 //!
@@ -13,7 +14,9 @@ use bulwark_analyze::PackageRecord;
 use bulwark_types::Ecosystem;
 use serde_json::Value;
 
-use super::format::{file_name, plausible_name, plausible_version, Format, FormatAnalyzer};
+use super::format::{
+    components, file_name, plausible_name, plausible_version, Format, FormatAnalyzer,
+};
 
 pub(crate) fn analyzer() -> FormatAnalyzer {
     FormatAnalyzer {
@@ -23,7 +26,7 @@ pub(crate) fn analyzer() -> FormatAnalyzer {
             Format {
                 what: "conaninfo.txt",
                 matches: |p| file_name(p) == "conaninfo.txt",
-                parse: |_, text| parse_conaninfo(text),
+                parse: parse_conaninfo,
                 installed: true,
             },
             Format {
@@ -118,7 +121,19 @@ fn parse_conan_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     Ok(out)
 }
 
-fn parse_conaninfo(text: &str) -> Result<Vec<PackageRecord>, String> {
+/// The binary package a Conan 1 cache path holds:
+/// `…/data/<name>/<version>/<user>/<channel>/package/<package id>/conaninfo.txt`.
+fn cached_package(path: &str) -> Option<PackageRecord> {
+    let c = components(path);
+    let n = c.len();
+    if n < 8 || c[n - 3] != "package" || c[n - 8] != "data" {
+        return None;
+    }
+    let (name, version, user, channel) = (c[n - 7], c[n - 6], c[n - 5], c[n - 4]);
+    reference(&format!("{name}/{version}@{user}/{channel}"))
+}
+
+fn parse_conaninfo(path: &str, text: &str) -> Result<Vec<PackageRecord>, String> {
     let mut section = "";
     let mut sections = 0;
     let mut out = Vec::new();
@@ -139,6 +154,7 @@ fn parse_conaninfo(text: &str) -> Result<Vec<PackageRecord>, String> {
     if sections == 0 {
         return Err("no `[section]` headers; is this a Conan conaninfo.txt?".into());
     }
+    out.extend(cached_package(path));
     // One requirement can be in both sections.
     out.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
     out.dedup_by(|a, b| a.name == b.name && a.version == b.version);
@@ -224,6 +240,7 @@ mod tests {
             "root/.conan/data/boost/1.76.0/_/_/package/abc/conaninfo.txt",
             v1,
             &[
+                ("boost", "1.76.0", "pkg:conan/boost@1.76.0"),
                 ("bzip2", "1.0.8", "pkg:conan/bzip2@1.0.8"),
                 (
                     "zlib",
@@ -231,6 +248,16 @@ mod tests {
                     "pkg:conan/zlib@1.2.11?rrev=0df3fb6fd3a4f1c5a1fcd3c6e2a2e0f5",
                 ),
             ],
+        );
+        // A package without requirements is still the package its cache path names.
+        assert_packages(
+            "root/.conan/data/zlib/1.2.11/conan/stable/package/6af9cc7c/conaninfo.txt",
+            "[settings]\n    os=Linux\n\n[requires]\n\n[full_requires]\n\n",
+            &[(
+                "zlib",
+                "1.2.11",
+                "pkg:conan/zlib@1.2.11?channel=stable&user=conan",
+            )],
         );
     }
 
