@@ -30,6 +30,12 @@ pub(crate) fn analyzer() -> FormatAnalyzer {
                 installed: true,
             },
             Format {
+                what: "conanfile.txt",
+                matches: |p| file_name(p) == "conanfile.txt",
+                parse: |_, text| parse_conanfile_txt(text),
+                installed: false,
+            },
+            Format {
                 what: "conan.lock",
                 matches: |p| file_name(p) == "conan.lock",
                 parse: |_, text| parse_conan_lock(text),
@@ -55,7 +61,8 @@ fn reference(text: &str) -> Option<PackageRecord> {
         None => (recipe, None),
     };
     let (name, version) = name_version.split_once('/')?;
-    if !plausible_name(name)
+    if version.starts_with('[')
+        || !plausible_name(name)
         || !plausible_version(version)
         || version.contains('/')
         || version
@@ -75,6 +82,41 @@ fn reference(text: &str) -> Option<PackageRecord> {
             .qualifier("channel", channel)
             .qualifier("rrev", rrev),
     )
+}
+
+/// A project's `conanfile.txt`: the exact references of `[requires]`, and of
+/// `[tool_requires]`/`[build_requires]` (marked `dev`); version ranges (`zlib/[>=1.2 <2]`) are
+/// left out.
+fn parse_conanfile_txt(text: &str) -> Result<Vec<PackageRecord>, String> {
+    let mut section = "";
+    let mut sections = 0;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if !name.contains(['/', ' ', '<', '>', '=']) {
+                section = name;
+                sections += 1;
+                continue;
+            }
+        }
+        let dev = match section {
+            "requires" => false,
+            "tool_requires" | "build_requires" => true,
+            _ => continue,
+        };
+        if let Some(mut r) = reference(line) {
+            r.dev = dev;
+            out.push(r);
+        }
+    }
+    if sections == 0 {
+        return Err("no `[section]` headers; is this a Conan conanfile.txt?".into());
+    }
+    Ok(out)
 }
 
 fn parse_conan_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
@@ -261,8 +303,28 @@ mod tests {
         );
     }
 
+    // docs.conan.io/2/reference/conanfile_txt.html
+    #[test]
+    fn conanfile_txt() {
+        let txt = "[requires]\nzlib/1.3.1\nboost/[>=1.80 <2.0]\nopenssl/3.2.0@myorg/stable # pinned\n\n[tool_requires]\ncmake/3.28.1\n\n[generators]\nCMakeDeps\n\n[options]\nzlib/*:shared=True\n";
+        assert_packages(
+            "app/conanfile.txt",
+            txt,
+            &[
+                ("zlib", "1.3.1", "pkg:conan/zlib@1.3.1"),
+                (
+                    "openssl",
+                    "3.2.0",
+                    "pkg:conan/openssl@3.2.0?channel=stable&user=myorg",
+                ),
+                ("cmake", "3.28.1", "pkg:conan/cmake@3.28.1"),
+            ],
+        );
+    }
+
     #[test]
     fn malformed_conan_files() {
+        assert_malformed("conanfile.txt", "zlib/1.3.1\n");
         assert_malformed("conan.lock", "{\"version\": \"0.5\"");
         assert_malformed("conan.lock", "{\"version\": \"0.5\"}");
         assert_malformed("conan.lock", "{\"graph_lock\": {\"nodes\": [1]}}");

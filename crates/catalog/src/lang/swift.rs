@@ -22,7 +22,8 @@ pub(crate) fn analyzer() -> FormatAnalyzer {
         version: 1,
         formats: &[Format {
             what: "Package.resolved",
-            matches: |p| file_name(p) == "Package.resolved",
+            // `.package.resolved` is the name SwiftPM 5.0–5.1 gave it in some project layouts.
+            matches: |p| matches!(file_name(p), "Package.resolved" | ".package.resolved"),
             parse: |_, text| parse_package_resolved(text),
             installed: false,
         }],
@@ -188,7 +189,7 @@ mod tests {
         let v3 = r#"{"originHash" : "1f2e", "pins" : [{"identity" : "swift-log", "kind" : "remoteSourceControl",
   "location" : "https://github.com/apple/swift-log", "state" : {"revision" : "e97a6fcb1ab07462881ac165fdbb37f067e205d5", "version" : "1.5.4"}}], "version" : 3}"#;
         assert_packages(
-            "Package.resolved",
+            ".package.resolved",
             v3,
             &[(
                 "github.com/apple/swift-log",
