@@ -42,6 +42,12 @@ pub(crate) fn analyzer() -> FormatAnalyzer {
                 installed: false,
             },
             Format {
+                what: "stack.yaml",
+                matches: |p| file_name(p) == "stack.yaml",
+                parse: |_, text| parse_stack_yaml(text),
+                installed: false,
+            },
+            Format {
                 what: "cabal.project.freeze",
                 matches: |p| file_name(p) == "cabal.project.freeze",
                 parse: |_, text| parse_cabal_freeze(text),
@@ -114,6 +120,22 @@ fn parse_stack_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         }
     }
     Ok(out)
+}
+
+/// `stack.yaml`'s `extra-deps` given as Hackage package identifiers
+/// (`acme-missiles-0.3`, optionally `@sha256:…` or `@rev:1`); git and path entries are pinned
+/// with a version only in the lock.
+fn parse_stack_yaml(text: &str) -> Result<Vec<PackageRecord>, String> {
+    let doc: Value = yaml(text)?;
+    Ok(doc
+        .get("extra-deps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|d| split_package_id(d.split('@').next().unwrap_or(d).trim()))
+        .filter_map(|(n, v)| hackage(n, v))
+        .collect())
 }
 
 fn parse_cabal_freeze(text: &str) -> Result<Vec<PackageRecord>, String> {
@@ -206,6 +228,19 @@ snapshots:
             &[
                 ("acme-missiles", "0.3", "pkg:hackage/acme-missiles@0.3"),
                 ("yesod-extra", "1.2.0", "pkg:hackage/yesod-extra@1.2.0"),
+            ],
+        );
+    }
+
+    #[test]
+    fn stack_yaml_extra_deps() {
+        let yaml = "resolver: lts-22.0\npackages:\n- .\nextra-deps:\n- acme-missiles-0.3\n- text-2.0.2@sha256:0a1b2c,1200\n- git: https://github.com/example/x.git\n  commit: 0123456789abcdef0123456789abcdef01234567\n- ./vendor/local-pkg\n";
+        assert_packages(
+            "app/stack.yaml",
+            yaml,
+            &[
+                ("acme-missiles", "0.3", "pkg:hackage/acme-missiles@0.3"),
+                ("text", "2.0.2", "pkg:hackage/text@2.0.2"),
             ],
         );
     }
