@@ -78,6 +78,10 @@ pub struct PackageRecord {
     /// Installed (its own metadata is here) or only declared by a manifest or lockfile.
     #[serde(default, skip_serializing_if = "Evidence::is_installed")]
     pub evidence: Evidence,
+    /// Purl qualifiers of a language package that its name and version do not identify alone
+    /// (a conda build and channel, a Julia package's UUID), as `(key, value)` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qualifiers: Vec<(String, String)>,
 }
 
 impl PackageRecord {
@@ -97,7 +101,17 @@ impl PackageRecord {
             inferred: false,
             dependencies: Vec::new(),
             evidence: Evidence::Installed,
+            qualifiers: Vec::new(),
         }
+    }
+
+    /// The same record with one more purl qualifier (an empty value is left out).
+    pub fn qualifier(mut self, key: &str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        if !value.is_empty() {
+            self.qualifiers.push((key.to_string(), value));
+        }
+        self
     }
 
     /// The same record, marked as only declared (by a manifest or lockfile).

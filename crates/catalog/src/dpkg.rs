@@ -179,6 +179,7 @@ fn parse_status(text: &str, out: &mut AnalyzerOutput) {
             inferred: false,
             dependencies: Vec::new(),
             evidence: Default::default(),
+            qualifiers: Vec::new(),
         });
     }
     if malformed > 0 {

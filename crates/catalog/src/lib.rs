@@ -44,6 +44,18 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(lang::ruby::RubyAnalyzer),
         Box::new(lang::php::PhpAnalyzer),
         Box::new(lang::dotnet::DotnetAnalyzer),
+        Box::new(lang::swift::analyzer()),
+        Box::new(lang::cocoapods::analyzer()),
+        Box::new(lang::conan::analyzer()),
+        Box::new(lang::vcpkg::analyzer()),
+        Box::new(lang::conda::analyzer()),
+        Box::new(lang::haskell::analyzer()),
+        Box::new(lang::hex::analyzer()),
+        Box::new(lang::dart::analyzer()),
+        Box::new(lang::julia::analyzer()),
+        Box::new(lang::lua::analyzer()),
+        Box::new(lang::r::analyzer()),
+        Box::new(lang::opam::analyzer()),
     ]
 }
 

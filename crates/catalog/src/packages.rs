@@ -359,7 +359,16 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
     };
     // The purl spec normalizes PyPI names the way PEP 503 does.
     let name = info.purl_names.normalize(&name);
-    Purl::new(ty, namespace.as_deref(), &name, Some(&record.version))
+    record.qualifiers.iter().fold(
+        Purl::new(ty, namespace.as_deref(), &name, Some(&record.version)),
+        |purl, (key, value)| purl.with_qualifier(key, value.clone()),
+    )
+}
+
+/// A language record's purl, for the analyzers' tests.
+#[cfg(test)]
+pub(crate) fn purl_of(record: &PackageRecord) -> Purl {
+    purl_for(record, None)
 }
 
 #[cfg(test)]

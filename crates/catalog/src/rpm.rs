@@ -72,6 +72,7 @@ impl Analyzer for RpmAnalyzer {
                     inferred: false,
                     dependencies: Vec::new(),
                     evidence: Default::default(),
+                    qualifiers: Vec::new(),
                 }
             })
             .collect::<Vec<_>>();

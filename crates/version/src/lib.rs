@@ -15,13 +15,13 @@
 //! | [`Scheme::Rpm`] | Red Hat, Rocky Linux, AlmaLinux, SUSE, openSUSE, Mageia, openEuler, Photon OS, Azure Linux | `rpm.labelCompare` / `rpm.ver` from python3-rpm 4.18.0 |
 //! | [`Scheme::Apk`] | Alpine, Wolfi, Chainguard | every comparison and validity line of apk-tools 3.0.6's `test/unit/version.data`, each confirmed by running its `src/version.c` |
 //! | [`Scheme::Pep440`] | PyPI | `packaging.version.Version` (packaging 26.4) |
-//! | [`Scheme::SemVer`] | npm, crates.io, Hex, Pub, Bitnami, SwiftURL; any `SEMVER` range | npm `semver.compare` (semver 7.8.6) |
+//! | [`Scheme::SemVer`] | npm, crates.io, Hex, Pub, Bitnami, SwiftURL, Julia; any `SEMVER` range | npm `semver.compare` (semver 7.8.6) |
 //! | [`Scheme::Go`] | Go | `golang.org/x/mod/semver.Compare` (the copy vendored in Go 1.19.8's GOROOT) |
 //! | [`Scheme::Maven`] | Maven | `org.apache.maven.artifact.versioning.ComparableVersion` of Maven 4 (apache/maven master, `compat/maven-artifact`), and every comparison of its `ComparableVersionTest` |
 //! | [`Scheme::RubyGems`] | RubyGems | `Gem::Version#<=>` (Ruby 3.1.2, RubyGems 3.3.15) |
 //! | [`Scheme::NuGet`] | NuGet | hand-transcribed cases from NuGet.Client's `VersionComparerTests`, the SemVer 2.0 spec and NuGet's versioning docs (no .NET here) |
 //! | [`Scheme::Composer`] | Packagist | PHP 8.2.36 `version_compare` after stripping a leading `v` (what osv-scanner does) |
-//! | [`Scheme::Generic`] | CRAN, Hackage, GHC, GitHub Actions, ... | none: a documented fallback |
+//! | [`Scheme::Generic`] | CRAN, Hackage, GHC, GitHub Actions, ConanCenter, opam, ... | none: a documented fallback |
 #![forbid(unsafe_code)]
 
 use std::cmp::Ordering;
@@ -127,6 +127,8 @@ impl Scheme {
             ("GHC", Scheme::Generic),
             ("GitHub Actions", Scheme::Generic),
             ("ConanCenter", Scheme::Generic),
+            ("Julia", Scheme::SemVer),
+            ("opam", Scheme::Generic),
         ];
         TABLE
             .iter()

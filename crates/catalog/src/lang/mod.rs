@@ -9,6 +9,20 @@ pub mod python;
 pub mod ruby;
 pub mod rust;
 
+pub(crate) mod cocoapods;
+pub(crate) mod conan;
+pub(crate) mod conda;
+pub(crate) mod dart;
+pub(crate) mod format;
+pub(crate) mod haskell;
+pub(crate) mod hex;
+pub(crate) mod julia;
+pub(crate) mod lua;
+pub(crate) mod opam;
+pub(crate) mod r;
+pub(crate) mod swift;
+pub(crate) mod vcpkg;
+
 use bulwark_analyze::PackageRecord;
 
 /// Marks what a manifest or lockfile names as declared: what a build would install, not proof

@@ -7,6 +7,7 @@ mod engine;
 mod installed_vs_declared;
 mod lang_go_rust;
 mod lang_java;
+mod lang_new_ecosystems;
 mod lang_python_node;
 mod lang_ruby_php_dotnet;
 mod library;
