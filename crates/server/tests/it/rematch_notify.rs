@@ -166,3 +166,75 @@ fn a_failing_receiver_is_retried_and_never_blocks_ingest() {
         assert_eq!(log["items"][0]["last_status"], 500, "{}: {log}", server.db);
     }
 }
+
+/// One advisory affecting many assets: their webhooks go out concurrently (a slow receiver
+/// does not serialise them), and all arrive.
+#[test]
+fn webhooks_of_one_advisory_are_delivered_concurrently() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const ASSETS: usize = 16;
+    const RECEIVER_DELAY: Duration = Duration::from_millis(400);
+    for db in databases() {
+        let server = TestServer::start(&db);
+        let listener = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.server_addr().to_ip().unwrap());
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        {
+            let (in_flight, most, done) = (in_flight.clone(), most.clone(), done.clone());
+            std::thread::spawn(move || {
+                for request in listener.incoming_requests() {
+                    let (in_flight, most, done) = (in_flight.clone(), most.clone(), done.clone());
+                    std::thread::spawn(move || {
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(RECEIVER_DELAY);
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        let _ = request.respond(tiny_http::Response::empty(200));
+                        done.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+            });
+        }
+        let (status, _) = server.post_json(
+            "/api/v1/notifications/rules",
+            ADMIN,
+            &json!({"type": "webhook", "url": url, "secret": "a-long-enough-webhook-secret", "on": ["new_finding"]}),
+        );
+        assert_eq!(status, 201);
+        for i in 0..ASSETS {
+            let (status, reply) = server.post(
+                &format!("/api/v1/reports?asset=svc-{i}"),
+                ADMIN,
+                &fixture("syft-minbase.cdx.json"),
+            );
+            assert_eq!(status, 201, "{}: {reply}", server.db);
+        }
+        let started = Instant::now();
+        server.import_advisory(
+            &debian_advisory("DSA-9999-4", "CVE-2099-0004", "coreutils", "9.1-2"),
+            "many",
+        );
+        server.wait_for(Duration::from_secs(60), || {
+            (done.load(Ordering::SeqCst) >= ASSETS).then_some(())
+        });
+        let took = started.elapsed();
+        let most = most.load(Ordering::SeqCst);
+        eprintln!(
+            "{}: {ASSETS} webhooks at {RECEIVER_DELAY:?} each in {took:?}, at most {most} at once",
+            server.db
+        );
+        assert!(
+            most >= 4,
+            "{}: at most {most} deliveries at once",
+            server.db
+        );
+        assert!(
+            took < RECEIVER_DELAY * (ASSETS as u32) / 2,
+            "{}: {took:?} for {ASSETS} webhooks of {RECEIVER_DELAY:?}",
+            server.db
+        );
+    }
+}
