@@ -9,6 +9,14 @@
 //! | `dpkg` | `/var/lib/dpkg/status`, distroless `status.d/*`, `info/*.list`, `*.md5sums`, `/usr/share/doc/*/copyright` | deb packages, owned files, licences |
 //! | `apk` | `/lib/apk/db/installed` | apk packages with files and licences |
 //! | `rpm` | `rpmdb.sqlite`, BerkeleyDB `Packages`, ndb `Packages.db` under `/var/lib/rpm` or `/usr/lib/sysimage/rpm` | rpm packages with files and licences |
+//! | `pacman` | `/var/lib/pacman/local/*/desc`, `files` | Arch packages (`pkg:alpm`) with files and licences |
+//! | `opkg` | `/usr/lib/opkg/status` | OpenWrt packages (`pkg:opkg`) |
+//! | `portage` | `/var/db/pkg/<category>/<pf>/PF`, `CONTENTS`, `LICENSE` | Gentoo packages (`pkg:ebuild`) |
+//! | `homebrew` | `Cellar/<formula>/<version>/INSTALL_RECEIPT.json` | Homebrew formulae (`pkg:brew`) |
+//! | `snap` | `snap/<name>/<revision>/meta/snap.yaml` | snaps (`pkg:snap`) |
+//! | `rpm-manifest` | `/var/lib/rpmmanifest/container-manifest-2` | Azure Linux/Mariner distroless rpm packages |
+//! | `bottlerocket` | `/usr/share/bottlerocket/application-inventory.json` | Bottlerocket packages |
+//! | (assembly) | `/nix/store/<hash>-<name>-<version>` directories in the file index | Nix packages (`pkg:nix`) |
 //!
 //! Analyzers only describe one file. Once per image, `bulwark-analyze`'s assembly applies the
 //! layers (whiteouts, overwrites, hard links, which layer introduced each database entry), and
@@ -24,6 +32,15 @@ pub mod license;
 mod os;
 mod packages;
 mod rpm;
+// Issue 18: OS-like package databases and installed-state formats.
+mod bottlerocket;
+mod homebrew;
+mod nix;
+mod opkg;
+mod pacman;
+mod portage;
+mod rpm_manifest;
+mod snap;
 
 use bulwark_analyze::Analyzer;
 
@@ -44,6 +61,13 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(lang::ruby::RubyAnalyzer),
         Box::new(lang::php::PhpAnalyzer),
         Box::new(lang::dotnet::DotnetAnalyzer),
+        Box::new(pacman::PacmanAnalyzer),
+        Box::new(opkg::OpkgAnalyzer),
+        Box::new(portage::PortageAnalyzer),
+        Box::new(homebrew::HomebrewAnalyzer),
+        Box::new(snap::SnapAnalyzer),
+        Box::new(rpm_manifest::RpmManifestAnalyzer),
+        Box::new(bottlerocket::BottlerocketAnalyzer),
     ]
 }
 

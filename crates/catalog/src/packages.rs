@@ -99,6 +99,10 @@ fn build_packages(facts: &ImageFacts) -> Vec<Package> {
         package.licenses.dedup();
         packages.push(package);
     });
+    // Nix store paths are directories, known only from the file index.
+    crate::nix::store_packages(facts, |record, layer, path| {
+        packages.push(to_package(&record, facts.os.as_ref(), layer, path));
+    });
     packages.shrink_to_fit();
     packages
 }
@@ -359,7 +363,13 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
     };
     // The purl spec normalizes PyPI names the way PEP 503 does.
     let name = info.purl_names.normalize(&name);
-    Purl::new(ty, namespace.as_deref(), &name, Some(&record.version))
+    let purl = Purl::new(ty, namespace.as_deref(), &name, Some(&record.version));
+    if info.arch_distro_qualifiers {
+        return purl
+            .with_qualifier("arch", arch)
+            .with_qualifier("distro", distro);
+    }
+    purl
 }
 
 #[cfg(test)]

@@ -23,6 +23,30 @@ pub enum Ecosystem {
     Gem,
     Composer,
     NuGet,
+    /// Arch Linux pacman (libalpm) packages.
+    Alpm,
+    /// OpenWrt opkg packages.
+    Opkg,
+    /// Gentoo portage packages (the purl namespace is the category).
+    Ebuild,
+    /// Homebrew formulae.
+    Brew,
+    /// Nix store paths.
+    Nix,
+    /// Snap packages.
+    Snap,
+    /// Bottlerocket's application inventory.
+    Bottlerocket,
+    /// Bitnami's packaged applications and their components.
+    Bitnami,
+    /// WordPress plugins.
+    WordPress,
+    /// GitHub Actions a workflow pins with `uses:`.
+    GitHubActions,
+    /// PHP extensions installed by PECL.
+    Pecl,
+    /// Software no package ecosystem covers (a Java runtime), named `pkg:generic/vendor/name`.
+    Generic,
 }
 
 /// How an ecosystem's registry compares two package names.
@@ -94,6 +118,9 @@ pub struct EcosystemInfo {
     /// The purl carries the version's epoch as the `epoch` qualifier, not in the version, and
     /// `upstream` is the source rpm's file name (rpm).
     pub epoch_qualifier: bool,
+    /// A language-like package whose purl carries the `arch` qualifier from its record and the
+    /// `distro` qualifier from the image's OS (Bitnami's `pkg:bitnami/redis@7.2.4?arch=amd64&distro=debian-12`).
+    pub arch_distro_qualifiers: bool,
 }
 
 const fn language(
@@ -116,6 +143,28 @@ const fn language(
         namespace_in_name,
         keyed_by_source: false,
         epoch_qualifier: false,
+        arch_distro_qualifiers: false,
+    }
+}
+
+/// A non-OS ecosystem no advisory feed bulwark reads covers (Homebrew, Nix, Snap, WordPress,
+/// PECL, generic software): cataloged for the SBOM, never matched. Exact names, the generic
+/// version order.
+const fn without_advisories(
+    ecosystem: Ecosystem,
+    purl_type: &'static str,
+    namespace_in_name: bool,
+) -> EcosystemInfo {
+    EcosystemInfo {
+        osv_name: None,
+        ..language(
+            ecosystem,
+            purl_type,
+            "",
+            Scheme::Generic,
+            NameRule::Exact,
+            namespace_in_name,
+        )
     }
 }
 
@@ -139,11 +188,12 @@ const fn distribution(
         namespace_in_name: false,
         keyed_by_source,
         epoch_qualifier,
+        arch_distro_qualifiers: false,
     }
 }
 
 /// The table, in [`Ecosystem`] declaration order (a test keeps it so).
-const TABLE: [EcosystemInfo; 11] = [
+const TABLE: [EcosystemInfo; 23] = [
     distribution(Ecosystem::Deb, "deb", Scheme::Dpkg, "debian", true, false),
     distribution(Ecosystem::Apk, "apk", Scheme::Apk, "alpine", true, false),
     distribution(Ecosystem::Rpm, "rpm", Scheme::Rpm, "redhat", false, true),
@@ -214,11 +264,66 @@ const TABLE: [EcosystemInfo; 11] = [
         NameRule::Lowercase,
         false,
     ),
+    distribution(Ecosystem::Alpm, "alpm", Scheme::Rpm, "arch", false, false),
+    distribution(
+        Ecosystem::Opkg,
+        "opkg",
+        Scheme::Dpkg,
+        "openwrt",
+        false,
+        false,
+    ),
+    // The purl namespace is the portage category (`pkg:ebuild/dev-libs/openssl@3.0.13`), not the
+    // distribution, so no default namespace.
+    EcosystemInfo {
+        default_purl_namespace: None,
+        ..distribution(
+            Ecosystem::Ebuild,
+            "ebuild",
+            Scheme::Generic,
+            "",
+            false,
+            false,
+        )
+    },
+    without_advisories(Ecosystem::Brew, "brew", false),
+    without_advisories(Ecosystem::Nix, "nix", false),
+    without_advisories(Ecosystem::Snap, "snap", false),
+    distribution(
+        Ecosystem::Bottlerocket,
+        "bottlerocket",
+        Scheme::Rpm,
+        "bottlerocket",
+        false,
+        false,
+    ),
+    EcosystemInfo {
+        arch_distro_qualifiers: true,
+        ..language(
+            Ecosystem::Bitnami,
+            "bitnami",
+            "Bitnami",
+            Scheme::SemVer,
+            NameRule::Exact,
+            false,
+        )
+    },
+    without_advisories(Ecosystem::WordPress, "wordpress", false),
+    language(
+        Ecosystem::GitHubActions,
+        "githubactions",
+        "GitHub Actions",
+        Scheme::Generic,
+        NameRule::Lowercase,
+        true,
+    ),
+    without_advisories(Ecosystem::Pecl, "pecl", false),
+    without_advisories(Ecosystem::Generic, "generic", false),
 ];
 
 impl Ecosystem {
     /// Every ecosystem, in declaration order.
-    pub const ALL: [Ecosystem; 11] = [
+    pub const ALL: [Ecosystem; 23] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
         Ecosystem::Rpm,
@@ -230,6 +335,18 @@ impl Ecosystem {
         Ecosystem::Gem,
         Ecosystem::Composer,
         Ecosystem::NuGet,
+        Ecosystem::Alpm,
+        Ecosystem::Opkg,
+        Ecosystem::Ebuild,
+        Ecosystem::Brew,
+        Ecosystem::Nix,
+        Ecosystem::Snap,
+        Ecosystem::Bottlerocket,
+        Ecosystem::Bitnami,
+        Ecosystem::WordPress,
+        Ecosystem::GitHubActions,
+        Ecosystem::Pecl,
+        Ecosystem::Generic,
     ];
 
     /// This ecosystem's row of the table.
@@ -281,6 +398,12 @@ impl Ecosystem {
     pub fn is_os(self) -> bool {
         self.info().os
     }
+
+    /// A package of this ecosystem can be matched against advisories: a language with an OSV
+    /// ecosystem, or a distribution's package (matched through the image's OS).
+    pub fn has_advisories(self) -> bool {
+        self.info().os || self.info().osv_name.is_some()
+    }
 }
 
 impl fmt::Display for Ecosystem {
@@ -301,6 +424,16 @@ mod tests {
         }
     }
 
+    /// Ecosystems no OSV ecosystem covers: cataloged, never matched.
+    const WITHOUT_ADVISORIES: [Ecosystem; 6] = [
+        Ecosystem::Brew,
+        Ecosystem::Nix,
+        Ecosystem::Snap,
+        Ecosystem::WordPress,
+        Ecosystem::Pecl,
+        Ecosystem::Generic,
+    ];
+
     #[test]
     fn every_ecosystem_round_trips_its_purl_type_and_osv_name() {
         for eco in Ecosystem::ALL {
@@ -315,7 +448,10 @@ mod tests {
                     assert_eq!(Ecosystem::from_osv_name(osv), Some(eco));
                     assert_eq!(Scheme::for_osv_ecosystem(osv), Some(eco.version_scheme()));
                 }
-                None => assert!(eco.is_os(), "{eco}: a language needs an OSV name"),
+                None => assert!(
+                    eco.is_os() || WITHOUT_ADVISORIES.contains(&eco),
+                    "{eco}: a language needs an OSV name"
+                ),
             }
             // The serialised name is the purl type's spelling, lowercased.
             let json = serde_json::to_string(&eco).unwrap();
