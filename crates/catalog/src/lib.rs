@@ -16,6 +16,7 @@
 //! | `snap` | `snap/<name>/<revision>/meta/snap.yaml` | snaps (`pkg:snap`) |
 //! | `rpm-manifest` | `/var/lib/rpmmanifest/container-manifest-2` | Azure Linux/Mariner distroless rpm packages |
 //! | `bottlerocket` | `/usr/share/bottlerocket/application-inventory.json` | Bottlerocket packages |
+//! | `sbom` | `*.spdx.json`, `*.cdx.json`, CycloneDX `bom.json`, `/usr/share/sbom/*.json`, Bitnami `.spdx-<app>.spdx` | the packages an embedded SBOM lists by purl, merged into natively found ones |
 //! | (assembly) | `/nix/store/<hash>-<name>-<version>` directories in the file index | Nix packages (`pkg:nix`) |
 //!
 //! Analyzers only describe one file. Once per image, `bulwark-analyze`'s assembly applies the
@@ -40,6 +41,7 @@ mod opkg;
 mod pacman;
 mod portage;
 mod rpm_manifest;
+mod sbom;
 mod snap;
 
 use bulwark_analyze::Analyzer;
@@ -68,6 +70,7 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(snap::SnapAnalyzer),
         Box::new(rpm_manifest::RpmManifestAnalyzer),
         Box::new(bottlerocket::BottlerocketAnalyzer),
+        Box::new(sbom::SbomAnalyzer),
     ]
 }
 

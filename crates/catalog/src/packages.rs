@@ -111,6 +111,7 @@ fn build_packages(facts: &ImageFacts) -> Vec<Package> {
 /// merged; sorted by [`Package::sort_key`].
 fn tidy_packages(mut packages: Vec<Package>) -> Vec<Package> {
     drop_os_owned_duplicates(&mut packages);
+    merge_declared_os_packages(&mut packages);
     packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     packages.dedup_by(|a, b| a.sort_key() == b.sort_key());
     merge_language_duplicates(packages)
@@ -133,6 +134,46 @@ fn drop_os_owned_duplicates(packages: &mut Vec<Package>) {
         .map(|p| !p.ecosystem.is_os() && p.found_in.iter().all(|f| owned.contains(f.as_str())))
         .collect();
     let mut flags = duplicate.into_iter();
+    packages.retain(|_| !flags.next().unwrap_or(false));
+}
+
+/// An OS package an SBOM in the image lists (declared) and the package database lists too
+/// (installed) is one package: the SBOM's location joins the installed one. Two databases
+/// listing one name stay two installations; only declared entries are folded.
+fn merge_declared_os_packages(packages: &mut Vec<Package>) {
+    use bulwark_types::Evidence;
+    let installed: HashMap<(Ecosystem, &str, &str), usize> = packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.ecosystem.is_os() && p.evidence == Evidence::Installed)
+        .map(|(i, p)| ((p.ecosystem, p.name.as_str(), p.version.as_str()), i))
+        .collect();
+    if installed.is_empty() {
+        return;
+    }
+    let mut joins: Vec<(usize, usize)> = Vec::new();
+    for (i, p) in packages.iter().enumerate() {
+        if p.ecosystem.is_os() && p.evidence == Evidence::Declared {
+            if let Some(&into) = installed.get(&(p.ecosystem, p.name.as_str(), p.version.as_str()))
+            {
+                joins.push((i, into));
+            }
+        }
+    }
+    if joins.is_empty() {
+        return;
+    }
+    for &(from, into) in &joins {
+        let found = packages[from].found_in.clone();
+        packages[into].found_in.extend(found);
+        packages[into].found_in.sort();
+        packages[into].found_in.dedup();
+    }
+    let mut drop = vec![false; packages.len()];
+    for (from, _) in joins {
+        drop[from] = true;
+    }
+    let mut flags = drop.into_iter();
     packages.retain(|_| !flags.next().unwrap_or(false));
 }
 
