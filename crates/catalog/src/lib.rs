@@ -71,6 +71,12 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(rpm_manifest::RpmManifestAnalyzer),
         Box::new(bottlerocket::BottlerocketAnalyzer),
         Box::new(sbom::SbomAnalyzer),
+        Box::new(lang::github_actions::GitHubActionsAnalyzer),
+        Box::new(lang::pylock::PylockAnalyzer),
+        Box::new(lang::wordpress::WordPressAnalyzer),
+        Box::new(lang::jvm::JvmReleaseAnalyzer),
+        Box::new(lang::sbt::SbtAnalyzer),
+        Box::new(lang::pecl::PeclAnalyzer),
     ]
 }
 

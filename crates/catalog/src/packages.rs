@@ -103,6 +103,14 @@ fn build_packages(facts: &ImageFacts) -> Vec<Package> {
     crate::nix::store_packages(facts, |record, layer, path| {
         packages.push(to_package(&record, facts.os.as_ref(), layer, path));
     });
+    // A `release` file is a Java runtime only beside one (`bin/java`, `lib/modules`).
+    packages.retain(|p| {
+        p.ecosystem != Ecosystem::Generic
+            || !p.found_in.iter().all(|f| f.ends_with("/release"))
+            || p.found_in
+                .iter()
+                .any(|f| crate::lang::jvm::has_runtime_beside(&facts.files, f))
+    });
     packages.shrink_to_fit();
     packages
 }

@@ -189,6 +189,17 @@ fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, 
             pkg.ecosystem
         ));
     }
+    // GitHub Actions advisories are filed by tag; a workflow pinned to a commit names no tag,
+    // and comparing a commit hash with version ranges would be noise.
+    if pkg.ecosystem == Ecosystem::GitHubActions
+        && pkg.version.len() == 40
+        && pkg.version.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(
+            "pinned to a commit; GitHub Actions advisories name tags, so it cannot be matched"
+                .into(),
+        );
+    }
     if let Some(eco) = language_ecosystem(pkg.ecosystem) {
         let raw = if pkg.ecosystem == Ecosystem::Maven && !pkg.name.contains(':') {
             match &pkg.purl.namespace {

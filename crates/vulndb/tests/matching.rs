@@ -565,6 +565,12 @@ fn issue_18_new_ecosystems_have_their_advisory_keys() {
         .unwrap(),
         vec![key("GitHub Actions", "actions/checkout")]
     );
+    let pinned = pkg(
+        Ecosystem::GitHubActions,
+        "actions/checkout",
+        "b4ffde65f46336ab88eb53be808477a3936bae11",
+    );
+    assert!(match_keys(None, &pinned).unwrap_err().contains("commit"));
     assert_eq!(
         match_keys(None, &pkg(Ecosystem::Bitnami, "redis", "7.2.4")).unwrap(),
         vec![key("Bitnami", "redis")]
