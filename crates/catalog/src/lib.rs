@@ -17,6 +17,7 @@
 //! | `rpm-manifest` | `/var/lib/rpmmanifest/container-manifest-2` | Azure Linux/Mariner distroless rpm packages |
 //! | `bottlerocket` | `/usr/share/bottlerocket/application-inventory.json` | Bottlerocket packages |
 //! | `sbom` | `*.spdx.json`, `*.cdx.json`, CycloneDX `bom.json`, `/usr/share/sbom/*.json`, Bitnami `.spdx-<app>.spdx` | the packages an embedded SBOM lists by purl, merged into natively found ones |
+//! | `github-actions`, `pylock`, `wordpress`, `jvm-release`, `sbt`, `pecl`, `python-egg` | workflows' `uses:`, `pylock.toml`, `wp-content/plugins/*`, a Java runtime's `release`, `build.sbt.lock`, PEAR's `.channel.pecl.php.net/*.reg`, zipped `.egg` | see each module |
 //! | (assembly) | `/nix/store/<hash>-<name>-<version>` directories in the file index | Nix packages (`pkg:nix`) |
 //!
 //! Analyzers only describe one file. Once per image, `bulwark-analyze`'s assembly applies the
@@ -77,6 +78,7 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(lang::jvm::JvmReleaseAnalyzer),
         Box::new(lang::sbt::SbtAnalyzer),
         Box::new(lang::pecl::PeclAnalyzer),
+        Box::new(lang::egg::EggAnalyzer),
     ]
 }
 

@@ -9,6 +9,7 @@ pub mod python;
 pub mod ruby;
 pub mod rust;
 // Issue 18: application ecosystems without an analyzer before.
+pub mod egg;
 pub mod github_actions;
 pub mod jvm;
 pub mod pecl;
