@@ -84,7 +84,7 @@ impl Analyzer for GitHubActionsAnalyzer {
 }
 
 enum Uses {
-    Action(PackageRecord),
+    Action(Box<PackageRecord>),
     NotAPackage,
     Invalid,
 }
@@ -115,11 +115,11 @@ fn parse_uses(uses: &str) -> Uses {
     if !(owner_ok && repo_ok && ref_ok) {
         return Uses::Invalid;
     }
-    Uses::Action(PackageRecord::new(
+    Uses::Action(Box::new(PackageRecord::new(
         Ecosystem::GitHubActions,
         format!("{owner}/{repo}"),
         git_ref,
-    ))
+    )))
 }
 
 /// A full commit SHA (40 hex digits): a pin to a commit, not a version.
