@@ -32,7 +32,17 @@ fn is_bitnami(path: &str) -> bool {
             .is_some_and(|a| a == app)
 }
 
+/// SBOMs inside installed dependencies describe their authors' builds, not this image.
+fn in_dependency(path: &str) -> bool {
+    ["node_modules/", "site-packages/", "dist-packages/"]
+        .iter()
+        .any(|d| path.contains(d))
+}
+
 fn wanted(path: &str, name: &str) -> bool {
+    if in_dependency(path) {
+        return false;
+    }
     name.ends_with(".spdx.json")
         || name.ends_with(".cdx.json")
         || name == "bom.json"
@@ -316,6 +326,22 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn sboms_inside_installed_dependencies_are_not_read() {
+        for path in [
+            "app/node_modules/left-pad/bom.json",
+            "usr/lib/python3/dist-packages/x/sbom.spdx.json",
+        ] {
+            let meta = FileMeta {
+                path,
+                kind: FileKind::Regular,
+                size: 10,
+                mode: 0o644,
+            };
+            assert_eq!(SbomAnalyzer.wants(&meta), Interest::Skip, "{path}");
+        }
     }
 
     #[test]
