@@ -68,9 +68,11 @@ fn strings(data: &[u8]) -> Vec<(usize, String)> {
                     .and_then(|n| n.parse().ok());
                 let text_at = start + colon + 2;
                 if let Some(len) = len.filter(|_| data.get(start + colon + 1) == Some(&b'"')) {
-                    if let Some(text) = data.get(text_at..text_at + len) {
+                    // A hostile length must not overflow the index.
+                    let end = text_at.checked_add(len).unwrap_or(usize::MAX);
+                    if let Some(text) = data.get(text_at..end) {
                         out.push((depth, String::from_utf8_lossy(text).into_owned()));
-                        i = text_at + len + 2;
+                        i = end.saturating_add(2);
                         continue;
                     }
                 }
@@ -163,7 +165,9 @@ mod tests {
             mode: 0o644,
         };
         PeclAnalyzer.analyze(&meta, b"s:999:\"x", &mut out);
+        // Found by the fuzz campaign: a length near usize::MAX overflowed the slice end.
+        PeclAnalyzer.analyze(&meta, b"s:18446744073709551615:\"x\";", &mut out);
         assert!(out.facts.is_empty());
-        assert_eq!(out.problems.len(), 1);
+        assert_eq!(out.problems.len(), 2, "one diagnostic per file");
     }
 }
