@@ -69,7 +69,7 @@ fn strings(data: &[u8]) -> Vec<(usize, String)> {
                 let text_at = start + colon + 2;
                 if let Some(len) = len.filter(|_| data.get(start + colon + 1) == Some(&b'"')) {
                     // A hostile length must not overflow the index.
-                    let end = text_at.checked_add(len).unwrap_or(usize::MAX);
+                    let end = text_at.saturating_add(len);
                     if let Some(text) = data.get(text_at..end) {
                         out.push((depth, String::from_utf8_lossy(text).into_owned()));
                         i = end.saturating_add(2);
