@@ -147,24 +147,15 @@ const fn language(
     }
 }
 
-/// A non-OS ecosystem no advisory feed bulwark reads covers (Homebrew, Nix, Snap, WordPress,
-/// PECL, generic software): cataloged for the SBOM, never matched. Exact names, the generic
-/// version order.
-const fn without_advisories(
+/// A language ecosystem no OSV feed covers: its packages are listed, never matched.
+const fn unmatched_language(
     ecosystem: Ecosystem,
     purl_type: &'static str,
-    namespace_in_name: bool,
+    names: NameRule,
 ) -> EcosystemInfo {
     EcosystemInfo {
         osv_name: None,
-        ..language(
-            ecosystem,
-            purl_type,
-            "",
-            Scheme::Generic,
-            NameRule::Exact,
-            namespace_in_name,
-        )
+        ..language(ecosystem, purl_type, "", Scheme::Generic, names, false)
     }
 }
 
@@ -286,9 +277,9 @@ const TABLE: [EcosystemInfo; 23] = [
             false,
         )
     },
-    without_advisories(Ecosystem::Brew, "brew", false),
-    without_advisories(Ecosystem::Nix, "nix", false),
-    without_advisories(Ecosystem::Snap, "snap", false),
+    unmatched_language(Ecosystem::Brew, "brew", NameRule::Exact),
+    unmatched_language(Ecosystem::Nix, "nix", NameRule::Exact),
+    unmatched_language(Ecosystem::Snap, "snap", NameRule::Exact),
     distribution(
         Ecosystem::Bottlerocket,
         "bottlerocket",
@@ -308,7 +299,7 @@ const TABLE: [EcosystemInfo; 23] = [
             false,
         )
     },
-    without_advisories(Ecosystem::WordPress, "wordpress", false),
+    unmatched_language(Ecosystem::WordPress, "wordpress", NameRule::Exact),
     language(
         Ecosystem::GitHubActions,
         "githubactions",
@@ -317,8 +308,8 @@ const TABLE: [EcosystemInfo; 23] = [
         NameRule::Lowercase,
         true,
     ),
-    without_advisories(Ecosystem::Pecl, "pecl", false),
-    without_advisories(Ecosystem::Generic, "generic", false),
+    unmatched_language(Ecosystem::Pecl, "pecl", NameRule::Exact),
+    unmatched_language(Ecosystem::Generic, "generic", NameRule::Exact),
 ];
 
 impl Ecosystem {
@@ -425,7 +416,7 @@ mod tests {
     }
 
     /// Ecosystems no OSV ecosystem covers: cataloged, never matched.
-    const WITHOUT_ADVISORIES: [Ecosystem; 6] = [
+    const WITHOUT_FEED: [Ecosystem; 6] = [
         Ecosystem::Brew,
         Ecosystem::Nix,
         Ecosystem::Snap,
@@ -449,7 +440,7 @@ mod tests {
                     assert_eq!(Scheme::for_osv_ecosystem(osv), Some(eco.version_scheme()));
                 }
                 None => assert!(
-                    eco.is_os() || WITHOUT_ADVISORIES.contains(&eco),
+                    eco.is_os() || WITHOUT_FEED.contains(&eco),
                     "{eco}: a language needs an OSV name"
                 ),
             }
