@@ -9,6 +9,16 @@
 //! | `dpkg` | `/var/lib/dpkg/status`, distroless `status.d/*`, `info/*.list`, `*.md5sums`, `/usr/share/doc/*/copyright` | deb packages, owned files, licences |
 //! | `apk` | `/lib/apk/db/installed` | apk packages with files and licences |
 //! | `rpm` | `rpmdb.sqlite`, BerkeleyDB `Packages`, ndb `Packages.db` under `/var/lib/rpm` or `/usr/lib/sysimage/rpm` | rpm packages with files and licences |
+//! | `pacman` | `/var/lib/pacman/local/*/desc`, `files` | Arch packages (`pkg:alpm`) with files and licences |
+//! | `opkg` | `/usr/lib/opkg/status` | OpenWrt packages (`pkg:opkg`) |
+//! | `portage` | `/var/db/pkg/<category>/<pf>/PF`, `CONTENTS`, `LICENSE` | Gentoo packages (`pkg:ebuild`) |
+//! | `homebrew` | `Cellar/<formula>/<version>/INSTALL_RECEIPT.json` | Homebrew formulae (`pkg:brew`) |
+//! | `snap` | `snap/<name>/<revision>/meta/snap.yaml` | snaps (`pkg:snap`) |
+//! | `rpm-manifest` | `/var/lib/rpmmanifest/container-manifest-2` | Azure Linux/Mariner distroless rpm packages |
+//! | `bottlerocket` | `/usr/share/bottlerocket/application-inventory.json` | Bottlerocket packages |
+//! | `sbom` | `*.spdx.json`, `*.cdx.json`, CycloneDX `bom.json`, `/usr/share/sbom/*.json`, Bitnami `.spdx-<app>.spdx` | the packages an embedded SBOM lists by purl, merged into natively found ones |
+//! | `github-actions`, `pylock`, `wordpress`, `jvm-release`, `sbt`, `pecl`, `python-egg` | workflows' `uses:`, `pylock.toml`, `wp-content/plugins/*`, a Java runtime's `release`, `build.sbt.lock`, PEAR's `.channel.pecl.php.net/*.reg`, zipped `.egg` | see each module |
+//! | (assembly) | `/nix/store/<hash>-<name>-<version>` directories in the file index | Nix packages (`pkg:nix`) |
 //!
 //! Analyzers only describe one file. Once per image, `bulwark-analyze`'s assembly applies the
 //! layers (whiteouts, overwrites, hard links, which layer introduced each database entry), and
@@ -24,6 +34,16 @@ pub mod license;
 mod os;
 mod packages;
 mod rpm;
+// Issue 18: OS-like package databases and installed-state formats.
+mod bottlerocket;
+mod homebrew;
+mod nix;
+mod opkg;
+mod pacman;
+mod portage;
+mod rpm_manifest;
+mod sbom;
+mod snap;
 
 use bulwark_analyze::Analyzer;
 
@@ -56,6 +76,21 @@ pub fn analyzers() -> Vec<Box<dyn Analyzer>> {
         Box::new(lang::lua::analyzer()),
         Box::new(lang::r::analyzer()),
         Box::new(lang::opam::analyzer()),
+        Box::new(pacman::PacmanAnalyzer),
+        Box::new(opkg::OpkgAnalyzer),
+        Box::new(portage::PortageAnalyzer),
+        Box::new(homebrew::HomebrewAnalyzer),
+        Box::new(snap::SnapAnalyzer),
+        Box::new(rpm_manifest::RpmManifestAnalyzer),
+        Box::new(bottlerocket::BottlerocketAnalyzer),
+        Box::new(sbom::SbomAnalyzer),
+        Box::new(lang::github_actions::GitHubActionsAnalyzer),
+        Box::new(lang::pylock::PylockAnalyzer),
+        Box::new(lang::wordpress::WordPressAnalyzer),
+        Box::new(lang::jvm::JvmReleaseAnalyzer),
+        Box::new(lang::sbt::SbtAnalyzer),
+        Box::new(lang::pecl::PeclAnalyzer),
+        Box::new(lang::egg::EggAnalyzer),
     ]
 }
 

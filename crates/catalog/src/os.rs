@@ -187,6 +187,28 @@ mod tests {
         assert_eq!(os.purl_distro(), "debian-12");
     }
 
+    /// Issue 18: the distributions whose package databases bulwark now reads are detected
+    /// from their os-release (written from each distribution's documented file).
+    #[test]
+    fn issue_18_detects_arch_gentoo_openwrt_mariner_azure_linux_bottlerocket() {
+        let cases = [
+            ("NAME=\"Arch Linux\"\nPRETTY_NAME=\"Arch Linux\"\nID=arch\nBUILD_ID=rolling\n", OsFamily::Arch, "arch"),
+            ("NAME=Gentoo\nID=gentoo\nPRETTY_NAME=\"Gentoo Linux\"\nVERSION_ID=\"2.15\"\n", OsFamily::Gentoo, "gentoo-2.15"),
+            ("NAME=\"OpenWrt\"\nVERSION=\"23.05.2\"\nID=\"openwrt\"\nID_LIKE=\"lede openwrt\"\nVERSION_ID=\"23.05.2\"\n", OsFamily::OpenWrt, "openwrt-23.05.2"),
+            ("NAME=\"Common Base Linux Mariner\"\nVERSION=\"2.0.20240123\"\nID=mariner\nVERSION_ID=\"2.0\"\n", OsFamily::Mariner, "mariner-2.0"),
+            ("NAME=\"Microsoft Azure Linux\"\nVERSION=\"3.0.20240727\"\nID=azurelinux\nVERSION_ID=\"3.0\"\n", OsFamily::Mariner, "azurelinux-3.0"),
+            ("NAME=Bottlerocket\nID=bottlerocket\nVERSION=\"1.19.2 (aws-k8s-1.28)\"\nVERSION_ID=1.19.2\n", OsFamily::Bottlerocket, "bottlerocket-1.19.2"),
+        ];
+        for (text, family, distro) in cases {
+            let os = parse_os_release(text, "/etc/os-release".into()).unwrap();
+            assert_eq!(
+                (os.family, os.purl_distro().as_str()),
+                (family, distro),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn reads_release_files() {
         let os = parse_redhat_like("CentOS Linux release 7.9.2009 (Core)", "x".into()).unwrap();

@@ -99,6 +99,18 @@ fn build_packages(facts: &ImageFacts) -> Vec<Package> {
         package.licenses.dedup();
         packages.push(package);
     });
+    // Nix store paths are directories, known only from the file index.
+    crate::nix::store_packages(facts, |record, layer, path| {
+        packages.push(to_package(&record, facts.os.as_ref(), layer, path));
+    });
+    // A `release` file is a Java runtime only beside one (`bin/java`, `lib/modules`).
+    packages.retain(|p| {
+        p.ecosystem != Ecosystem::Generic
+            || !p.found_in.iter().all(|f| f.ends_with("/release"))
+            || p.found_in
+                .iter()
+                .any(|f| crate::lang::jvm::has_runtime_beside(&facts.files, f))
+    });
     packages.shrink_to_fit();
     packages
 }
@@ -107,6 +119,7 @@ fn build_packages(facts: &ImageFacts) -> Vec<Package> {
 /// merged; sorted by [`Package::sort_key`].
 fn tidy_packages(mut packages: Vec<Package>) -> Vec<Package> {
     drop_os_owned_duplicates(&mut packages);
+    merge_declared_os_packages(&mut packages);
     packages.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     packages.dedup_by(|a, b| a.sort_key() == b.sort_key());
     merge_language_duplicates(packages)
@@ -129,6 +142,46 @@ fn drop_os_owned_duplicates(packages: &mut Vec<Package>) {
         .map(|p| !p.ecosystem.is_os() && p.found_in.iter().all(|f| owned.contains(f.as_str())))
         .collect();
     let mut flags = duplicate.into_iter();
+    packages.retain(|_| !flags.next().unwrap_or(false));
+}
+
+/// An OS package an SBOM in the image lists (declared) and the package database lists too
+/// (installed) is one package: the SBOM's location joins the installed one. Two databases
+/// listing one name stay two installations; only declared entries are folded.
+fn merge_declared_os_packages(packages: &mut Vec<Package>) {
+    use bulwark_types::Evidence;
+    let installed: HashMap<(Ecosystem, &str, &str), usize> = packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.ecosystem.is_os() && p.evidence == Evidence::Installed)
+        .map(|(i, p)| ((p.ecosystem, p.name.as_str(), p.version.as_str()), i))
+        .collect();
+    if installed.is_empty() {
+        return;
+    }
+    let mut joins: Vec<(usize, usize)> = Vec::new();
+    for (i, p) in packages.iter().enumerate() {
+        if p.ecosystem.is_os() && p.evidence == Evidence::Declared {
+            if let Some(&into) = installed.get(&(p.ecosystem, p.name.as_str(), p.version.as_str()))
+            {
+                joins.push((i, into));
+            }
+        }
+    }
+    if joins.is_empty() {
+        return;
+    }
+    for &(from, into) in &joins {
+        let found = packages[from].found_in.clone();
+        packages[into].found_in.extend(found);
+        packages[into].found_in.sort();
+        packages[into].found_in.dedup();
+    }
+    let mut drop = vec![false; packages.len()];
+    for (from, _) in joins {
+        drop[from] = true;
+    }
+    let mut flags = drop.into_iter();
     packages.retain(|_| !flags.next().unwrap_or(false));
 }
 
@@ -359,10 +412,16 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
     };
     // The purl spec normalizes PyPI names the way PEP 503 does.
     let name = info.purl_names.normalize(&name);
-    record.qualifiers.iter().fold(
+    let purl = record.qualifiers.iter().fold(
         Purl::new(ty, namespace.as_deref(), &name, Some(&record.version)),
         |purl, (key, value)| purl.with_qualifier(key, value.clone()),
-    )
+    );
+    if info.arch_distro_qualifiers {
+        return purl
+            .with_qualifier("arch", arch)
+            .with_qualifier("distro", distro);
+    }
+    purl
 }
 
 /// A language record's purl, for the analyzers' tests.

@@ -35,6 +35,30 @@ pub enum Ecosystem {
     LuaRocks,
     Cran,
     Opam,
+    /// Arch Linux pacman (libalpm) packages.
+    Alpm,
+    /// OpenWrt opkg packages.
+    Opkg,
+    /// Gentoo portage packages (the purl namespace is the category).
+    Ebuild,
+    /// Homebrew formulae.
+    Brew,
+    /// Nix store paths.
+    Nix,
+    /// Snap packages.
+    Snap,
+    /// Bottlerocket's application inventory.
+    Bottlerocket,
+    /// Bitnami's packaged applications and their components.
+    Bitnami,
+    /// WordPress plugins.
+    WordPress,
+    /// GitHub Actions a workflow pins with `uses:`.
+    GitHubActions,
+    /// PHP extensions installed by PECL.
+    Pecl,
+    /// Software no package ecosystem covers (a Java runtime), named `pkg:generic/vendor/name`.
+    Generic,
 }
 
 /// How an ecosystem's registry compares two package names.
@@ -106,6 +130,9 @@ pub struct EcosystemInfo {
     /// The purl carries the version's epoch as the `epoch` qualifier, not in the version, and
     /// `upstream` is the source rpm's file name (rpm).
     pub epoch_qualifier: bool,
+    /// A language-like package whose purl carries the `arch` qualifier from its record and the
+    /// `distro` qualifier from the image's OS (Bitnami's `pkg:bitnami/redis@7.2.4?arch=amd64&distro=debian-12`).
+    pub arch_distro_qualifiers: bool,
 }
 
 const fn language(
@@ -128,6 +155,7 @@ const fn language(
         namespace_in_name,
         keyed_by_source: false,
         epoch_qualifier: false,
+        arch_distro_qualifiers: false,
     }
 }
 
@@ -163,11 +191,12 @@ const fn distribution(
         namespace_in_name: false,
         keyed_by_source,
         epoch_qualifier,
+        arch_distro_qualifiers: false,
     }
 }
 
 /// The table, in [`Ecosystem`] declaration order (a test keeps it so).
-const TABLE: [EcosystemInfo; 23] = [
+const TABLE: [EcosystemInfo; 35] = [
     distribution(Ecosystem::Deb, "deb", Scheme::Dpkg, "debian", true, false),
     distribution(Ecosystem::Apk, "apk", Scheme::Apk, "alpine", true, false),
     distribution(Ecosystem::Rpm, "rpm", Scheme::Rpm, "redhat", false, true),
@@ -309,11 +338,66 @@ const TABLE: [EcosystemInfo; 23] = [
         NameRule::Exact,
         false,
     ),
+    distribution(Ecosystem::Alpm, "alpm", Scheme::Rpm, "arch", false, false),
+    distribution(
+        Ecosystem::Opkg,
+        "opkg",
+        Scheme::Dpkg,
+        "openwrt",
+        false,
+        false,
+    ),
+    // The purl namespace is the portage category (`pkg:ebuild/dev-libs/openssl@3.0.13`), not the
+    // distribution, so no default namespace.
+    EcosystemInfo {
+        default_purl_namespace: None,
+        ..distribution(
+            Ecosystem::Ebuild,
+            "ebuild",
+            Scheme::Generic,
+            "",
+            false,
+            false,
+        )
+    },
+    unmatched_language(Ecosystem::Brew, "brew", NameRule::Exact),
+    unmatched_language(Ecosystem::Nix, "nix", NameRule::Exact),
+    unmatched_language(Ecosystem::Snap, "snap", NameRule::Exact),
+    distribution(
+        Ecosystem::Bottlerocket,
+        "bottlerocket",
+        Scheme::Rpm,
+        "bottlerocket",
+        false,
+        false,
+    ),
+    EcosystemInfo {
+        arch_distro_qualifiers: true,
+        ..language(
+            Ecosystem::Bitnami,
+            "bitnami",
+            "Bitnami",
+            Scheme::SemVer,
+            NameRule::Exact,
+            false,
+        )
+    },
+    unmatched_language(Ecosystem::WordPress, "wordpress", NameRule::Exact),
+    language(
+        Ecosystem::GitHubActions,
+        "githubactions",
+        "GitHub Actions",
+        Scheme::Generic,
+        NameRule::Lowercase,
+        true,
+    ),
+    unmatched_language(Ecosystem::Pecl, "pecl", NameRule::Exact),
+    unmatched_language(Ecosystem::Generic, "generic", NameRule::Exact),
 ];
 
 impl Ecosystem {
     /// Every ecosystem, in declaration order.
-    pub const ALL: [Ecosystem; 23] = [
+    pub const ALL: [Ecosystem; 35] = [
         Ecosystem::Deb,
         Ecosystem::Apk,
         Ecosystem::Rpm,
@@ -337,6 +421,18 @@ impl Ecosystem {
         Ecosystem::LuaRocks,
         Ecosystem::Cran,
         Ecosystem::Opam,
+        Ecosystem::Alpm,
+        Ecosystem::Opkg,
+        Ecosystem::Ebuild,
+        Ecosystem::Brew,
+        Ecosystem::Nix,
+        Ecosystem::Snap,
+        Ecosystem::Bottlerocket,
+        Ecosystem::Bitnami,
+        Ecosystem::WordPress,
+        Ecosystem::GitHubActions,
+        Ecosystem::Pecl,
+        Ecosystem::Generic,
     ];
 
     /// This ecosystem's row of the table.
@@ -388,6 +484,12 @@ impl Ecosystem {
     pub fn is_os(self) -> bool {
         self.info().os
     }
+
+    /// A package of this ecosystem can be matched against advisories: a language with an OSV
+    /// ecosystem, or a distribution's package (matched through the image's OS).
+    pub fn has_advisories(self) -> bool {
+        self.info().os || self.info().osv_name.is_some()
+    }
 }
 
 impl fmt::Display for Ecosystem {
@@ -408,12 +510,19 @@ mod tests {
         }
     }
 
-    /// Languages no OSV feed covers (checked against osv-schema's ecosystem list).
-    const WITHOUT_FEED: [Ecosystem; 4] = [
+    /// Ecosystems no OSV feed covers (checked against osv-schema's ecosystem list):
+    /// cataloged, never matched.
+    const WITHOUT_FEED: [Ecosystem; 10] = [
         Ecosystem::CocoaPods,
         Ecosystem::Vcpkg,
         Ecosystem::Conda,
         Ecosystem::LuaRocks,
+        Ecosystem::Brew,
+        Ecosystem::Nix,
+        Ecosystem::Snap,
+        Ecosystem::WordPress,
+        Ecosystem::Pecl,
+        Ecosystem::Generic,
     ];
 
     #[test]

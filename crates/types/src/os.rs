@@ -20,6 +20,12 @@ pub enum OsFamily {
     Chainguard,
     Distroless,
     Other,
+    Arch,
+    Gentoo,
+    OpenWrt,
+    /// CBL-Mariner and its successor Azure Linux.
+    Mariner,
+    Bottlerocket,
 }
 
 impl OsFamily {
@@ -42,6 +48,11 @@ impl OsFamily {
             "photon" => OsFamily::Photon,
             "wolfi" => OsFamily::Wolfi,
             "chainguard" => OsFamily::Chainguard,
+            "arch" | "archarm" => OsFamily::Arch,
+            "gentoo" => OsFamily::Gentoo,
+            "openwrt" => OsFamily::OpenWrt,
+            "mariner" | "azurelinux" => OsFamily::Mariner,
+            "bottlerocket" => OsFamily::Bottlerocket,
             _ => OsFamily::Other,
         }
     }

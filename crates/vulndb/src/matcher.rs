@@ -119,6 +119,17 @@ pub fn os_ecosystem(os: &OsRelease) -> std::result::Result<(String, bool), Strin
             "Photon OS:{}",
             vid.ok_or_else(|| need("Photon OS"))?
         )),
+        // OSV files CBL-Mariner's advisories as `Mariner:2.0` and its successor's as
+        // `Azure Linux:3.0`; os-release `VERSION_ID` is that `2.0`/`3.0`.
+        OsFamily::Mariner => {
+            let v = vid.ok_or_else(|| need("Azure Linux"))?;
+            let release = major_minor(v).unwrap_or_else(|| format!("{}.0", major(v)));
+            exact(if os.id == "azurelinux" {
+                format!("Azure Linux:{release}")
+            } else {
+                format!("Mariner:{release}")
+            })
+        }
         _ => Err(format!(
             "no advisory source for {} packages (unsupported distribution)",
             os.id
@@ -172,6 +183,23 @@ struct Target {
 }
 
 fn target(os: Option<&OsRelease>, pkg: &Package) -> std::result::Result<Target, String> {
+    if !pkg.ecosystem.has_advisories() {
+        return Err(format!(
+            "no advisory source for {} packages (no OSV ecosystem covers them)",
+            pkg.ecosystem
+        ));
+    }
+    // GitHub Actions advisories are filed by tag; a workflow pinned to a commit names no tag,
+    // and comparing a commit hash with version ranges would be noise.
+    if pkg.ecosystem == Ecosystem::GitHubActions
+        && pkg.version.len() == 40
+        && pkg.version.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(
+            "pinned to a commit; GitHub Actions advisories name tags, so it cannot be matched"
+                .into(),
+        );
+    }
     if let Some(eco) = language_ecosystem(pkg.ecosystem) {
         let raw = if pkg.ecosystem == Ecosystem::Maven && !pkg.name.contains(':') {
             match &pkg.purl.namespace {

@@ -535,3 +535,62 @@ fn indexed_match_gives_each_package_its_full_match_findings() {
     );
     assert_eq!(indexed.findings.len(), 2);
 }
+
+/// Issue 18: Mariner/Azure Linux rpm packages are matched in OSV's `Mariner`/`Azure Linux`
+/// releases; ecosystems no feed covers (Homebrew, Nix, WordPress...) are unmatched with the
+/// reason, never looked up as if they were OS packages; GitHub Actions and Bitnami match in
+/// their OSV ecosystems.
+#[test]
+fn issue_18_new_ecosystems_have_their_advisory_keys() {
+    use bulwark_vulndb::{match_keys, MatchKey};
+    let key = |e: &str, n: &str| MatchKey {
+        ecosystem: e.into(),
+        name: n.into(),
+        prefix: false,
+    };
+    let openssl = pkg(Ecosystem::Rpm, "openssl", "1.1.1k-27.cm2");
+    assert_eq!(
+        match_keys(Some(&os("mariner", "2.0")), &openssl).unwrap(),
+        vec![key("Mariner:2.0", "openssl")]
+    );
+    assert_eq!(
+        match_keys(Some(&os("azurelinux", "3.0")), &openssl).unwrap(),
+        vec![key("Azure Linux:3.0", "openssl")]
+    );
+    assert_eq!(
+        match_keys(
+            None,
+            &pkg(Ecosystem::GitHubActions, "actions/checkout", "v4")
+        )
+        .unwrap(),
+        vec![key("GitHub Actions", "actions/checkout")]
+    );
+    let pinned = pkg(
+        Ecosystem::GitHubActions,
+        "actions/checkout",
+        "b4ffde65f46336ab88eb53be808477a3936bae11",
+    );
+    assert!(match_keys(None, &pinned).unwrap_err().contains("commit"));
+    assert_eq!(
+        match_keys(None, &pkg(Ecosystem::Bitnami, "redis", "7.2.4")).unwrap(),
+        vec![key("Bitnami", "redis")]
+    );
+    for eco in [
+        Ecosystem::Brew,
+        Ecosystem::Nix,
+        Ecosystem::Snap,
+        Ecosystem::WordPress,
+        Ecosystem::Pecl,
+        Ecosystem::Generic,
+    ] {
+        let why = match_keys(Some(&os("debian", "12")), &pkg(eco, "x", "1.0")).unwrap_err();
+        assert!(why.contains("no advisory source"), "{eco}: {why}");
+    }
+    // Distributions without a feed say so.
+    let why = match_keys(
+        Some(&os("arch", "")),
+        &pkg(Ecosystem::Alpm, "glibc", "2.39-1"),
+    )
+    .unwrap_err();
+    assert!(why.contains("arch"), "{why}");
+}

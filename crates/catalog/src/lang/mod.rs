@@ -8,6 +8,14 @@ pub mod php;
 pub mod python;
 pub mod ruby;
 pub mod rust;
+// Issue 18: application ecosystems without an analyzer before.
+pub mod egg;
+pub mod github_actions;
+pub mod jvm;
+pub mod pecl;
+pub mod pylock;
+pub mod sbt;
+pub mod wordpress;
 
 pub(crate) mod cocoapods;
 pub(crate) mod conan;

@@ -87,7 +87,7 @@ impl Analyzer for PythonAnalyzer {
 }
 
 /// The core metadata headers (RFC 822 style, up to the first blank line).
-fn parse_metadata(text: &str) -> Result<PackageRecord, String> {
+pub(crate) fn parse_metadata(text: &str) -> Result<PackageRecord, String> {
     let mut name = None;
     let mut version = None;
     let mut license_field = None;

@@ -12,6 +12,7 @@ mod lang_python_node;
 mod lang_ruby_php_dotnet;
 mod library;
 mod misconfig;
+mod new_ecosystems;
 mod policy;
 mod real_images;
 mod redaction;

@@ -61,6 +61,21 @@ targets! {
     nuget_lock in packages: "NuGet packages.lock.json";
     msbuild_project in packages: "*.csproj / *.fsproj / *.vbproj";
     nuget_packages_config in packages: "NuGet packages.config";
+    pacman_desc in packages: "Arch pacman local database desc and files";
+    opkg_status in packages: "OpenWrt opkg status";
+    portage_vdb in packages: "Gentoo /var/db/pkg PF, CONTENTS, LICENSE";
+    homebrew_receipt in packages: "Homebrew INSTALL_RECEIPT.json";
+    snap_yaml in packages: "snap meta/snap.yaml";
+    rpm_manifest in packages: "Azure Linux/Mariner container-manifest-2";
+    bottlerocket_inventory in packages: "Bottlerocket application-inventory.json";
+    embedded_sbom in packages: "SPDX and CycloneDX SBOMs inside an image, Bitnami .spdx files";
+    github_workflow in packages: "GitHub Actions workflow uses: pins";
+    pylock in packages: "pylock.toml (PEP 751)";
+    wordpress_plugin in packages: "WordPress plugin headers and readme.txt";
+    jvm_release in packages: "a Java runtime's release file";
+    sbt_lock in packages: "sbt build.sbt.lock";
+    pecl_registry in packages: "PEAR/PECL registry .reg (PHP serialize)";
+    python_egg in packages: "zipped Python .egg";
     // bulwark-misconfig: configuration files.
     dockerfile in config: "a Dockerfile, checked and turned into Rego input";
     kubernetes in config: "Kubernetes manifests (YAML or JSON, many documents)";

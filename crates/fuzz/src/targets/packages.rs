@@ -93,6 +93,22 @@ analyzer_targets! {
     nuget_lock => "dotnet", ["app/packages.lock.json"];
     msbuild_project => "dotnet", ["app/app.csproj"];
     nuget_packages_config => "dotnet", ["app/packages.config"];
+    // Issue 18: ecosystems part B.
+    pacman_desc => "pacman", ["var/lib/pacman/local/libxml2-2.12.6-1/desc", "var/lib/pacman/local/libxml2-2.12.6-1/files"];
+    opkg_status => "opkg", ["usr/lib/opkg/status"];
+    portage_vdb => "portage", ["var/db/pkg/dev-libs/openssl-3.0.13-r1/PF", "var/db/pkg/dev-libs/openssl-3.0.13-r1/CONTENTS", "var/db/pkg/dev-libs/openssl-3.0.13-r1/LICENSE"];
+    homebrew_receipt => "homebrew", ["opt/homebrew/Cellar/jq/1.7.1/INSTALL_RECEIPT.json"];
+    snap_yaml => "snap", ["snap/core22/1122/meta/snap.yaml"];
+    rpm_manifest => "rpm-manifest", ["var/lib/rpmmanifest/container-manifest-2"];
+    bottlerocket_inventory => "bottlerocket", ["usr/share/bottlerocket/application-inventory.json"];
+    embedded_sbom => "sbom", ["usr/share/sbom/image.spdx.json", "app/bom.json", "opt/bitnami/redis/.spdx-redis.spdx"];
+    github_workflow => "github-actions", ["repo/.github/workflows/ci.yml"];
+    pylock => "pylock", ["app/pylock.toml"];
+    wordpress_plugin => "wordpress", ["wp-content/plugins/demo/demo.php", "wp-content/plugins/demo/readme.txt"];
+    jvm_release => "jvm-release", ["opt/java/openjdk/release"];
+    sbt_lock => "sbt", ["app/build.sbt.lock"];
+    pecl_registry => "pecl", ["usr/local/lib/php/.registry/.channel.pecl.php.net/redis.reg"];
+    python_egg => "python-egg", ["usr/lib/python3.12/site-packages/six-1.16.0-py3.12.egg"];
 }
 
 /// An rpm header blob (one package's record) straight to the header parser.

@@ -106,6 +106,37 @@ pub(super) fn scan(path: &str, bytes: &[u8]) -> Scan {
     }
 }
 
+/// The first entry of the zip archive `bytes` whose name `wanted` accepts, read under the
+/// same limits as Java archives (end record checked, central-directory search budgeted,
+/// [`MAX_ENTRIES`], `cap` and the [`MAX_RATIO`] bomb check): `Ok(None)` when no entry is
+/// wanted, `Err` with the reasons when the archive or the entry cannot be read. For other
+/// zip-based package formats (Python eggs) that need one metadata file.
+pub(crate) fn read_first_entry(
+    bytes: &[u8],
+    wanted: impl Fn(&str) -> bool,
+    cap: u64,
+) -> Result<Option<(String, Vec<u8>)>, String> {
+    let mut ctx = Ctx {
+        records: Vec::new(),
+        problems: Vec::new(),
+        suppressed: 0,
+        budget: MAX_TOTAL_BYTES,
+        budget_reported: false,
+        archives: 0,
+        archives_reported: false,
+        depth_reported: false,
+    };
+    let mut zip = open_zip(bytes, MAX_ENTRIES)?;
+    let Some(i) = (0..zip.len()).find(|&i| zip.name_for_index(i).is_some_and(&wanted)) else {
+        return Ok(None);
+    };
+    let name = zip.name_for_index(i).unwrap_or_default().to_string();
+    match read_entry(&mut ctx, &mut zip, i, cap, "", 0) {
+        Some(data) => Ok(Some((name, data))),
+        None => Err(ctx.problems.join("; ")),
+    }
+}
+
 /// One record per coordinates: the same jar twice in one archive lists both places.
 fn merge(records: Vec<PackageRecord>) -> Vec<PackageRecord> {
     let mut out: Vec<PackageRecord> = Vec::with_capacity(records.len());

@@ -26,6 +26,8 @@ mod archive;
 mod gradle;
 mod pom;
 
+pub(crate) use archive::read_first_entry;
+
 use bulwark_analyze::{Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest};
 
 use super::declared;

@@ -1,0 +1,5 @@
+<?php
+/*
+ * Plugin Name: Demo
+ * Version: 1.2.3
+ */
