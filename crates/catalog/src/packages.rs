@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use bulwark_analyze::{Fact, ImageFacts, PackageRecord};
-use bulwark_types::{Ecosystem, LayerRef, OsRelease, Package, Purl};
+use bulwark_types::{Ecosystem, Evidence, LayerRef, OsRelease, Package, Purl};
 
 /// Fills `facts.packages` from the package records `bulwark_analyze::assemble` left in the
 /// layer facts: call it on every assembled image whose inventory is wanted (vulnerability
@@ -217,6 +217,17 @@ fn merge_group(ecosystem: Ecosystem, mut group: Vec<Package>) -> Vec<Package> {
     let mut by_version: HashMap<String, usize> = HashMap::new();
     let mut comparisons = 0usize;
     for p in group {
+        // A declared entry that names no version (a range in `requirements.txt`, an
+        // unresolvable Maven property) is the installed copy when there is one.
+        if p.version.is_empty()
+            && p.evidence == Evidence::Declared
+            && clusters
+                .first()
+                .is_some_and(|c| c[0].evidence == Evidence::Installed)
+        {
+            clusters[0].push(p);
+            continue;
+        }
         let found = by_version.get(&p.version).copied().or_else(|| {
             clusters.iter().position(|c| {
                 if comparisons >= MAX_VERSION_COMPARISONS_PER_NAME {
@@ -359,7 +370,9 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
     };
     // The purl spec normalizes PyPI names the way PEP 503 does.
     let name = info.purl_names.normalize(&name);
-    Purl::new(ty, namespace.as_deref(), &name, Some(&record.version))
+    // An empty version is an unknown one (a requirement without a pin): no `@` in the purl.
+    let version = Some(record.version.as_str()).filter(|v| !v.is_empty());
+    Purl::new(ty, namespace.as_deref(), &name, version)
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl Analyzer for DotnetAnalyzer {
                 }
             }
             DotnetFile::Project | DotnetFile::PackagesConfig => {
-                let text = String::from_utf8_lossy(content);
+                let text = super::decode_text(content);
                 let text = text.trim_start_matches('\u{feff}');
                 super::declared(parse_xml(text, kind, out))
             }

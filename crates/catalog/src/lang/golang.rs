@@ -141,7 +141,7 @@ impl Analyzer for GoAnalyzer {
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
         if file.file_name() == "go.mod" && !EXECUTABLE_MAGIC.iter().any(|m| content.starts_with(m))
         {
-            match parse_go_mod(&String::from_utf8_lossy(content)) {
+            match parse_go_mod(&super::decode_text(content)) {
                 Ok(records) if records.is_empty() => {}
                 Ok(records) => out.fact(Fact::Packages {
                     records: super::declared(records),

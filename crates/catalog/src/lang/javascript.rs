@@ -76,7 +76,7 @@ impl Analyzer for NodeAnalyzer {
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
-        let text = String::from_utf8_lossy(content);
+        let text = super::decode_text(content);
         let result = match classify(file.path, file.file_name()) {
             Some(JsFile::InstalledManifest) => {
                 parse_installed(&text).map(|r| r.into_iter().collect())

@@ -103,16 +103,16 @@ impl Analyzer for JavaAnalyzer {
                 }
                 Ok(scan.records)
             }
-            Some(JavaFile::Pom) => pom::parse(&String::from_utf8_lossy(content)).map(declared),
+            Some(JavaFile::Pom) => pom::parse(&crate::lang::decode_text(content)).map(declared),
             Some(JavaFile::GradleLockfile) => Ok(declared(gradle::parse_lockfile(
-                &String::from_utf8_lossy(content),
+                &crate::lang::decode_text(content),
                 None,
             ))),
             Some(JavaFile::LegacyGradleLock) => {
                 let name = file.file_name();
                 let conf = name.strip_suffix(".lockfile").unwrap_or(name);
                 Ok(declared(gradle::parse_lockfile(
-                    &String::from_utf8_lossy(content),
+                    &crate::lang::decode_text(content),
                     Some(conf),
                 )))
             }
