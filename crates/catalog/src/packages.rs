@@ -216,18 +216,14 @@ fn merge_group(ecosystem: Ecosystem, mut group: Vec<Package>) -> Vec<Package> {
     let mut clusters: Vec<Vec<Package>> = Vec::new();
     let mut by_version: HashMap<String, usize> = HashMap::new();
     let mut comparisons = 0usize;
+    // A declared entry that names no version (a range in `requirements.txt`, a project's
+    // reference whose version a `Directory.Packages.props` sets, an unresolvable Maven
+    // property) is the package of that name found elsewhere: the installed copy first, else
+    // the declared version. Only alone does it stay, with the version unknown.
+    let (unknown, group): (Vec<Package>, Vec<Package>) = group
+        .into_iter()
+        .partition(|p| p.version.is_empty() && p.evidence == Evidence::Declared);
     for p in group {
-        // A declared entry that names no version (a range in `requirements.txt`, an
-        // unresolvable Maven property) is the installed copy when there is one.
-        if p.version.is_empty()
-            && p.evidence == Evidence::Declared
-            && clusters
-                .first()
-                .is_some_and(|c| c[0].evidence == Evidence::Installed)
-        {
-            clusters[0].push(p);
-            continue;
-        }
         let found = by_version.get(&p.version).copied().or_else(|| {
             clusters.iter().position(|c| {
                 if comparisons >= MAX_VERSION_COMPARISONS_PER_NAME {
@@ -248,6 +244,11 @@ fn merge_group(ecosystem: Ecosystem, mut group: Vec<Package>) -> Vec<Package> {
                 clusters.push(vec![p]);
             }
         }
+    }
+    match clusters.first_mut() {
+        Some(first) => first.extend(unknown),
+        None if !unknown.is_empty() => clusters.push(unknown),
+        None => {}
     }
     clusters.into_iter().filter_map(merge_cluster).collect()
 }

@@ -116,7 +116,11 @@ pub(crate) fn valid_name(name: &str) -> bool {
     let url_safe = |part: &str| {
         !part.is_empty()
             && part.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+                    )
             })
     };
     if name.is_empty() || name.len() > 214 || name.starts_with(['.', '_']) {
@@ -976,7 +980,13 @@ mod tests {
         let records = parse_pnpm_lock(single).unwrap();
         assert_eq!(
             names(&records),
-            vec!["debug@4.3.4", "is-number@7.0.0", "localpkg@", "ms@2.1.2", "ms@2.1.3"]
+            vec![
+                "debug@4.3.4",
+                "is-number@7.0.0",
+                "localpkg@",
+                "ms@2.1.2",
+                "ms@2.1.3"
+            ]
         );
         let debug = records.iter().find(|r| r.name == "debug").unwrap();
         assert_eq!(debug.dependencies, vec!["ms"]);
@@ -996,7 +1006,9 @@ mod tests {
                 "pnpm@10.34.9"
             ]
         );
-        assert!(got.iter().all(|g| !g.contains("http") && !g.contains("file:")));
+        assert!(got
+            .iter()
+            .all(|g| !g.contains("http") && !g.contains("file:")));
 
         // pnpm 6's keys for the same cases, written from its format.
         let v6 = "lockfileVersion: '6.0'\npackages:\n  /ms@2.1.3:\n    dev: false\n  file:localpkg:\n    resolution: {directory: localpkg, type: directory}\n    name: localpkg\n    version: 0.3.1\n    dev: false\n  '@codeload.github.com/left-pad/left-pad/tar.gz/v1.3.0':\n    resolution: {tarball: https://codeload.github.com/left-pad/left-pad/tar.gz/v1.3.0}\n    name: left-pad\n    version: 1.3.0\n    dev: false\n  /workspace-b@link:../b:\n    dev: false\n";
@@ -1061,7 +1073,14 @@ mod tests {
         let long = "a".repeat(215);
         assert!(!valid_name(&long));
         assert!(valid_name(&"a".repeat(214)));
-        for good in ["lodash", "@babel/core", "JSONStream", "left-pad", "a.b", "@x/y.z"] {
+        for good in [
+            "lodash",
+            "@babel/core",
+            "JSONStream",
+            "left-pad",
+            "a.b",
+            "@x/y.z",
+        ] {
             assert!(valid_name(good), "{good}");
         }
         let lock = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/ok": {"version": "1.0.0"}, "node_modules/bad": {"name": "Bad Name", "version": "1.0.0"}}}"#;

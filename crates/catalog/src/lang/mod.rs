@@ -144,6 +144,9 @@ mod tests {
             assert_eq!(super::decode_text(&bytes), text);
         }
         // An odd trailing byte and unpaired surrogates are replaced, never a panic.
-        assert_eq!(super::decode_text(&[0xFF, 0xFE, 0x00, 0xD8, 0x41]), "\u{FFFD}");
+        assert_eq!(
+            super::decode_text(&[0xFF, 0xFE, 0x00, 0xD8, 0x41]),
+            "\u{FFFD}"
+        );
     }
 }

@@ -274,10 +274,16 @@ fn parse_requirements(text: &str) -> (Vec<PackageRecord>, Vec<String>) {
 /// One requirement (`name[extras] specifier ; marker`, options after it ignored): `Ok(None)`
 /// for a requirement that names no package of an index (a URL after `@`).
 fn parse_requirement(line: &str) -> Result<Option<PackageRecord>, &'static str> {
-    if ["{{", "}}", "{%", "%}", "{#"].iter().any(|t| line.contains(t)) {
+    if ["{{", "}}", "{%", "%}", "{#"]
+        .iter()
+        .any(|t| line.contains(t))
+    {
         return Err("template syntax");
     }
-    if ["&&", "||", "`", "$(", "|"].iter().any(|t| line.contains(t)) {
+    if ["&&", "||", "`", "$(", "|"]
+        .iter()
+        .any(|t| line.contains(t))
+    {
         return Err("a shell fragment");
     }
     let line = line.split(';').next().unwrap_or("");
@@ -490,7 +496,9 @@ _private==1.0
         );
         // The two template directives, the templated name, three shell lines, `_private`.
         assert_eq!(notes.len(), 7, "{notes:#?}");
-        assert!(notes.iter().any(|n| n.contains("line 4") && n.contains("template")));
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("line 4") && n.contains("template")));
 
         let analyze = |bytes: &[u8]| {
             let meta = FileMeta {
@@ -541,7 +549,13 @@ _private==1.0
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].name, "idna");
         assert_eq!(out.notes.len(), 1);
-        for good in ["a", "Django", "zope.interface", "ruamel.yaml.clib", "A_b-c.1"] {
+        for good in [
+            "a",
+            "Django",
+            "zope.interface",
+            "ruamel.yaml.clib",
+            "A_b-c.1",
+        ] {
             assert!(valid_name(good), "{good}");
         }
         for bad in ["", "-a", "a-", "_a", "foo,bar", "a b", "{{x}}", "ü"] {

@@ -78,8 +78,7 @@ impl Analyzer for RustAnalyzer {
         let result = if file.file_name() == "Cargo.lock"
             && !EXECUTABLE_MAGIC.iter().any(|m| content.starts_with(m))
         {
-            parse_cargo_lock(&super::decode_text(content))
-                .map(|r| (super::declared(r), Vec::new()))
+            parse_cargo_lock(&super::decode_text(content)).map(|r| (super::declared(r), Vec::new()))
         } else {
             match read_auditable(content) {
                 Ok(Some(found)) => Ok(found),
