@@ -1203,7 +1203,10 @@ replace (
             main_version("\"-s -w -X main.version=1.2.3 -X 'main.commit=abc def'\""),
             "v1.2.3"
         );
-        assert_eq!(main_version("\"-X=main.Version=v0.9.0-rc.1\""), "v0.9.0-rc.1");
+        assert_eq!(
+            main_version("\"-X=main.Version=v0.9.0-rc.1\""),
+            "v0.9.0-rc.1"
+        );
         assert_eq!(
             main_version("\"-X github.com/acme/tool/internal/version.Version=v2.0.1\""),
             "v2.0.1"
@@ -1212,7 +1215,11 @@ replace (
             main_version("\"-X main.commit=1.2.3 -X main.version=v3.1.0 -X x.version=9.9.9\""),
             "v3.1.0"
         );
-        for unstamped in ["\"-s -w\"", "\"-X main.version=dev\"", "\"-X main.version=\""] {
+        for unstamped in [
+            "\"-s -w\"",
+            "\"-X main.version=dev\"",
+            "\"-X main.version=\"",
+        ] {
             assert_eq!(main_version(unstamped), "(devel)", "{unstamped}");
         }
     }
