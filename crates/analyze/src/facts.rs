@@ -1,4 +1,6 @@
-use bulwark_types::{Ecosystem, Evidence, Misconfiguration, OsRelease, PackageSource, SecretHit};
+use bulwark_types::{
+    Ecosystem, Evidence, Misconfiguration, OsRelease, PackageRole, PackageSource, SecretHit,
+};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a layer entry.
@@ -78,6 +80,9 @@ pub struct PackageRecord {
     /// Installed (its own metadata is here) or only declared by a manifest or lockfile.
     #[serde(default, skip_serializing_if = "Evidence::is_installed")]
     pub evidence: Evidence,
+    /// The project itself or a workspace member (see [`PackageRole`]).
+    #[serde(default, skip_serializing_if = "PackageRole::is_dependency")]
+    pub role: PackageRole,
 }
 
 impl PackageRecord {
@@ -97,7 +102,14 @@ impl PackageRecord {
             inferred: false,
             dependencies: Vec::new(),
             evidence: Evidence::Installed,
+            role: PackageRole::Dependency,
         }
+    }
+
+    /// The same record, marked as the project itself or a workspace member.
+    pub fn with_role(mut self, role: PackageRole) -> Self {
+        self.role = role;
+        self
     }
 
     /// The same record, marked as only declared (by a manifest or lockfile).

@@ -104,6 +104,7 @@ fn parse_installed(text: &str) -> (Vec<PackageRecord>, usize) {
             inferred: false,
             dependencies: Vec::new(),
             evidence: Default::default(),
+            role: Default::default(),
         });
     }
     (records, malformed)

@@ -179,6 +179,7 @@ fn parse_status(text: &str, out: &mut AnalyzerOutput) {
             inferred: false,
             dependencies: Vec::new(),
             evidence: Default::default(),
+            role: Default::default(),
         });
     }
     if malformed > 0 {

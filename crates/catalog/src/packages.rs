@@ -271,6 +271,9 @@ fn merge_cluster(cluster: Vec<Package>) -> Option<Package> {
         }
         // An installed manifest cannot tell dev from prod; a lockfile can.
         kept.dev |= p.dev;
+        if kept.role == bulwark_types::PackageRole::Dependency {
+            kept.role = p.role;
+        }
         kept.inferred &= p.inferred;
         for l in p.licenses {
             if !kept.licenses.contains(&l) {
@@ -311,6 +314,7 @@ fn to_package(
         inferred: record.inferred,
         dependencies: record.dependencies.clone(),
         evidence: record.evidence,
+        role: record.role,
     }
 }
 

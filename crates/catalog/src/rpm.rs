@@ -72,6 +72,7 @@ impl Analyzer for RpmAnalyzer {
                     inferred: false,
                     dependencies: Vec::new(),
                     evidence: Default::default(),
+                    role: Default::default(),
                 }
             })
             .collect::<Vec<_>>();

@@ -192,7 +192,10 @@ fn parse_deps_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> 
             Some(runtime) if runtime_pack && valid(runtime) => runtime,
             _ => name,
         };
-        collected.add(name, version, None);
+        let i = collected.add(name, version, None);
+        if ty.eq_ignore_ascii_case("project") {
+            collected.records[i].role = bulwark_types::PackageRole::Root;
+        }
         for target in &targets {
             let deps = target
                 .get(key)

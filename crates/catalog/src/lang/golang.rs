@@ -39,7 +39,7 @@
 use bulwark_analyze::{
     Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
 };
-use bulwark_types::{Ecosystem, PackageSource};
+use bulwark_types::{Ecosystem, PackageRole, PackageSource};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
 
 pub struct GoAnalyzer;
@@ -701,7 +701,7 @@ pub fn parse_go_mod(text: &str) -> Result<Vec<PackageRecord>, String> {
         .collect();
     // The main module is the project itself (the root, see docs/architecture.md); go.mod
     // carries no version for it, so it is unknown.
-    let mut main = PackageRecord::new(Ecosystem::Go, module, "");
+    let mut main = PackageRecord::new(Ecosystem::Go, module, "").with_role(PackageRole::Root);
     main.dependencies = deps.iter().map(|d| d.name.clone()).collect();
     let mut out = vec![main];
     out.extend(deps);

@@ -10,7 +10,7 @@ use std::fmt;
 
 use bulwark_types::BorrowedText as Text;
 
-use bulwark_types::Ecosystem;
+use bulwark_types::{Ecosystem, PackageRole};
 use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -316,11 +316,24 @@ impl<'de> Visitor<'de> for LockPackages<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(path) = map.next_key::<Text<'de>>()? {
             let entry: LockEntry<'de> = map.next_value()?;
-            if path.is_empty() || entry.link == Some(true) {
+            if entry.link == Some(true) {
                 continue;
             }
             let Some(tail) = path.rsplit_once("node_modules/").map(|(_, t)| t) else {
-                continue; // workspace member sources
+                // `""` is the project itself, other paths outside `node_modules` its
+                // workspace members' sources: reported by their own name, with their role.
+                if let Some(name) = entry.name.as_deref() {
+                    let role = if path.is_empty() {
+                        PackageRole::Root
+                    } else {
+                        PackageRole::Member
+                    };
+                    let version = entry.version.as_deref().unwrap_or("");
+                    let mut r = PackageRecord::new(Ecosystem::Npm, name, version).with_role(role);
+                    r.dependencies = entry.dependencies.map(|k| k.0).unwrap_or_default();
+                    self.0.push(r);
+                }
+                continue;
             };
             let Some(version) = entry.version.as_deref() else {
                 continue;
@@ -466,6 +479,7 @@ fn yarn_berry_map(text: &str) -> Result<(IndexMap<String, Value>, Option<String>
 
 /// yarn classic (`# yarn lockfile v1`, also as npm writes it, every key and field quoted)
 /// and berry (YAML with `__metadata`).
+#[cfg(test)]
 fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     parse_yarn_lock_noting(text, &mut Vec::new())
 }
@@ -481,7 +495,29 @@ fn parse_yarn_lock_noting(
         let mut out = Vec::new();
         for (key, entry) in &map {
             let key = key.as_str();
-            if key == "__metadata" || key.contains("@workspace:") || key.contains("@link:") {
+            if key == "__metadata" || key.contains("@link:") {
+                continue;
+            }
+            if let Some(at) = key.find("@workspace:") {
+                // `app@workspace:.` is the project, `pkg@workspace:packages/pkg` a member;
+                // berry writes their version as `0.0.0-use.local`, i.e. unknown.
+                let role = if key[at..].trim_end_matches('"') == "@workspace:." {
+                    PackageRole::Root
+                } else {
+                    PackageRole::Member
+                };
+                let version = entry
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .filter(|v| *v != "0.0.0-use.local")
+                    .unwrap_or("");
+                let mut r =
+                    PackageRecord::new(Ecosystem::Npm, descriptor_name(&key[..at]), version)
+                        .with_role(role);
+                if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) {
+                    r.dependencies = deps.keys().cloned().collect();
+                }
+                out.push(r);
                 continue;
             }
             let first = key.split(',').next().unwrap_or(key);
@@ -814,7 +850,12 @@ mod tests {
         let v3 = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/lodash": {"version": "4.17.15", "license": "MIT"}, "node_modules/@scope/x": {"version": "1.0.0", "dev": true}, "node_modules/a/node_modules/lodash": {"version": "4.17.21"}, "packages/ws": {"version": "0.0.1"}, "node_modules/ws-link": {"resolved": "packages/ws", "link": true}}}"#;
         assert_eq!(
             names(&parse_npm_lock(v3).unwrap()),
-            vec!["@scope/x@1.0.0 dev", "lodash@4.17.15", "lodash@4.17.21"]
+            vec![
+                "@scope/x@1.0.0 dev",
+                "app@",
+                "lodash@4.17.15",
+                "lodash@4.17.21"
+            ]
         );
         let v1 = r#"{"lockfileVersion": 1, "dependencies": {"express": {"version": "4.16.0", "requires": {"debug": "2.6.9"}, "dependencies": {"debug": {"version": "2.6.9"}}}, "mocha": {"version": "1.0.0", "dev": true}}}"#;
         assert_eq!(
@@ -833,10 +874,9 @@ mod tests {
         );
         assert_eq!(r[0].dependencies, vec!["@babel/highlight"]);
         let berry = "__metadata:\n  version: 6\n\n\"lodash@npm:^4.17.15\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n";
-        assert_eq!(
-            names(&parse_yarn_lock(berry).unwrap()),
-            vec!["lodash@4.17.21"]
-        );
+        let r = parse_yarn_lock(berry).unwrap();
+        assert_eq!(names(&r), vec!["app@", "lodash@4.17.21"]);
+        assert_eq!(r[1].role, PackageRole::Root);
     }
 
     #[test]
@@ -871,10 +911,11 @@ mod tests {
             format!("{{\"lockfileVersion\": 2, {deps}, {packages}}}"),
         ] {
             let records = parse_npm_lock(&doc).unwrap();
-            assert_eq!(names(&records), vec!["a@2.0.0", "b@1.0.0"], "{doc}");
-            assert_eq!(records[0].licenses, vec!["MIT"]);
-            assert_eq!(records[0].dependencies, vec!["b"]);
-            assert_eq!(records[1].licenses, vec!["MIT OR Apache-2.0"]);
+            assert_eq!(names(&records), vec!["a@2.0.0", "app@", "b@1.0.0"], "{doc}");
+            assert_eq!(records[0].role, PackageRole::Root);
+            assert_eq!(records[1].licenses, vec!["MIT"]);
+            assert_eq!(records[1].dependencies, vec!["b"]);
+            assert_eq!(records[2].licenses, vec!["MIT OR Apache-2.0"]);
         }
         let escaped = r#"{"packages": {"node_modules/\u0061b": {"version": "1.0.0"}}}"#;
         assert_eq!(names(&parse_npm_lock(escaped).unwrap()), vec!["ab@1.0.0"]);
@@ -934,7 +975,7 @@ mod tests {
         let started = std::time::Instant::now();
         let records = parse_npm_lock(&doc).unwrap();
         let took = started.elapsed();
-        assert_eq!(records.len(), 200_000);
+        assert_eq!(records.len(), 200_001, "the entries and the project");
         assert!(
             took < std::time::Duration::from_secs(20),
             "200k lockfile entries took {took:?}"
@@ -1085,7 +1126,40 @@ mod tests {
         }
         let lock = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/ok": {"version": "1.0.0"}, "node_modules/bad": {"name": "Bad Name", "version": "1.0.0"}}}"#;
         let (got, out) = analyze_file("app/package-lock.json", lock);
-        assert_eq!(got, vec!["ok@1.0.0"]);
+        assert_eq!(got, vec!["app@", "ok@1.0.0"]);
         assert_eq!(out.notes.len(), 1);
+    }
+
+    /// Issue 18.7: a package-lock's root package is the project (role root, its declared
+    /// dependencies kept) and workspace members are members; npm writes them so for a
+    /// workspace project (`npm install` with `"workspaces": ["packages/*"]`).
+    #[test]
+    fn issue_18_7_npm_lock_root_and_workspace_members() {
+        let lock = r#"{
+  "name": "monorepo",
+  "version": "2.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {"name": "monorepo", "version": "2.0.0", "workspaces": ["packages/*"], "dependencies": {"ms": "2.1.3"}},
+    "node_modules/ms": {"version": "2.1.3", "license": "MIT"},
+    "node_modules/web": {"resolved": "packages/web", "link": true},
+    "packages/web": {"name": "web", "version": "0.1.0", "dependencies": {"ms": "^2"}}
+  }
+}"#;
+        let records = parse_npm_lock(lock).unwrap();
+        let got: Vec<(&str, &str, PackageRole)> = records
+            .iter()
+            .map(|r| (r.name.as_str(), r.version.as_str(), r.role))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("monorepo", "2.0.0", PackageRole::Root),
+                ("ms", "2.1.3", PackageRole::Dependency),
+                ("web", "0.1.0", PackageRole::Member),
+            ]
+        );
+        assert_eq!(records[0].dependencies, vec!["ms"]);
     }
 }

@@ -359,14 +359,21 @@ fn parse_toml_lock(text: &str, kind: TomlLock) -> Result<Vec<PackageRecord>, Str
         let (Some(name), Some(version)) = (get("name"), get("version")) else {
             continue;
         };
-        if let TomlLock::Uv = kind {
-            // The project itself and workspace members are sources, not dependencies.
-            let source = p.get("source");
-            if source.is_some_and(|s| s.get("editable").is_some() || s.get("virtual").is_some()) {
-                continue;
-            }
-        }
         let mut record = PackageRecord::new(Ecosystem::PyPI, name, version);
+        if let TomlLock::Uv = kind {
+            // The project itself (`editable = "."`) and workspace members (other editable or
+            // virtual sources) are the project's own code.
+            let local = p.get("source").and_then(|s| {
+                s.get("editable")
+                    .or_else(|| s.get("virtual"))
+                    .and_then(|v| v.as_str())
+            });
+            record.role = match local {
+                Some(".") => bulwark_types::PackageRole::Root,
+                Some(_) => bulwark_types::PackageRole::Member,
+                None => bulwark_types::PackageRole::Dependency,
+            };
+        }
         record.dev = match kind {
             TomlLock::Poetry => get("category") == Some("dev"),
             TomlLock::Pdm => p
@@ -572,7 +579,8 @@ _private==1.0
         assert!(r[1].dev);
         let uv = "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n\n[[package]]\nname = \"idna\"\nversion = \"3.7\"\nsource = { registry = \"https://pypi.org/simple\" }\n";
         let r = parse_toml_lock(uv, TomlLock::Uv).unwrap();
-        assert_eq!(r.len(), 1);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].role, bulwark_types::PackageRole::Root);
         let pipfile = r#"{"_meta": {}, "default": {"django": {"version": "==3.2.0"}}, "develop": {"pytest": {"version": "==7.0.0"}}}"#;
         let r = parse_pipfile_lock(pipfile).unwrap();
         assert_eq!((r[0].version.as_str(), r[1].dev), ("3.2.0", true));

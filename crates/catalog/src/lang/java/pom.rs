@@ -118,7 +118,8 @@ pub(super) fn parse(text: &str) -> Result<(Vec<PackageRecord>, Vec<String>), Str
             }),
             None => String::new(),
         };
-        let mut project = PackageRecord::new(Ecosystem::Maven, artifact, version);
+        let mut project = PackageRecord::new(Ecosystem::Maven, artifact, version)
+            .with_role(bulwark_types::PackageRole::Root);
         project.namespace = Some(group);
         project.dependencies = names;
         project.licenses = pom
