@@ -192,28 +192,6 @@ pub(crate) fn category_words(c: crate::LicenseCategory) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escaping_covers_markup_and_control_characters() {
-        assert_eq!(
-            escape_xml("<script>alert('x')&\"\u{1}"),
-            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;\u{fffd}"
-        );
-    }
-
-    #[test]
-    fn only_plain_http_urls_are_linked() {
-        assert!(safe_url("https://example.org/a?b=c#d").is_some());
-        assert!(safe_url("javascript:alert(1)").is_none());
-        assert!(safe_url("https://example.org/\"onmouseover=").is_none());
-        assert!(safe_url("https://exa mple.org").is_none());
-        assert!(safe_url("https://").is_none());
-    }
-}
-
 /// The relationships of each project (a package whose role is root or member) to the
 /// packages of its ecosystem read from the same file: `(project index, depends on indexes,
 /// member indexes)` into `packages`. A project depends on what its `dependencies` name; a
@@ -274,4 +252,26 @@ pub(crate) fn project_relationships(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_control_characters() {
+        assert_eq!(
+            escape_xml("<script>alert('x')&\"\u{1}"),
+            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn only_plain_http_urls_are_linked() {
+        assert!(safe_url("https://example.org/a?b=c#d").is_some());
+        assert!(safe_url("javascript:alert(1)").is_none());
+        assert!(safe_url("https://example.org/\"onmouseover=").is_none());
+        assert!(safe_url("https://exa mple.org").is_none());
+        assert!(safe_url("https://").is_none());
+    }
 }
