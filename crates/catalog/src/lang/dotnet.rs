@@ -111,7 +111,11 @@ impl Analyzer for DotnetAnalyzer {
                     }
                 };
                 match kind {
-                    DotnetFile::DepsJson => parse_deps_json(&doc, out),
+                    DotnetFile::DepsJson => {
+                        let name = file.file_name();
+                        let app = &name[..name.len() - ".deps.json".len()];
+                        parse_deps_json(&doc, app, out)
+                    }
                     _ => super::declared(parse_lock_json(&doc, out)),
                 }
             }
@@ -158,11 +162,11 @@ impl Collected {
     }
 }
 
-/// `*.deps.json`: `libraries` keyed `Name/Version`: `package` entries, the `project` (the
-/// application itself) and `runtimepack.<Name>` (the runtime of a self-contained app, reported
+/// `*.deps.json`: `libraries` keyed `Name/Version`: `package` entries, `project`s (the
+/// application itself, named like the file, and the solution's projects it references) and `runtimepack.<Name>` (the runtime of a self-contained app, reported
 /// as `<Name>`); `reference` (a plain assembly) is skipped. Dependencies come from the
 /// `targets` entry of the same key.
-fn parse_deps_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> {
+fn parse_deps_json(doc: &Value, app: &str, out: &mut AnalyzerOutput) -> Vec<PackageRecord> {
     let Some(libraries) = doc.get("libraries").and_then(Value::as_object) else {
         out.problem("deps.json has no `libraries` object");
         return Vec::new();
@@ -193,8 +197,14 @@ fn parse_deps_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> 
             _ => name,
         };
         let i = collected.add(name, version, None);
+        // The project named like the file (`app` in `app.deps.json`) is the application;
+        // other projects are the solution's libraries it references: members.
         if ty.eq_ignore_ascii_case("project") {
-            collected.records[i].role = bulwark_types::PackageRole::Root;
+            collected.records[i].role = if name.eq_ignore_ascii_case(app) {
+                bulwark_types::PackageRole::Root
+            } else {
+                bulwark_types::PackageRole::Member
+            };
         }
         for target in &targets {
             let deps = target
@@ -609,7 +619,7 @@ mod tests {
     /// and the project itself; reference assemblies stay out.
     #[test]
     fn issue_18_4_deps_json_runtime_pack_and_project() {
-        let (rows, _, problems) = run(
+        let (rows, records, problems) = run(
             "app/WebApp.deps.json",
             r#"{
   "runtimeTarget": {"name": ".NETCoreApp,Version=v8.0/linux-x64", "signature": ""},
@@ -630,6 +640,7 @@ mod tests {
   },
   "libraries": {
     "WebApp/1.4.0": {"type": "project", "serviceable": false, "sha512": ""},
+    "Shared/1.4.0": {"type": "project", "serviceable": false, "sha512": ""},
     "runtimepack.Microsoft.NETCore.App.Runtime.linux-x64/8.0.1": {"type": "runtimepack", "serviceable": false, "sha512": ""},
     "Serilog/3.1.1": {"type": "package", "serviceable": true, "sha512": "sha512-AAAA", "path": "serilog/3.1.1", "hashPath": "serilog.3.1.1.nupkg.sha512"},
     "Legacy.Interop/1.0.0.0": {"type": "reference", "serviceable": false, "sha512": ""}
@@ -641,6 +652,7 @@ mod tests {
             rows,
             vec![
                 ("Serilog".into(), "3.1.1".into(), false),
+                ("Shared".into(), "1.4.0".into(), false),
                 ("WebApp".into(), "1.4.0".into(), false),
                 (
                     "Microsoft.NETCore.App.Runtime.linux-x64".into(),
@@ -649,6 +661,9 @@ mod tests {
                 ),
             ]
         );
+        let role = |n: &str| records.iter().find(|r| r.name == n).map(|r| r.role);
+        assert_eq!(role("WebApp"), Some(bulwark_types::PackageRole::Root));
+        assert_eq!(role("Shared"), Some(bulwark_types::PackageRole::Member));
     }
 
     /// Issue 18.4: central package management. `Directory.Packages.props` declares the
