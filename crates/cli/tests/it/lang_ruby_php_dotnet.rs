@@ -817,6 +817,8 @@ fn dotnet_every_format() {
         from_file(&report, "nuget", "/src/api/api.csproj"),
         [
             nv("AutoMapper", "12.0.1"),
+            // Versioned centrally elsewhere: kept with the version unknown (issue 18.4).
+            nv("FromCentral", ""),
             nv("Serilog", "3.1.1"),
             nv("StyleCop.Analyzers", "1.1.118")
         ]
