@@ -28,14 +28,19 @@ pub(crate) fn keep_valid_names(
     rule: &str,
     out: &mut bulwark_analyze::AnalyzerOutput,
 ) -> Vec<PackageRecord> {
-    let (kept, invalid): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| valid(&r.name));
-    for r in invalid {
-        out.note(format!(
-            "{:?} is not a valid package name under {rule}: not reported as a package",
-            r.name
-        ));
-    }
-    kept
+    // In place: a second vector would double the peak of a million-entry lockfile.
+    let mut records = records;
+    records.retain(|r| {
+        let keep = valid(&r.name);
+        if !keep {
+            out.note(format!(
+                "{:?} is not a valid package name under {rule}: not reported as a package",
+                r.name
+            ));
+        }
+        keep
+    });
+    records
 }
 
 /// A text file's content as a string, whatever Unicode encoding its byte-order mark names:
