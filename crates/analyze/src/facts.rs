@@ -1,4 +1,6 @@
-use bulwark_types::{Ecosystem, Evidence, Misconfiguration, OsRelease, PackageSource, SecretHit};
+use bulwark_types::{
+    Ecosystem, Evidence, Misconfiguration, OsRelease, PackageRole, PackageSource, SecretHit,
+};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a layer entry.
@@ -82,6 +84,9 @@ pub struct PackageRecord {
     /// (a conda build and channel, a Julia package's UUID), as `(key, value)` pairs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qualifiers: Vec<(String, String)>,
+    /// The project itself or a workspace member (see [`PackageRole`]).
+    #[serde(default, skip_serializing_if = "PackageRole::is_dependency")]
+    pub role: PackageRole,
 }
 
 impl PackageRecord {
@@ -102,6 +107,7 @@ impl PackageRecord {
             dependencies: Vec::new(),
             evidence: Evidence::Installed,
             qualifiers: Vec::new(),
+            role: PackageRole::Dependency,
         }
     }
 
@@ -111,6 +117,12 @@ impl PackageRecord {
         if !value.is_empty() {
             self.qualifiers.push((key.to_string(), value));
         }
+        self
+    }
+
+    /// The same record, marked as the project itself or a workspace member.
+    pub fn with_role(mut self, role: PackageRole) -> Self {
+        self.role = role;
         self
     }
 

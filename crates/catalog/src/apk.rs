@@ -105,6 +105,7 @@ fn parse_installed(text: &str) -> (Vec<PackageRecord>, usize) {
             dependencies: Vec::new(),
             evidence: Default::default(),
             qualifiers: Vec::new(),
+            role: Default::default(),
         });
     }
     (records, malformed)

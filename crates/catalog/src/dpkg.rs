@@ -180,6 +180,7 @@ fn parse_status(text: &str, out: &mut AnalyzerOutput) {
             dependencies: Vec::new(),
             evidence: Default::default(),
             qualifiers: Vec::new(),
+            role: Default::default(),
         });
     }
     if malformed > 0 {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use bulwark_analyze::{Fact, ImageFacts, PackageRecord};
-use bulwark_types::{Ecosystem, LayerRef, OsRelease, Package, Purl};
+use bulwark_types::{Ecosystem, Evidence, LayerRef, OsRelease, Package, Purl};
 
 /// Fills `facts.packages` from the package records `bulwark_analyze::assemble` left in the
 /// layer facts: call it on every assembled image whose inventory is wanted (vulnerability
@@ -269,6 +269,13 @@ fn merge_group(ecosystem: Ecosystem, mut group: Vec<Package>) -> Vec<Package> {
     let mut clusters: Vec<Vec<Package>> = Vec::new();
     let mut by_version: HashMap<String, usize> = HashMap::new();
     let mut comparisons = 0usize;
+    // A declared entry that names no version (a range in `requirements.txt`, a project's
+    // reference whose version a `Directory.Packages.props` sets, an unresolvable Maven
+    // property) is the package of that name found elsewhere: the installed copy first, else
+    // the declared version. Only alone does it stay, with the version unknown.
+    let (unknown, group): (Vec<Package>, Vec<Package>) = group
+        .into_iter()
+        .partition(|p| p.version.is_empty() && p.evidence == Evidence::Declared);
     for p in group {
         let found = by_version.get(&p.version).copied().or_else(|| {
             clusters.iter().position(|c| {
@@ -291,6 +298,11 @@ fn merge_group(ecosystem: Ecosystem, mut group: Vec<Package>) -> Vec<Package> {
             }
         }
     }
+    match clusters.first_mut() {
+        Some(first) => first.extend(unknown),
+        None if !unknown.is_empty() => clusters.push(unknown),
+        None => {}
+    }
     clusters.into_iter().filter_map(merge_cluster).collect()
 }
 
@@ -312,6 +324,9 @@ fn merge_cluster(cluster: Vec<Package>) -> Option<Package> {
         }
         // An installed manifest cannot tell dev from prod; a lockfile can.
         kept.dev |= p.dev;
+        if kept.role == bulwark_types::PackageRole::Dependency {
+            kept.role = p.role;
+        }
         kept.inferred &= p.inferred;
         for l in p.licenses {
             if !kept.licenses.contains(&l) {
@@ -352,6 +367,7 @@ fn to_package(
         inferred: record.inferred,
         dependencies: record.dependencies.clone(),
         evidence: record.evidence,
+        role: record.role,
     }
 }
 
@@ -412,8 +428,10 @@ fn purl_for(record: &PackageRecord, os: Option<&OsRelease>) -> Purl {
     };
     // The purl spec normalizes PyPI names the way PEP 503 does.
     let name = info.purl_names.normalize(&name);
+    // An empty version is an unknown one (a requirement without a pin): no `@` in the purl.
+    let version = Some(record.version.as_str()).filter(|v| !v.is_empty());
     let purl = record.qualifiers.iter().fold(
-        Purl::new(ty, namespace.as_deref(), &name, Some(&record.version)),
+        Purl::new(ty, namespace.as_deref(), &name, version),
         |purl, (key, value)| purl.with_qualifier(key, value.clone()),
     );
     if info.arch_distro_qualifiers {

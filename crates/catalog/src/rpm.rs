@@ -73,6 +73,7 @@ impl Analyzer for RpmAnalyzer {
                     dependencies: Vec::new(),
                     evidence: Default::default(),
                     qualifiers: Vec::new(),
+                    role: Default::default(),
                 }
             })
             .collect::<Vec<_>>();

@@ -28,6 +28,7 @@ fn package(name: &str, licenses: &[&str], files: &[&str]) -> Package {
         dev: false,
         inferred: false,
         evidence: Default::default(),
+        role: Default::default(),
         dependencies: vec![],
     }
 }

@@ -444,6 +444,7 @@ mod tests {
             dev: false,
             inferred: false,
             evidence: Default::default(),
+            role: Default::default(),
             dependencies: vec![],
         }
     }

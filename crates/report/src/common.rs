@@ -192,6 +192,68 @@ pub(crate) fn category_words(c: crate::LicenseCategory) -> &'static str {
     }
 }
 
+/// The relationships of each project (a package whose role is root or member) to the
+/// packages of its ecosystem read from the same file: `(project index, depends on indexes,
+/// member indexes)` into `packages`. A project depends on what its `dependencies` name; a
+/// root contains the workspace members found beside it. See "Projects, roots and workspace
+/// members" in docs/architecture.md.
+pub(crate) fn project_relationships(
+    packages: &[bulwark_types::Package],
+) -> Vec<(usize, Vec<usize>, Vec<usize>)> {
+    use bulwark_types::PackageRole;
+    // (ecosystem, file) → indexes: projects usually share their manifest with their
+    // dependencies, and a lookup per project keeps this linear in the inventory.
+    let mut by_file: BTreeMap<(bulwark_types::Ecosystem, &str), Vec<usize>> = BTreeMap::new();
+    for (i, p) in packages.iter().enumerate() {
+        for f in &p.found_in {
+            by_file
+                .entry((p.ecosystem, f.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, project) in packages.iter().enumerate() {
+        if project.role == PackageRole::Dependency {
+            continue;
+        }
+        let eco = project.ecosystem;
+        let wanted: std::collections::BTreeSet<String> = project
+            .dependencies
+            .iter()
+            .map(|d| eco.normalize_name(d))
+            .collect();
+        let mut depends = std::collections::BTreeSet::new();
+        let mut members = std::collections::BTreeSet::new();
+        for f in &project.found_in {
+            for &j in by_file.get(&(eco, f.as_str())).into_iter().flatten() {
+                if j == i {
+                    continue;
+                }
+                let other = &packages[j];
+                // Maven and Go dependencies are named with their namespace.
+                let full = match &other.purl.namespace {
+                    Some(ns) => format!("{ns}:{}", other.name),
+                    None => other.name.clone(),
+                };
+                if wanted.contains(&eco.normalize_name(&other.name))
+                    || wanted.contains(&eco.normalize_name(&full))
+                {
+                    depends.insert(j);
+                } else if project.role == PackageRole::Root && other.role == PackageRole::Member {
+                    members.insert(j);
+                }
+            }
+        }
+        out.push((
+            i,
+            depends.into_iter().collect(),
+            members.into_iter().collect(),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

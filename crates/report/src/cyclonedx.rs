@@ -2,7 +2,11 @@
 //!
 //! The image is the `metadata.component` (type `container`), the OS an `operating-system`
 //! component, and each package a `library` with its purl, licences, and `bulwark:*`
-//! properties for the introducing layer and where the package was found.
+//! properties for the introducing layer and where the package was found. A project found in
+//! the image (its root or a workspace member, `bulwark:package:role`) is an `application`
+//! with a `dependencies` entry that `dependsOn` what it declares and, for a root, its
+//! members (docs/architecture.md, "Projects, roots and workspace members"). An unknown
+//! version (empty) is left out.
 //!
 //! Known vulnerabilities go in `vulnerabilities`: one entry per vulnerability id, with its
 //! source, ratings (CVSS vector, score, severity and method, or the source's own rating),
@@ -299,6 +303,7 @@ pub fn render(report: &ScanReport) -> Value {
         components.push(os_component);
         image_children.push(json!("os"));
     }
+    let mut package_refs = Vec::with_capacity(report.packages.len());
     for pkg in &report.packages {
         let purl = pkg.purl.to_string();
         let mut bom_ref = purl.clone();
@@ -328,17 +333,30 @@ pub fn render(report: &ScanReport) -> Value {
             // Only a manifest or lockfile names it: lower confidence than an installed package.
             properties.push(prop("bulwark:package:evidence", pkg.evidence.as_str()));
         }
+        if !pkg.role.is_dependency() {
+            properties.push(prop("bulwark:package:role", pkg.role.as_str()));
+        }
         for path in &pkg.found_in {
             properties.push(prop("bulwark:location:path", path.clone()));
         }
+        // A project found in the image (its root or a workspace member) is an application;
+        // the image stays `metadata.component`, the one thing scanned.
+        let kind = if pkg.role.is_dependency() {
+            "library"
+        } else {
+            "application"
+        };
         let mut component = json!({
-            "type": "library",
+            "type": kind,
             "bom-ref": bom_ref,
             "name": pkg.name,
-            "version": pkg.version,
             "purl": purl,
             "properties": properties,
         });
+        // An empty version is an unknown one: left out rather than written as "".
+        if !pkg.version.is_empty() {
+            component["version"] = json!(pkg.version);
+        }
         if let Some(l) = licenses(pkg) {
             component["licenses"] = l;
         }
@@ -348,6 +366,16 @@ pub fn render(report: &ScanReport) -> Value {
             .or_default()
             .push(bom_ref.clone());
         image_children.push(json!(bom_ref));
+        package_refs.push(bom_ref);
+    }
+    let mut dependencies = vec![json!({"ref": "image", "dependsOn": image_children})];
+    for (project, depends, members) in crate::common::project_relationships(&report.packages) {
+        let depends_on: Vec<&String> = depends
+            .iter()
+            .chain(&members)
+            .map(|&j| &package_refs[j])
+            .collect();
+        dependencies.push(json!({"ref": package_refs[project], "dependsOn": depends_on}));
     }
 
     let mut image_component = json!({
@@ -397,7 +425,7 @@ pub fn render(report: &ScanReport) -> Value {
             "component": image_component,
         },
         "components": components,
-        "dependencies": [{"ref": "image", "dependsOn": image_children}],
+        "dependencies": dependencies,
     });
     if !vulnerabilities.is_empty() {
         bom["vulnerabilities"] = json!(vulnerabilities);

@@ -542,5 +542,8 @@ fn package_from_purl(
         evidence: props("bulwark:package:evidence")
             .and_then(|e| Evidence::from_name(&e))
             .unwrap_or_default(),
+        role: props("bulwark:package:role")
+            .and_then(|r| bulwark_types::PackageRole::from_name(&r))
+            .unwrap_or_default(),
     })
 }

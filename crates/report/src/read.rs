@@ -164,6 +164,7 @@ mod tests {
             inferred: true,
             dependencies: vec!["libssl3".into()],
             evidence: Evidence::Declared,
+            role: Default::default(),
         }];
         r.secrets = vec![SecretFinding {
             location: SecretLocation::File {

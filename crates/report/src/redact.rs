@@ -205,6 +205,7 @@ impl Redact for Package {
             dev: _,
             inferred: _,
             evidence: _,
+            role: _,
             dependencies,
         } = self;
         name.redact(r);

@@ -1,7 +1,9 @@
 //! SPDX 2.3 JSON (<https://spdx.github.io/spdx-spec/v2.3/>).
 //!
 //! One package for the image (purpose `CONTAINER`) that `CONTAINS` one package per inventory
-//! entry, each with its purl as an external reference. Licences go to `licenseDeclared`;
+//! entry, each with its purl as an external reference; a project found in the image (its root
+//! or a workspace member, purpose `APPLICATION`) `DEPENDS_ON` what it declares and a root
+//! `CONTAINS` its members. Licences go to `licenseDeclared`;
 //! every `LicenseRef-` used is defined in `hasExtractedLicensingInfos`, as the spec requires.
 
 use std::collections::BTreeSet;
@@ -71,6 +73,7 @@ pub fn render(report: &ScanReport) -> Value {
         }));
     }
 
+    let mut package_ids: Vec<String> = Vec::with_capacity(report.packages.len());
     for (i, pkg) in report.packages.iter().enumerate() {
         let id = format!(
             "SPDXRef-Package-{}-{}-{i}",
@@ -111,13 +114,17 @@ pub fn render(report: &ScanReport) -> Value {
         if let Some(c) = &pkg.layer.created_by {
             comment.push_str(&format!(": {c}"));
         }
+        let purpose = if pkg.role.is_dependency() {
+            "LIBRARY"
+        } else {
+            "APPLICATION"
+        };
         let mut entry = json!({
             "name": pkg.name,
             "SPDXID": id,
-            "versionInfo": pkg.version,
             "downloadLocation": "NOASSERTION",
             "filesAnalyzed": false,
-            "primaryPackagePurpose": "LIBRARY",
+            "primaryPackagePurpose": purpose,
             "licenseConcluded": "NOASSERTION",
             "licenseDeclared": declared,
             "copyrightText": "NOASSERTION",
@@ -138,12 +145,29 @@ pub fn render(report: &ScanReport) -> Value {
         } else {
             entry["sourceInfo"] = json!(format!("found in {}", pkg.found_in.join(", ")));
         }
+        // An empty version is an unknown one: `versionInfo` is optional in SPDX 2.3.
+        if !pkg.version.is_empty() {
+            entry["versionInfo"] = json!(pkg.version);
+        }
+        package_ids.push(id.clone());
         packages.push(entry);
         relationships.push(json!({
             "spdxElementId": "SPDXRef-Image",
             "relationshipType": "CONTAINS",
             "relatedSpdxElement": id,
         }));
+    }
+
+    for (project, depends, members) in crate::common::project_relationships(&report.packages) {
+        for (targets, kind) in [(depends, "DEPENDS_ON"), (members, "CONTAINS")] {
+            for j in targets {
+                relationships.push(json!({
+                    "spdxElementId": package_ids[project],
+                    "relationshipType": kind,
+                    "relatedSpdxElement": package_ids[j],
+                }));
+            }
+        }
     }
 
     let mut doc = json!({

@@ -59,6 +59,7 @@ fn package(name: &str, version: &str) -> Package {
         inferred: false,
         dependencies: vec![],
         evidence: Default::default(),
+        role: Default::default(),
     }
 }
 

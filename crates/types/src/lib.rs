@@ -22,7 +22,7 @@ pub use digest::{Digest, DigestAlgorithm, DigestError};
 pub use ecosystem::{Ecosystem, EcosystemInfo, NameRule};
 pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguration};
 pub use os::{OsFamily, OsRelease};
-pub use package::{Evidence, LayerRef, Package, PackageSource};
+pub use package::{Evidence, LayerRef, Package, PackageRole, PackageSource};
 pub use purl::Purl;
 pub use secret::{SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;

@@ -62,6 +62,47 @@ impl Evidence {
     }
 }
 
+/// What a package is to the project it was found in (see "Projects, roots and workspace
+/// members" in docs/architecture.md).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageRole {
+    /// Something a project uses (the default, not written).
+    #[default]
+    Dependency,
+    /// The project itself, as its manifest names it: go.mod's module, a pom's project, a
+    /// deps.json `project`, a package-lock's root package, a uv.lock editable root.
+    Root,
+    /// A member of the project's workspace (npm/yarn/pnpm workspaces, uv and Cargo members).
+    Member,
+}
+
+impl PackageRole {
+    pub fn is_dependency(&self) -> bool {
+        *self == PackageRole::Dependency
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageRole::Dependency => "dependency",
+            PackageRole::Root => "root",
+            PackageRole::Member => "member",
+        }
+    }
+
+    /// The name [`PackageRole::as_str`] gives, back.
+    pub fn from_name(name: &str) -> Option<PackageRole> {
+        match name {
+            "dependency" => Some(PackageRole::Dependency),
+            "root" => Some(PackageRole::Root),
+            "member" => Some(PackageRole::Member),
+            _ => None,
+        }
+    }
+}
+
 /// One package, as the inventory (SBOM) lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
@@ -95,6 +136,9 @@ pub struct Package {
     /// Installed (the default, not written) or only declared by a manifest or lockfile.
     #[serde(default, skip_serializing_if = "Evidence::is_installed")]
     pub evidence: Evidence,
+    /// The project itself or a workspace member; a dependency (the default) is not written.
+    #[serde(default, skip_serializing_if = "PackageRole::is_dependency")]
+    pub role: PackageRole,
 }
 
 impl Package {

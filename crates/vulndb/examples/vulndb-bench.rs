@@ -33,6 +33,7 @@ fn pkg(eco: Ecosystem, name: &str, version: &str, source: Option<&str>) -> Packa
         dev: false,
         inferred: false,
         evidence: Default::default(),
+        role: Default::default(),
         dependencies: Vec::new(),
     }
 }

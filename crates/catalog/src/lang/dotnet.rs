@@ -4,6 +4,21 @@
 //! own code), and what project files reference (`*.csproj`/`*.fsproj`/`*.vbproj`
 //! `<PackageReference>`, version as attribute or child element; legacy `packages.config`).
 //!
+//! Central package management: `Directory.Packages.props` (and any `*.props`, such as
+//! `Directory.Build.props`) declares versions with `<PackageVersion Include=… Version=…/>`
+//! (`<GlobalPackageReference>` and, in a `.props`, `<PackageReference Update=… Version=…/>`
+//! too), each reported as a declared package; a project's `<PackageReference>` without a
+//! version (or with an MSBuild property this file does not define) is declared with the
+//! version unknown, and the assembly joins it to the package of that name found elsewhere
+//! (the central version, or the installed copy). `VersionOverride` wins over both. Properties
+//! (`$(SerilogVersion)`) are resolved from the same file's `<PropertyGroup>`s.
+//!
+//! A `project` library of `deps.json` is the application itself: reported (see the root rule
+//! in docs/architecture.md). A `runtimepack.<Name>/<version>` library is the .NET runtime a
+//! self-contained application carries, reported as the NuGet package `<Name>` so runtime
+//! advisories match. Malformed XML is a problem and yields no packages: what was read
+//! before the error may be a fragment of a different document.
+//!
 //! A reference marked `PrivateAssets="all"` (analyzers, source link, build tools) does not flow
 //! to consumers or the published output: it is reported as a development package.
 
@@ -24,6 +39,8 @@ enum DotnetFile {
     LockJson,
     Project,
     PackagesConfig,
+    /// MSBuild `*.props` (`Directory.Packages.props`, `Directory.Build.props`).
+    Props,
 }
 
 /// `name` ends with `suffix`, ASCII case ignored, and has something before it. No allocation:
@@ -45,6 +62,8 @@ fn classify(name: &str) -> Option<DotnetFile> {
         Some(DotnetFile::Project)
     } else if name.eq_ignore_ascii_case("packages.config") {
         Some(DotnetFile::PackagesConfig)
+    } else if has_suffix(name, ".props") {
+        Some(DotnetFile::Props)
     } else {
         None
     }
@@ -56,7 +75,7 @@ impl Analyzer for DotnetAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -67,9 +86,11 @@ impl Analyzer for DotnetAnalyzer {
             Some(DotnetFile::DepsJson | DotnetFile::LockJson) => Interest::Read {
                 max_bytes: 64 << 20,
             },
-            Some(DotnetFile::Project | DotnetFile::PackagesConfig) => Interest::Read {
-                max_bytes: 16 << 20,
-            },
+            Some(DotnetFile::Project | DotnetFile::PackagesConfig | DotnetFile::Props) => {
+                Interest::Read {
+                    max_bytes: 16 << 20,
+                }
+            }
             None => Interest::Skip,
         }
     }
@@ -90,12 +111,16 @@ impl Analyzer for DotnetAnalyzer {
                     }
                 };
                 match kind {
-                    DotnetFile::DepsJson => parse_deps_json(&doc, out),
+                    DotnetFile::DepsJson => {
+                        let name = file.file_name();
+                        let app = &name[..name.len() - ".deps.json".len()];
+                        parse_deps_json(&doc, app, out)
+                    }
                     _ => super::declared(parse_lock_json(&doc, out)),
                 }
             }
-            DotnetFile::Project | DotnetFile::PackagesConfig => {
-                let text = String::from_utf8_lossy(content);
+            DotnetFile::Project | DotnetFile::PackagesConfig | DotnetFile::Props => {
+                let text = super::decode_text(content);
                 let text = text.trim_start_matches('\u{feff}');
                 super::declared(parse_xml(text, kind, out))
             }
@@ -137,10 +162,11 @@ impl Collected {
     }
 }
 
-/// `*.deps.json`: `libraries` keyed `Name/Version`; only `type: package` entries are NuGet
-/// packages (`project` is the application's own code, `reference` a plain assembly,
-/// `runtimepack` the runtime itself). Dependencies come from the `targets` entry of the same key.
-fn parse_deps_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> {
+/// `*.deps.json`: `libraries` keyed `Name/Version`: `package` entries, `project`s (the
+/// application itself, named like the file, and the solution's projects it references) and `runtimepack.<Name>` (the runtime of a self-contained app, reported
+/// as `<Name>`); `reference` (a plain assembly) is skipped. Dependencies come from the
+/// `targets` entry of the same key.
+fn parse_deps_json(doc: &Value, app: &str, out: &mut AnalyzerOutput) -> Vec<PackageRecord> {
     let Some(libraries) = doc.get("libraries").and_then(Value::as_object) else {
         out.problem("deps.json has no `libraries` object");
         return Vec::new();
@@ -154,7 +180,11 @@ fn parse_deps_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> 
     let mut malformed = 0usize;
     for (key, library) in libraries {
         let ty = library.get("type").and_then(Value::as_str).unwrap_or("");
-        if !ty.eq_ignore_ascii_case("package") {
+        let runtime_pack = ty.eq_ignore_ascii_case("runtimepack");
+        if !(ty.eq_ignore_ascii_case("package")
+            || ty.eq_ignore_ascii_case("project")
+            || runtime_pack)
+        {
             continue;
         }
         let Some((name, version)) = key.rsplit_once('/').filter(|(n, v)| valid(n) && valid(v))
@@ -162,7 +192,20 @@ fn parse_deps_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> 
             malformed += 1;
             continue;
         };
-        collected.add(name, version, None);
+        let name = match name.strip_prefix("runtimepack.") {
+            Some(runtime) if runtime_pack && valid(runtime) => runtime,
+            _ => name,
+        };
+        let i = collected.add(name, version, None);
+        // The project named like the file (`app` in `app.deps.json`) is the application;
+        // other projects are the solution's libraries it references: members.
+        if ty.eq_ignore_ascii_case("project") {
+            collected.records[i].role = if name.eq_ignore_ascii_case(app) {
+                bulwark_types::PackageRole::Root
+            } else {
+                bulwark_types::PackageRole::Member
+            };
+        }
         for target in &targets {
             let deps = target
                 .get(key)
@@ -220,9 +263,12 @@ fn parse_lock_json(doc: &Value, out: &mut AnalyzerOutput) -> Vec<PackageRecord> 
 struct Reference {
     name: String,
     version: String,
+    /// `VersionOverride`: wins over the central version.
+    version_override: String,
     private_all: bool,
-    /// `<PackageReference Update=…>` changes metadata of a reference made elsewhere.
-    skip: bool,
+    /// `<PackageReference Update=…>` in a project changes metadata of a reference made
+    /// elsewhere; in a `.props` with a version it is the central version of that package.
+    update: bool,
 }
 
 fn attributes(e: &BytesStart, kind: DotnetFile) -> Reference {
@@ -234,11 +280,17 @@ fn attributes(e: &BytesStart, kind: DotnetFile) -> Reference {
             .map(|v| v.trim().to_string())
             .unwrap_or_default();
         match (kind, key.as_str()) {
-            (DotnetFile::PackagesConfig, "id") | (DotnetFile::Project, "include") => r.name = value,
-            (DotnetFile::Project, "update") => r.skip = true,
+            (DotnetFile::PackagesConfig, "id")
+            | (DotnetFile::Project | DotnetFile::Props, "include") => r.name = value,
+            (DotnetFile::Project | DotnetFile::Props, "update") => {
+                r.update = true;
+                r.name = value;
+            }
             (_, "version") => r.version = value,
-            (DotnetFile::Project, "versionoverride") => r.version = value,
-            (DotnetFile::Project, "privateassets") => {
+            (DotnetFile::Project | DotnetFile::Props, "versionoverride") => {
+                r.version_override = value
+            }
+            (DotnetFile::Project | DotnetFile::Props, "privateassets") => {
                 r.private_all = value.eq_ignore_ascii_case("all")
             }
             (DotnetFile::PackagesConfig, "developmentdependency") => {
@@ -250,28 +302,62 @@ fn attributes(e: &BytesStart, kind: DotnetFile) -> Reference {
     r
 }
 
-/// NuGet's exact-version range `[1.2.3]` is the version; other ranges and floating versions
-/// stay as written. MSBuild property references (`$(SerilogVersion)`) are resolved elsewhere
-/// (`Directory.Build.props`) and give no version here.
-fn reference_version(v: &str) -> Option<String> {
-    let v = v.trim();
-    if v.is_empty() || v.contains("$(") {
-        return None;
+/// `$(Name)` replaced from the file's properties; `None` when one is not defined here.
+fn expand(value: &str, properties: &HashMap<String, String>) -> Option<String> {
+    let mut current = value.trim().to_string();
+    // Bounded: a property may refer to another, never to itself for ever.
+    for _ in 0..16 {
+        let Some(start) = current.find("$(") else {
+            return Some(current);
+        };
+        let end = start + current[start..].find(')')?;
+        let key = current[start + 2..end].to_ascii_lowercase();
+        let replacement = properties.get(&key)?;
+        current = format!(
+            "{}{}{}",
+            &current[..start],
+            replacement,
+            &current[end + 1..]
+        );
+        if current.len() > 1024 {
+            return None;
+        }
     }
+    None
+}
+
+/// NuGet's exact-version range `[1.2.3]` is the version; other ranges and floating versions
+/// stay as written; empty is unknown.
+fn reference_version(v: &str) -> String {
+    let v = v.trim();
     let exact = v
         .strip_prefix('[')
         .and_then(|r| r.strip_suffix(']'))
         .filter(|r| !r.contains(','));
-    Some(exact.unwrap_or(v).trim().to_string())
+    exact.unwrap_or(v).trim().to_string()
 }
 
-fn finish(r: Reference, out: &mut Vec<PackageRecord>) {
-    if r.skip || !valid(&r.name) {
+fn finish(
+    r: Reference,
+    kind: DotnetFile,
+    properties: &HashMap<String, String>,
+    out: &mut Vec<PackageRecord>,
+) {
+    if !valid(&r.name) || (r.update && !matches!(kind, DotnetFile::Props)) {
         return;
     }
-    let Some(version) = reference_version(&r.version).filter(|v| valid(v)) else {
-        return;
+    let written = if r.version_override.is_empty() {
+        &r.version
+    } else {
+        &r.version_override
     };
+    // A version this file cannot resolve (a property defined elsewhere) is unknown here.
+    let version = expand(written, properties)
+        .map(|v| reference_version(&v))
+        .unwrap_or_default();
+    if !version.is_empty() && !valid(&version) {
+        return;
+    }
     if out.iter().any(|p| p.name == r.name && p.version == version) {
         return;
     }
@@ -281,15 +367,21 @@ fn finish(r: Reference, out: &mut Vec<PackageRecord>) {
 }
 
 /// Project files (`<PackageReference Include=… Version=…/>` or with `<Version>` and
-/// `<PrivateAssets>` children) and `packages.config` (`<package id=… version=…/>`).
+/// `<PrivateAssets>` children), `*.props` (`<PackageVersion>`, `<GlobalPackageReference>`,
+/// `<PackageReference>`) and `packages.config` (`<package id=… version=…/>`).
 fn parse_xml(text: &str, kind: DotnetFile, out: &mut AnalyzerOutput) -> Vec<PackageRecord> {
-    let element: &[u8] = match kind {
-        DotnetFile::PackagesConfig => b"package",
-        _ => b"PackageReference",
+    let is_item = |name: &[u8]| match kind {
+        DotnetFile::PackagesConfig => name == b"package",
+        _ => matches!(
+            name,
+            b"PackageReference" | b"PackageVersion" | b"GlobalPackageReference"
+        ),
     };
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(true);
-    let mut records = Vec::new();
+    let mut references = Vec::new();
+    let mut properties: HashMap<String, String> = HashMap::new();
+    let mut stack: Vec<String> = Vec::new();
     let mut open: Option<Reference> = None;
     let mut child: Option<String> = None;
     let mut saw_root = false;
@@ -297,55 +389,69 @@ fn parse_xml(text: &str, kind: DotnetFile, out: &mut AnalyzerOutput) -> Vec<Pack
         match reader.read_event() {
             Ok(Event::Empty(e)) => {
                 saw_root = true;
-                if e.local_name().as_ref() == element {
-                    finish(attributes(&e, kind), &mut records);
+                if is_item(e.local_name().as_ref()) {
+                    references.push(attributes(&e, kind));
                 }
             }
             Ok(Event::Start(e)) => {
                 saw_root = true;
-                if e.local_name().as_ref() == element {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if is_item(e.local_name().as_ref()) {
                     open = Some(attributes(&e, kind));
                 } else if open.is_some() {
-                    child =
-                        Some(String::from_utf8_lossy(e.local_name().as_ref()).to_ascii_lowercase());
+                    child = Some(name.to_ascii_lowercase());
                 }
+                stack.push(name);
             }
             Ok(Event::Text(t)) => {
+                // Entity references arrive as separate events (quick-xml 0.38+); names,
+                // versions and properties do not use them.
+                let value = t.decode().map(|v| v.trim().to_string()).unwrap_or_default();
                 if let (Some(r), Some(name)) = (open.as_mut(), child.as_deref()) {
-                    let value = t
-                        // Entity references arrive as separate events (quick-xml 0.38+);
-                        // names and versions do not use them.
-                        .decode()
-                        .map(|v| v.trim().to_string())
-                        .unwrap_or_default();
                     match name {
-                        "version" | "versionoverride" => r.version = value,
+                        "version" => r.version = value,
+                        "versionoverride" => r.version_override = value,
                         "privateassets" => r.private_all = value.eq_ignore_ascii_case("all"),
                         _ => {}
+                    }
+                } else if let [.., group, property] = stack.as_slice() {
+                    if group == "PropertyGroup" {
+                        properties.insert(property.to_ascii_lowercase(), value);
                     }
                 }
             }
             Ok(Event::End(e)) => {
-                if e.local_name().as_ref() == element {
-                    if let Some(r) = open.take() {
-                        finish(r, &mut records);
-                    }
+                if is_item(e.local_name().as_ref()) {
+                    references.extend(open.take());
                 }
                 child = None;
+                stack.pop();
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
             Err(e) => {
                 out.problem(format!(
-                    "malformed XML at byte {}: {e}",
+                    "malformed XML at byte {}: {e}; no packages read from it",
                     reader.error_position()
                 ));
-                return records;
+                return Vec::new();
             }
         }
     }
     if !saw_root {
         out.problem("not an XML document: no root element");
+        return Vec::new();
+    }
+    if !stack.is_empty() {
+        out.problem(format!(
+            "malformed XML: <{}> is never closed; no packages read from it",
+            stack.join("> <")
+        ));
+        return Vec::new();
+    }
+    let mut records = Vec::new();
+    for r in references {
+        finish(r, kind, &properties, &mut records);
     }
     records
 }
@@ -397,7 +503,13 @@ mod tests {
             rows,
             vec![
                 ("Newtonsoft.Json".into(), "13.0.1".into(), false),
-                ("Serilog.Sinks.Console".into(), "4.1.0".into(), false)
+                ("Serilog.Sinks.Console".into(), "4.1.0".into(), false),
+                ("app".into(), "1.0.0".into(), false),
+                (
+                    "Microsoft.NETCore.App.Runtime.linux-x64".into(),
+                    "6.0.0".into(),
+                    false
+                ),
             ]
         );
         assert_eq!(records[1].dependencies, vec!["Serilog"]);
@@ -449,6 +561,8 @@ mod tests {
                 ("Serilog".into(), "2.12.0".into(), false),
                 ("StyleCop.Analyzers".into(), "1.1.118".into(), true),
                 ("Exact".into(), "1.0.0".into(), false),
+                ("Central".into(), String::new(), false),
+                ("Prop".into(), String::new(), false),
             ]
         );
         let (rows, _, _) = run(
@@ -493,10 +607,140 @@ mod tests {
             "a/App.csproj",
             r#"<Project><ItemGroup><PackageReference Include="A" Version="1.0.0"/></ItemGroup><ItemGroup><PackageReference Include="B" Version="2.0"></Project>"#,
         );
-        assert_eq!(rows, vec![("A".into(), "1.0.0".into(), false)]);
+        assert!(rows.is_empty(), "{rows:?}");
         assert_eq!(problems.len(), 1, "{problems:?}");
         let (rows, _, problems) = run("a/App.csproj", "\0\u{1}binary");
         assert!(rows.is_empty());
         assert_eq!(problems.len(), 1);
+    }
+
+    /// Issue 18.4: a self-contained app's deps.json (the shape `dotnet publish
+    /// --self-contained -r linux-x64` writes) keeps the runtime pack as the runtime package
+    /// and the project itself; reference assemblies stay out.
+    #[test]
+    fn issue_18_4_deps_json_runtime_pack_and_project() {
+        let (rows, records, problems) = run(
+            "app/WebApp.deps.json",
+            r#"{
+  "runtimeTarget": {"name": ".NETCoreApp,Version=v8.0/linux-x64", "signature": ""},
+  "compilationOptions": {},
+  "targets": {
+    ".NETCoreApp,Version=v8.0": {},
+    ".NETCoreApp,Version=v8.0/linux-x64": {
+      "WebApp/1.4.0": {
+        "dependencies": {"Serilog": "3.1.1", "Microsoft.NETCore.App.Runtime.linux-x64": "8.0.1"},
+        "runtime": {"WebApp.dll": {}}
+      },
+      "runtimepack.Microsoft.NETCore.App.Runtime.linux-x64/8.0.1": {
+        "runtime": {"System.Private.CoreLib.dll": {"assemblyVersion": "8.0.0.0", "fileVersion": "8.0.123.58001"}}
+      },
+      "Serilog/3.1.1": {"runtime": {"lib/net7.0/Serilog.dll": {}}},
+      "Legacy.Interop/1.0.0.0": {"runtime": {"Legacy.Interop.dll": {}}}
+    }
+  },
+  "libraries": {
+    "WebApp/1.4.0": {"type": "project", "serviceable": false, "sha512": ""},
+    "Shared/1.4.0": {"type": "project", "serviceable": false, "sha512": ""},
+    "runtimepack.Microsoft.NETCore.App.Runtime.linux-x64/8.0.1": {"type": "runtimepack", "serviceable": false, "sha512": ""},
+    "Serilog/3.1.1": {"type": "package", "serviceable": true, "sha512": "sha512-AAAA", "path": "serilog/3.1.1", "hashPath": "serilog.3.1.1.nupkg.sha512"},
+    "Legacy.Interop/1.0.0.0": {"type": "reference", "serviceable": false, "sha512": ""}
+  }
+}"#,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            rows,
+            vec![
+                ("Serilog".into(), "3.1.1".into(), false),
+                ("Shared".into(), "1.4.0".into(), false),
+                ("WebApp".into(), "1.4.0".into(), false),
+                (
+                    "Microsoft.NETCore.App.Runtime.linux-x64".into(),
+                    "8.0.1".into(),
+                    false
+                ),
+            ]
+        );
+        let role = |n: &str| records.iter().find(|r| r.name == n).map(|r| r.role);
+        assert_eq!(role("WebApp"), Some(bulwark_types::PackageRole::Root));
+        assert_eq!(role("Shared"), Some(bulwark_types::PackageRole::Member));
+    }
+
+    /// Issue 18.4: central package management. `Directory.Packages.props` declares the
+    /// versions (properties of the same file resolved); a project's references without one
+    /// are declared with the version unknown (the assembly joins them to the central
+    /// version); `VersionOverride` wins; a `Directory.Build.props` `Update` sets a version.
+    #[test]
+    fn issue_18_4_central_package_management() {
+        let (rows, _, problems) = run(
+            "src/Directory.Packages.props",
+            r#"<Project>
+  <PropertyGroup>
+    <ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>
+    <SerilogVersion>3.1.1</SerilogVersion>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageVersion Include="Newtonsoft.Json" Version="13.0.3" />
+    <PackageVersion Include="Serilog" Version="$(SerilogVersion)" />
+    <PackageVersion Include="Undefined" Version="$(Nowhere)" />
+    <GlobalPackageReference Include="Nerdbank.GitVersioning" Version="3.6.133" />
+  </ItemGroup>
+</Project>"#,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            rows,
+            vec![
+                ("Newtonsoft.Json".into(), "13.0.3".into(), false),
+                ("Serilog".into(), "3.1.1".into(), false),
+                ("Undefined".into(), String::new(), false),
+                ("Nerdbank.GitVersioning".into(), "3.6.133".into(), false),
+            ]
+        );
+        let (rows, records, _) = run(
+            "src/App/App.csproj",
+            r#"<Project Sdk="Microsoft.NET.Sdk">
+  <ItemGroup>
+    <PackageReference Include="Newtonsoft.Json" />
+    <PackageReference Include="Serilog" VersionOverride="3.0.1" />
+  </ItemGroup>
+</Project>"#,
+        );
+        assert_eq!(
+            rows,
+            vec![
+                ("Newtonsoft.Json".into(), String::new(), false),
+                ("Serilog".into(), "3.0.1".into(), false),
+            ]
+        );
+        assert!(records
+            .iter()
+            .all(|r| r.evidence == bulwark_types::Evidence::Declared));
+        let (rows, _, _) = run(
+            "src/Directory.Build.props",
+            r#"<Project><ItemGroup><PackageReference Update="Polly" Version="7.2.4" /></ItemGroup></Project>"#,
+        );
+        assert_eq!(rows, vec![("Polly".into(), "7.2.4".into(), false)]);
+    }
+
+    /// Issue 18.4: malformed XML yields a problem and no packages, even where the part
+    /// before the error looked like a project.
+    #[test]
+    fn issue_18_4_malformed_xml_yields_no_packages() {
+        for text in [
+            r#"<Project><ItemGroup><PackageReference Include="A" Version="1.0.0"/></ItemGroup>"#,
+            r#"<Project><ItemGroup><PackageReference Include="A" Version="1.0.0"/></ItemGroup></Projekt>"#,
+            r#"<packages><package id="jQuery" version="3.6.0" /><package id="x" version="1" <"#,
+        ] {
+            for path in [
+                "a/App.csproj",
+                "a/packages.config",
+                "a/Directory.Packages.props",
+            ] {
+                let (rows, _, problems) = run(path, text);
+                assert!(rows.is_empty(), "{path} {text}: {rows:?}");
+                assert_eq!(problems.len(), 1, "{path} {text}: {problems:?}");
+            }
+        }
     }
 }

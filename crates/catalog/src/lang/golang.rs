@@ -24,9 +24,13 @@
 //!   so Go standard library advisories (keyed by `stdlib` in the Go vulnerability database)
 //!   can match.
 //!
+//! When the main module is `(devel)` (plain `go build`), its version is taken from the
+//! `-ldflags` build setting's `-X main.version=…` (see `ldflags_version`), as syft does.
+//!
 //! `go.mod`: `require` lines (single and block; `// indirect` ones too: since Go 1.17 they
 //! are the complete build list) with `replace` directives applied the same way. The module
-//! itself is not listed (go.mod carries no version for it). `go.sum` is not read (it lists
+//! itself is listed as the project's root with its version unknown (go.mod carries none),
+//! and `stdlib` at the `toolchain` directive's version, else the `go` directive's. `go.sum` is not read (it lists
 //! candidate versions, not the selected ones). go.mod files of module caches, vendor trees,
 //! test data and Go's own source tree are skipped.
 //!
@@ -35,7 +39,7 @@
 use bulwark_analyze::{
     Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
 };
-use bulwark_types::{Ecosystem, PackageSource};
+use bulwark_types::{Ecosystem, PackageRole, PackageSource};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, SymbolKind};
 
 pub struct GoAnalyzer;
@@ -121,7 +125,7 @@ impl Analyzer for GoAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -141,7 +145,7 @@ impl Analyzer for GoAnalyzer {
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
         if file.file_name() == "go.mod" && !EXECUTABLE_MAGIC.iter().any(|m| content.starts_with(m))
         {
-            match parse_go_mod(&String::from_utf8_lossy(content)) {
+            match parse_go_mod(&super::decode_text(content)) {
                 Ok(records) if records.is_empty() => {}
                 Ok(records) => out.fact(Fact::Packages {
                     records: super::declared(records),
@@ -488,7 +492,19 @@ pub fn buildinfo_records(info: &GoBuildInfo) -> Vec<PackageRecord> {
         })
         .collect();
     if let Some(main) = &info.main {
-        let mut r = PackageRecord::new(Ecosystem::Go, &main.path, &main.version);
+        // `go build` leaves the main module `(devel)`; release builds stamp their version
+        // with `-ldflags "-X main.version=v1.2.3"`, which the build settings record (even
+        // for a stripped binary).
+        let version = match main.version.as_str() {
+            "(devel)" | "" => info
+                .settings
+                .iter()
+                .find(|(k, _)| k == "-ldflags")
+                .and_then(|(_, flags)| ldflags_version(flags))
+                .unwrap_or_else(|| main.version.clone()),
+            v => v.to_string(),
+        };
+        let mut r = PackageRecord::new(Ecosystem::Go, &main.path, version);
         r.dependencies = deps.iter().map(|d| d.name.clone()).collect();
         out.push(r);
     }
@@ -497,6 +513,69 @@ pub fn buildinfo_records(info: &GoBuildInfo) -> Vec<PackageRecord> {
         out.push(PackageRecord::new(Ecosystem::Go, "stdlib", v));
     }
     out
+}
+
+/// The version a `-ldflags` build setting stamps into the main package: the value of
+/// `-X main.version=…` (or `main.Version`, then any `….version`/`….Version` variable, as
+/// `internal/version.Version`), as a module version (`1.2.3` → `v1.2.3`). Values that do
+/// not look like a version (`dev`, a commit hash) are not one.
+fn ldflags_version(flags: &str) -> Option<String> {
+    let flags = flags.trim();
+    let flags = flags
+        .strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .unwrap_or(flags);
+    // Shell-style words: `-X 'main.commit=abc def'` is one value.
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    for c in flags.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, c) if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, c) => word.push(c),
+        }
+    }
+    words.push(word);
+    let mut assignments = Vec::new();
+    let mut iter = words.iter();
+    while let Some(w) = iter.next() {
+        let assignment = match w.strip_prefix("-X") {
+            Some("") => iter.next().map(String::as_str),
+            Some(rest) => Some(rest.trim_start_matches('=')),
+            None => None,
+        };
+        if let Some((key, value)) = assignment.and_then(|a| a.split_once('=')) {
+            assignments.push((key, value));
+        }
+    }
+    let rank = |key: &str| match key {
+        "main.version" => Some(0),
+        "main.Version" => Some(1),
+        k if k.ends_with(".version") || k.ends_with(".Version") => Some(2),
+        _ => None,
+    };
+    let (_, value) = assignments
+        .iter()
+        .filter_map(|(k, v)| rank(k).map(|r| (r, *v)))
+        .filter(|(_, v)| {
+            let digits = v.strip_prefix('v').unwrap_or(v);
+            digits.starts_with(|c: char| c.is_ascii_digit())
+                && digits.contains('.')
+                && !digits.contains(char::is_whitespace)
+        })
+        .min_by_key(|(r, _)| *r)?;
+    Some(if value.starts_with('v') {
+        value.to_string()
+    } else {
+        format!("v{value}")
+    })
 }
 
 /// `go1.19.8` → `v1.19.8`, `go1.20` → `v1.20.0`, `go1.21rc2` → `v1.21.0-rc.2`,
@@ -535,6 +614,8 @@ pub fn stdlib_version(go_version: &str) -> Option<String> {
 /// The requirements of a `go.mod`, with `replace` directives applied.
 pub fn parse_go_mod(text: &str) -> Result<Vec<PackageRecord>, String> {
     let mut module = None;
+    let mut go_directive = None;
+    let mut toolchain = None;
     let mut requires: Vec<(String, String)> = Vec::new();
     // (old path, old version if given, new path, new version)
     let mut replaces: Vec<(String, Option<String>, String, String)> = Vec::new();
@@ -569,6 +650,8 @@ pub fn parse_go_mod(text: &str) -> Result<Vec<PackageRecord>, String> {
             .collect();
         match verb.as_str() {
             "module" => module = tokens.first().cloned(),
+            "go" => go_directive = tokens.first().map(|v| format!("go{v}")),
+            "toolchain" => toolchain = tokens.first().cloned(),
             "require" => match tokens.as_slice() {
                 [path, version] => requires.push((path.clone(), version.clone())),
                 _ => malformed += 1,
@@ -592,15 +675,15 @@ pub fn parse_go_mod(text: &str) -> Result<Vec<PackageRecord>, String> {
             _ => {}
         }
     }
-    if module.is_none() {
+    let Some(module) = module else {
         return Err("go.mod has no module directive".into());
-    }
+    };
     if malformed > 0 && requires.is_empty() {
         return Err(format!(
             "go.mod has {malformed} malformed require/replace line(s) and no usable requirement"
         ));
     }
-    Ok(requires
+    let deps: Vec<PackageRecord> = requires
         .iter()
         .map(|(path, version)| {
             // A version-specific replacement wins over a path-wide one.
@@ -615,7 +698,24 @@ pub fn parse_go_mod(text: &str) -> Result<Vec<PackageRecord>, String> {
                 .map(|(_, _, np, nv)| (np.as_str(), nv.as_str()));
             effective_record(path, version, replace)
         })
-        .collect())
+        .collect();
+    // The main module is the project itself (the root, see docs/architecture.md); go.mod
+    // carries no version for it, so it is unknown.
+    let mut main = PackageRecord::new(Ecosystem::Go, module, "").with_role(PackageRole::Root);
+    main.dependencies = deps.iter().map(|d| d.name.clone()).collect();
+    let mut out = vec![main];
+    out.extend(deps);
+    // The toolchain that builds it: `toolchain go1.22.1`, else the `go 1.22.1` line (the
+    // minimum Go version), written as binaries' `stdlib` is (`v1.22.1`) so the Go
+    // vulnerability database's `stdlib` entries match either.
+    if let Some(v) = toolchain
+        .or(go_directive)
+        .as_deref()
+        .and_then(stdlib_version)
+    {
+        out.push(PackageRecord::new(Ecosystem::Go, "stdlib", v));
+    }
+    Ok(out)
 }
 
 /// The names of the functions in a binary's symbol table (`.symtab` for ELF, which Go fills
@@ -1029,6 +1129,7 @@ replace (
         assert_eq!(
             got,
             vec![
+                ("example.com/app".into(), String::new(), None),
                 ("github.com/single/line".into(), "v1.0.0".into(), None),
                 (
                     "golang.org/x/text".into(),
@@ -1047,11 +1148,80 @@ replace (
                     "v0.5.0".into(),
                     Some("../dir@".into())
                 ),
+                ("stdlib".into(), "v1.21.5".into(), None),
             ]
         );
         assert!(parse_go_mod("not a go.mod at all").is_err());
         assert!(parse_go_mod("module x\nrequire (\n  broken\n)\n").is_err());
-        assert_eq!(parse_go_mod("module x\n\ngo 1.21\n").unwrap(), vec![]);
+        assert_eq!(
+            summary(&parse_go_mod("module x\n\ngo 1.21\n").unwrap()),
+            vec![
+                ("x".into(), String::new(), None),
+                ("stdlib".into(), "v1.21.0".into(), None)
+            ]
+        );
+    }
+
+    /// Issue 18.5: go.mod's main module is reported (the root, version unknown) with its
+    /// requirements as dependencies, and `stdlib` at the toolchain's version (else the `go`
+    /// line's), written as binaries write it.
+    #[test]
+    fn issue_18_5_go_mod_main_module_and_stdlib() {
+        let text = "module github.com/acme/tool\n\ngo 1.22.0\n\ntoolchain go1.22.1\n\nrequire golang.org/x/net v0.23.0\n";
+        let records = parse_go_mod(text).unwrap();
+        let got = summary(&records);
+        assert_eq!(
+            got,
+            vec![
+                ("github.com/acme/tool".into(), String::new(), None),
+                ("golang.org/x/net".into(), "v0.23.0".into(), None),
+                ("stdlib".into(), "v1.22.1".into(), None),
+            ]
+        );
+        assert_eq!(records[0].dependencies, vec!["golang.org/x/net"]);
+        let no_toolchain = summary(&parse_go_mod("module m\ngo 1.22.1\n").unwrap());
+        assert_eq!(no_toolchain[1], ("stdlib".into(), "v1.22.1".into(), None));
+        // The same stdlib version a binary built by go1.22.1 reports.
+        assert_eq!(stdlib_version("go1.22.1").as_deref(), Some("v1.22.1"));
+    }
+
+    /// Issue 18.5: a binary built with `go build -ldflags "-s -w -X main.version=1.2.3"` (the
+    /// build settings below are what `go version -m` printed for such a build with go1.19.8)
+    /// reports its main module at v1.2.3; without a stamped version it stays `(devel)`.
+    #[test]
+    fn issue_18_5_main_module_version_from_ldflags() {
+        let modinfo = |ldflags: &str| {
+            format!(
+                "path\texample.com/hello\nmod\texample.com/hello\t(devel)\t\nbuild\t-compiler=gc\nbuild\t-ldflags={ldflags}\nbuild\tCGO_ENABLED=1\nbuild\tGOARCH=amd64\nbuild\tGOOS=linux\n"
+            )
+        };
+        let main_version = |ldflags: &str| {
+            let info = parse_modinfo("go1.19.8", &modinfo(ldflags));
+            buildinfo_records(&info)[0].version.clone()
+        };
+        assert_eq!(
+            main_version("\"-s -w -X main.version=1.2.3 -X 'main.commit=abc def'\""),
+            "v1.2.3"
+        );
+        assert_eq!(
+            main_version("\"-X=main.Version=v0.9.0-rc.1\""),
+            "v0.9.0-rc.1"
+        );
+        assert_eq!(
+            main_version("\"-X github.com/acme/tool/internal/version.Version=v2.0.1\""),
+            "v2.0.1"
+        );
+        assert_eq!(
+            main_version("\"-X main.commit=1.2.3 -X main.version=v3.1.0 -X x.version=9.9.9\""),
+            "v3.1.0"
+        );
+        for unstamped in [
+            "\"-s -w\"",
+            "\"-X main.version=dev\"",
+            "\"-X main.version=\"",
+        ] {
+            assert_eq!(main_version(unstamped), "(devel)", "{unstamped}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::fmt;
 
 use bulwark_types::BorrowedText as Text;
 
-use bulwark_types::Ecosystem;
+use bulwark_types::{Ecosystem, PackageRole};
 use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -59,7 +59,7 @@ impl Analyzer for NodeAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -76,23 +76,77 @@ impl Analyzer for NodeAnalyzer {
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
-        let text = String::from_utf8_lossy(content);
+        let text = super::decode_text(content);
         let result = match classify(file.path, file.file_name()) {
             Some(JsFile::InstalledManifest) => {
                 parse_installed(&text).map(|r| r.into_iter().collect())
             }
             Some(JsFile::NpmLock) => parse_npm_lock(&text).map(declared),
-            Some(JsFile::YarnLock) => parse_yarn_lock(&text).map(declared),
+            Some(JsFile::YarnLock) => {
+                let mut notes = Vec::new();
+                let records = parse_yarn_lock_noting(&text, &mut notes).map(declared);
+                for note in notes {
+                    out.note(note);
+                }
+                records
+            }
             Some(JsFile::PnpmLock) => parse_pnpm_lock(&text).map(declared),
             Some(JsFile::BunLock) => parse_bun_lock(&text).map(declared),
             None => return,
         };
         match result {
-            Ok(records) if records.is_empty() => {}
-            Ok(records) => out.fact(Fact::Packages { records }),
+            Ok(records) => {
+                let records =
+                    super::keep_valid_names(records, valid_name, "npm's package name rules", out);
+                if !records.is_empty() {
+                    out.fact(Fact::Packages { records });
+                }
+            }
             Err(e) => out.problem(e),
         }
     }
+}
+
+/// Whether npm would accept `name` as a package name (validate-npm-package-name's rules, as
+/// facts): 1–214 characters; no leading `.` or `_`; no spaces; `@scope/name` or `name`, each
+/// part made of what `encodeURIComponent` leaves alone. Upper case and `~'!()*` are allowed
+/// because npm's rules keep them valid for packages published before they were forbidden
+/// (`JSONStream` is installed everywhere); `node_modules` and `favicon.ico` are reserved.
+pub(crate) fn valid_name(name: &str) -> bool {
+    let url_safe = |part: &str| {
+        !part.is_empty()
+            && part.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+                    )
+            })
+    };
+    if name.is_empty() || name.len() > 214 || name.starts_with(['.', '_']) {
+        return false;
+    }
+    if matches!(name, "node_modules" | "favicon.ico") {
+        return false;
+    }
+    match name.strip_prefix('@') {
+        Some(scoped) => match scoped.split_once('/') {
+            Some((scope, rest)) => {
+                url_safe(scope) && url_safe(rest) && !rest.starts_with(['.', '_'])
+            }
+            None => false,
+        },
+        None => url_safe(name),
+    }
+}
+
+/// The real package behind an npm alias version (`npm:debug@4.3.4`, as package-lock v1 and
+/// yarn write `foo-debug@npm:debug@4`): `(name, version or range)`.
+fn npm_alias(spec: &str) -> Option<(&str, &str)> {
+    let target = spec.trim().trim_matches('"').strip_prefix("npm:")?;
+    let from = usize::from(target.starts_with('@'));
+    let at = target[from..].find('@')? + from;
+    Some((&target[..at], &target[at + 1..]))
 }
 
 fn license_of(v: &Value) -> Vec<String> {
@@ -150,7 +204,10 @@ fn parse_npm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     fn walk(deps: BTreeMap<Text<'_>, V1Dependency<'_>>, out: &mut Vec<PackageRecord>) {
         for (name, entry) in deps {
             if let Some(version) = entry.version.filter(|v| !v.starts_with("file:")) {
-                let mut r = PackageRecord::new(Ecosystem::Npm, &*name, &*version);
+                // An alias (`"foo-debug": {"version": "npm:debug@4.3.4"}`) installs the real
+                // package under another directory name: report the real one.
+                let (name, version) = npm_alias(&version).unwrap_or((&name, &version));
+                let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
                 r.dev = entry.dev == Some(true);
                 r.dependencies = entry.requires.map(|k| k.0).unwrap_or_default();
                 out.push(r);
@@ -259,11 +316,24 @@ impl<'de> Visitor<'de> for LockPackages<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(path) = map.next_key::<Text<'de>>()? {
             let entry: LockEntry<'de> = map.next_value()?;
-            if path.is_empty() || entry.link == Some(true) {
+            if entry.link == Some(true) {
                 continue;
             }
             let Some(tail) = path.rsplit_once("node_modules/").map(|(_, t)| t) else {
-                continue; // workspace member sources
+                // `""` is the project itself, other paths outside `node_modules` its
+                // workspace members' sources: reported by their own name, with their role.
+                if let Some(name) = entry.name.as_deref() {
+                    let role = if path.is_empty() {
+                        PackageRole::Root
+                    } else {
+                        PackageRole::Member
+                    };
+                    let version = entry.version.as_deref().unwrap_or("");
+                    let mut r = PackageRecord::new(Ecosystem::Npm, name, version).with_role(role);
+                    r.dependencies = entry.dependencies.map(|k| k.0).unwrap_or_default();
+                    self.0.push(r);
+                }
+                continue;
             };
             let Some(version) = entry.version.as_deref() else {
                 continue;
@@ -371,33 +441,97 @@ impl<'de> Deserialize<'de> for LicenseName {
     }
 }
 
-/// The name in a yarn/pnpm descriptor: `@scope/name@npm:^1.0.0` → `@scope/name`.
+/// The name in a yarn/pnpm descriptor: `@scope/name@npm:^1.0.0` → `@scope/name`; for an
+/// alias (`foo-debug@npm:debug@4`) the real package, `debug`.
 fn descriptor_name(descriptor: &str) -> &str {
     let d = descriptor.trim().trim_matches('"');
     let search_from = usize::from(d.starts_with('@'));
     match d[search_from..].find('@') {
-        Some(i) => &d[..i + search_from],
+        Some(i) => match npm_alias(&d[i + search_from + 1..]) {
+            Some((real, _)) => real,
+            None => &d[..i + search_from],
+        },
         None => d,
     }
 }
 
-/// yarn classic (`# yarn lockfile v1`) and berry (YAML with `__metadata`).
+/// yarn berry's lockfile as a mapping. A key written twice (a hand-merged lockfile) is an
+/// error under YAML's rules and would lose the whole file: the first entry of each key is
+/// kept instead, and the duplicate named in a note.
+fn yarn_berry_map(text: &str) -> Result<(IndexMap<String, Value>, Option<String>), String> {
+    let context = "not valid YAML (a yarn berry lockfile is a mapping)";
+    match serde_saphyr::from_str_with_options(text, yaml_options()) {
+        Ok(map) => Ok((map, None)),
+        Err(first) => {
+            let mut options = yaml_options();
+            options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::FirstWins;
+            let map = serde_saphyr::from_str_with_options(text, options)
+                .map_err(|_| format!("{context}: {first}"))?;
+            Ok((
+                map,
+                Some(format!(
+                    "{first}: the first entry of each duplicated key was read"
+                )),
+            ))
+        }
+    }
+}
+
+/// yarn classic (`# yarn lockfile v1`, also as npm writes it, every key and field quoted)
+/// and berry (YAML with `__metadata`).
+#[cfg(test)]
 fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
+    parse_yarn_lock_noting(text, &mut Vec::new())
+}
+
+/// [`parse_yarn_lock`], with what was read around (a duplicated berry key) added to `notes`.
+fn parse_yarn_lock_noting(
+    text: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<PackageRecord>, String> {
     if text.contains("__metadata:") {
-        let map: IndexMap<String, Value> =
-            serde_saphyr::from_str_with_options(text, yaml_options())
-                .map_err(|e| format!("not valid YAML (a yarn berry lockfile is a mapping): {e}"))?;
+        let (map, note) = yarn_berry_map(text)?;
+        notes.extend(note);
         let mut out = Vec::new();
         for (key, entry) in &map {
             let key = key.as_str();
-            if key == "__metadata" || key.contains("@workspace:") || key.contains("@link:") {
+            if key == "__metadata" || key.contains("@link:") {
+                continue;
+            }
+            if let Some(at) = key.find("@workspace:") {
+                // `app@workspace:.` is the project, `pkg@workspace:packages/pkg` a member;
+                // berry writes their version as `0.0.0-use.local`, i.e. unknown.
+                let role = if key[at..].trim_end_matches('"') == "@workspace:." {
+                    PackageRole::Root
+                } else {
+                    PackageRole::Member
+                };
+                let version = entry
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .filter(|v| *v != "0.0.0-use.local")
+                    .unwrap_or("");
+                let mut r =
+                    PackageRecord::new(Ecosystem::Npm, descriptor_name(&key[..at]), version)
+                        .with_role(role);
+                if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) {
+                    r.dependencies = deps.keys().cloned().collect();
+                }
+                out.push(r);
                 continue;
             }
             let first = key.split(',').next().unwrap_or(key);
             let Some(version) = entry.get("version").and_then(|v| v.as_str()) else {
                 continue;
             };
-            let mut r = PackageRecord::new(Ecosystem::Npm, descriptor_name(first), version);
+            // `resolution: "debug@npm:4.3.4"` names the package installed, whatever alias
+            // the descriptor used.
+            let name = entry
+                .get("resolution")
+                .and_then(|r| r.as_str())
+                .map(descriptor_name)
+                .unwrap_or_else(|| descriptor_name(first));
+            let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
             if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) {
                 r.dependencies = deps.keys().cloned().collect();
             }
@@ -405,43 +539,71 @@ fn parse_yarn_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         }
         return Ok(out);
     }
+    // One stanza at a time, emitted at its end: npm writes the fields in alphabetical order
+    // (`"dependencies"` before `"version"`), yarn writes `version` first.
+    struct Stanza {
+        name: String,
+        version: Option<String>,
+        dependencies: Vec<String>,
+    }
+    fn finish(stanza: Option<Stanza>, out: &mut Vec<PackageRecord>) {
+        if let Some(Stanza {
+            name,
+            version: Some(version),
+            dependencies,
+        }) = stanza
+        {
+            let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
+            r.dependencies = dependencies;
+            out.push(r);
+        }
+    }
     let mut out = Vec::new();
-    let mut current: Option<String> = None;
+    let mut current: Option<Stanza> = None;
     let mut in_deps = false;
     for line in text.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
         if !line.starts_with(' ') {
+            finish(current.take(), &mut out);
             let first = line.trim_end_matches(':').split(", ").next().unwrap_or("");
-            current = Some(descriptor_name(first).to_string());
+            current = Some(Stanza {
+                name: descriptor_name(first).to_string(),
+                version: None,
+                dependencies: Vec::new(),
+            });
             in_deps = false;
             continue;
         }
+        let Some(stanza) = current.as_mut() else {
+            continue;
+        };
         let trimmed = line.trim();
+        let (field, value) = match trimmed.split_once(char::is_whitespace) {
+            Some((f, v)) => (f.trim_matches('"'), v.trim().trim_matches('"')),
+            None => (trimmed.trim_end_matches(':').trim_matches('"'), ""),
+        };
         if line.starts_with("    ") && in_deps {
-            if let (Some(last), Some(dep)) = (out.last_mut(), trimmed.split_whitespace().next()) {
-                let last: &mut PackageRecord = last;
-                last.dependencies.push(dep.trim_matches('"').to_string());
-            }
+            stanza.dependencies.push(field.to_string());
             continue;
         }
-        in_deps = trimmed == "dependencies:";
-        if let Some(v) = trimmed.strip_prefix("version ") {
-            if let Some(name) = &current {
-                out.push(PackageRecord::new(
-                    Ecosystem::Npm,
-                    name.clone(),
-                    v.trim_matches('"'),
-                ));
-            }
+        in_deps = value.is_empty() && field == "dependencies";
+        if field == "version" && !value.is_empty() {
+            stanza.version = Some(value.to_string());
         }
     }
+    finish(current, &mut out);
     Ok(out)
 }
 
 /// pnpm: v5 keys `/name/1.0.0`, v6 `/name@1.0.0`, v9 `name@1.0.0` (peer suffixes in
-/// parentheses or after `_` are dropped).
+/// parentheses or after `_` are dropped). Every YAML document is read: pnpm with
+/// `manage-package-manager-versions` writes the package manager's own lock as a first
+/// document before the project's. A version is what the entry's `version:` field or the key
+/// says; a key naming a tarball URL, a git host or a `file:` path without a `version:` field
+/// keeps the package with its version unknown, and `link:` entries (workspace links) are not
+/// packages. v9 keeps dependencies in `snapshots:`, which are joined in.
 fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
     /// The parts of a pnpm lockfile read; `packages` keeps the file's order.
     #[derive(serde::Deserialize)]
@@ -449,23 +611,70 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         #[serde(rename = "lockfileVersion")]
         lockfile_version: Option<Value>,
         packages: Option<IndexMap<String, Value>>,
+        snapshots: Option<IndexMap<String, Value>>,
     }
     // An empty document is an empty lockfile.
-    let doc: Option<PnpmLock> = serde_saphyr::from_str_with_options(text, yaml_options())
-        .map_err(|e| format!("not valid YAML: {e}"))?;
-    let Some(PnpmLock {
-        lockfile_version,
-        packages: Some(packages),
-    }) = doc
-    else {
-        return Ok(Vec::new());
+    let docs: Vec<Option<PnpmLock>> =
+        serde_saphyr::from_multiple_with_options(text, yaml_options())
+            .map_err(|e| format!("not valid YAML: {e}"))?;
+    let mut out = Vec::new();
+    for doc in docs.into_iter().flatten() {
+        if let Some(packages) = doc.packages {
+            read_pnpm_packages(doc.lockfile_version, packages, doc.snapshots, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// The dependency names of a pnpm entry; an alias (`foo-debug: debug@4.3.4`, v9's
+/// snapshots) is the real package.
+fn pnpm_dependencies(entry: &Value) -> Vec<String> {
+    let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) else {
+        return Vec::new();
     };
+    deps.iter()
+        .map(|(name, spec)| {
+            let real = spec
+                .as_str()
+                .filter(|s| !s.starts_with(|c: char| c.is_ascii_digit()))
+                .map(|s| s.split('(').next().unwrap_or(s))
+                .and_then(|s| {
+                    let from = usize::from(s.starts_with('@'));
+                    s[from..].find('@').map(|i| &s[..i + from])
+                })
+                .filter(|n| valid_name(n));
+            real.unwrap_or(name).to_string()
+        })
+        .collect()
+}
+
+/// Whether a pnpm key's version part is a real version rather than where the package came
+/// from (`https://codeload.github.com/…/tar.gz/v0.4.0`, `file:../pkg`, `github.com/…`).
+fn is_registry_version(version: &str) -> bool {
+    !version.contains([':', '/']) && version.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn read_pnpm_packages(
+    lockfile_version: Option<Value>,
+    packages: IndexMap<String, Value>,
+    snapshots: Option<IndexMap<String, Value>>,
+    out: &mut Vec<PackageRecord>,
+) {
     let v5 = match lockfile_version {
         Some(Value::Number(n)) => n.as_f64().is_some_and(|v| v < 6.0),
         Some(Value::String(s)) => s.starts_with('5'),
         _ => false,
     };
-    let mut out = Vec::new();
+    let mut snapshot_deps: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, entry) in snapshots.iter().flatten() {
+        let key = key.split('(').next().unwrap_or(key);
+        let deps = snapshot_deps.entry(key.to_string()).or_default();
+        for d in pnpm_dependencies(entry) {
+            if !deps.contains(&d) {
+                deps.push(d);
+            }
+        }
+    }
     for (key, entry) in &packages {
         let key = key.trim_start_matches('/');
         if v5 && entry.get("name").is_none() {
@@ -485,39 +694,42 @@ fn parse_pnpm_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
             continue;
         }
         let key = key.split('(').next().unwrap_or(key);
-        let (name, version) = match entry.get("name").and_then(|n| n.as_str()) {
-            Some(n) => (
-                n.to_string(),
-                entry
-                    .get("version")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-            ),
+        let field_version = entry.get("version").and_then(|v| v.as_str());
+        let (name, key_version) = match entry.get("name").and_then(|n| n.as_str()) {
+            Some(n) => (n.to_string(), None),
             None => {
                 let search_from = usize::from(key.starts_with('@'));
                 match key[search_from..].find('@') {
                     Some(i) => (
                         key[..i + search_from].to_string(),
-                        Some(key[i + search_from + 1..].to_string()),
+                        Some(&key[i + search_from + 1..]),
                     ),
                     // v5: `/name/1.0.0` or `/@scope/name/1.0.0`
                     None => match key.rsplit_once('/') {
-                        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                        Some((n, v)) => (n.to_string(), Some(v)),
                         None => continue,
                     },
                 }
             }
         };
-        let Some(version) = version else { continue };
-        let version = version.split('_').next().unwrap_or(&version).to_string();
+        if key_version.is_some_and(|v| v.starts_with("link:")) && field_version.is_none() {
+            continue;
+        }
+        let version = match (field_version, key_version) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(v)) if is_registry_version(v) => {
+                v.split('_').next().unwrap_or(v).to_string()
+            }
+            _ => String::new(),
+        };
         let mut r = PackageRecord::new(Ecosystem::Npm, name, version);
         r.dev = entry.get("dev").and_then(|d| d.as_bool()).unwrap_or(false);
-        if let Some(deps) = entry.get("dependencies").and_then(|d| d.as_object()) {
-            r.dependencies = deps.keys().cloned().collect();
-        }
+        r.dependencies = match snapshot_deps.get(key) {
+            Some(deps) => deps.clone(),
+            None => pnpm_dependencies(entry),
+        };
         out.push(r);
     }
-    Ok(out)
 }
 
 /// serde-saphyr's defaults bound aliases (billion laughs), anchors and scalar bytes; the
@@ -597,6 +809,7 @@ fn strip_trailing_commas(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bulwark_analyze::{AnalyzerOutput, FileKind, FileMeta};
 
     fn names(records: &[PackageRecord]) -> Vec<String> {
         let mut v: Vec<String> = records
@@ -637,7 +850,12 @@ mod tests {
         let v3 = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/lodash": {"version": "4.17.15", "license": "MIT"}, "node_modules/@scope/x": {"version": "1.0.0", "dev": true}, "node_modules/a/node_modules/lodash": {"version": "4.17.21"}, "packages/ws": {"version": "0.0.1"}, "node_modules/ws-link": {"resolved": "packages/ws", "link": true}}}"#;
         assert_eq!(
             names(&parse_npm_lock(v3).unwrap()),
-            vec!["@scope/x@1.0.0 dev", "lodash@4.17.15", "lodash@4.17.21"]
+            vec![
+                "@scope/x@1.0.0 dev",
+                "app@",
+                "lodash@4.17.15",
+                "lodash@4.17.21"
+            ]
         );
         let v1 = r#"{"lockfileVersion": 1, "dependencies": {"express": {"version": "4.16.0", "requires": {"debug": "2.6.9"}, "dependencies": {"debug": {"version": "2.6.9"}}}, "mocha": {"version": "1.0.0", "dev": true}}}"#;
         assert_eq!(
@@ -656,10 +874,9 @@ mod tests {
         );
         assert_eq!(r[0].dependencies, vec!["@babel/highlight"]);
         let berry = "__metadata:\n  version: 6\n\n\"lodash@npm:^4.17.15\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n";
-        assert_eq!(
-            names(&parse_yarn_lock(berry).unwrap()),
-            vec!["lodash@4.17.21"]
-        );
+        let r = parse_yarn_lock(berry).unwrap();
+        assert_eq!(names(&r), vec!["app@", "lodash@4.17.21"]);
+        assert_eq!(r[1].role, PackageRole::Root);
     }
 
     #[test]
@@ -694,10 +911,11 @@ mod tests {
             format!("{{\"lockfileVersion\": 2, {deps}, {packages}}}"),
         ] {
             let records = parse_npm_lock(&doc).unwrap();
-            assert_eq!(names(&records), vec!["a@2.0.0", "b@1.0.0"], "{doc}");
-            assert_eq!(records[0].licenses, vec!["MIT"]);
-            assert_eq!(records[0].dependencies, vec!["b"]);
-            assert_eq!(records[1].licenses, vec!["MIT OR Apache-2.0"]);
+            assert_eq!(names(&records), vec!["a@2.0.0", "app@", "b@1.0.0"], "{doc}");
+            assert_eq!(records[0].role, PackageRole::Root);
+            assert_eq!(records[1].licenses, vec!["MIT"]);
+            assert_eq!(records[1].dependencies, vec!["b"]);
+            assert_eq!(records[2].licenses, vec!["MIT OR Apache-2.0"]);
         }
         let escaped = r#"{"packages": {"node_modules/\u0061b": {"version": "1.0.0"}}}"#;
         assert_eq!(names(&parse_npm_lock(escaped).unwrap()), vec!["ab@1.0.0"]);
@@ -757,7 +975,7 @@ mod tests {
         let started = std::time::Instant::now();
         let records = parse_npm_lock(&doc).unwrap();
         let took = started.elapsed();
-        assert_eq!(records.len(), 200_000);
+        assert_eq!(records.len(), 200_001, "the entries and the project");
         assert!(
             took < std::time::Duration::from_secs(20),
             "200k lockfile entries took {took:?}"
@@ -773,5 +991,175 @@ mod tests {
         );
         assert!(parse_installed("[1,2]").unwrap().is_none());
         assert_eq!(descriptor_name("@"), "@");
+    }
+
+    fn analyze_file(path: &str, content: &str) -> (Vec<String>, AnalyzerOutput) {
+        let meta = FileMeta {
+            path,
+            kind: FileKind::Regular,
+            size: content.len() as u64,
+            mode: 0o644,
+        };
+        let mut out = AnalyzerOutput::default();
+        NodeAnalyzer.analyze(&meta, content.as_bytes(), &mut out);
+        let mut records = Vec::new();
+        for fact in &out.facts {
+            if let Fact::Packages { records: r } = fact {
+                records.extend(r.iter().cloned());
+            }
+        }
+        (names(&records), out)
+    }
+
+    /// Issue 18.2: a pnpm 9 lockfile (generated by pnpm 9.15.9) with an alias, a `file:`
+    /// dependency and a tarball URL, and the same lock behind the package manager's own
+    /// document (`---`-separated, as pnpm 10 writes it): every document is read, no URL or
+    /// path is a version, aliases are the real package, v9 snapshots give dependencies.
+    #[test]
+    fn issue_18_2_pnpm_v9_versions_aliases_and_documents() {
+        let single = include_str!("../../testdata/js/pnpm-v9-alias-file-tarball.yaml");
+        let records = parse_pnpm_lock(single).unwrap();
+        assert_eq!(
+            names(&records),
+            vec![
+                "debug@4.3.4",
+                "is-number@7.0.0",
+                "localpkg@",
+                "ms@2.1.2",
+                "ms@2.1.3"
+            ]
+        );
+        let debug = records.iter().find(|r| r.name == "debug").unwrap();
+        assert_eq!(debug.dependencies, vec!["ms"]);
+
+        let multi = include_str!("../../testdata/js/pnpm-multi-document.yaml");
+        let (got, out) = analyze_file("app/pnpm-lock.yaml", multi);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(
+            got,
+            vec![
+                "debug@4.3.4",
+                "is-number@7.0.0",
+                "left-pad@1.3.0",
+                "localpkg@",
+                "ms@2.1.2",
+                "ms@2.1.3",
+                "pnpm@10.34.9"
+            ]
+        );
+        assert!(got
+            .iter()
+            .all(|g| !g.contains("http") && !g.contains("file:")));
+
+        // pnpm 6's keys for the same cases, written from its format.
+        let v6 = "lockfileVersion: '6.0'\npackages:\n  /ms@2.1.3:\n    dev: false\n  file:localpkg:\n    resolution: {directory: localpkg, type: directory}\n    name: localpkg\n    version: 0.3.1\n    dev: false\n  '@codeload.github.com/left-pad/left-pad/tar.gz/v1.3.0':\n    resolution: {tarball: https://codeload.github.com/left-pad/left-pad/tar.gz/v1.3.0}\n    name: left-pad\n    version: 1.3.0\n    dev: false\n  /workspace-b@link:../b:\n    dev: false\n";
+        assert_eq!(
+            names(&parse_pnpm_lock(v6).unwrap()),
+            vec!["left-pad@1.3.0", "localpkg@0.3.1", "ms@2.1.3"]
+        );
+    }
+
+    /// Issue 18.2: yarn.lock as npm writes it (npm 11.19.1 output; and npm 7's, with every
+    /// field quoted and in alphabetical order) reads, aliases as the real package.
+    #[test]
+    fn issue_18_2_yarn_lock_written_by_npm() {
+        let npm11 = include_str!("../../testdata/js/yarn-by-npm11.lock");
+        let r = parse_yarn_lock(npm11).unwrap();
+        assert_eq!(names(&r), vec!["debug@4.3.4", "ms@2.1.2", "ms@2.1.3"]);
+        assert_eq!(r[0].dependencies, vec!["ms"]);
+        let npm7 = "# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n\n\n\"foo-debug@npm:debug@4.3.4\":\n  \"dependencies\":\n    \"ms\" \"2.1.2\"\n  \"integrity\" \"sha512-AAAA\"\n  \"resolved\" \"https://registry.npmjs.org/debug/-/debug-4.3.4.tgz\"\n  \"version\" \"4.3.4\"\n\n\"ms@2.1.2\":\n  \"integrity\" \"sha512-BBBB\"\n  \"resolved\" \"https://registry.npmjs.org/ms/-/ms-2.1.2.tgz\"\n  \"version\" \"2.1.2\"\n";
+        let r = parse_yarn_lock(npm7).unwrap();
+        assert_eq!(names(&r), vec!["debug@4.3.4", "ms@2.1.2"]);
+        assert_eq!(r[0].dependencies, vec!["ms"]);
+    }
+
+    /// Issue 18.2: a yarn berry lock with one key written twice keeps every other package
+    /// (the first of the duplicates too) and says so in a note; a berry alias is the real
+    /// package; npm lock v1 aliases too.
+    #[test]
+    fn issue_18_2_berry_duplicate_keys_and_aliases() {
+        let berry = "# This file is generated by running \"yarn install\" inside your project.\n\n__metadata:\n  version: 8\n  cacheKey: 10c0\n\n\"foo-debug@npm:debug@4\":\n  version: 4.3.4\n  resolution: \"debug@npm:4.3.4\"\n  dependencies:\n    ms: \"npm:2.1.2\"\n  checksum: 10c0/aaaa\n  languageName: node\n  linkType: hard\n\n\"ms@npm:2.1.2\":\n  version: 2.1.2\n  resolution: \"ms@npm:2.1.2\"\n  languageName: node\n  linkType: hard\n\n\"ms@npm:2.1.2\":\n  version: 2.1.2\n  resolution: \"ms@npm:2.1.2\"\n  languageName: node\n  linkType: hard\n\n\"lodash@npm:^4.17.21\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n  languageName: node\n  linkType: hard\n";
+        let (got, out) = analyze_file("app/yarn.lock", berry);
+        assert!(out.problems.is_empty(), "{:?}", out.problems);
+        assert_eq!(got, vec!["debug@4.3.4", "lodash@4.17.21", "ms@2.1.2"]);
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+        let v1 = r#"{"lockfileVersion": 1, "dependencies": {"foo-debug": {"version": "npm:debug@4.3.4"}, "@x/y": {"version": "npm:@scope/real@1.0.0"}}}"#;
+        assert_eq!(
+            names(&parse_npm_lock(v1).unwrap()),
+            vec!["@scope/real@1.0.0", "debug@4.3.4"]
+        );
+    }
+
+    /// Issue 18.6: a manifest whose name npm would refuse is a note, never a package, from
+    /// every npm source; names npm still accepts for old packages stay.
+    #[test]
+    fn issue_18_6_invalid_npm_names_are_notes() {
+        for bad in [
+            "@invalid/packageName/",
+            ".hidden",
+            "_private",
+            "has space",
+            " lead",
+            "@scope",
+            "@/x",
+            "node_modules",
+            "a/b",
+            "{{name}}",
+        ] {
+            let manifest = format!(r#"{{"name": {bad:?}, "version": "1.0.0"}}"#);
+            let (got, out) = analyze_file("app/node_modules/x/package.json", &manifest);
+            assert!(got.is_empty(), "{bad}: {got:?}");
+            assert_eq!(out.notes.len(), 1, "{bad}");
+        }
+        let long = "a".repeat(215);
+        assert!(!valid_name(&long));
+        assert!(valid_name(&"a".repeat(214)));
+        for good in [
+            "lodash",
+            "@babel/core",
+            "JSONStream",
+            "left-pad",
+            "a.b",
+            "@x/y.z",
+        ] {
+            assert!(valid_name(good), "{good}");
+        }
+        let lock = r#"{"lockfileVersion": 3, "packages": {"": {"name": "app"}, "node_modules/ok": {"version": "1.0.0"}, "node_modules/bad": {"name": "Bad Name", "version": "1.0.0"}}}"#;
+        let (got, out) = analyze_file("app/package-lock.json", lock);
+        assert_eq!(got, vec!["app@", "ok@1.0.0"]);
+        assert_eq!(out.notes.len(), 1);
+    }
+
+    /// Issue 18.7: a package-lock's root package is the project (role root, its declared
+    /// dependencies kept) and workspace members are members; npm writes them so for a
+    /// workspace project (`npm install` with `"workspaces": ["packages/*"]`).
+    #[test]
+    fn issue_18_7_npm_lock_root_and_workspace_members() {
+        let lock = r#"{
+  "name": "monorepo",
+  "version": "2.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {"name": "monorepo", "version": "2.0.0", "workspaces": ["packages/*"], "dependencies": {"ms": "2.1.3"}},
+    "node_modules/ms": {"version": "2.1.3", "license": "MIT"},
+    "node_modules/web": {"resolved": "packages/web", "link": true},
+    "packages/web": {"name": "web", "version": "0.1.0", "dependencies": {"ms": "^2"}}
+  }
+}"#;
+        let records = parse_npm_lock(lock).unwrap();
+        let got: Vec<(&str, &str, PackageRole)> = records
+            .iter()
+            .map(|r| (r.name.as_str(), r.version.as_str(), r.role))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("monorepo", "2.0.0", PackageRole::Root),
+                ("ms", "2.1.3", PackageRole::Dependency),
+                ("web", "0.1.0", PackageRole::Member),
+            ]
+        );
+        assert_eq!(records[0].dependencies, vec!["ms"]);
     }
 }

@@ -31,12 +31,60 @@ pub(crate) mod r;
 pub(crate) mod swift;
 pub(crate) mod vcpkg;
 
+use std::borrow::Cow;
+
 use bulwark_analyze::PackageRecord;
 
 /// Marks what a manifest or lockfile names as declared: what a build would install, not proof
 /// that it is in the image. The assembly merges it into the installed package it names.
 pub(crate) fn declared(records: Vec<PackageRecord>) -> Vec<PackageRecord> {
     records.into_iter().map(PackageRecord::declared).collect()
+}
+
+/// The records whose name is valid under the ecosystem's own rules (`valid`); each other one
+/// is a note naming the rule, never a package: a name no registry accepts is a parsing
+/// accident (template syntax, a shell line), and reporting it invents a package.
+pub(crate) fn keep_valid_names(
+    records: Vec<PackageRecord>,
+    valid: fn(&str) -> bool,
+    rule: &str,
+    out: &mut bulwark_analyze::AnalyzerOutput,
+) -> Vec<PackageRecord> {
+    // In place: a second vector would double the peak of a million-entry lockfile.
+    let mut records = records;
+    records.retain(|r| {
+        let keep = valid(&r.name);
+        if !keep {
+            out.note(format!(
+                "{:?} is not a valid package name under {rule}: not reported as a package",
+                r.name
+            ));
+        }
+        keep
+    });
+    records
+}
+
+/// A text file's content as a string, whatever Unicode encoding its byte-order mark names:
+/// editors on Windows save `requirements.txt` or `packages.config` as UTF-16 (LE or BE) with
+/// a BOM, which read as UTF-8 is NUL-riddled noise that yields nothing. A UTF-8 BOM is
+/// dropped (it would otherwise stick to the first name). Without a BOM the bytes are UTF-8,
+/// invalid sequences replaced.
+pub(crate) fn decode_text(content: &[u8]) -> Cow<'_, str> {
+    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        let units = rest.chunks_exact(2).map(|c| from([c[0], c[1]]));
+        Cow::Owned(
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect(),
+        )
+    };
+    match content {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(rest),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => String::from_utf8_lossy(content),
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +151,29 @@ mod tests {
             assert!(!evidence.is_empty(), "{path}: no packages");
             assert!(evidence.iter().all(|e| e == want), "{path}: {evidence:?}");
         }
+    }
+
+    /// Issue 18.1: UTF-16 (both byte orders) and UTF-8 files with a byte-order mark decode to
+    /// the same text as plain UTF-8.
+    #[test]
+    fn issue_18_1_text_with_a_byte_order_mark_is_decoded() {
+        let text = "Django==3.2.0\nrequests==2.19.0\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let utf8: Vec<u8> = [0xEF, 0xBB, 0xBF].into_iter().chain(text.bytes()).collect();
+        for bytes in [le, be, utf8, text.as_bytes().to_vec()] {
+            assert_eq!(super::decode_text(&bytes), text);
+        }
+        // An odd trailing byte and unpaired surrogates are replaced, never a panic.
+        assert_eq!(
+            super::decode_text(&[0xFF, 0xFE, 0x00, 0xD8, 0x41]),
+            "\u{FFFD}"
+        );
     }
 }

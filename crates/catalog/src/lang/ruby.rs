@@ -70,7 +70,7 @@ impl Analyzer for RubyAnalyzer {
     }
 
     fn analyze(&self, file: &FileMeta, content: &[u8], out: &mut AnalyzerOutput) {
-        let text = String::from_utf8_lossy(content);
+        let text = super::decode_text(content);
         match classify(file.path, file.file_name()) {
             Some(RubyFile::Gemspec) => match parse_gemspec(&text, file.file_name()) {
                 Ok(record) => out.fact(Fact::Packages {

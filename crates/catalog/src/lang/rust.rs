@@ -23,7 +23,7 @@ use std::io::Read;
 use bulwark_analyze::{
     Analyzer, AnalyzerOutput, Fact, FileKind, FileMeta, Interest, PackageRecord,
 };
-use bulwark_types::Ecosystem;
+use bulwark_types::{Ecosystem, PackageRole};
 use object::{Object, ObjectSection};
 use serde::Deserialize;
 
@@ -55,7 +55,7 @@ impl Analyzer for RustAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -78,8 +78,7 @@ impl Analyzer for RustAnalyzer {
         let result = if file.file_name() == "Cargo.lock"
             && !EXECUTABLE_MAGIC.iter().any(|m| content.starts_with(m))
         {
-            parse_cargo_lock(&String::from_utf8_lossy(content))
-                .map(|r| (super::declared(r), Vec::new()))
+            parse_cargo_lock(&super::decode_text(content)).map(|r| (super::declared(r), Vec::new()))
         } else {
             match read_auditable(content) {
                 Ok(Some(found)) => Ok(found),
@@ -108,7 +107,8 @@ pub fn parse_cargo_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
         .parse()
         .map_err(|e| format!("Cargo.lock is not valid TOML: {e}"))?;
     let mut entries: Vec<&toml::Table> = Vec::new();
-    if let Some(root) = doc.get("root").and_then(|r| r.as_table()) {
+    let v1_root = doc.get("root").and_then(|r| r.as_table());
+    if let Some(root) = v1_root {
         entries.push(root);
     }
     match doc.get("package") {
@@ -135,7 +135,20 @@ pub fn parse_cargo_lock(text: &str) -> Result<Vec<PackageRecord>, String> {
                 .filter_map(|d| d.as_str()?.split_whitespace().next().map(str::to_string))
                 .collect();
         }
+        // Crates without a `source` are the workspace's own (path) crates. The lock does not
+        // say which one is the root: the v1 `[root]` table, or the only local crate, is.
+        if p.get("source").is_none() {
+            r.role = PackageRole::Member;
+        }
         out.push(r);
+    }
+    let local = out.iter().filter(|r| r.role == PackageRole::Member).count();
+    if let Some(first) = out.first_mut().filter(|_| v1_root.is_some()) {
+        first.role = PackageRole::Root;
+    } else if local == 1 {
+        if let Some(only) = out.iter_mut().find(|r| r.role == PackageRole::Member) {
+            only.role = PackageRole::Root;
+        }
     }
     if out.is_empty() && incomplete > 0 {
         return Err(format!(

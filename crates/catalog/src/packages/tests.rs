@@ -379,3 +379,66 @@ fn equal_versions_of_a_name_merge_within_a_bounded_number_of_comparisons() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(facts.packages.len(), 5_000, "1.0.0 joined 1.0");
 }
+
+/// Issue 18.1: a requirement without a pin (`Django~=4.2.7`) is declared with the version
+/// unknown: it joins the installed copy of its name, and alone it stays with a purl that has
+/// no version (never `pkg:pypi/django@`).
+#[test]
+fn issue_18_1_declared_entries_of_unknown_version_join_the_installed_copy() {
+    let layers = vec![
+        language_layer(&[
+            (
+                "app/requirements.txt",
+                lang(Ecosystem::PyPI, "Django", "").declared(),
+            ),
+            (
+                "app/requirements-dev.txt",
+                lang(Ecosystem::PyPI, "pytest", "").declared(),
+            ),
+        ]),
+        language_layer(&[(
+            "venv/django-4.2.9.dist-info/METADATA",
+            lang(Ecosystem::PyPI, "Django", "4.2.9"),
+        )]),
+    ];
+    let packages = assemble(&image(Vec::new()), walked(layers)).packages;
+    assert_eq!(packages.len(), 2, "{packages:#?}");
+    let django = packages.iter().find(|p| p.name == "Django").unwrap();
+    assert_eq!(django.version, "4.2.9");
+    assert_eq!(django.evidence, Evidence::Installed);
+    assert_eq!(django.found_in.len(), 2);
+    let pytest = packages.iter().find(|p| p.name == "pytest").unwrap();
+    assert_eq!(pytest.evidence, Evidence::Declared);
+    assert_eq!(pytest.purl.to_string(), "pkg:pypi/pytest");
+}
+
+/// Issue 18.4: a project's reference without a version joins the version central package
+/// management declares (`Directory.Packages.props`); two unversioned references are one.
+#[test]
+fn issue_18_4_unversioned_references_join_the_central_version() {
+    let layers = vec![language_layer(&[
+        (
+            "src/Directory.Packages.props",
+            lang(Ecosystem::NuGet, "Newtonsoft.Json", "13.0.3").declared(),
+        ),
+        (
+            "src/App/App.csproj",
+            lang(Ecosystem::NuGet, "Newtonsoft.Json", "").declared(),
+        ),
+        (
+            "src/Lib/Lib.csproj",
+            lang(Ecosystem::NuGet, "Polly", "").declared(),
+        ),
+        (
+            "src/Api/Api.csproj",
+            lang(Ecosystem::NuGet, "polly", "").declared(),
+        ),
+    ])];
+    let packages = assemble(&image(Vec::new()), walked(layers)).packages;
+    assert_eq!(packages.len(), 2, "{packages:#?}");
+    assert_eq!(packages[0].name, "Newtonsoft.Json");
+    assert_eq!(packages[0].version, "13.0.3");
+    assert_eq!(packages[0].found_in.len(), 2);
+    assert_eq!(packages[1].version, "");
+    assert_eq!(packages[1].found_in.len(), 2);
+}

@@ -205,11 +205,23 @@ fn go_mod_lists_requirements_with_replacements() {
         return;
     };
     let truth = go_truth(&dir);
-    let want: BTreeSet<(String, String, String)> = truth
+    let mut want: BTreeSet<(String, String, String)> = truth
         .deps
         .iter()
         .map(|(n, v)| (n.clone(), v.clone(), go_purl(n, v)))
         .collect();
+    // Issue 18.5: go.mod's own module (its unknown version joins the binary's main module,
+    // `(devel)`) and the stdlib of its `go` line.
+    want.insert((
+        "example.com/goapp".into(),
+        "(devel)".into(),
+        "pkg:golang/example.com/goapp@%28devel%29".into(),
+    ));
+    want.insert((
+        "stdlib".into(),
+        "v1.19.0".into(),
+        "pkg:golang/stdlib@v1.19.0".into(),
+    ));
     assert_eq!(found_in(&report, "go", "/src/goapp/go.mod"), want);
 }
 
@@ -505,10 +517,13 @@ fn lockfile_fixtures_in_every_format() {
     assert_eq!(
         strip(found_in(&report, "go", "/svc/go.mod")),
         [
+            // Issue 18.5: the main module (version unknown) and the toolchain's stdlib.
+            "pkg:golang/example.com/svc",
             "pkg:golang/github.com/gin-gonic/gin@v1.9.0",
             "pkg:golang/github.com/local/thing@v0.4.0",
             "pkg:golang/github.com/new/name@v1.0.1",
             "pkg:golang/golang.org/x/net@v0.7.0",
+            "pkg:golang/stdlib@v1.21.0",
         ]
     );
     let app3 = package(&report, "app3");
@@ -516,7 +531,8 @@ fn lockfile_fixtures_in_every_format() {
     let total = report["packages"].as_array().unwrap().len();
     assert_eq!(
         total,
-        2 + 3 + 3 + 4,
+        // go.mod's module and stdlib (issue 18.5) are the two beyond its four requirements.
+        2 + 3 + 3 + 4 + 2,
         "registry and module-cache files are skipped: {:?}",
         packages(&report)
     );

@@ -434,6 +434,8 @@ fn archives_poms_and_lockfiles_in_a_synthetic_image() {
         ),
         ("pkg:maven/com.example/common@2.1.0", false),
         ("pkg:maven/junit/junit@4.13.2", true),
+        // Managed by a parent: kept with the version unknown (issue 18.3).
+        ("pkg:maven/org.managed/managed", false),
     ]
     .into_iter()
     .map(|(p, d)| (p.to_string(), d))

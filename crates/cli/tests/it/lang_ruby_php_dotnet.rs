@@ -282,8 +282,11 @@ fn real_dotnet_fixtures() {
         }
     }
     let nuget = of_ecosystem(&report, "nuget");
+    // The truth lists what the application uses; the application and the solution's
+    // projects (roles root and member, issue 18.7) are checked by the catalog's tests.
     let got: BTreeSet<(String, String, String)> = nuget
         .iter()
+        .filter(|p| p.get("role").is_none())
         .flat_map(|p| {
             found_in(p)
                 .into_iter()
@@ -792,6 +795,9 @@ fn dotnet_every_format() {
     assert_eq!(
         from_file(&report, "nuget", "/app/api.deps.json"),
         [
+            // Issue 18.4/18.7: the application itself and the runtime it carries.
+            nv("api", "1.0.0"),
+            nv("Microsoft.NETCore.App.Runtime.linux-x64", "8.0.1"),
             nv("Dapper", "2.1.28"),
             nv("Microsoft.Extensions.Logging.Abstractions", "8.0.0"),
             nv("Npgsql", "8.0.1"),
@@ -811,6 +817,8 @@ fn dotnet_every_format() {
         from_file(&report, "nuget", "/src/api/api.csproj"),
         [
             nv("AutoMapper", "12.0.1"),
+            // Versioned centrally elsewhere: kept with the version unknown (issue 18.4).
+            nv("FromCentral", ""),
             nv("Serilog", "3.1.1"),
             nv("StyleCop.Analyzers", "1.1.118")
         ]
@@ -890,7 +898,8 @@ fn malformed_files_are_diagnostics_not_panics() {
     assert_eq!(from_file(&report, "composer", "/ok/composer.lock").len(), 4);
     assert_eq!(
         from_file(&report, "nuget", "/dotnet/App.csproj"),
-        [nv("A", "1.0.0")].into()
+        // Issue 18.4: a malformed project yields no packages, only the diagnostic.
+        BTreeSet::new()
     );
 }
 

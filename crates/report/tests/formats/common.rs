@@ -66,6 +66,7 @@ fn deb(name: &str, version: &str, layer_index: usize) -> Package {
         dev: false,
         inferred: false,
         evidence: Default::default(),
+        role: Default::default(),
         dependencies: Vec::new(),
     }
 }
@@ -87,6 +88,7 @@ fn pypi(name: &str, version: &str) -> Package {
         dev: false,
         inferred: false,
         evidence: Default::default(),
+        role: Default::default(),
         dependencies: Vec::new(),
     }
 }

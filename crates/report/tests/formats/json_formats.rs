@@ -324,3 +324,114 @@ fn sarif_passes_the_sarif_multitool_validator_with_github_rules() {
     let problems = multitool_problems(&tool, &file);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Issue 18.7: a project found in the image (a go.mod's module, version unknown) and its
+/// workspace member are applications that depend on what they declare; the image stays the
+/// one `metadata.component`; an unknown version is left out; both documents validate.
+#[test]
+fn issue_18_7_projects_are_applications_with_their_relationships() {
+    use bulwark_types::{Ecosystem, Package, PackageRole, Purl};
+    let mut report = sample_report();
+    let go = |name: &str, version: &str, role: PackageRole, deps: &[&str]| Package {
+        ecosystem: Ecosystem::Go,
+        name: name.into(),
+        version: version.into(),
+        arch: None,
+        source: None,
+        licenses: Vec::new(),
+        purl: {
+            let (namespace, last) = name.rsplit_once('/').unwrap_or(("", name));
+            Purl::new(
+                "golang",
+                Some(namespace).filter(|n| !n.is_empty()),
+                last,
+                Some(version).filter(|v| !v.is_empty()),
+            )
+        },
+        layer: layer(2),
+        found_in: vec!["/src/go.mod".into()],
+        files: Vec::new(),
+        dev: false,
+        inferred: false,
+        dependencies: deps.iter().map(|d| d.to_string()).collect(),
+        evidence: bulwark_types::Evidence::Declared,
+        role,
+    };
+    report.packages.push(go(
+        "example.com/app",
+        "",
+        PackageRole::Root,
+        &["golang.org/x/net"],
+    ));
+    report.packages.push(go(
+        "golang.org/x/net",
+        "v0.23.0",
+        PackageRole::Dependency,
+        &[],
+    ));
+    report.packages.push(go(
+        "example.com/app/tools",
+        "v0.1.0",
+        PackageRole::Member,
+        &[],
+    ));
+
+    let bom: Value = serde_json::from_str(&render(&report, Format::CycloneDx)).unwrap();
+    validate_json(
+        "CycloneDX",
+        "cyclonedx/bom-1.6.schema.json",
+        &[
+            "cyclonedx/spdx.schema.json",
+            "cyclonedx/jsf-0.82.schema.json",
+        ],
+        &bom,
+    );
+    assert_eq!(bom["metadata"]["component"]["type"], "container");
+    let components = bom["components"].as_array().unwrap();
+    let root = components
+        .iter()
+        .find(|c| c["name"] == "example.com/app")
+        .unwrap();
+    assert_eq!(root["type"], "application");
+    assert!(root.get("version").is_none(), "{root}");
+    assert!(root["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "bulwark:package:role" && p["value"] == "root"));
+    let deps = bom["dependencies"].as_array().unwrap();
+    let entry = deps.iter().find(|d| d["ref"] == root["bom-ref"]).unwrap();
+    assert_eq!(
+        entry["dependsOn"],
+        serde_json::json!([
+            "pkg:golang/golang.org/x/net@v0.23.0",
+            "pkg:golang/example.com/app/tools@v0.1.0"
+        ])
+    );
+
+    let doc: Value = serde_json::from_str(&render(&report, Format::Spdx)).unwrap();
+    validate_json("SPDX", "spdx/spdx-schema-2.3.json", &[], &doc);
+    let packages = doc["packages"].as_array().unwrap();
+    let root = packages
+        .iter()
+        .find(|p| p["name"] == "example.com/app")
+        .unwrap();
+    assert_eq!(root["primaryPackagePurpose"], "APPLICATION");
+    assert!(root.get("versionInfo").is_none());
+    let rels = doc["relationships"].as_array().unwrap();
+    let of_root: Vec<&str> = rels
+        .iter()
+        .filter(|r| r["spdxElementId"] == root["SPDXID"])
+        .map(|r| r["relationshipType"].as_str().unwrap())
+        .collect();
+    assert_eq!(of_root, vec!["DEPENDS_ON", "CONTAINS"]);
+
+    // Read back, the role survives (the import needs a version to match: the root, whose
+    // version is unknown, is skipped).
+    let sbom =
+        bulwark_report::import::read_sbom(render(&report, Format::CycloneDx).as_bytes()).unwrap();
+    assert!(sbom
+        .packages
+        .iter()
+        .any(|p| p.name == "example.com/app/tools" && p.role == PackageRole::Member));
+}

@@ -31,6 +31,7 @@ pub fn pkg(eco: Ecosystem, name: &str, version: &str) -> Package {
         dev: false,
         inferred: false,
         evidence: Default::default(),
+        role: Default::default(),
         dependencies: Vec::new(),
     }
 }

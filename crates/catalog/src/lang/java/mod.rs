@@ -6,8 +6,10 @@
 //!   manifest, the file name (`log4j-core-2.14.1.jar`), marked `inferred`. Nested archives
 //!   (`WEB-INF/lib/*.jar`, `BOOT-INF/lib/*.jar`, wars in ears, jars in jars) are read in
 //!   memory, recursively, within fixed limits against zip and nesting bombs.
-//! * `pom.xml` ([`pom`]): the project and its `<dependencies>` with explicit versions,
-//!   `${…}` resolved from the same pom, parent inheritance for groupId and version.
+//! * `pom.xml` ([`pom`]): the project and its `<dependencies>`, versions from the dependency
+//!   or the pom's own `<dependencyManagement>`, `${…}` resolved from the same pom (CI-friendly
+//!   `${revision}`/`${sha1}`/`${changelist}` included), parent inheritance for groupId and
+//!   version; what the file cannot resolve is kept with the version unknown and a note.
 //! * `gradle.lockfile` and the older `gradle/dependency-locks/*.lockfile` ([`gradle`]).
 //!
 //! ## Where a package was found
@@ -78,7 +80,7 @@ impl Analyzer for JavaAnalyzer {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn wants(&self, file: &FileMeta) -> Interest {
@@ -105,16 +107,23 @@ impl Analyzer for JavaAnalyzer {
                 }
                 Ok(scan.records)
             }
-            Some(JavaFile::Pom) => pom::parse(&String::from_utf8_lossy(content)).map(declared),
+            Some(JavaFile::Pom) => {
+                pom::parse(&crate::lang::decode_text(content)).map(|(records, notes)| {
+                    for note in notes {
+                        out.note(note);
+                    }
+                    declared(records)
+                })
+            }
             Some(JavaFile::GradleLockfile) => Ok(declared(gradle::parse_lockfile(
-                &String::from_utf8_lossy(content),
+                &crate::lang::decode_text(content),
                 None,
             ))),
             Some(JavaFile::LegacyGradleLock) => {
                 let name = file.file_name();
                 let conf = name.strip_suffix(".lockfile").unwrap_or(name);
                 Ok(declared(gradle::parse_lockfile(
-                    &String::from_utf8_lossy(content),
+                    &crate::lang::decode_text(content),
                     Some(conf),
                 )))
             }

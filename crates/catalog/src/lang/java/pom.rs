@@ -1,8 +1,12 @@
 //! `pom.xml` in source trees: the project (groupId and version inherited from `<parent>`)
-//! and its `<dependencies>` that carry an explicit version, with `${…}` resolved from the
-//! same pom (`project.*`, `parent.*`, `<properties>`). Versions managed elsewhere (a parent's
-//! or a BOM's `<dependencyManagement>`), ranges and unresolvable placeholders are skipped:
-//! reading other poms would need the Maven repository. `<scope>test</scope>` is dev.
+//! and its `<dependencies>`, the version written on the dependency or in this pom's own
+//! `<dependencyManagement>` (which wins over a parent's, as in Maven), with `${…}` resolved
+//! from the same pom (`project.*`, `parent.*`, `<properties>`, so CI-friendly
+//! `${revision}`, `${sha1}`, `${changelist}` defined there too). Versions managed elsewhere
+//! (a parent's or a BOM's `<dependencyManagement>`) and placeholders this pom does not
+//! define (`-Drevision=` on the command line or in `.mvn/maven.config`) keep the package
+//! with the version unknown and a note: reading other files would need the build's context.
+//! Ranges are skipped. `<scope>test</scope>` is dev.
 
 use std::collections::HashMap;
 
@@ -22,6 +26,8 @@ struct Pom {
     parent_version: Option<String>,
     properties: HashMap<String, String>,
     dependencies: Vec<Dependency>,
+    /// This pom's own `<dependencyManagement>` (not BOM imports).
+    managed: Vec<Dependency>,
     licenses: Vec<String>,
 }
 
@@ -33,15 +39,38 @@ struct Dependency {
     scope: Option<String>,
 }
 
+const MANAGED_DEPENDENCY: &[&str] = &[
+    "project",
+    "dependencyManagement",
+    "dependencies",
+    "dependency",
+];
+
 /// Element nesting accepted; a real pom is a dozen levels deep.
 const MAX_NESTING: usize = 256;
 /// Longest value `${…}` substitution may build (property chains doubling at each step).
 const MAX_RESOLVED_LEN: usize = 4096;
 
-pub(super) fn parse(text: &str) -> Result<Vec<PackageRecord>, String> {
+/// The project and its dependencies, with what could not be resolved in `notes`. A version
+/// this pom cannot resolve (a parent's or BOM's `<dependencyManagement>`, a CI-friendly
+/// `${revision}` given on the command line or in `.mvn/maven.config`) keeps the package with
+/// its version unknown: dropping it would lose the module and everything it declares.
+pub(super) fn parse(text: &str) -> Result<(Vec<PackageRecord>, Vec<String>), String> {
     let pom = read(text)?;
     let mut records = Vec::new();
     let mut names = Vec::new();
+    let mut unresolved = Vec::new();
+    // This pom's own management wins over its parent's (which is not read), as in Maven.
+    let managed: HashMap<(String, String), &Dependency> = pom
+        .managed
+        .iter()
+        .filter(|d| d.scope.as_deref().map(str::trim) != Some("import"))
+        .filter_map(|d| {
+            let group = d.group.as_deref().and_then(|g| resolve(&pom, g))?;
+            let artifact = d.artifact.as_deref().and_then(|a| resolve(&pom, a))?;
+            Some(((group, artifact), d))
+        })
+        .collect();
     for dep in &pom.dependencies {
         let (Some(group), Some(artifact)) = (
             dep.group.as_deref().and_then(|g| resolve(&pom, g)),
@@ -50,25 +79,47 @@ pub(super) fn parse(text: &str) -> Result<Vec<PackageRecord>, String> {
             continue;
         };
         names.push(format!("{group}:{artifact}"));
-        let Some(version) = dep.version.as_deref().and_then(|v| resolve(&pom, v)) else {
-            continue;
+        let management = managed.get(&(group.clone(), artifact.clone()));
+        let written = dep
+            .version
+            .as_deref()
+            .or_else(|| management.and_then(|m| m.version.as_deref()));
+        let version = match written {
+            Some(w) => match resolve(&pom, w) {
+                Some(v) if v.starts_with(['[', '(']) => continue,
+                Some(v) => v,
+                None => {
+                    unresolved.push(format!("{group}:{artifact} ({})", w.trim()));
+                    String::new()
+                }
+            },
+            // Managed by a parent or an imported BOM: not in this file.
+            None => String::new(),
         };
-        if version.starts_with(['[', '(']) || version.is_empty() {
-            continue;
-        }
+        let scope = dep
+            .scope
+            .as_deref()
+            .or_else(|| management.and_then(|m| m.scope.as_deref()));
         let mut record = PackageRecord::new(Ecosystem::Maven, artifact, version);
         record.namespace = Some(group);
-        record.dev = dep.scope.as_deref().map(str::trim) == Some("test");
+        record.dev = scope.map(str::trim) == Some("test");
         records.push(record);
     }
     let group = pom.group.as_ref().or(pom.parent_group.as_ref());
     let version = pom.version.as_ref().or(pom.parent_version.as_ref());
-    if let (Some(group), Some(artifact), Some(version)) = (
+    if let (Some(group), Some(artifact)) = (
         group.and_then(|g| resolve(&pom, g)),
         pom.artifact.as_deref().and_then(|a| resolve(&pom, a)),
-        version.and_then(|v| resolve(&pom, v)),
     ) {
-        let mut project = PackageRecord::new(Ecosystem::Maven, artifact, version);
+        let version = match version {
+            Some(v) => resolve(&pom, v).unwrap_or_else(|| {
+                unresolved.push(format!("the project {group}:{artifact} ({})", v.trim()));
+                String::new()
+            }),
+            None => String::new(),
+        };
+        let mut project = PackageRecord::new(Ecosystem::Maven, artifact, version)
+            .with_role(bulwark_types::PackageRole::Root);
         project.namespace = Some(group);
         project.dependencies = names;
         project.licenses = pom
@@ -78,7 +129,16 @@ pub(super) fn parse(text: &str) -> Result<Vec<PackageRecord>, String> {
             .collect();
         records.insert(0, project);
     }
-    Ok(records)
+    let notes = if unresolved.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "pom.xml versions not resolvable from this file (kept with the version unknown; \
+             a parent pom, the command line or .mvn/maven.config defines them): {}",
+            unresolved.join(", ")
+        )]
+    };
+    Ok((records, notes))
 }
 
 /// The licence names poms commonly carry, which are prose rather than SPDX ids.
@@ -134,10 +194,17 @@ fn read(text: &str) -> Result<Pom, String> {
                 if stack.len() > MAX_NESTING {
                     return Err(format!("pom.xml nests elements over {MAX_NESTING} deep"));
                 }
-                if is(&stack, &["project", "dependencies", "dependency"]) {
+                if is(&stack, &["project", "dependencies", "dependency"])
+                    || is(&stack, MANAGED_DEPENDENCY)
+                {
                     dep = Some(Dependency::default());
                 }
                 text_buf.clear();
+            }
+            // `<sha1/>`: a property defined as empty (CI-friendly versions use this).
+            Event::Empty(e) if is(&stack, &["project", "properties"]) => {
+                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                pom.properties.insert(name, String::new());
             }
             Event::Text(t) => {
                 let t = t.decode().map_err(|e| format!("malformed pom.xml: {e}"))?;
@@ -178,7 +245,11 @@ fn read(text: &str) -> Result<Pom, String> {
                     ["project", "dependencies", "dependency"] => {
                         pom.dependencies.extend(dep.take());
                     }
-                    ["project", "dependencies", "dependency", field] => {
+                    ["project", "dependencyManagement", "dependencies", "dependency"] => {
+                        pom.managed.extend(dep.take());
+                    }
+                    ["project", "dependencies", "dependency", field]
+                    | ["project", "dependencyManagement", "dependencies", "dependency", field] => {
                         if let Some(d) = dep.as_mut() {
                             let slot = match *field {
                                 "groupId" => &mut d.group,
@@ -299,7 +370,9 @@ mod tests {
 
     #[test]
     fn project_dependencies_properties_and_parent() {
-        let r = parse(POM).unwrap();
+        let (r, notes) = parse(POM).unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("org.x:unknown (${nope})"), "{notes:?}");
         let got: Vec<_> = r
             .iter()
             .map(|r| {
@@ -324,6 +397,9 @@ mod tests {
                 ),
                 ("com.example", "common", "2.1.0", false),
                 ("junit", "junit", "4.13.2", true),
+                ("org.managed", "no-version", "", false),
+                ("org.x", "unknown", "", false),
+                ("org.x", "looping", "", false),
             ]
         );
         assert_eq!(r[0].licenses, vec!["Apache-2.0".to_string()]);
@@ -342,5 +418,124 @@ mod tests {
         assert!(parse("").is_err());
         let deep = format!("<project>{}", "<a>".repeat(300));
         assert!(parse(&deep).is_err());
+    }
+
+    fn rows(text: &str) -> Vec<(String, String, String, bool)> {
+        parse(text)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|r| (r.namespace.unwrap_or_default(), r.name, r.version, r.dev))
+            .collect()
+    }
+
+    /// Issue 18.3: a module's own `<dependencyManagement>` and properties decide versions
+    /// its dependencies leave out (the parent's, not readable here, would lose in Maven too).
+    #[test]
+    fn issue_18_3_the_modules_own_dependency_management_wins() {
+        let child = r#"<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <parent>
+    <groupId>com.acme</groupId>
+    <artifactId>acme-parent</artifactId>
+    <version>3.0.0</version>
+  </parent>
+  <artifactId>billing</artifactId>
+  <properties>
+    <!-- overrides the parent's jackson.version -->
+    <jackson.version>2.15.3</jackson.version>
+  </properties>
+  <dependencyManagement>
+    <dependencies>
+      <dependency>
+        <groupId>com.fasterxml.jackson.core</groupId>
+        <artifactId>jackson-databind</artifactId>
+        <version>${jackson.version}</version>
+      </dependency>
+      <dependency>
+        <groupId>org.junit.jupiter</groupId>
+        <artifactId>junit-jupiter</artifactId>
+        <version>5.10.1</version>
+        <scope>test</scope>
+      </dependency>
+      <dependency>
+        <groupId>org.springframework.boot</groupId>
+        <artifactId>spring-boot-dependencies</artifactId>
+        <version>3.2.0</version>
+        <type>pom</type>
+        <scope>import</scope>
+      </dependency>
+    </dependencies>
+  </dependencyManagement>
+  <dependencies>
+    <dependency>
+      <groupId>com.fasterxml.jackson.core</groupId>
+      <artifactId>jackson-databind</artifactId>
+    </dependency>
+    <dependency>
+      <groupId>org.junit.jupiter</groupId>
+      <artifactId>junit-jupiter</artifactId>
+    </dependency>
+  </dependencies>
+</project>"#;
+        assert_eq!(
+            rows(child),
+            vec![
+                ("com.acme".into(), "billing".into(), "3.0.0".into(), false),
+                (
+                    "com.fasterxml.jackson.core".into(),
+                    "jackson-databind".into(),
+                    "2.15.3".into(),
+                    false
+                ),
+                (
+                    "org.junit.jupiter".into(),
+                    "junit-jupiter".into(),
+                    "5.10.1".into(),
+                    true
+                ),
+            ]
+        );
+    }
+
+    /// Issue 18.3: CI-friendly versions. Defined in the pom's properties they resolve (the
+    /// module and what uses `${project.version}`); defined only on the command line or in
+    /// `.mvn/maven.config` the module and its dependencies stay, version unknown, with a note.
+    #[test]
+    fn issue_18_3_ci_friendly_versions() {
+        let pom = |properties: &str| {
+            format!(
+                r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.acme</groupId>
+  <artifactId>api</artifactId>
+  <version>${{revision}}${{sha1}}${{changelist}}</version>
+  <properties>{properties}</properties>
+  <dependencies>
+    <dependency><groupId>com.acme</groupId><artifactId>model</artifactId><version>${{project.version}}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.9</version></dependency>
+  </dependencies>
+</project>"#
+            )
+        };
+        let defined = pom("<revision>1.4.0</revision><sha1/><changelist>-SNAPSHOT</changelist>");
+        let got = rows(&defined);
+        assert_eq!(got[0].2, "1.4.0-SNAPSHOT");
+        assert_eq!(got[1].2, "1.4.0-SNAPSHOT");
+        assert_eq!(got[2].2, "2.0.9");
+
+        let (records, notes) = parse(&pom("")).unwrap();
+        let got: Vec<(&str, &str)> = records
+            .iter()
+            .map(|r| (r.name.as_str(), r.version.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("api", ""), ("model", ""), ("slf4j-api", "2.0.9")]
+        );
+        assert_eq!(records[0].dependencies.len(), 2);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("maven.config"), "{notes:?}");
     }
 }
