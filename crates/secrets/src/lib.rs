@@ -32,6 +32,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use bulwark_types::Confidence;
 pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
 
 /// Default per-file size cap of [`Scanner::max_file_bytes`]: 10 MiB.
@@ -40,6 +41,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Candidate secrets shorter than this many bytes are never reported.
 pub const MIN_SECRET_LEN: usize = 6;
+/// Findings below this confidence are not reported unless the caller asks for them
+/// ([`Scanner::with_min_confidence`], `--secret-min-confidence`).
+pub const DEFAULT_MIN_CONFIDENCE: Confidence = Confidence::Medium;
 /// How many leading bytes are sniffed for NUL bytes by [`is_binary`].
 pub const SNIFF_BYTES: usize = 8192;
 
@@ -123,6 +127,10 @@ pub struct RuleSpec {
     #[serde(default)]
     pub description: String,
     pub severity: Severity,
+    /// How sure a match of this rule is to be a real credential; structural checks of the
+    /// secret (a checksum, a placeholder shape) can lower it per match.
+    #[serde(default)]
+    pub confidence: Confidence,
     /// Lowercase literals; the rule's regex only runs on input that contains
     /// at least one of them (matched case-insensitively). Must not be empty.
     pub keywords: Vec<String>,
@@ -151,6 +159,7 @@ pub struct Rule {
     pub title: String,
     pub description: String,
     pub severity: Severity,
+    pub confidence: Confidence,
     pub keywords: Vec<String>,
     pub regex: Regex,
     pub secret_group: usize,
@@ -222,6 +231,7 @@ impl Rule {
             title: spec.title,
             description: spec.description,
             severity: spec.severity,
+            confidence: spec.confidence,
             keywords: spec.keywords,
             regex,
             secret_group: spec.secret_group,
@@ -252,6 +262,7 @@ pub struct SecretMatch {
     pub rule_id: String,
     pub title: String,
     pub severity: Severity,
+    pub confidence: Confidence,
     /// 1-based line of the first byte of the secret.
     pub line: usize,
     /// 1-based byte column of the first byte of the secret in that line.
@@ -272,6 +283,7 @@ pub struct Scanner {
     allow_paths: GlobSet,
     allow_regexes: Vec<Regex>,
     max_file_bytes: u64,
+    min_confidence: Confidence,
 }
 
 /// Is this content binary? NUL bytes in the first [`SNIFF_BYTES`], or the
@@ -348,6 +360,7 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
 
 struct Candidate {
     rule: usize,
+    confidence: Confidence,
     start: usize,
     end: usize,
     secret: String,
@@ -422,6 +435,7 @@ impl Scanner {
             allow_paths,
             allow_regexes,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
         })
     }
 
@@ -434,6 +448,17 @@ impl Scanner {
     pub fn with_max_file_bytes(mut self, max: u64) -> Scanner {
         self.max_file_bytes = max;
         self
+    }
+
+    /// Reports only findings at or above this confidence (redaction still covers all).
+    pub fn with_min_confidence(mut self, min: Confidence) -> Scanner {
+        self.min_confidence = min;
+        self
+    }
+
+    /// The lowest confidence reported.
+    pub fn min_confidence(&self) -> Confidence {
+        self.min_confidence
     }
 
     /// The compiled rules, in table order.
@@ -484,7 +509,7 @@ impl Scanner {
         let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
         let bytes = text.as_bytes();
         let content = &bytes[..bytes.len().min(cap)];
-        let cands = self.candidates(content);
+        let cands = self.reported(self.candidates(content));
         let values: Vec<SecretValue> = cands
             .iter()
             .map(|c| SecretValue::new(c.secret.clone()))
@@ -543,11 +568,19 @@ impl Scanner {
     }
 
     fn scan_bytes(&self, content: &[u8]) -> Vec<SecretMatch> {
-        let cands = self.candidates(content);
+        let cands = self.reported(self.candidates(content));
         if cands.is_empty() {
             return Vec::new();
         }
         self.matches(content, cands)
+    }
+
+    /// The candidates at or above the minimum confidence. Applied after the overlap rule of
+    /// [`Scanner::candidates`], so a specific rule's low-confidence match still hides a generic
+    /// rule's match of the same bytes instead of letting it through.
+    fn reported(&self, mut cands: Vec<Candidate>) -> Vec<Candidate> {
+        cands.retain(|c| c.confidence >= self.min_confidence);
+        cands
     }
 
     /// The secrets in `content`, ordered by offset, generic ones dropped where a specific
@@ -618,6 +651,7 @@ impl Scanner {
                 rule_id: rule.id.clone(),
                 title: rule.title.clone(),
                 severity: rule.severity,
+                confidence: c.confidence,
                 line,
                 column: c.start - line_start + 1,
                 redacted: redact(&c.secret),
@@ -677,6 +711,7 @@ impl Scanner {
         }
         Some(Candidate {
             rule: ri,
+            confidence: rule.confidence,
             start,
             end,
             secret: String::from_utf8_lossy(raw).into_owned(),
