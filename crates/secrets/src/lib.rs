@@ -18,10 +18,12 @@
 //! per file at [`MAX_FINDINGS_PER_FILE`].
 #![forbid(unsafe_code)]
 
+mod catalog;
 pub mod credential;
 mod image;
 mod redact;
 mod rules;
+pub mod validate;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -33,7 +35,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use bulwark_types::Confidence;
-pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
+pub use catalog::{rules_markdown, rules_table};
+pub use rules::{
+    builtin_families, builtin_rules, AllowFilter, RuleCases, RuleEntry, RuleFamily, GENERIC_ALLOW,
+    PLACEHOLDER_ALLOW, TOKEN_ALLOW,
+};
 
 /// Default per-file size cap of [`Scanner::max_file_bytes`]: 10 MiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -110,7 +116,7 @@ impl fmt::Display for Severity {
     }
 }
 
-fn default_secret_group() -> usize {
+pub(crate) fn default_secret_group() -> usize {
     1
 }
 
@@ -150,6 +156,10 @@ pub struct RuleSpec {
     /// secret of a finding of a non-generic (specific) rule in the same input.
     #[serde(default)]
     pub generic: bool,
+    /// A structural check of the secret (checksum, payload, layout); a match that fails it is
+    /// reported at low confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<validate::Check>,
 }
 
 /// A compiled rule.
@@ -166,6 +176,7 @@ pub struct Rule {
     pub entropy_min: Option<f64>,
     pub allow: Option<Regex>,
     pub generic: bool,
+    pub check: Option<validate::Check>,
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -238,6 +249,7 @@ impl Rule {
             entropy_min: spec.entropy_min,
             allow,
             generic: spec.generic,
+            check: spec.check,
         })
     }
 }
@@ -709,9 +721,10 @@ impl Scanner {
         if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
             return None;
         }
+        let confidence = validate::judge(rule.confidence, rule.check, raw)?;
         Some(Candidate {
             rule: ri,
-            confidence: rule.confidence,
+            confidence,
             start,
             end,
             secret: String::from_utf8_lossy(raw).into_owned(),
