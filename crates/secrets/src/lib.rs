@@ -321,6 +321,35 @@ pub fn is_binary(content: &[u8]) -> bool {
     memchr::memchr(0, head).is_some()
 }
 
+/// File names whose content is package hashes and checksums (lockfiles, `go.sum`, `SHA256SUMS`).
+const CHECKSUM_FILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "go.sum",
+    "cargo.lock",
+    "poetry.lock",
+    "pipfile.lock",
+    "composer.lock",
+    "gemfile.lock",
+    "packages.lock.json",
+    "uv.lock",
+    "pdm.lock",
+    "bun.lock",
+    "sha256sums",
+    "sha512sums",
+    "md5sums",
+];
+
+/// Is `path` a lockfile or checksum list (by its file name, any case)?
+pub fn is_checksum_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    CHECKSUM_FILES.contains(&name.as_str())
+        || name.ends_with(".sha256")
+        || name.ends_with(".md5sums")
+}
+
 /// Shannon entropy of `data` in bits per byte (0 for empty input).
 pub fn shannon_entropy(data: &[u8]) -> f64 {
     if data.is_empty() {
@@ -502,7 +531,13 @@ impl Scanner {
         if is_binary(content) {
             return Vec::new();
         }
-        self.scan_bytes(content)
+        let mut found = self.scan_bytes(content);
+        if is_checksum_file(path) {
+            // Lockfiles and checksum lists are full of hashes under names like `integrity`
+            // or `checksum`: only a specific rule's match (a token in a resolved URL) counts.
+            found.retain(|m| !self.is_generic(&m.rule_id));
+        }
+        found
     }
 
     /// Scans a piece of image metadata (an `ENV` value, a label, a history
@@ -642,6 +677,14 @@ impl Scanner {
             !self.rules[c.rule].generic || !specific.iter().any(|&(s, e)| c.start < e && s < c.end)
         });
         cands.sort_by_key(|c| (c.start, c.rule));
+        // Two generic rules naming the same bytes (`secret_key = ...` is both a secret and a
+        // key assignment) report it once, under the first rule in table order.
+        cands.dedup_by(|later, kept| {
+            later.start == kept.start
+                && later.end == kept.end
+                && self.rules[later.rule].generic
+                && self.rules[kept.rule].generic
+        });
         cands.truncate(MAX_FINDINGS_PER_FILE);
         cands
     }

@@ -24,7 +24,17 @@ pub enum Check {
     /// A Slack token `xox?-` whose dash-separated parts have Slack's layout: numeric ids, then
     /// one long alphanumeric part.
     SlackLayout,
+    /// A free-form value judged by its character set, as detect-secrets does: hex needs a
+    /// Shannon entropy of at least [`HEX_ENTROPY_MIN`], anything else [`BASE64_ENTROPY_MIN`].
+    CharsetEntropy,
 }
+
+/// Entropy floor of a hex value for [`Check::CharsetEntropy`] (bits per character; 4.0 is the
+/// most hex can have).
+pub const HEX_ENTROPY_MIN: f64 = 3.0;
+/// Entropy floor of any other value for [`Check::CharsetEntropy`]. A random 32-character
+/// base64 string measures about 4.6-4.8; English-like identifiers of that length stay under 4.2.
+pub const BASE64_ENTROPY_MIN: f64 = 4.2;
 
 impl Check {
     /// The name a rule file uses.
@@ -33,6 +43,7 @@ impl Check {
             Check::Base62Crc32 => "base62-crc32",
             Check::PypiMacaroon => "pypi-macaroon",
             Check::SlackLayout => "slack-layout",
+            Check::CharsetEntropy => "charset-entropy",
         }
     }
 }
@@ -43,6 +54,14 @@ pub fn passes(check: Check, secret: &[u8]) -> bool {
         Check::Base62Crc32 => base62_crc32_ok(secret),
         Check::PypiMacaroon => pypi_macaroon_ok(secret),
         Check::SlackLayout => slack_layout_ok(secret),
+        Check::CharsetEntropy => {
+            let floor = if secret.iter().all(u8::is_ascii_hexdigit) {
+                HEX_ENTROPY_MIN
+            } else {
+                BASE64_ENTROPY_MIN
+            };
+            crate::shannon_entropy(secret) >= floor
+        }
     }
 }
 
@@ -152,8 +171,27 @@ pub fn looks_like_placeholder(secret: &[u8]) -> bool {
     false
 }
 
+/// Is the value a reference to a variable rather than a value: `$X`, `${X}`, `$(cmd)`,
+/// `%X%`, `{{ x }}`, `<x>`?
+pub fn is_variable_reference(secret: &[u8]) -> bool {
+    match secret {
+        [b'$', next, ..] => next.is_ascii_alphabetic() || matches!(next, b'{' | b'(' | b'_'),
+        [b'%', inner @ .., b'%'] => {
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        }
+        [b'{', b'{', ..] | [b'<', ..] => true,
+        _ => false,
+    }
+}
+
 /// The confidence of a candidate of a rule declared at `base`: `None` drops it.
 pub fn judge(base: Confidence, check: Option<Check>, secret: &[u8]) -> Option<Confidence> {
+    if is_variable_reference(secret) {
+        return None;
+    }
     if looks_like_placeholder(secret) {
         return Some(Confidence::Low);
     }
