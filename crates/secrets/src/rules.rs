@@ -122,12 +122,14 @@ pub struct RuleFamily {
     pub rules: Vec<RuleEntry>,
 }
 
-/// Every built-in rule family, in file name order. The files are part of the binary, so a
+/// Every built-in rule family, in file name order except that `generic` comes last: where two
+/// assignment rules match the same bytes the first names the finding, and a rule that knows the
+/// file's context (`.npmrc`, `.pypirc`) says more than `generic-token`. The files are part of the binary, so a
 /// file that does not parse is a build defect: `tests/rule_cases.rs` fails on it.
 pub fn builtin_families() -> &'static [RuleFamily] {
     static FAMILIES: OnceLock<Vec<RuleFamily>> = OnceLock::new();
     FAMILIES.get_or_init(|| {
-        RULE_FILES
+        let mut families = RULE_FILES
             .iter()
             .map(|(name, text)| {
                 let mut family: RuleFamily = serde_saphyr::from_str(text)
@@ -135,7 +137,9 @@ pub fn builtin_families() -> &'static [RuleFamily] {
                 family.name = name.trim_end_matches(".yaml").to_string();
                 family
             })
-            .collect()
+            .collect::<Vec<_>>();
+        families.sort_by_key(|f| f.name == "generic");
+        families
     })
 }
 

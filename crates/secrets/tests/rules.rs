@@ -1051,9 +1051,17 @@ fn every_builtin_rule_has_samples_and_unique_ids() {
             c.id
         );
     }
+    // Rules added since the table became data carry their cases in their rule file
+    // (tests/rule_cases.rs runs those).
+    let with_file_cases: HashSet<&str> = bulwark_secrets::builtin_families()
+        .iter()
+        .flat_map(|f| f.rules.iter())
+        .filter(|r| !r.cases.positive.is_empty() && !r.cases.negative.is_empty())
+        .map(|r| r.id.as_str())
+        .collect();
     let missing: Vec<_> = ids
         .iter()
-        .filter(|i| !covered.contains(i.as_str()))
+        .filter(|i| !covered.contains(i.as_str()) && !with_file_cases.contains(i.as_str()))
         .collect();
     assert!(missing.is_empty(), "rules without samples: {missing:?}");
 }
