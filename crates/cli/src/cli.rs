@@ -46,9 +46,27 @@ pub enum Command {
     /// Run the bulwark server: keeps uploaded reports and SBOMs, rematches them when the
     /// advisories change, notifies and keeps triage (HTTP API; see README "Server").
     Server(ServerArgs),
+    /// Secret detection: list the built-in rules.
+    Secrets(SecretsArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// List the built-in secret rules: id, confidence, severity, title.
+    Rules {
+        /// Print the full reference (docs/secrets-rules.md) instead of the list.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,6 +188,16 @@ pub enum FormatArg {
     Html,
     /// Markdown for a pull-request comment (kept under 60,000 characters).
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    /// Everything, also entropy-only and checksum-failing matches.
+    Low,
+    /// Distinctive shapes and credential-named values (the default).
+    Medium,
+    /// Only what the format proves (checksums, private key blocks, long vendor prefixes).
+    High,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -348,6 +376,7 @@ setting_flags!(
         value("max_layer_ratio", "max-layer-ratio", "RATIO", value_parser!(u64)),
         value("max_memory", "max-memory", "SIZE", parse_size),
         value("secret_max_file_size", "secret-max-file-size", "SIZE", parse_size),
+        value("secret_min_confidence", "secret-min-confidence", "LEVEL", value_parser!(ConfidenceArg)),
         value("secret_config", "secret-config", "FILE", value_parser!(PathBuf)),
     ]
 );

@@ -107,6 +107,7 @@ fn to_hit(m: SecretMatch) -> SecretHit {
         rule_id: m.rule_id,
         title: m.title,
         severity: to_types_severity(m.severity),
+        confidence: m.confidence,
         line: m.line,
         column: m.column,
         redacted: m.redacted,
@@ -249,6 +250,8 @@ impl TextScan<'_> {
                     rule_id: rule_id.to_string(),
                     title: title.to_string(),
                     severity: bulwark_types::Severity::High,
+                    // A value under a credential-naming key, with placeholders filtered out.
+                    confidence: crate::Confidence::Medium,
                     line,
                     column,
                     redacted: redact(value),

@@ -18,10 +18,12 @@
 //! per file at [`MAX_FINDINGS_PER_FILE`].
 #![forbid(unsafe_code)]
 
+mod catalog;
 pub mod credential;
 mod image;
 mod redact;
 mod rules;
+pub mod validate;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -32,7 +34,12 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
+pub use bulwark_types::Confidence;
+pub use catalog::{rules_markdown, rules_table};
+pub use rules::{
+    builtin_families, builtin_rules, AllowFilter, RuleCases, RuleEntry, RuleFamily, GENERIC_ALLOW,
+    PLACEHOLDER_ALLOW, TOKEN_ALLOW,
+};
 
 /// Default per-file size cap of [`Scanner::max_file_bytes`]: 10 MiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -40,6 +47,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Candidate secrets shorter than this many bytes are never reported.
 pub const MIN_SECRET_LEN: usize = 6;
+/// Findings below this confidence are not reported unless the caller asks for them
+/// ([`Scanner::with_min_confidence`], `--secret-min-confidence`).
+pub const DEFAULT_MIN_CONFIDENCE: Confidence = Confidence::Medium;
 /// How many leading bytes are sniffed for NUL bytes by [`is_binary`].
 pub const SNIFF_BYTES: usize = 8192;
 
@@ -106,7 +116,7 @@ impl fmt::Display for Severity {
     }
 }
 
-fn default_secret_group() -> usize {
+pub(crate) fn default_secret_group() -> usize {
     1
 }
 
@@ -123,6 +133,10 @@ pub struct RuleSpec {
     #[serde(default)]
     pub description: String,
     pub severity: Severity,
+    /// How sure a match of this rule is to be a real credential; structural checks of the
+    /// secret (a checksum, a placeholder shape) can lower it per match.
+    #[serde(default)]
+    pub confidence: Confidence,
     /// Lowercase literals; the rule's regex only runs on input that contains
     /// at least one of them (matched case-insensitively). Must not be empty.
     pub keywords: Vec<String>,
@@ -142,6 +156,10 @@ pub struct RuleSpec {
     /// secret of a finding of a non-generic (specific) rule in the same input.
     #[serde(default)]
     pub generic: bool,
+    /// A structural check of the secret (checksum, payload, layout); a match that fails it is
+    /// reported at low confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<validate::Check>,
 }
 
 /// A compiled rule.
@@ -151,12 +169,14 @@ pub struct Rule {
     pub title: String,
     pub description: String,
     pub severity: Severity,
+    pub confidence: Confidence,
     pub keywords: Vec<String>,
     pub regex: Regex,
     pub secret_group: usize,
     pub entropy_min: Option<f64>,
     pub allow: Option<Regex>,
     pub generic: bool,
+    pub check: Option<validate::Check>,
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -222,12 +242,14 @@ impl Rule {
             title: spec.title,
             description: spec.description,
             severity: spec.severity,
+            confidence: spec.confidence,
             keywords: spec.keywords,
             regex,
             secret_group: spec.secret_group,
             entropy_min: spec.entropy_min,
             allow,
             generic: spec.generic,
+            check: spec.check,
         })
     }
 }
@@ -252,6 +274,7 @@ pub struct SecretMatch {
     pub rule_id: String,
     pub title: String,
     pub severity: Severity,
+    pub confidence: Confidence,
     /// 1-based line of the first byte of the secret.
     pub line: usize,
     /// 1-based byte column of the first byte of the secret in that line.
@@ -272,6 +295,7 @@ pub struct Scanner {
     allow_paths: GlobSet,
     allow_regexes: Vec<Regex>,
     max_file_bytes: u64,
+    min_confidence: Confidence,
 }
 
 /// Is this content binary? NUL bytes in the first [`SNIFF_BYTES`], or the
@@ -295,6 +319,35 @@ pub fn is_binary(content: &[u8]) -> bool {
     }
     let head = &content[..content.len().min(SNIFF_BYTES)];
     memchr::memchr(0, head).is_some()
+}
+
+/// File names whose content is package hashes and checksums (lockfiles, `go.sum`, `SHA256SUMS`).
+const CHECKSUM_FILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "go.sum",
+    "cargo.lock",
+    "poetry.lock",
+    "pipfile.lock",
+    "composer.lock",
+    "gemfile.lock",
+    "packages.lock.json",
+    "uv.lock",
+    "pdm.lock",
+    "bun.lock",
+    "sha256sums",
+    "sha512sums",
+    "md5sums",
+];
+
+/// Is `path` a lockfile or checksum list (by its file name, any case)?
+pub fn is_checksum_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    CHECKSUM_FILES.contains(&name.as_str())
+        || name.ends_with(".sha256")
+        || name.ends_with(".md5sums")
 }
 
 /// Shannon entropy of `data` in bits per byte (0 for empty input).
@@ -348,6 +401,7 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
 
 struct Candidate {
     rule: usize,
+    confidence: Confidence,
     start: usize,
     end: usize,
     secret: String,
@@ -422,6 +476,7 @@ impl Scanner {
             allow_paths,
             allow_regexes,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
         })
     }
 
@@ -434,6 +489,17 @@ impl Scanner {
     pub fn with_max_file_bytes(mut self, max: u64) -> Scanner {
         self.max_file_bytes = max;
         self
+    }
+
+    /// Reports only findings at or above this confidence (redaction still covers all).
+    pub fn with_min_confidence(mut self, min: Confidence) -> Scanner {
+        self.min_confidence = min;
+        self
+    }
+
+    /// The lowest confidence reported.
+    pub fn min_confidence(&self) -> Confidence {
+        self.min_confidence
     }
 
     /// The compiled rules, in table order.
@@ -465,7 +531,13 @@ impl Scanner {
         if is_binary(content) {
             return Vec::new();
         }
-        self.scan_bytes(content)
+        let mut found = self.scan_bytes(content);
+        if is_checksum_file(path) {
+            // Lockfiles and checksum lists are full of hashes under names like `integrity`
+            // or `checksum`: only a specific rule's match (a token in a resolved URL) counts.
+            found.retain(|m| !self.is_generic(&m.rule_id));
+        }
+        found
     }
 
     /// Scans a piece of image metadata (an `ENV` value, a label, a history
@@ -484,7 +556,7 @@ impl Scanner {
         let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
         let bytes = text.as_bytes();
         let content = &bytes[..bytes.len().min(cap)];
-        let cands = self.candidates(content);
+        let cands = self.reported(self.candidates(content));
         let values: Vec<SecretValue> = cands
             .iter()
             .map(|c| SecretValue::new(c.secret.clone()))
@@ -543,11 +615,19 @@ impl Scanner {
     }
 
     fn scan_bytes(&self, content: &[u8]) -> Vec<SecretMatch> {
-        let cands = self.candidates(content);
+        let cands = self.reported(self.candidates(content));
         if cands.is_empty() {
             return Vec::new();
         }
         self.matches(content, cands)
+    }
+
+    /// The candidates at or above the minimum confidence. Applied after the overlap rule of
+    /// [`Scanner::candidates`], so a specific rule's low-confidence match still hides a generic
+    /// rule's match of the same bytes instead of letting it through.
+    fn reported(&self, mut cands: Vec<Candidate>) -> Vec<Candidate> {
+        cands.retain(|c| c.confidence >= self.min_confidence);
+        cands
     }
 
     /// The secrets in `content`, ordered by offset, generic ones dropped where a specific
@@ -597,6 +677,14 @@ impl Scanner {
             !self.rules[c.rule].generic || !specific.iter().any(|&(s, e)| c.start < e && s < c.end)
         });
         cands.sort_by_key(|c| (c.start, c.rule));
+        // Two generic rules naming the same bytes (`secret_key = ...` is both a secret and a
+        // key assignment) report it once, under the first rule in table order.
+        cands.dedup_by(|later, kept| {
+            later.start == kept.start
+                && later.end == kept.end
+                && self.rules[later.rule].generic
+                && self.rules[kept.rule].generic
+        });
         cands.truncate(MAX_FINDINGS_PER_FILE);
         cands
     }
@@ -618,6 +706,7 @@ impl Scanner {
                 rule_id: rule.id.clone(),
                 title: rule.title.clone(),
                 severity: rule.severity,
+                confidence: c.confidence,
                 line,
                 column: c.start - line_start + 1,
                 redacted: redact(&c.secret),
@@ -675,8 +764,10 @@ impl Scanner {
         if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
             return None;
         }
+        let confidence = validate::judge(rule.confidence, rule.check, raw)?;
         Some(Candidate {
             rule: ri,
+            confidence,
             start,
             end,
             secret: String::from_utf8_lossy(raw).into_owned(),

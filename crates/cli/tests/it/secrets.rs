@@ -30,7 +30,12 @@ struct Planted {
 fn planted() -> Planted {
     Planted {
         aws_key: fake("AKIA", 16, UPPER_DIGITS, 7),
-        github: fake("ghp_", 36, ALNUM, 11),
+        github: {
+            // GitHub's format: 30 random characters, then their base62 CRC32.
+            let entropy = fake("", 30, ALNUM, 11);
+            let sum = bulwark_secrets::validate::base62_crc32(entropy.as_bytes());
+            format!("ghp_{entropy}{sum}")
+        },
         slack_webhook: format!(
             "https://hooks.slack.com/services/{}/{}/{}",
             fake("T", 8, UPPER_DIGITS, 3),
@@ -355,4 +360,60 @@ fn a_secret_gate_runs_the_secret_scanner_it_needs() {
     let (code, report, stderr) = scan_json(&reference, &["--scanners", "sbom", "--exit-code", "1"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(report["secrets"].as_array().unwrap().is_empty());
+}
+
+/// Issue 17: a token with GitHub's shape but a wrong checksum is reported only at
+/// `--secret-min-confidence low`, and then as low; a valid one is high at the default.
+#[test]
+fn secret_min_confidence_hides_checksum_failures() {
+    let p = planted();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join(".env"),
+        format!("GITHUB_TOKEN={}\n", p.github),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("other.env"),
+        format!("GH_TOKEN={}\n", fake("ghp_", 36, ALNUM, 29)),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let dir = tmp.path().display().to_string();
+        let mut args = vec![
+            "fs",
+            &dir,
+            "--scanners",
+            "secret",
+            "--format",
+            "json",
+            "--quiet",
+            "--no-cache",
+        ];
+        args.extend_from_slice(extra);
+        let out = bulwark(&args);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut found: Vec<(String, String)> = report["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["location"]["path"].as_str().unwrap().to_string(),
+                    s["confidence"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(run(&[]), vec![("/.env".to_string(), "high".to_string())]);
+    assert_eq!(
+        run(&["--secret-min-confidence", "low"]),
+        vec![
+            ("/.env".to_string(), "high".to_string()),
+            ("/other.env".to_string(), "low".to_string())
+        ]
+    );
+    assert!(run(&["--secret-min-confidence", "high"]).len() == 1);
 }
