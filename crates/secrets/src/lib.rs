@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod credential;
+mod formats;
 mod image;
 mod redact;
 mod rules;
@@ -32,6 +33,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use formats::{format_rules, FormatRule};
 pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
 
 /// Default per-file size cap of [`Scanner::max_file_bytes`]: 10 MiB.
@@ -348,6 +350,8 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
 
 struct Candidate {
     rule: usize,
+    /// Set when a format parser found this secret; `rule` is then unused.
+    format: Option<(&'static FormatRule, formats::Confidence)>,
     start: usize,
     end: usize,
     secret: String,
@@ -462,10 +466,64 @@ impl Scanner {
         }
         let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
         let content = &content[..content.len().min(cap)];
+        let format = formats::detect(path);
         if is_binary(content) {
+            return match format {
+                Some(f) if formats::presence_only(f) => {
+                    self.matches(content, self.with_formats(content, Vec::new(), f, path))
+                }
+                _ => Vec::new(),
+            };
+        }
+        let cands = self.candidates(content);
+        let cands = self.with_formats(content, cands, format, path);
+        if cands.is_empty() {
             return Vec::new();
         }
-        self.scan_bytes(content)
+        self.matches(content, cands)
+    }
+
+    /// The rule candidates merged with what the format parsers and the hash recogniser
+    /// find: a generic rule's match gives way to a format finding at the same bytes, a
+    /// format finding gives way to a specific rule's match (which names the token better).
+    fn with_formats(
+        &self,
+        content: &[u8],
+        mut cands: Vec<Candidate>,
+        format: impl Into<Option<formats::Format>>,
+        path: &str,
+    ) -> Vec<Candidate> {
+        let found = formats::findings(path, format.into(), content);
+        if found.is_empty() {
+            return cands;
+        }
+        cands.retain(|c| {
+            !self.rules[c.rule].generic
+                || !found.iter().any(|f| formats::overlaps(&f.range, &(c.start..c.end)))
+        });
+        let specific: Vec<(usize, usize)> = cands.iter().map(|c| (c.start, c.end)).collect();
+        for f in found {
+            if specific
+                .iter()
+                .any(|&(s, e)| formats::overlaps(&f.range, &(s..e)))
+            {
+                continue;
+            }
+            let raw = &content[f.range.clone()];
+            if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
+                continue;
+            }
+            cands.push(Candidate {
+                rule: 0,
+                format: Some((f.rule, f.confidence)),
+                start: f.range.start,
+                end: f.range.end,
+                secret: String::from_utf8_lossy(raw).into_owned(),
+            });
+        }
+        cands.sort_by_key(|c| (c.start, c.rule));
+        cands.truncate(MAX_FINDINGS_PER_FILE);
+        cands
     }
 
     /// Scans a piece of image metadata (an `ENV` value, a label, a history
@@ -613,15 +671,21 @@ impl Scanner {
                 line_start = pos + memchr::memrchr(b'\n', seg).map_or(0, |i| i + 1);
             }
             pos = c.start;
-            let rule = &self.rules[c.rule];
+            let (rule_id, title, severity) = match c.format {
+                Some((f, _)) => (f.id.to_string(), f.title.to_string(), f.severity),
+                None => {
+                    let rule = &self.rules[c.rule];
+                    (rule.id.clone(), rule.title.clone(), rule.severity)
+                }
+            };
             out.push(SecretMatch {
-                rule_id: rule.id.clone(),
-                title: rule.title.clone(),
-                severity: rule.severity,
+                fingerprint: fingerprint(&rule_id, &c.secret),
+                rule_id,
+                title,
+                severity,
                 line,
                 column: c.start - line_start + 1,
                 redacted: redact(&c.secret),
-                fingerprint: fingerprint(&rule.id, &c.secret),
             });
         }
         out
@@ -677,6 +741,7 @@ impl Scanner {
         }
         Some(Candidate {
             rule: ri,
+            format: None,
             start,
             end,
             secret: String::from_utf8_lossy(raw).into_owned(),
