@@ -499,7 +499,9 @@ impl Scanner {
         }
         cands.retain(|c| {
             !self.rules[c.rule].generic
-                || !found.iter().any(|f| formats::overlaps(&f.range, &(c.start..c.end)))
+                || !found
+                    .iter()
+                    .any(|f| formats::overlaps(&f.range, &(c.start..c.end)))
         });
         let specific: Vec<(usize, usize)> = cands.iter().map(|c| (c.start, c.end)).collect();
         for f in found {

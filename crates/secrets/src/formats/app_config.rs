@@ -104,7 +104,9 @@ fn regex(pattern: &str) -> Regex {
 
 /// The range of whichever of groups `a`, `b` matched.
 fn either(caps: &regex::bytes::Captures<'_>, a: usize, b: usize) -> Option<Range<usize>> {
-    caps.get(a).or_else(|| caps.get(b)).map(|m| m.start()..m.end())
+    caps.get(a)
+        .or_else(|| caps.get(b))
+        .map(|m| m.start()..m.end())
 }
 
 fn push(
@@ -136,11 +138,18 @@ pub fn django(content: &[u8]) -> Vec<Found> {
 }
 
 pub fn rails_master_key(content: &[u8]) -> Vec<Found> {
-    let start = content.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let start = content
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
     let key = content[start..].trim_ascii_end();
     let distinct = key.iter().collect::<std::collections::HashSet<_>>().len();
     if key.len() == 32 && key.iter().all(u8::is_ascii_hexdigit) && distinct > 4 {
-        vec![Found::new(&RAILS_MASTER_KEY, start..start + 32, Confidence::High)]
+        vec![Found::new(
+            &RAILS_MASTER_KEY,
+            start..start + 32,
+            Confidence::High,
+        )]
     } else {
         Vec::new()
     }
@@ -154,7 +163,10 @@ const YAML: Separators = Separators {
 
 /// Skips YAML aliases, anchors, tags and block scalars in place of a value.
 fn yaml_scalar(content: &[u8], range: &Range<usize>) -> bool {
-    !matches!(content.get(range.start), Some(b'*' | b'&' | b'!' | b'|' | b'>'))
+    !matches!(
+        content.get(range.start),
+        Some(b'*' | b'&' | b'!' | b'|' | b'>')
+    )
 }
 
 pub fn rails_secrets(content: &[u8]) -> Vec<Found> {
@@ -165,9 +177,21 @@ pub fn rails_secrets(content: &[u8]) -> Vec<Found> {
         };
         let key = fold_key(content, &key);
         if (key == "secret_key_base" || key == "secret_token") && yaml_scalar(content, &value) {
-            push(&mut out, content, &RAILS_SECRET_KEY_BASE, value, Confidence::High);
+            push(
+                &mut out,
+                content,
+                &RAILS_SECRET_KEY_BASE,
+                value,
+                Confidence::High,
+            );
         } else if secret_key_name(&key) && yaml_scalar(content, &value) {
-            push(&mut out, content, &RAILS_SECRET_KEY_BASE, value, Confidence::Medium);
+            push(
+                &mut out,
+                content,
+                &RAILS_SECRET_KEY_BASE,
+                value,
+                Confidence::Medium,
+            );
         }
     }
     out
@@ -237,7 +261,9 @@ pub fn wp_config(content: &[u8]) -> Vec<Found> {
         if !WP_SECRETS.contains(&name) {
             continue;
         }
-        let Some(r) = either(&caps, 2, 3) else { continue };
+        let Some(r) = either(&caps, 2, 3) else {
+            continue;
+        };
         let value = &content[r.clone()];
         if name == "DB_PASSWORD" {
             push(&mut out, content, &WORDPRESS, r, Confidence::High);
@@ -292,7 +318,9 @@ pub fn php(content: &[u8], config_name: bool) -> Vec<Found> {
         if !secret_key_name(key) {
             continue;
         }
-        let Some(r) = either(&caps, 4, 5) else { continue };
+        let Some(r) = either(&caps, 4, 5) else {
+            continue;
+        };
         if php_prose(&content[r.clone()]) {
             continue;
         }
@@ -347,7 +375,9 @@ pub fn dotnet(content: &[u8]) -> Vec<Found> {
             || has(b"connectionstring")
         {
             for caps in conn.captures_iter(line) {
-                let Some(r) = either(&caps, 1, 2) else { continue };
+                let Some(r) = either(&caps, 1, 2) else {
+                    continue;
+                };
                 let r = super::text::trim(content, start + r.start..start + r.end);
                 let v = &content[r.clone()];
                 if v.starts_with(b"{") && v.ends_with(b"}") {
@@ -359,7 +389,13 @@ pub fn dotnet(content: &[u8]) -> Vec<Found> {
     }
     for caps in add.captures_iter(content) {
         if let Some(v) = caps.get(2) {
-            push(&mut out, content, &DOTNET, v.start()..v.end(), Confidence::High);
+            push(
+                &mut out,
+                content,
+                &DOTNET,
+                v.start()..v.end(),
+                Confidence::High,
+            );
         }
     }
     for caps in member.captures_iter(content) {
@@ -368,7 +404,13 @@ pub fn dotnet(content: &[u8]) -> Vec<Found> {
         };
         let key = fold_key(content, &(k.start()..k.end()));
         if secret_key_name(&key) && !key.contains("connection") {
-            push(&mut out, content, &DOTNET, v.start()..v.end(), Confidence::High);
+            push(
+                &mut out,
+                content,
+                &DOTNET,
+                v.start()..v.end(),
+                Confidence::High,
+            );
         }
     }
     out.sort_by_key(|f| f.range.start);

@@ -128,9 +128,9 @@ pub fn settings(format: Format, content: &[u8]) -> Vec<Found> {
         Format::Ventrilo => (&VENTRILO, INI, |k| k == "password" || k == "adminpassword"),
         Format::Pypirc => (&REGISTRY, INI_COLON, |k| k == "password"),
         Format::Npmrc => (&REGISTRY, INI_COLON, npmrc_key),
-        Format::S3cfg | Format::Boto | Format::AwsCredentials => {
-            (&CLOUD_CLI, INI_COLON, |k| secret_key_name(k) && !k.ends_with("_id"))
-        }
+        Format::S3cfg | Format::Boto | Format::AwsCredentials => (&CLOUD_CLI, INI_COLON, |k| {
+            secret_key_name(k) && !k.ends_with("_id")
+        }),
         Format::MyCnf => (&DATABASE_CLIENT, INI, |k| k == "password" || k == "pass"),
         _ => return Vec::new(),
     };
@@ -247,7 +247,8 @@ pub fn xml(format: Format, content: &[u8]) -> Vec<Found> {
 /// JSON string members `"key": "value"` whose key holds a secret for this format.
 pub fn json(format: Format, content: &[u8]) -> Vec<Found> {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| regex(r#""([^"\\\n]{1,64})"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\\n]|\\.)*)""#));
+    let re =
+        RE.get_or_init(|| regex(r#""([^"\\\n]{1,64})"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\\n]|\\.)*)""#));
     let (rule, wanted): (&'static FormatRule, fn(&str) -> bool) = match format {
         Format::SftpJson => (&FTP, |k| {
             secret_key_name(k) && !k.contains("file") && !k.contains("prompt")
@@ -278,7 +279,11 @@ pub fn dbeaver_credentials(content: &[u8]) -> Vec<Found> {
     if content.len() < 16 {
         return Vec::new();
     }
-    vec![Found::new(&DBEAVER_CREDENTIALS, 0..content.len(), Confidence::High)]
+    vec![Found::new(
+        &DBEAVER_CREDENTIALS,
+        0..content.len(),
+        Confidence::High,
+    )]
 }
 
 #[cfg(test)]

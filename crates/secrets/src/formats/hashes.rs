@@ -72,8 +72,16 @@ enum Scheme {
 
 /// Marker literal, scheme, and the structure that must follow at the marker.
 const MARKERS: &[(&str, Scheme, &str)] = &[
-    ("$1$", Scheme::Crypt, r"\$1\$[./0-9A-Za-z]{0,8}\$[./0-9A-Za-z]{22}"),
-    ("$apr1$", Scheme::Crypt, r"\$apr1\$[./0-9A-Za-z]{0,8}\$[./0-9A-Za-z]{22}"),
+    (
+        "$1$",
+        Scheme::Crypt,
+        r"\$1\$[./0-9A-Za-z]{0,8}\$[./0-9A-Za-z]{22}",
+    ),
+    (
+        "$apr1$",
+        Scheme::Crypt,
+        r"\$apr1\$[./0-9A-Za-z]{0,8}\$[./0-9A-Za-z]{22}",
+    ),
     ("$2a$", Scheme::Crypt, r"\$2a\$[0-3]\d\$[./0-9A-Za-z]{53}"),
     ("$2b$", Scheme::Crypt, r"\$2b\$[0-3]\d\$[./0-9A-Za-z]{53}"),
     ("$2x$", Scheme::Crypt, r"\$2x\$[0-3]\d\$[./0-9A-Za-z]{53}"),
@@ -102,9 +110,21 @@ const MARKERS: &[(&str, Scheme, &str)] = &[
     ),
     ("{SHA}", Scheme::Crypt, r"\{SHA\}[A-Za-z0-9+/]{27}="),
     ("{SSHA}", Scheme::Crypt, r"\{SSHA\}[A-Za-z0-9+/]{30,}={0,2}"),
-    ("$8$", Scheme::Cisco, r"\$8\$[./0-9A-Za-z]{14}\$[./0-9A-Za-z]{43}"),
-    ("$9$", Scheme::Cisco, r"\$9\$[./0-9A-Za-z]{14}\$[./0-9A-Za-z]{43}"),
-    ("password 7 ", Scheme::Cisco7, r"password 7 ([01]\d(?:[0-9A-Fa-f]{2}){3,})"),
+    (
+        "$8$",
+        Scheme::Cisco,
+        r"\$8\$[./0-9A-Za-z]{14}\$[./0-9A-Za-z]{43}",
+    ),
+    (
+        "$9$",
+        Scheme::Cisco,
+        r"\$9\$[./0-9A-Za-z]{14}\$[./0-9A-Za-z]{43}",
+    ),
+    (
+        "password 7 ",
+        Scheme::Cisco7,
+        r"password 7 ([01]\d(?:[0-9A-Fa-f]{2}){3,})",
+    ),
     (
         "$krb5asrep$",
         Scheme::Kerberos,
@@ -139,8 +159,8 @@ fn anchored(pattern: &str) -> Regex {
 fn compiled() -> &'static Compiled {
     static C: OnceLock<Compiled> = OnceLock::new();
     C.get_or_init(|| {
-        let markers = AhoCorasick::new(MARKERS.iter().map(|m| m.0))
-            .expect("hash markers build an automaton");
+        let markers =
+            AhoCorasick::new(MARKERS.iter().map(|m| m.0)).expect("hash markers build an automaton");
         let structures = MARKERS
             .iter()
             .map(|(_, _, p)| (!p.is_empty()).then(|| anchored(p)))
@@ -331,7 +351,18 @@ mod tests {
 
     #[test]
     fn locked_and_empty_fields_are_not_hashes() {
-        for f in ["", "*", "!", "!!", "!*", "x", "*LK*", "NP", "!locked", "*************"] {
+        for f in [
+            "",
+            "*",
+            "!",
+            "!!",
+            "!*",
+            "x",
+            "*LK*",
+            "NP",
+            "!locked",
+            "*************",
+        ] {
             assert_eq!(crypt_field(f.as_bytes()), None, "{f:?}");
         }
         let md5 = "$1$abcdefgh$0123456789abcdefABCDEF";
@@ -356,7 +387,8 @@ mod tests {
     fn pwdump_skips_the_empty_password() {
         let lm = "aad3b435b51404eeaad3b435b51404ee";
         let nt = "8846f7eaee8fb117ad06bdd830b7586c";
-        let text = format!("Administrator:500:{lm}:{nt}:::\nGuest:501:{lm}:{EMPTY_NT}:::\n[::]:80\n");
+        let text =
+            format!("Administrator:500:{lm}:{nt}:::\nGuest:501:{lm}:{EMPTY_NT}:::\n[::]:80\n");
         let found = scan_any("dump.txt", text.as_bytes());
         assert_eq!(found.len(), 1);
         assert_eq!(&text[found[0].range.clone()], nt);

@@ -70,7 +70,12 @@ pub fn git_credentials(content: &[u8]) -> Vec<Found> {
             continue;
         };
         let from = start + auth_start + colon + 1;
-        push(&mut out, content, &GIT_CREDENTIALS, from..start + auth_start + at);
+        push(
+            &mut out,
+            content,
+            &GIT_CREDENTIALS,
+            from..start + auth_start + at,
+        );
     }
     out
 }
@@ -121,7 +126,8 @@ pub fn netrc(content: &[u8]) -> Vec<Found> {
         } else if t == b"macdef" {
             // A macro body runs to the next empty line.
             let from = tokens.get(i + 1).map_or(content.len(), |r| r.end);
-            let end = memchr::memmem::find(&content[from..], b"\n\n").map_or(content.len(), |j| from + j);
+            let end =
+                memchr::memmem::find(&content[from..], b"\n\n").map_or(content.len(), |j| from + j);
             i += 2;
             while i < tokens.len() && tokens[i].start < end {
                 i += 1;

@@ -116,14 +116,18 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
         None => ("", path),
     };
     let parent = dir.rsplit('/').next().unwrap_or("");
+    if parent == "proftpd" && dir.ends_with("etc/proftpd") && !name.contains('.') {
+        // cPanel keeps each account's FTP users in /etc/proftpd/<account>.
+        return Some(Format::Htpasswd);
+    }
     let by_name = match name {
         ".git-credentials" | "git-credentials" => Some(Format::GitCredentials),
         ".netrc" | "_netrc" | "netrc" => Some(Format::Netrc),
         ".pgpass" | "pgpass.conf" => Some(Format::Pgpass),
         "shadow" | "gshadow" | "shadow-" | "gshadow-" if parent == "etc" => Some(Format::Shadow),
         "passwd" | "passwd-" if parent == "etc" => Some(Format::Passwd),
-        ".htpasswd" | "htpasswd" | "ftpd.passwd" | "proftpdpasswd" | "ftpasswd"
-        | "passwd.ftp" | ".ftppasswd" => Some(Format::Htpasswd),
+        ".htpasswd" | "htpasswd" | "ftpd.passwd" | "proftpdpasswd" | "ftpasswd" | "passwd.ftp"
+        | ".ftppasswd" | "pureftpd.passwd" => Some(Format::Htpasswd),
         ".esmtprc" | "esmtprc" => Some(Format::Esmtprc),
         "config" if parent == ".irssi" || parent == "irssi" => Some(Format::Irssi),
         "servlist.conf" | "servlist_.conf" => Some(Format::Hexchat),
@@ -155,8 +159,13 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
         }
         "secrets.yml" if parent == "config" => Some(Format::RailsSecretsYml),
         "mongoid.yml" | "database.yml" => Some(Format::Mongoid),
-        "web.config" | "app.config" | "Web.config" | "App.config" | "Web.Release.config"
-        | "Web.Debug.config" | "connectionStrings.config" => Some(Format::DotnetConfig),
+        "web.config"
+        | "app.config"
+        | "Web.config"
+        | "App.config"
+        | "Web.Release.config"
+        | "Web.Debug.config"
+        | "connectionStrings.config" => Some(Format::DotnetConfig),
         "gradle.properties" => Some(Format::GradleProperties),
         "settings.xml" | "settings-security.xml" => Some(Format::MavenSettings),
         _ => None,
@@ -170,9 +179,11 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
         "php" if name.starts_with("wp-config") => Some(Format::WpConfig),
         "php" => {
             let lower = name.to_ascii_lowercase();
-            let config = ["conf", "setting", "database", "db", "param", "env", "local", "connect"]
-                .iter()
-                .any(|w| lower.contains(w))
+            let config = [
+                "conf", "setting", "database", "db", "param", "env", "local", "connect",
+            ]
+            .iter()
+            .any(|w| lower.contains(w))
                 || parent == "config";
             Some(Format::Php { config })
         }
@@ -274,10 +285,19 @@ mod tests {
         assert_eq!(detect("etc/shadow"), Some(Format::Shadow));
         assert_eq!(detect("/etc/gshadow-"), Some(Format::Shadow));
         assert_eq!(detect("home/a/shadow"), None);
-        assert_eq!(detect("root/.git-credentials"), Some(Format::GitCredentials));
+        assert_eq!(
+            detect("root/.git-credentials"),
+            Some(Format::GitCredentials)
+        );
         assert_eq!(detect("home/u/.irssi/config"), Some(Format::Irssi));
-        assert_eq!(detect("srv/app/config/master.key"), Some(Format::RailsMasterKey));
-        assert_eq!(detect("srv/app/config.php"), Some(Format::Php { config: true }));
+        assert_eq!(
+            detect("srv/app/config/master.key"),
+            Some(Format::RailsMasterKey)
+        );
+        assert_eq!(
+            detect("srv/app/config.php"),
+            Some(Format::Php { config: true })
+        );
         assert_eq!(detect("var/www/wp-config.php"), Some(Format::WpConfig));
         assert_eq!(detect("usr/share/doc/README"), None);
         assert_eq!(detect("usr/lib/x.so"), None);

@@ -107,10 +107,7 @@ pub fn key_value(
     {
         return None;
     }
-    let eq = seps
-        .equals
-        .then(|| memchr::memchr(b'=', body))
-        .flatten();
+    let eq = seps.equals.then(|| memchr::memchr(b'=', body)).flatten();
     let colon = || {
         seps.colon
             .then(|| {
@@ -166,10 +163,41 @@ pub fn fold_key(content: &[u8], range: &Range<usize>) -> String {
 pub fn secret_key_name(key: &str) -> bool {
     let last = key.rsplit(['_', ':', '/']).next().unwrap_or(key);
     const DESCRIBES: &[&str] = &[
-        "file", "path", "dir", "url", "uri", "type", "length", "policy", "name", "user", "id",
-        "enabled", "header", "field", "prompt", "param", "expiry", "expires", "timeout", "ttl",
-        "env", "var", "ring", "regex", "pattern", "hint", "label", "format", "algorithm",
-        "required", "reset", "confirmation", "strength", "rounds", "hash_method",
+        "file",
+        "path",
+        "dir",
+        "url",
+        "uri",
+        "type",
+        "length",
+        "policy",
+        "name",
+        "user",
+        "id",
+        "enabled",
+        "header",
+        "field",
+        "prompt",
+        "param",
+        "expiry",
+        "expires",
+        "timeout",
+        "ttl",
+        "env",
+        "var",
+        "ring",
+        "regex",
+        "pattern",
+        "hint",
+        "label",
+        "format",
+        "algorithm",
+        "required",
+        "reset",
+        "confirmation",
+        "strength",
+        "rounds",
+        "hash_method",
     ];
     if DESCRIBES.iter().any(|d| key.ends_with(d)) {
         return false;
@@ -190,8 +218,7 @@ mod tests {
 
     fn kv(line: &str, seps: Separators) -> Option<(String, String)> {
         let c = line.as_bytes();
-        key_value(c, 0, c, seps)
-            .map(|(k, v)| (line[k].to_string(), line[v].to_string()))
+        key_value(c, 0, c, seps).map(|(k, v)| (line[k].to_string(), line[v].to_string()))
     }
 
     const ALL: Separators = Separators {
@@ -210,8 +237,14 @@ mod tests {
             kv("//reg.example/:_authToken=abc", ALL),
             Some(("//reg.example/:_authToken".into(), "abc".into()))
         );
-        assert_eq!(kv("pass: x1 # note", ALL), Some(("pass".into(), "x1".into())));
-        assert_eq!(kv("password \"p w\"", ALL), Some(("password".into(), "p w".into())));
+        assert_eq!(
+            kv("pass: x1 # note", ALL),
+            Some(("pass".into(), "x1".into()))
+        );
+        assert_eq!(
+            kv("password \"p w\"", ALL),
+            Some(("password".into(), "p w".into()))
+        );
         assert_eq!(kv("# password = x", ALL), None);
         assert_eq!(kv("[client]", ALL), None);
     }
@@ -225,7 +258,14 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["password", "db_password", "sasl_password", "pass", "secret_key", "_authtoken"] {
+        for k in [
+            "password",
+            "db_password",
+            "sasl_password",
+            "pass",
+            "secret_key",
+            "_authtoken",
+        ] {
             assert!(secret_key_name(k), "{k}");
         }
         for k in ["password_file", "username", "host", "passive", "token_url"] {

@@ -1,0 +1,5 @@
+<?php
+$wgDBserver = "localhost";
+$wgDBname = "wiki";
+$wgDBuser = "wiki";
+$wgDBpassword = "LRaKsGj4oZGy*5";
