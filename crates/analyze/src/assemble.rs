@@ -580,6 +580,7 @@ mod tests {
             rule_id: "test".into(),
             title: "test".into(),
             severity: Severity::High,
+            confidence: bulwark_types::Confidence::High,
             line: 1,
             column: 1,
             redacted: "AKIA****".into(),

@@ -162,6 +162,16 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfidenceArg {
+    /// Everything, also entropy-only and checksum-failing matches.
+    Low,
+    /// Distinctive shapes and credential-named values (the default).
+    Medium,
+    /// Only what the format proves (checksums, private key blocks, long vendor prefixes).
+    High,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScannerArg {
     /// The package inventory (OS and language packages).
     Sbom,
@@ -337,6 +347,7 @@ setting_flags!(
         value("max_layer_ratio", "max-layer-ratio", "RATIO", value_parser!(u64)),
         value("max_memory", "max-memory", "SIZE", parse_size),
         value("secret_max_file_size", "secret-max-file-size", "SIZE", parse_size),
+        value("secret_min_confidence", "secret-min-confidence", "LEVEL", value_parser!(ConfidenceArg)),
         value("secret_config", "secret-config", "FILE", value_parser!(PathBuf)),
     ]
 );

@@ -79,6 +79,7 @@ fn secret(path: &str, fingerprint: &str) -> SecretFinding {
             rule_id: "aws-access-key-id".into(),
             title: "AWS".into(),
             severity: Severity::Critical,
+            confidence: bulwark_types::Confidence::High,
             line: 3,
             column: 1,
             redacted: "AKIA****".into(),

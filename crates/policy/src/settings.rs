@@ -32,6 +32,8 @@ pub const FORMATS: &[&str] = &[
     "html",
     "markdown",
 ];
+/// The confidence levels of a secret finding (`secret-min-confidence`).
+pub const CONFIDENCES: &[&str] = &["low", "medium", "high"];
 /// The scanners (`scanners`).
 pub const SCANNERS: &[&str] = &["sbom", "secret", "vuln", "misconfig"];
 
@@ -179,6 +181,7 @@ pub const SETTINGS: &[Setting] = &[
     flag("max_layer_ratio", Own("max-layer-ratio"), "BULWARK_MAX_LAYER_RATIO", Kind::Uint { max: u64::MAX }, Some("250"), "Largest expansion ratio (uncompressed/compressed) a layer may reach past its first GiB."),
     flag("max_memory", Own("max-memory"), "BULWARK_MAX_MEMORY", Kind::Size, Some("768M"), "Most bytes of file contents held in memory at once across all layers; a single file larger than this is skipped with an error (exit 3), others wait their turn."),
     flag("secret_max_file_size", Own("secret-max-file-size"), "BULWARK_SECRET_MAX_FILE_SIZE", Kind::Size, Some("10M"), "Files larger than this are not scanned for secrets (reported as a warning)."),
+    flag("secret_min_confidence", Own("secret-min-confidence"), "BULWARK_SECRET_MIN_CONFIDENCE", Kind::Choice(CONFIDENCES), Some("medium"), "Report only secrets found with at least this confidence: high (the format proves it, e.g. a vendor prefix with a valid checksum or a private key block), medium (a distinctive shape or a credential-naming key), low (entropy and context alone, or a token that fails its checksum)."),
     flag("secret_config", Own("secret-config"), "BULWARK_SECRET_CONFIG", Kind::Path, None, "YAML or JSON file with extra secret rules and an allowlist (`rules:`, `allow: {paths, regexes}`, `builtin: true|false`); see docs/secrets.md."),
     flag("quiet", Own("quiet"), "BULWARK_QUIET", Kind::Bool, None, "No progress bars, no summary and no diagnostics on standard error."),
     flag("no_vuln", Own("no-vuln"), "BULWARK_NO_VULN", Kind::Bool, None, "Only list the SBOM's packages; do not match them against advisories."),

@@ -349,6 +349,7 @@ pub fn render(report: &ScanReport) -> String {
                 &[
                     "Severity",
                     "Rule",
+                    "Confidence",
                     "Where",
                     "Redacted",
                     "Layer",
@@ -544,6 +545,7 @@ fn finding_row(v: &FindingView<'_>) -> Vec<String> {
             vec![
                 badge(v.severity),
                 esc(v.title),
+                esc(s.hit.confidence.as_str()),
                 format!("<code>{}</code>", esc(&v.location)),
                 format!("<code>{}</code>", esc(&s.hit.redacted)),
                 esc(&layer),

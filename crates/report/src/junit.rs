@@ -105,8 +105,8 @@ fn failed(view: &FindingView<'_>) -> Case {
         }
         FindingRef::Secret(s) => {
             let mut details = format!(
-                "rule: {}\nplace: {}\nvalue (redacted): {}\nfingerprint: {}\n",
-                s.hit.rule_id, view.location, s.hit.redacted, s.hit.fingerprint
+                "rule: {}\nconfidence: {}\nplace: {}\nvalue (redacted): {}\nfingerprint: {}\n",
+                s.hit.rule_id, s.hit.confidence, view.location, s.hit.redacted, s.hit.fingerprint
             );
             if let Some(l) = &s.layer {
                 let _ = writeln!(details, "layer: {}", l.index);

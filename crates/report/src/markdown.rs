@@ -247,6 +247,7 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
             vec![
                 sev(s.hit.severity),
                 cell(&s.hit.rule_id),
+                s.hit.confidence.to_string(),
                 cell(&secret_place(s)),
                 format!("`{}`", s.hit.redacted.replace('`', "'")),
                 s.layer
@@ -259,7 +260,14 @@ fn render_capped(report: &ScanReport, cap: usize) -> String {
     details(
         &mut out,
         "Secrets",
-        &["Severity", "Rule", "Where", "Redacted", "Layer"],
+        &[
+            "Severity",
+            "Rule",
+            "Confidence",
+            "Where",
+            "Redacted",
+            "Layer",
+        ],
         &rows,
         cap,
     );

@@ -175,6 +175,7 @@ mod tests {
                 rule_id: "aws-access-key-id".into(),
                 title: "AWS access key id".into(),
                 severity: Severity::Critical,
+                confidence: bulwark_types::Confidence::High,
                 line: 3,
                 column: 7,
                 redacted: "AKIA****".into(),
@@ -327,7 +328,7 @@ mod tests {
         let mut found = BTreeSet::new();
         keys(&serde_json::from_str(&first).unwrap(), &mut found);
         let expected = "advisory_ecosystem advisory_name analyzer arch base_score category \
-            check_id column compliance config_digest control count created created_by cve \
+            check_id column compliance confidence config_digest control count created created_by cve \
             cvss date date_added dependencies dev diagnostics diff_id digest due_date ecosystem \
             end_line entries epss evidence expires family files fingerprint fixed_versions found_in framework \
             from_cache gate gates id ids ignore_rules image index inferred installed_version \

@@ -231,6 +231,7 @@ impl Redact for SecretFinding {
                     rule_id,
                     title,
                     severity: _,
+                    confidence: _,
                     line: _,
                     column: _,
                     redacted,

@@ -480,6 +480,7 @@ pub fn render(report: &ScanReport) -> Value {
                 let mut properties = json!({
                     "kind": "secret",
                     "severity": s.hit.severity.as_str(),
+                    "confidence": s.hit.confidence.as_str(),
                     "fingerprint": s.hit.fingerprint,
                     "redacted": s.hit.redacted,
                 });

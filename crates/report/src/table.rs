@@ -160,9 +160,10 @@ pub fn render_with(report: &ScanReport, color: bool) -> String {
                     }
                     let _ = writeln!(
                         out,
-                        "  {} {:<28} {}  {}  [{}] {}",
+                        "  {} {:<28} {:<6} {}  {}  [{}] {}",
                         sev(v.severity, 8, color),
                         v.id,
+                        s.hit.confidence,
                         v.location,
                         s.hit.redacted,
                         layer,

@@ -123,6 +123,10 @@ impl ImageScan {
                     max_file_bytes: s
                         .uint("secret_max_file_size")
                         .unwrap_or(defaults.secrets.max_file_bytes),
+                    min_confidence: s
+                        .text("secret_min_confidence")
+                        .and_then(bulwark_types::Confidence::from_name)
+                        .unwrap_or(defaults.secrets.min_confidence),
                 },
                 advisories: Some(advisories(s, host.cache_dir.as_deref())?),
                 policy,

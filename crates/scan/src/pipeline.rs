@@ -107,8 +107,8 @@ fn scan(
     };
     // Options that change what analyzers report are part of every layer's cache key.
     let options_key = format!(
-        "secret-max={};secret-config={rules_key}",
-        secrets.max_file_bytes
+        "secret-max={};secret-config={rules_key};secret-min-confidence={}",
+        secrets.max_file_bytes, secrets.min_confidence
     );
     let reference = match require_signature {
         Some(key) => {
@@ -228,7 +228,12 @@ fn secret_scanner(settings: &SecretSettings) -> Result<(bulwark_secrets::Scanner
             (scanner, content_key(text.as_bytes()))
         }
     };
-    Ok((scanner.with_max_file_bytes(settings.max_file_bytes), key))
+    Ok((
+        scanner
+            .with_max_file_bytes(settings.max_file_bytes)
+            .with_min_confidence(settings.min_confidence),
+        key,
+    ))
 }
 
 /// A short stable key for file content (FNV-1a; this only separates cache entries).

@@ -41,6 +41,8 @@ pub struct SecretSettings {
     pub rules: Option<PathBuf>,
     /// Files larger than this are not scanned for secrets (a warning says so).
     pub max_file_bytes: u64,
+    /// Secrets found with less confidence than this are not reported.
+    pub min_confidence: bulwark_types::Confidence,
 }
 
 impl Default for SecretSettings {
@@ -48,6 +50,7 @@ impl Default for SecretSettings {
         SecretSettings {
             rules: None,
             max_file_bytes: 10 << 20,
+            min_confidence: bulwark_secrets::DEFAULT_MIN_CONFIDENCE,
         }
     }
 }

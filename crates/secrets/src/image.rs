@@ -9,7 +9,7 @@ use crate::{fingerprint, redact, Scanner, SecretMatch, SecretValue, Severity};
 
 /// Bumped whenever the rules or the scanner change what they report, so cached layers are
 /// scanned again.
-const ANALYZER_VERSION: u32 = 1;
+const ANALYZER_VERSION: u32 = 2;
 
 /// File name endings that are never text worth scanning; skipping them in `wants` saves
 /// reading their bytes at all (content sniffing catches the rest).
@@ -44,6 +44,7 @@ fn to_hit(m: SecretMatch) -> SecretHit {
         rule_id: m.rule_id,
         title: m.title,
         severity: to_types_severity(m.severity),
+        confidence: m.confidence,
         line: m.line,
         column: m.column,
         redacted: m.redacted,
@@ -173,6 +174,8 @@ impl TextScan<'_> {
                     rule_id: rule_id.to_string(),
                     title: title.to_string(),
                     severity: bulwark_types::Severity::High,
+                    // A value under a credential-naming key, with placeholders filtered out.
+                    confidence: crate::Confidence::Medium,
                     line,
                     column,
                     redacted: redact(value),

@@ -33,6 +33,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use bulwark_types::Confidence;
 pub use formats::{format_rules, FormatRule};
 pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
 
@@ -42,6 +43,9 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_FINDINGS_PER_FILE: usize = 1000;
 /// Candidate secrets shorter than this many bytes are never reported.
 pub const MIN_SECRET_LEN: usize = 6;
+/// Findings below this confidence are not reported unless the caller asks for them
+/// ([`Scanner::with_min_confidence`], `--secret-min-confidence`).
+pub const DEFAULT_MIN_CONFIDENCE: Confidence = Confidence::Medium;
 /// How many leading bytes are sniffed for NUL bytes by [`is_binary`].
 pub const SNIFF_BYTES: usize = 8192;
 
@@ -125,6 +129,10 @@ pub struct RuleSpec {
     #[serde(default)]
     pub description: String,
     pub severity: Severity,
+    /// How sure a match of this rule is to be a real credential; structural checks of the
+    /// secret (a checksum, a placeholder shape) can lower it per match.
+    #[serde(default)]
+    pub confidence: Confidence,
     /// Lowercase literals; the rule's regex only runs on input that contains
     /// at least one of them (matched case-insensitively). Must not be empty.
     pub keywords: Vec<String>,
@@ -153,6 +161,7 @@ pub struct Rule {
     pub title: String,
     pub description: String,
     pub severity: Severity,
+    pub confidence: Confidence,
     pub keywords: Vec<String>,
     pub regex: Regex,
     pub secret_group: usize,
@@ -224,6 +233,7 @@ impl Rule {
             title: spec.title,
             description: spec.description,
             severity: spec.severity,
+            confidence: spec.confidence,
             keywords: spec.keywords,
             regex,
             secret_group: spec.secret_group,
@@ -254,6 +264,7 @@ pub struct SecretMatch {
     pub rule_id: String,
     pub title: String,
     pub severity: Severity,
+    pub confidence: Confidence,
     /// 1-based line of the first byte of the secret.
     pub line: usize,
     /// 1-based byte column of the first byte of the secret in that line.
@@ -274,6 +285,7 @@ pub struct Scanner {
     allow_paths: GlobSet,
     allow_regexes: Vec<Regex>,
     max_file_bytes: u64,
+    min_confidence: Confidence,
 }
 
 /// Is this content binary? NUL bytes in the first [`SNIFF_BYTES`], or the
@@ -351,7 +363,8 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
 struct Candidate {
     rule: usize,
     /// Set when a format parser found this secret; `rule` is then unused.
-    format: Option<(&'static FormatRule, formats::Confidence)>,
+    format: Option<&'static FormatRule>,
+    confidence: Confidence,
     start: usize,
     end: usize,
     secret: String,
@@ -426,6 +439,7 @@ impl Scanner {
             allow_paths,
             allow_regexes,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
         })
     }
 
@@ -438,6 +452,17 @@ impl Scanner {
     pub fn with_max_file_bytes(mut self, max: u64) -> Scanner {
         self.max_file_bytes = max;
         self
+    }
+
+    /// Reports only findings at or above this confidence (redaction still covers all).
+    pub fn with_min_confidence(mut self, min: Confidence) -> Scanner {
+        self.min_confidence = min;
+        self
+    }
+
+    /// The lowest confidence reported.
+    pub fn min_confidence(&self) -> Confidence {
+        self.min_confidence
     }
 
     /// The compiled rules, in table order.
@@ -469,14 +494,15 @@ impl Scanner {
         let format = formats::detect(path);
         if is_binary(content) {
             return match format {
-                Some(f) if formats::presence_only(f) => {
-                    self.matches(content, self.with_formats(content, Vec::new(), f, path))
-                }
+                Some(f) if formats::presence_only(f) => self.matches(
+                    content,
+                    self.reported(self.with_formats(content, Vec::new(), f, path)),
+                ),
                 _ => Vec::new(),
             };
         }
         let cands = self.candidates(content);
-        let cands = self.with_formats(content, cands, format, path);
+        let cands = self.reported(self.with_formats(content, cands, format, path));
         if cands.is_empty() {
             return Vec::new();
         }
@@ -503,12 +529,18 @@ impl Scanner {
                     .iter()
                     .any(|f| formats::overlaps(&f.range, &(c.start..c.end)))
         });
-        let specific: Vec<(usize, usize)> = cands.iter().map(|c| (c.start, c.end)).collect();
+        let specific = cands.len();
         for f in found {
-            if specific
-                .iter()
-                .any(|&(s, e)| formats::overlaps(&f.range, &(s..e)))
+            // The specific rule keeps its name; the file format vouches for the credential.
+            let mut seen = false;
+            for c in cands[..specific]
+                .iter_mut()
+                .filter(|c| formats::overlaps(&f.range, &(c.start..c.end)))
             {
+                c.confidence = c.confidence.max(f.confidence);
+                seen = true;
+            }
+            if seen {
                 continue;
             }
             let raw = &content[f.range.clone()];
@@ -517,7 +549,8 @@ impl Scanner {
             }
             cands.push(Candidate {
                 rule: 0,
-                format: Some((f.rule, f.confidence)),
+                format: Some(f.rule),
+                confidence: f.confidence,
                 start: f.range.start,
                 end: f.range.end,
                 secret: String::from_utf8_lossy(raw).into_owned(),
@@ -544,7 +577,7 @@ impl Scanner {
         let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
         let bytes = text.as_bytes();
         let content = &bytes[..bytes.len().min(cap)];
-        let cands = self.candidates(content);
+        let cands = self.reported(self.candidates(content));
         let values: Vec<SecretValue> = cands
             .iter()
             .map(|c| SecretValue::new(c.secret.clone()))
@@ -603,11 +636,19 @@ impl Scanner {
     }
 
     fn scan_bytes(&self, content: &[u8]) -> Vec<SecretMatch> {
-        let cands = self.candidates(content);
+        let cands = self.reported(self.candidates(content));
         if cands.is_empty() {
             return Vec::new();
         }
         self.matches(content, cands)
+    }
+
+    /// The candidates at or above the minimum confidence. Applied after the overlap rule of
+    /// [`Scanner::candidates`], so a specific rule's low-confidence match still hides a generic
+    /// rule's match of the same bytes instead of letting it through.
+    fn reported(&self, mut cands: Vec<Candidate>) -> Vec<Candidate> {
+        cands.retain(|c| c.confidence >= self.min_confidence);
+        cands
     }
 
     /// The secrets in `content`, ordered by offset, generic ones dropped where a specific
@@ -674,7 +715,7 @@ impl Scanner {
             }
             pos = c.start;
             let (rule_id, title, severity) = match c.format {
-                Some((f, _)) => (f.id.to_string(), f.title.to_string(), f.severity),
+                Some(f) => (f.id.to_string(), f.title.to_string(), f.severity),
                 None => {
                     let rule = &self.rules[c.rule];
                     (rule.id.clone(), rule.title.clone(), rule.severity)
@@ -685,6 +726,7 @@ impl Scanner {
                 rule_id,
                 title,
                 severity,
+                confidence: c.confidence,
                 line,
                 column: c.start - line_start + 1,
                 redacted: redact(&c.secret),
@@ -744,6 +786,7 @@ impl Scanner {
         Some(Candidate {
             rule: ri,
             format: None,
+            confidence: rule.confidence,
             start,
             end,
             secret: String::from_utf8_lossy(raw).into_owned(),

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bulwark_secrets::{
-    builtin_rules, fingerprint, redact, shannon_entropy, Allowlist, RuleSpec, Scanner,
+    builtin_rules, fingerprint, redact, shannon_entropy, Allowlist, Confidence, RuleSpec, Scanner,
     SecretsError, Severity,
 };
 use common::Gen;
@@ -231,4 +231,33 @@ fn hostile_inputs_finish_in_bounded_time() {
         f.last().unwrap().line,
         bulwark_secrets::MAX_FINDINGS_PER_FILE
     );
+}
+
+#[test]
+fn findings_below_the_minimum_confidence_are_not_reported() {
+    let json = r#"{
+        "id": "acme-token", "title": "ACME token", "severity": "high",
+        "confidence": "low", "keywords": ["acme_"], "pattern": "\\b(acme_[a-z0-9]{16})\\b"
+    }"#;
+    let spec: RuleSpec = serde_json::from_str(json).unwrap();
+    assert_eq!(spec.confidence, Confidence::Low);
+    let text = b"key: acme_q8w7e6r5t4y3u2i1\n";
+    let s = Scanner::new(vec![spec.clone()], Allowlist::default()).unwrap();
+    assert_eq!(s.min_confidence(), Confidence::Medium);
+    assert!(s.scan("x", text).is_empty(), "low is below the default");
+    // Redaction still covers what is not reported.
+    assert_eq!(s.redact_text("key: acme_q8w7e6r5t4y3u2i1"), "key: acme****");
+    let s = s.with_min_confidence(Confidence::Low);
+    let f = s.scan("x", text);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].confidence, Confidence::Low);
+
+    // A rule written without a confidence is medium.
+    let json = r#"{"id": "acme-token", "title": "ACME token", "severity": "high",
+        "keywords": ["acme_"], "pattern": "\\b(acme_[a-z0-9]{16})\\b"}"#;
+    let spec: RuleSpec = serde_json::from_str(json).unwrap();
+    assert_eq!(spec.confidence, Confidence::Medium);
+    assert_eq!(serde_json::to_value(Confidence::High).unwrap(), "high");
+    assert_eq!(format!("[{:<6}]", Confidence::Low), "[low   ]");
+    assert_eq!(Confidence::from_name("HIGH"), Some(Confidence::High));
 }

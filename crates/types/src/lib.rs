@@ -24,7 +24,7 @@ pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguratio
 pub use os::{OsFamily, OsRelease};
 pub use package::{Evidence, LayerRef, Package, PackageSource};
 pub use purl::Purl;
-pub use secret::{SecretFinding, SecretHit, SecretLocation};
+pub use secret::{Confidence, SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;
 pub use text::BorrowedText;
 pub use vulnerability::{

@@ -1,6 +1,48 @@
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{LayerRef, Severity};
+
+/// How sure the scanner is that a match is a live credential rather than a look-alike: `high`
+/// when the format proves it (a vendor prefix with a valid checksum, a private key block),
+/// `medium` for a distinctive shape without a check, `low` for context and entropy alone.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    /// Also what a report written before confidence existed is read as.
+    #[default]
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub const ALL: [Confidence; 3] = [Confidence::Low, Confidence::Medium, Confidence::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// Parses `low`, `medium` or `high` (any case).
+    pub fn from_name(name: &str) -> Option<Confidence> {
+        Confidence::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
 
 /// A secret found in one file or text, as the scanner reports it. It never holds the secret:
 /// only a short redacted prefix and a stable fingerprint that ignore rules can name.
@@ -9,6 +51,8 @@ pub struct SecretHit {
     pub rule_id: String,
     pub title: String,
     pub severity: Severity,
+    #[serde(default)]
+    pub confidence: Confidence,
     /// 1-based.
     pub line: usize,
     /// 1-based, in bytes.

@@ -235,6 +235,7 @@ pub fn sample_report() -> ScanReport {
         rule_id: rule.into(),
         title: title.into(),
         severity: sev,
+        confidence: bulwark_types::Confidence::High,
         line,
         column: col,
         redacted: "AKIA****************".into(),

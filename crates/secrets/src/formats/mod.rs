@@ -18,15 +18,7 @@ mod text;
 
 use std::ops::Range;
 
-use crate::Severity;
-
-/// TEMPORARY until the secrets-rules branch's `Confidence` is merged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Confidence {
-    Low,
-    Medium,
-    High,
-}
+use crate::{Confidence, Severity};
 
 /// A rule of the format parsers: what `bulwark secrets rules` lists for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

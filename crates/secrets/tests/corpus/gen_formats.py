@@ -270,6 +270,8 @@ neg("gradle", "a/gradle.properties", "org.gradle.jvmargs=-Xmx2g\norg.gradle.para
 pos("maven", "a/.m2/settings.xml",
     f'<settings xmlns="http://maven.apache.org/SETTINGS/1.0.0">\n  <servers>\n    <server>\n      <id>releases</id>\n      <username>deployer</username>\n      <password>{pw()}</password>\n    </server>\n  </servers>\n</settings>\n')
 pos("maven", "b/settings.xml",
+    f'<settings>\n  <servers>\n    <server>\n      <id>snapshots</id>\n      <username>ci</username>\n      <password>{pw()}</password>\n    </server>\n  </servers>\n</settings>\n')
+pos("maven", "c/settings.xml",
     f'<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <username>ci</username>\n      <password>{{{base64.b64encode(R.randbytes(30)).decode()}}}</password>\n    </server>\n  </servers>\n</settings>\n')
 neg("maven", "a/.m2/settings.xml",
     '<settings>\n  <servers>\n    <server>\n      <id>releases</id>\n      <username>${env.MAVEN_USER}</username>\n      <password>${env.MAVEN_PASSWORD}</password>\n    </server>\n  </servers>\n</settings>\n')
