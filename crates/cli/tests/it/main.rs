@@ -19,6 +19,7 @@ mod report_formats;
 mod round_trip;
 mod sbom_formats;
 mod sbom_input;
+mod secret_files;
 mod secrets;
 mod self_scan;
 mod server;
