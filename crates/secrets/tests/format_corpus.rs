@@ -41,6 +41,10 @@ const FAMILIES: &[&str] = &[
     "maven",
     "spring",
     "hashes",
+    "jenkins",
+    "firefox",
+    "cli-tokens",
+    "winscp",
 ];
 
 /// Positives whose format says "maybe": reported with medium confidence only.

@@ -205,7 +205,8 @@ pub fn yaml_passwords(content: &[u8], rule: &'static FormatRule) -> Vec<Found> {
             continue;
         };
         let key = fold_key(content, &key);
-        let key = key.trim_start_matches("- ");
+        // `- user: x` list items fold to `-_user`.
+        let key = key.trim_start_matches(['-', '_']);
         if secret_key_name(key) && yaml_scalar(content, &value) {
             push(&mut out, content, rule, value, Confidence::High);
         }

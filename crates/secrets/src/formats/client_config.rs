@@ -77,6 +77,29 @@ pub const MAVEN: FormatRule = FormatRule {
     severity: Severity::High,
 };
 
+pub const JENKINS: FormatRule = FormatRule {
+    id: "jenkins-credentials-secret",
+    title: "Secret in a Jenkins credentials.xml",
+    description: "`<password>`, `<secret>`, `<privateKey>` and `<passphrase>` of stored \
+                  credentials: `{AQAAABAAAAA…}` values decrypt with the controller's \
+                  `secrets/master.key`.",
+    severity: Severity::High,
+};
+pub const BROWSER: FormatRule = FormatRule {
+    id: "browser-saved-password",
+    title: "Saved browser password (Firefox logins.json)",
+    description: "`encryptedPassword` of Firefox's password store, readable with `key4.db` \
+                  from the same profile unless a primary password is set.",
+    severity: Severity::High,
+};
+pub const CLI_TOKEN: FormatRule = FormatRule {
+    id: "cli-oauth-token",
+    title: "Token in a command-line client configuration",
+    description: "`oauth_token` of gh `hosts.yml` and hub, `api_key` of `.tugboat`, \
+                  `access-token` of doctl, gcloud application default credentials.",
+    severity: Severity::High,
+};
+
 pub const RULES: &[&FormatRule] = &[
     &IRC,
     &MAIL,
@@ -87,6 +110,9 @@ pub const RULES: &[&FormatRule] = &[
     &REGISTRY,
     &CLOUD_CLI,
     &MAVEN,
+    &JENKINS,
+    &BROWSER,
+    &CLI_TOKEN,
 ];
 
 fn push(out: &mut Vec<Found>, content: &[u8], rule: &'static FormatRule, range: Range<usize>) {
@@ -132,6 +158,7 @@ pub fn settings(format: Format, content: &[u8]) -> Vec<Found> {
             secret_key_name(k) && !k.ends_with("_id")
         }),
         Format::MyCnf => (&DATABASE_CLIENT, INI, |k| k == "password" || k == "pass"),
+        Format::WinScp => (&FTP, INI, |k| k == "password" || k == "passphrase"),
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
@@ -267,6 +294,46 @@ pub fn json(format: Format, content: &[u8]) -> Vec<Found> {
             continue;
         };
         if wanted(&fold_key(content, &(k.start()..k.end()))) {
+            push(&mut out, content, rule, v.start()..v.end());
+        }
+    }
+    out
+}
+
+/// MySQL's `.mylogin.cnf` (written by `mysql_config_editor`): the AES key that
+/// obfuscates it is in its first bytes, so it is as good as plain text.
+pub fn mylogin(content: &[u8]) -> Vec<Found> {
+    if content.len() < 24 {
+        return Vec::new();
+    }
+    vec![Found::new(
+        &DATABASE_CLIENT,
+        0..content.len(),
+        Confidence::High,
+    )]
+}
+
+/// Jenkins `credentials.xml`, Firefox `logins.json`, gcloud application default
+/// credentials.
+pub fn json_or_xml(format: Format, content: &[u8]) -> Vec<Found> {
+    static RE: OnceLock<[Regex; 2]> = OnceLock::new();
+    let [jenkins, member] = RE.get_or_init(|| {
+        [
+            regex(
+                r#"<(password|secret|passphrase|privateKey|secretBytes|apiToken|token)>([^<]+)</(?:password|secret|passphrase|privateKey|secretBytes|apiToken|token)>"#,
+            ),
+            regex(r#""(encryptedPassword|refresh_token|client_secret)"[ \t\r\n]*:[ \t\r\n]*"([^"\\\n]+)""#),
+        ]
+    });
+    let (re, rule) = match format {
+        Format::JenkinsCredentials => (jenkins, &JENKINS),
+        Format::FirefoxLogins => (member, &BROWSER),
+        Format::GcloudAdc => (member, &CLI_TOKEN),
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for caps in re.captures_iter(content) {
+        if let Some(v) = caps.get(2) {
             push(&mut out, content, rule, v.start()..v.end());
         }
     }

@@ -71,6 +71,17 @@ pub(crate) enum Format {
     DbeaverDataSources,
     /// DBeaver's `credentials-config.json`: encrypted with a key every DBeaver ships.
     DbeaverCredentials,
+    /// MySQL's `.mylogin.cnf`: obfuscated with a key stored in the file itself.
+    MyLoginCnf,
+    /// Jenkins `credentials.xml`: `{AQAAABAAAAA…}` secrets and private keys.
+    JenkinsCredentials,
+    /// Firefox `logins.json`: decryptable with `key4.db` when no primary password is set.
+    FirefoxLogins,
+    WinScp,
+    /// `oauth_token:`/`api_key:`/`access-token:` YAML of gh, hub, tugboat and doctl.
+    GhHosts,
+    /// gcloud application default credentials: an OAuth refresh token and client secret.
+    GcloudAdc,
     Robomongo,
     Ventrilo,
     DockerConfig,
@@ -116,7 +127,11 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
         ".git-credentials" | "git-credentials" => Some(Format::GitCredentials),
         ".netrc" | "_netrc" | "netrc" => Some(Format::Netrc),
         ".pgpass" | "pgpass.conf" => Some(Format::Pgpass),
-        "shadow" | "gshadow" | "shadow-" | "gshadow-" if parent == "etc" => Some(Format::Shadow),
+        // Only a structurally real hash in field 2 counts, so backups and copies outside
+        // /etc are safe to parse as well.
+        "shadow" | "gshadow" | "shadow-" | "gshadow-" | "shadow.bak" | "master.passwd" => {
+            Some(Format::Shadow)
+        }
         "passwd" | "passwd-" if parent == "etc" => Some(Format::Passwd),
         ".htpasswd" | "htpasswd" | "ftpd.passwd" | "proftpdpasswd" | "ftpasswd" | "passwd.ftp"
         | ".ftppasswd" | "pureftpd.passwd" => Some(Format::Htpasswd),
@@ -134,6 +149,15 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
         }
         "data-sources.xml" | "data-sources.json" => Some(Format::DbeaverDataSources),
         "credentials-config.json" => Some(Format::DbeaverCredentials),
+        ".mylogin.cnf" => Some(Format::MyLoginCnf),
+        "credentials.xml" => Some(Format::JenkinsCredentials),
+        "logins.json" => Some(Format::FirefoxLogins),
+        "WinSCP.ini" | "winscp.ini" => Some(Format::WinScp),
+        "hub" if parent == ".config" => Some(Format::GhHosts),
+        "hosts.yml" if parent == "gh" => Some(Format::GhHosts),
+        ".tugboat" => Some(Format::GhHosts),
+        "config.yaml" if parent == "doctl" => Some(Format::GhHosts),
+        "application_default_credentials.json" | "adc.json" => Some(Format::GcloudAdc),
         "robomongo.json" | "robo3t.json" | "3t.json" => Some(Format::Robomongo),
         "ventrilo_srv.ini" => Some(Format::Ventrilo),
         "config.json" if parent == ".docker" => Some(Format::DockerConfig),
@@ -143,7 +167,7 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
         ".s3cfg" | "s3cfg" => Some(Format::S3cfg),
         ".boto" | "boto.cfg" => Some(Format::Boto),
         "credentials" if parent == ".aws" => Some(Format::AwsCredentials),
-        ".my.cnf" | "my.cnf" | ".mylogin.cnf" | "debian.cnf" => Some(Format::MyCnf),
+        ".my.cnf" | "my.cnf" | "debian.cnf" => Some(Format::MyCnf),
         "master.key" | "production.key" | "development.key" | "staging.key" | "test.key"
             if parent == "config" || parent == "credentials" =>
         {
@@ -197,7 +221,7 @@ pub(crate) fn detect(path: &str) -> Option<Format> {
 
 /// Formats whose files are binary (encrypted) and are findings by their mere presence.
 pub(crate) fn presence_only(format: Format) -> bool {
-    matches!(format, Format::DbeaverCredentials)
+    matches!(format, Format::DbeaverCredentials | Format::MyLoginCnf)
 }
 
 /// Runs the parser of `format` over `content`.
@@ -217,6 +241,12 @@ pub(crate) fn scan(format: Format, content: &[u8]) -> Vec<Found> {
         }
         SftpJson | Robomongo | DockerConfig => client_config::json(format, content),
         DbeaverCredentials => client_config::dbeaver_credentials(content),
+        MyLoginCnf => client_config::mylogin(content),
+        JenkinsCredentials | FirefoxLogins | GcloudAdc => {
+            client_config::json_or_xml(format, content)
+        }
+        WinScp => client_config::settings(format, content),
+        GhHosts => app_config::yaml_passwords(content, &client_config::CLI_TOKEN),
         DjangoSettings => app_config::django(content),
         RailsMasterKey => app_config::rails_master_key(content),
         RailsSecretsYml => app_config::rails_secrets(content),
@@ -276,7 +306,8 @@ mod tests {
     fn detect_by_name_and_parent() {
         assert_eq!(detect("etc/shadow"), Some(Format::Shadow));
         assert_eq!(detect("/etc/gshadow-"), Some(Format::Shadow));
-        assert_eq!(detect("home/a/shadow"), None);
+        assert_eq!(detect("home/a/shadow"), Some(Format::Shadow));
+        assert_eq!(detect("home/a/passwd"), None);
         assert_eq!(
             detect("root/.git-credentials"),
             Some(Format::GitCredentials)

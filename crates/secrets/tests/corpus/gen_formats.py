@@ -198,6 +198,39 @@ pos("mycnf", "a/.my.cnf", f"[client]\nuser=backup\npassword={pw()}\nhost=db.inte
 pos("mycnf", "b/.my.cnf", f'[mysqldump]\nuser = root\npassword = "{pw()}"\n')
 neg("mycnf", "a/.my.cnf", "[client]\nuser=root\npassword=\n")
 
+# --- more client credential stores --------------------------------------------------
+pos("jenkins", "a/var/jenkins_home/credentials.xml",
+    "<?xml version='1.1' encoding='UTF-8'?>\n<com.cloudbees.plugins.credentials.SystemCredentialsProvider plugin=\"credentials@1337\">\n  <domainCredentialsMap class=\"hudson.util.CopyOnWriteMap$Hash\">\n    <entry>\n      <java.util.concurrent.CopyOnWriteArrayList>\n        <com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>\n          <scope>GLOBAL</scope>\n          <id>deploy</id>\n          <username>deploy</username>\n"
+    f"          <password>{{{base64.b64encode(R.randbytes(48)).decode()}}}</password>\n        </com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>\n      </java.util.concurrent.CopyOnWriteArrayList>\n    </entry>\n  </domainCredentialsMap>\n</com.cloudbees.plugins.credentials.SystemCredentialsProvider>\n")
+pos("jenkins", "b/credentials.xml",
+    f"<list>\n  <org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl>\n    <id>slack</id>\n    <secret>{{{base64.b64encode(R.randbytes(40)).decode()}}}</secret>\n  </org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl>\n</list>\n")
+neg("jenkins", "a/credentials.xml",
+    "<?xml version='1.1' encoding='UTF-8'?>\n<com.cloudbees.plugins.credentials.SystemCredentialsProvider>\n  <domainCredentialsMap class=\"hudson.util.CopyOnWriteMap$Hash\"/>\n</com.cloudbees.plugins.credentials.SystemCredentialsProvider>\n")
+
+def ff_login(i):
+    return (f'{{"id":{i},"hostname":"https://intranet{i}.example.com","httpRealm":null,"formSubmitURL":"https://intranet{i}.example.com",'
+            f'"usernameField":"user","passwordField":"pass","encryptedUsername":"{base64.b64encode(R.randbytes(60)).decode()}",'
+            f'"encryptedPassword":"{base64.b64encode(R.randbytes(60)).decode()}","guid":"{{{s(HEX, 8)}-{s(HEX, 4)}-{s(HEX, 4)}-{s(HEX, 4)}-{s(HEX, 12)}}}","encType":1}}')
+pos("firefox", "a/.mozilla/firefox/abcd1234.default-release/logins.json",
+    f'{{"nextId":3,"logins":[{ff_login(1)},{ff_login(2)}],"potentiallyVulnerablePasswords":[],"version":3}}')
+pos("firefox", "b/logins.json", f'{{"nextId":2,"logins":[{ff_login(1)}],"version":3}}')
+neg("firefox", "a/logins.json", '{"nextId":1,"logins":[],"potentiallyVulnerablePasswords":[],"dismissedBreachAlertsByLoginGUID":{},"version":3}')
+
+pos("cli-tokens", "a/.config/gh/hosts.yml",
+    f"github.com:\n    users:\n        octo:\n            oauth_token: gho_{s(AN, 36)}\n    git_protocol: https\n    user: octo\n    oauth_token: {s(AN, 40)}\n")
+pos("cli-tokens", "b/.config/hub", f"github.com:\n- user: octo\n  oauth_token: {s(HEX, 40)}\n  protocol: https\n")
+pos("cli-tokens", "c/.tugboat", f"---\nauthentication:\n  api_key: {s(HEX, 64)}\nssh:\n  ssh_user: root\n")
+pos("cli-tokens", "d/.config/gcloud/application_default_credentials.json",
+    f'{{\n  "client_id": "{s(string.digits, 12)}-{s(string.ascii_lowercase + string.digits, 32)}.apps.googleusercontent.com",\n  "client_secret": "{s(AN, 24)}",\n  "refresh_token": "1//{s(AN + "-_", 100)}",\n  "type": "authorized_user"\n}}\n')
+neg("cli-tokens", "a/.config/gh/hosts.yml", "github.com:\n    git_protocol: ssh\n    user: octo\n")
+
+pos("winscp", "a/WinSCP.ini",
+    f"[Sessions\\deploy@example.com]\nHostName=example.com\nUserName=deploy\nPassword={s('0123456789ABCDEF', 48)}\n")
+pos("winscp", "b/WinSCP.ini", f"[Sessions\\ftp]\nHostName=ftp.example.org\nFSProtocol=5\nPassword={s('0123456789ABCDEF', 64)}\n")
+neg("winscp", "a/WinSCP.ini", "[Sessions\\ftp]\nHostName=ftp.example.org\nUserName=anonymous\n")
+
+pos("mycnf", "c/.mylogin.cnf", b"\x00\x00\x00\x00" + R.randbytes(20) + R.randbytes(64), binary=True)
+
 # --- class 2: framework and application configs --------------------------------------
 dj = s(string.ascii_lowercase + string.digits + "!@#%^&*(-_=+)", 50)
 pos("django", "a/mysite/settings.py",

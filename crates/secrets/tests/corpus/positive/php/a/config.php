@@ -3,7 +3,7 @@ return [
     'db' => [
         'host' => 'localhost',
         'username' => 'shop',
-        'password' => 'XnTTRxisamPu_4',
+        'password' => 'Pq2iJRIt9KcI&5',
         'dbname' => 'shop',
     ],
 ];

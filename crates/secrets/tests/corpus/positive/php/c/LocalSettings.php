@@ -2,4 +2,4 @@
 $wgDBserver = "localhost";
 $wgDBname = "wiki";
 $wgDBuser = "wiki";
-$wgDBpassword = "LRaKsGj4oZGy*5";
+$wgDBpassword = "yax78J8uU6Ow&1";

@@ -4,14 +4,14 @@ define( 'DB_USER', 'wp' );
 define( 'DB_PASSWORD', 'password_here' );
 define( 'DB_HOST', 'localhost' );
 
-define( 'AUTH_KEY', '`]caC m0/?v/EMI<L~`=V<V<uO Ur}por!Y?y4+r,Kaik67aB~vR?d[:l?@8,}U<' );
-define( 'SECURE_AUTH_KEY', 'z?)zX]]h09nuL|:>|5`=fYh`2[DUvU`?%E5W+K8DpaLgVNEESg34V;8L<KdLu>t:' );
-define( 'LOGGED_IN_KEY', 'w.mlpzW-H9MJv&cvCx+l<zqmz<;Xf(KP7l</`aWoULbSwh7x,nJDarNXlumaU~4|' );
-define( 'NONCE_KEY', '1-jjQ) lb%-N~1&w~Bof#t;+@FFdG+{=hzQ:~p(>8/kM!n9}T4<P%q>vT:oU &<5' );
-define( 'AUTH_SALT', 'u(d_{YWP4iel2YkmH|QxU@;.=d-p9/ftJoL 4*BFtcU@~A1s,,C0r<6ILg]7,/L+' );
-define( 'SECURE_AUTH_SALT', '3FGVSRvToyw9@}Qj6waF5FrB}22HO17owF/Q:rE*}5Aw6}~q T86w3wfH>(:K?8H' );
-define( 'LOGGED_IN_SALT', 'YJu/Je#/o?TzrQZe%6leHc/J*Zm#iN+dmR,4%:8.ut]:=X?Un^%dCk~:t:9Un7uB' );
-define( 'NONCE_SALT', 'uz(4)@Xmg#~voFWy]72uD@nx|zSQ;^f51r304)YS1%2k(#pk5Ie62zPgYttSmBi7' );
+define( 'AUTH_KEY', '*Uk/i6}=r#ry|6h4_6;^xY|l&-fy:mA}}x;9nV?ACGpD|=!|K!nQe>HD-?4D?C{l' );
+define( 'SECURE_AUTH_KEY', '!AmtbN1%BA^H##.#NyYWt^y@26S,Zdkxv}@qJ6gHWrjJs:gM]NJdWY,7>fN+9~Ho' );
+define( 'LOGGED_IN_KEY', 'b.+h+xf_B@O3#,v=VSOe+I>f(:zT<H2*t_u6[+LpJggg~N537_WeJ2YsR{q@D,Oy' );
+define( 'NONCE_KEY', '^[8l`tXD%|JUXUfg7T~,29CAD&UuR*L(U23J~Dq|alW`qhn~DW*.zw_7ihzSP{=W' );
+define( 'AUTH_SALT', 'pdy/}us!E`]44-b>L{FbhYzpmk-B TC.9l(Ajg3R#ppz9ZQeTId oLJom7I+pr58' );
+define( 'SECURE_AUTH_SALT', '|~kgAE<_ctfsTG+*Tw<}&Z@4^sh^7R?&pp6F4[#Z6)lDGm`VAM,Z8,>=xHJE3@:[' );
+define( 'LOGGED_IN_SALT', 'W48MvW2lvjGv&.1._(@jmFVq.YjFu9[XavgvKG|_Vby/BC7v2<%|f!7PBZy|a;0t' );
+define( 'NONCE_SALT', 'slX*]9 `!A>B,/Ln?zuT6)Y;|2?Gf[=&U}xzR7J#t(rtAw= 56oJ7j~~2+{Um9mi' );
 
 $table_prefix = 'wp_';
 require_once ABSPATH . 'wp-settings.php';
