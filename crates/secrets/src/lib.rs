@@ -547,13 +547,23 @@ impl Scanner {
             if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
                 continue;
             }
+            // An encrypted credential file is reported whole: its redacted preview and
+            // fingerprint come from the hex of its bytes, never from raw binary.
+            let printable = raw
+                .iter()
+                .all(|b| b.is_ascii_graphic() || *b == b' ' || *b >= 0x80);
+            let secret = if printable {
+                String::from_utf8_lossy(raw).into_owned()
+            } else {
+                hex::encode(raw)
+            };
             cands.push(Candidate {
                 rule: 0,
                 format: Some(f.rule),
                 confidence: f.confidence,
                 start: f.range.start,
                 end: f.range.end,
-                secret: String::from_utf8_lossy(raw).into_owned(),
+                secret,
             });
         }
         cands.sort_by_key(|c| (c.start, c.rule));
