@@ -282,6 +282,9 @@ pub struct Scanner {
     keywords: AhoCorasick,
     /// keyword pattern index -> rule indices having that keyword
     keyword_rules: Vec<Vec<usize>>,
+    /// Keywords from this index on are the hash recogniser's markers (`$6$`, `$2y$`, …):
+    /// the one keyword pass also says whether a file may hold a password hash.
+    first_hash_marker: usize,
     allow_paths: GlobSet,
     allow_regexes: Vec<Regex>,
     max_file_bytes: u64,
@@ -396,6 +399,11 @@ impl Scanner {
                 }
             }
         }
+        let first_hash_marker = kw_list.len();
+        for marker in formats::hashes::markers() {
+            kw_list.push(marker.to_ascii_lowercase());
+            keyword_rules.push(Vec::new());
+        }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -436,6 +444,7 @@ impl Scanner {
             rules: compiled,
             keywords,
             keyword_rules,
+            first_hash_marker,
             allow_paths,
             allow_regexes,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
@@ -496,13 +505,13 @@ impl Scanner {
             return match format {
                 Some(f) if formats::presence_only(f) => self.matches(
                     content,
-                    self.reported(self.with_formats(content, Vec::new(), f, path)),
+                    self.reported(self.with_formats(content, Vec::new(), f, path, false)),
                 ),
                 _ => Vec::new(),
             };
         }
-        let cands = self.candidates(content);
-        let cands = self.reported(self.with_formats(content, cands, format, path));
+        let (cands, hash_marker) = self.candidates_and_hash_marker(content);
+        let cands = self.reported(self.with_formats(content, cands, format, path, hash_marker));
         if cands.is_empty() {
             return Vec::new();
         }
@@ -518,8 +527,9 @@ impl Scanner {
         mut cands: Vec<Candidate>,
         format: impl Into<Option<formats::Format>>,
         path: &str,
+        hash_marker: bool,
     ) -> Vec<Candidate> {
-        let found = formats::findings(path, format.into(), content);
+        let found = formats::findings(path, format.into(), content, hash_marker);
         if found.is_empty() {
             return cands;
         }
@@ -603,7 +613,8 @@ impl Scanner {
         self.rules.iter().any(|r| r.id == rule_id && r.generic)
     }
 
-    fn active_rules(&self, content: &[u8]) -> Vec<bool> {
+    /// Which rules have a keyword in `content`, and whether a hash marker occurs.
+    fn active_rules(&self, content: &[u8]) -> (Vec<bool>, bool) {
         let mut active = vec![false; self.rules.len()];
         let mut seen_kw = vec![false; self.keyword_rules.len()];
         let mut remaining = self.keyword_rules.len();
@@ -620,7 +631,8 @@ impl Scanner {
                 }
             }
         }
-        active
+        let hash_marker = seen_kw[self.first_hash_marker..].contains(&true);
+        (active, hash_marker)
     }
 
     /// `text` with every secret the rules find replaced by its redacted form, for showing
@@ -664,10 +676,15 @@ impl Scanner {
     /// The secrets in `content`, ordered by offset, generic ones dropped where a specific
     /// rule matched the same bytes.
     fn candidates(&self, content: &[u8]) -> Vec<Candidate> {
+        self.candidates_and_hash_marker(content).0
+    }
+
+    /// [`Scanner::candidates`], and whether a password-hash marker occurs in `content`.
+    fn candidates_and_hash_marker(&self, content: &[u8]) -> (Vec<Candidate>, bool) {
         if content.is_empty() {
-            return Vec::new();
+            return (Vec::new(), false);
         }
-        let active = self.active_rules(content);
+        let (active, hash_marker) = self.active_rules(content);
         let mut cands: Vec<Candidate> = Vec::new();
         'rules: for (ri, rule) in self.rules.iter().enumerate() {
             if !active[ri] {
@@ -696,7 +713,7 @@ impl Scanner {
             }
         }
         if cands.is_empty() {
-            return cands;
+            return (cands, hash_marker);
         }
         // Drop generic findings that overlap a specific one.
         let specific: Vec<(usize, usize)> = cands
@@ -709,7 +726,7 @@ impl Scanner {
         });
         cands.sort_by_key(|c| (c.start, c.rule));
         cands.truncate(MAX_FINDINGS_PER_FILE);
-        cands
+        (cands, hash_marker)
     }
 
     fn matches(&self, content: &[u8], cands: Vec<Candidate>) -> Vec<SecretMatch> {

@@ -138,6 +138,11 @@ const MARKERS: &[(&str, Scheme, &str)] = &[
     (":::", Scheme::Pwdump, ""),
 ];
 
+/// The literals that start a hash this module recognises, for the scanner's keyword pass.
+pub fn markers() -> impl Iterator<Item = &'static str> {
+    MARKERS.iter().map(|m| m.0)
+}
+
 /// How far past a marker a hash may extend (Kerberos hashes are a few KiB of hex).
 const MAX_HASH_BYTES: usize = 16 * 1024;
 

@@ -264,15 +264,24 @@ pub(crate) fn scan(format: Format, content: &[u8]) -> Vec<Found> {
 
 /// What the format parser of `format` (if any) and the hash recogniser find in `content`,
 /// ordered by offset, without overlaps (the format parser wins).
-pub(crate) fn findings(path: &str, format: Option<Format>, content: &[u8]) -> Vec<Found> {
+/// `hash_marker`: the scanner's keyword pass saw a hash marker, so the hash recogniser has
+/// something to check (most files have none and cost nothing more).
+pub(crate) fn findings(
+    path: &str,
+    format: Option<Format>,
+    content: &[u8],
+    hash_marker: bool,
+) -> Vec<Found> {
     let mut found = match format {
         Some(f) => scan(f, content),
         None => Vec::new(),
     };
-    if !matches!(
-        format,
-        Some(Format::Shadow | Format::Passwd | Format::Htpasswd)
-    ) {
+    if hash_marker
+        && !matches!(
+            format,
+            Some(Format::Shadow | Format::Passwd | Format::Htpasswd)
+        )
+    {
         for h in hashes::scan_any(path, content) {
             if !found.iter().any(|f| overlaps(&f.range, &h.range)) {
                 found.push(h);
