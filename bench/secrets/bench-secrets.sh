@@ -67,6 +67,16 @@ def pem(label, lines=12):
     body = "\n".join(s(B64, 64) for _ in range(lines)) + "\n" + s(B64, 40) + "=="
     return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----"
 def b64url(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+def crc_token(prefix):
+    # GitHub's (and npm's) format: 30 random base62 characters, then their CRC32 in 6 base62 digits.
+    import zlib
+    digits = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    entropy = s(AN, 30)
+    n, sum62 = zlib.crc32(entropy.encode()), ""
+    for _ in range(6):
+        n, r = divmod(n, 62)
+        sum62 = digits[r] + sum62
+    return f"{prefix}_{entropy}{sum62}"
 def jwt():
     head = b64url(b'{"alg":"HS256","typ":"JWT"}')
     body = b64url(('{"sub":"%s","name":"%s","iat":%d}' % (s(string.digits, 10), s(string.ascii_lowercase, 8), rnd.randint(1500000000, 1800000000))).encode())
@@ -74,13 +84,13 @@ def jwt():
 KINDS = [
     ("aws-access-key-id", "env", lambda: "AWS_ACCESS_KEY_ID=AKIA" + s("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
     ("aws-secret-access-key", "ini", lambda: "aws_secret_access_key = " + s(B64, 40)),
-    ("github-pat", "env", lambda: "GITHUB_TOKEN=ghp_" + s(AN, 36)),
+    ("github-pat", "env", lambda: "GITHUB_TOKEN=" + crc_token("ghp")),
     ("gitlab-pat", "yaml", lambda: "gitlab_token: glpat-" + s(AN + "_-", 20)),
     ("slack-token", "env", lambda: f"SLACK_BOT_TOKEN=xoxb-{s(string.digits, 11)}-{s(string.digits, 12)}-{s(AN, 24)}"),
     ("slack-webhook", "yaml", lambda: f"webhook: https://hooks.slack.com/services/T{s(string.ascii_uppercase + string.digits, 8)}/B{s(string.ascii_uppercase + string.digits, 10)}/{s(AN, 24)}"),
     ("stripe-secret-key", "env", lambda: "STRIPE_SECRET_KEY=sk_live_" + s(AN, 24)),
     ("sendgrid-api-key", "env", lambda: f"SENDGRID_API_KEY=SG.{s(AN + '_-', 22)}.{s(AN + '_-', 43)}"),
-    ("npm-access-token", "npmrc", lambda: "//registry.npmjs.org/:_authToken=npm_" + s(AN, 36)),
+    ("npm-access-token", "npmrc", lambda: "//registry.npmjs.org/:_authToken=" + crc_token("npm")),
     ("pypi-token", "pypirc", lambda: "[pypi]\nusername = __token__\npassword = pypi-AgEIcHlwaS5vcmc" + s(AN + "_-", 120)),
     ("private-key-rsa", "pem", lambda: pem("RSA PRIVATE KEY")),
     ("private-key-openssh", "pem", lambda: pem("OPENSSH PRIVATE KEY")),

@@ -46,9 +46,27 @@ pub enum Command {
     /// Run the bulwark server: keeps uploaded reports and SBOMs, rematches them when the
     /// advisories change, notifies and keeps triage (HTTP API; see README "Server").
     Server(ServerArgs),
+    /// Secret detection: list the built-in rules.
+    Secrets(SecretsArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// List the built-in secret rules: id, confidence, severity, title.
+    Rules {
+        /// Print the full reference (docs/secrets-rules.md) instead of the list.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

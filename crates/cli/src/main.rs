@@ -49,6 +49,16 @@ fn main() -> ExitCode {
         Command::Verify(args) => sign::verify(args, &sub),
         Command::Fs(args) => scan_image(args, &sub, true),
         Command::Server(args) => server_cmd::run(args, &sub),
+        Command::Secrets(args) => match args.command {
+            cli::SecretsCommand::Rules { markdown } => {
+                if markdown {
+                    print!("{}", bulwark_secrets::rules_markdown());
+                } else {
+                    print!("{}", bulwark_secrets::rules_table());
+                }
+                Ok(EXIT_OK)
+            }
+        },
         Command::ConfigReference => {
             print!("{}", config::reference_markdown(&Cli::command()));
             Ok(EXIT_OK)

@@ -18,11 +18,13 @@
 //! per file at [`MAX_FINDINGS_PER_FILE`].
 #![forbid(unsafe_code)]
 
+mod catalog;
 pub mod credential;
 mod formats;
 mod image;
 mod redact;
 mod rules;
+pub mod validate;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -34,8 +36,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use bulwark_types::Confidence;
+pub use catalog::{rules_markdown, rules_table};
 pub use formats::{format_rules, FormatRule};
-pub use rules::{builtin_rules, GENERIC_ALLOW, PLACEHOLDER_ALLOW};
+pub use rules::{
+    builtin_families, builtin_rules, AllowFilter, RuleCases, RuleEntry, RuleFamily, GENERIC_ALLOW,
+    PLACEHOLDER_ALLOW, TOKEN_ALLOW,
+};
 
 /// Default per-file size cap of [`Scanner::max_file_bytes`]: 10 MiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
@@ -112,7 +118,7 @@ impl fmt::Display for Severity {
     }
 }
 
-fn default_secret_group() -> usize {
+pub(crate) fn default_secret_group() -> usize {
     1
 }
 
@@ -152,6 +158,10 @@ pub struct RuleSpec {
     /// secret of a finding of a non-generic (specific) rule in the same input.
     #[serde(default)]
     pub generic: bool,
+    /// A structural check of the secret (checksum, payload, layout); a match that fails it is
+    /// reported at low confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<validate::Check>,
 }
 
 /// A compiled rule.
@@ -168,6 +178,7 @@ pub struct Rule {
     pub entropy_min: Option<f64>,
     pub allow: Option<Regex>,
     pub generic: bool,
+    pub check: Option<validate::Check>,
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -240,6 +251,7 @@ impl Rule {
             entropy_min: spec.entropy_min,
             allow,
             generic: spec.generic,
+            check: spec.check,
         })
     }
 }
@@ -312,6 +324,35 @@ pub fn is_binary(content: &[u8]) -> bool {
     }
     let head = &content[..content.len().min(SNIFF_BYTES)];
     memchr::memchr(0, head).is_some()
+}
+
+/// File names whose content is package hashes and checksums (lockfiles, `go.sum`, `SHA256SUMS`).
+const CHECKSUM_FILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "go.sum",
+    "cargo.lock",
+    "poetry.lock",
+    "pipfile.lock",
+    "composer.lock",
+    "gemfile.lock",
+    "packages.lock.json",
+    "uv.lock",
+    "pdm.lock",
+    "bun.lock",
+    "sha256sums",
+    "sha512sums",
+    "md5sums",
+];
+
+/// Is `path` a lockfile or checksum list (by its file name, any case)?
+pub fn is_checksum_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    CHECKSUM_FILES.contains(&name.as_str())
+        || name.ends_with(".sha256")
+        || name.ends_with(".md5sums")
 }
 
 /// Shannon entropy of `data` in bits per byte (0 for empty input).
@@ -510,7 +551,12 @@ impl Scanner {
                 _ => Vec::new(),
             };
         }
-        let (cands, hash_marker) = self.candidates_and_hash_marker(content);
+        let (mut cands, hash_marker) = self.candidates_and_hash_marker(content);
+        if is_checksum_file(path) {
+            // Lockfiles and checksum lists are full of hashes under names like `integrity`
+            // or `checksum`: only a specific rule's match (a token in a resolved URL) counts.
+            cands.retain(|c| !self.rules[c.rule].generic);
+        }
         let cands = self.reported(self.with_formats(content, cands, format, path, hash_marker));
         if cands.is_empty() {
             return Vec::new();
@@ -725,6 +771,14 @@ impl Scanner {
             !self.rules[c.rule].generic || !specific.iter().any(|&(s, e)| c.start < e && s < c.end)
         });
         cands.sort_by_key(|c| (c.start, c.rule));
+        // Two generic rules naming the same bytes (`secret_key = ...` is both a secret and a
+        // key assignment) report it once, under the first rule in table order.
+        cands.dedup_by(|later, kept| {
+            later.start == kept.start
+                && later.end == kept.end
+                && self.rules[later.rule].generic
+                && self.rules[kept.rule].generic
+        });
         cands.truncate(MAX_FINDINGS_PER_FILE);
         (cands, hash_marker)
     }
@@ -810,10 +864,11 @@ impl Scanner {
         if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
             return None;
         }
+        let confidence = validate::judge(rule.confidence, rule.check, raw)?;
         Some(Candidate {
             rule: ri,
             format: None,
-            confidence: rule.confidence,
+            confidence,
             start,
             end,
             secret: String::from_utf8_lossy(raw).into_owned(),

@@ -242,10 +242,12 @@ fn cases() -> Vec<Case> {
     // ---- GitHub / GitLab
     c("github-pat", &|g| {
         (
-            vec![p("GITHUB_TOKEN={S}\n", format!("ghp_{}", g.an(36)))],
+            vec![p("GITHUB_TOKEN={S}\n", g.checksummed("ghp"))],
             vec![
                 format!("ghp_{}", g.an(20)),
                 "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".into(),
+                // the right shape, but the last six characters are not the CRC32
+                format!("GITHUB_TOKEN=ghp_{}", g.an(36)),
             ],
         )
     });
@@ -260,15 +262,15 @@ fn cases() -> Vec<Case> {
     });
     c("github-oauth-token", &|g| {
         (
-            vec![p("oauth={S}", format!("gho_{}", g.an(36)))],
+            vec![p("oauth={S}", g.checksummed("gho"))],
             vec![format!("gho_{}", g.an(10))],
         )
     });
     c("github-app-token", &|g| {
         (
             vec![
-                p("GH_TOKEN={S}", format!("ghs_{}", g.an(36))),
-                p("{S}", format!("ghu_{}", g.an(36))),
+                p("GH_TOKEN={S}", g.checksummed("ghs")),
+                p("{S}", g.checksummed("ghu")),
             ],
             vec![format!("ghs_{}", g.an(12))],
         )
@@ -509,8 +511,11 @@ fn cases() -> Vec<Case> {
     // ---- registries / dev tools
     c("npm-access-token", &|g| {
         (
-            vec![p("NPM_TOKEN={S}", format!("npm_{}", g.an(36)))],
-            vec!["npm_install_dir=/usr".into()],
+            vec![p("NPM_TOKEN={S}", g.checksummed("npm"))],
+            vec![
+                "npm_install_dir=/usr".into(),
+                format!("NPM_TOKEN=npm_{}", g.an(36)),
+            ],
         )
     });
     c("npmrc-auth-token", &|g| {

@@ -12,7 +12,7 @@ use bulwark_secrets::{
 use common::Gen;
 
 fn ghp(g: &mut Gen) -> String {
-    format!("ghp_{}", g.an(36))
+    g.checksummed("ghp")
 }
 
 #[test]

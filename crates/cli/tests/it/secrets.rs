@@ -30,7 +30,12 @@ struct Planted {
 fn planted() -> Planted {
     Planted {
         aws_key: fake("AKIA", 16, UPPER_DIGITS, 7),
-        github: fake("ghp_", 36, ALNUM, 11),
+        github: {
+            // GitHub's format: 30 random characters, then their base62 CRC32.
+            let entropy = fake("", 30, ALNUM, 11);
+            let sum = bulwark_secrets::validate::base62_crc32(entropy.as_bytes());
+            format!("ghp_{entropy}{sum}")
+        },
         slack_webhook: format!(
             "https://hooks.slack.com/services/{}/{}/{}",
             fake("T", 8, UPPER_DIGITS, 3),

@@ -59,10 +59,68 @@ impl Gen {
             self.hx(12)
         )
     }
+    /// A token in GitHub's 2021 format (also npm's): `prefix_`, 30 base62 characters and
+    /// their base62 CRC32.
+    pub fn checksummed(&mut self, prefix: &str) -> String {
+        let entropy = self.an(30);
+        let sum = bulwark_secrets::validate::base62_crc32(entropy.as_bytes());
+        format!("{prefix}_{entropy}{sum}")
+    }
     /// `lines` lines of 64 base64 characters joined by `sep`, ending in `==`.
     pub fn pem_body(&mut self, lines: usize, sep: &str) -> String {
         let mut v: Vec<String> = (0..lines).map(|_| self.b64(64)).collect();
         v.push(format!("{}==", self.b64(30)));
         v.join(sep)
+    }
+}
+
+impl Gen {
+    /// `text` with each `@@KIND:N@@` replaced by N generated characters of that kind (an, hx,
+    /// HX, upn, b32, lb32, b64, url, lan, alpha, dig, bech), `@@uuid@@` by a UUID and
+    /// `@@crc:PREFIX@@` by a checksummed token ([`Gen::checksummed`]): rule cases and corpus
+    /// files hold templates, so the source holds no token-shaped literal.
+    pub fn expand(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("@@") {
+            let Some(len) = rest[start + 2..].find("@@") else {
+                break;
+            };
+            let spec = &rest[start + 2..start + 2 + len];
+            out.push_str(&rest[..start]);
+            out.push_str(&self.generate(spec));
+            rest = &rest[start + 4 + len..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn generate(&mut self, spec: &str) -> String {
+        if spec == "uuid" {
+            return self.uuid();
+        }
+        let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+        if kind == "crc" {
+            return self.checksummed(arg);
+        }
+        let n: usize = arg
+            .parse()
+            .unwrap_or_else(|_| panic!("template @@{spec}@@: no length"));
+        let cs = match kind {
+            "an" => AN,
+            "hx" => HX,
+            "HX" => "0123456789ABCDEF",
+            "upn" => UPN,
+            "b32" => B32,
+            "lb32" => LB32,
+            "b64" => B64,
+            "url" => URL,
+            "lan" => LAN,
+            "alpha" => ALPHA,
+            "dig" => DIG,
+            "bech" => BECH,
+            other => panic!("template @@{spec}@@: unknown kind {other}"),
+        };
+        self.s(cs, n)
     }
 }
