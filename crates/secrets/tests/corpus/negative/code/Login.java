@@ -1,0 +1,2 @@
+String password = request.getParameter("password");
+if (password == null) throw new AuthException();

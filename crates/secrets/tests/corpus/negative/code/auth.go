@@ -1,0 +1,2 @@
+token := os.Getenv("TOKEN")
+if token == "" { return errMissingToken }

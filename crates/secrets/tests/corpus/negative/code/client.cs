@@ -1,0 +1,2 @@
+var cred = new NetworkCredential(user, password);
+var de = new DirectoryEntry(path, user, pass);

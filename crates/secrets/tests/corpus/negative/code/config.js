@@ -1,0 +1,1 @@
+module.exports = { apiKey: process.env.API_KEY, secret: process.env.SECRET };

@@ -1,0 +1,2 @@
+curl -u "$USER:$PASS" https://repo.internal/
+psexec \\srv -u %U% -p %P% cmd

@@ -1,0 +1,3 @@
+token: <TOKEN>
+secret: REPLACE_ME
+password: "*****"

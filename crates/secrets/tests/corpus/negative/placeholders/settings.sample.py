@@ -1,0 +1,2 @@
+SECRET_KEY = "your-secret-key-here"
+DATABASE_PASSWORD = "dummy"

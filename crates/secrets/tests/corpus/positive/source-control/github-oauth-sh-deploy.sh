@@ -1,0 +1,5 @@
+#!/bin/sh
+set -eu
+echo "deploying"
+export oauth: @@crc:gho@@
+./run.sh
