@@ -20,6 +20,7 @@
 
 mod catalog;
 pub mod credential;
+mod formats;
 mod image;
 mod redact;
 mod rules;
@@ -36,6 +37,7 @@ use sha2::{Digest, Sha256};
 
 pub use bulwark_types::Confidence;
 pub use catalog::{rules_markdown, rules_table};
+pub use formats::{format_rules, FormatRule};
 pub use rules::{
     builtin_families, builtin_rules, AllowFilter, RuleCases, RuleEntry, RuleFamily, GENERIC_ALLOW,
     PLACEHOLDER_ALLOW, TOKEN_ALLOW,
@@ -292,6 +294,9 @@ pub struct Scanner {
     keywords: AhoCorasick,
     /// keyword pattern index -> rule indices having that keyword
     keyword_rules: Vec<Vec<usize>>,
+    /// Keywords from this index on are the hash recogniser's markers (`$6$`, `$2y$`, …):
+    /// the one keyword pass also says whether a file may hold a password hash.
+    first_hash_marker: usize,
     allow_paths: GlobSet,
     allow_regexes: Vec<Regex>,
     max_file_bytes: u64,
@@ -401,6 +406,8 @@ pub fn fingerprint(rule_id: &str, secret: &str) -> String {
 
 struct Candidate {
     rule: usize,
+    /// Set when a format parser found this secret; `rule` is then unused.
+    format: Option<&'static FormatRule>,
     confidence: Confidence,
     start: usize,
     end: usize,
@@ -432,6 +439,11 @@ impl Scanner {
                     keyword_rules[idx].push(ri);
                 }
             }
+        }
+        let first_hash_marker = kw_list.len();
+        for marker in formats::hashes::markers() {
+            kw_list.push(marker.to_ascii_lowercase());
+            keyword_rules.push(Vec::new());
         }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -473,6 +485,7 @@ impl Scanner {
             rules: compiled,
             keywords,
             keyword_rules,
+            first_hash_marker,
             allow_paths,
             allow_regexes,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
@@ -528,16 +541,90 @@ impl Scanner {
         }
         let cap = usize::try_from(self.max_file_bytes).unwrap_or(usize::MAX);
         let content = &content[..content.len().min(cap)];
+        let format = formats::detect(path);
         if is_binary(content) {
-            return Vec::new();
+            return match format {
+                Some(f) if formats::presence_only(f) => self.matches(
+                    content,
+                    self.reported(self.with_formats(content, Vec::new(), f, path, false)),
+                ),
+                _ => Vec::new(),
+            };
         }
-        let mut found = self.scan_bytes(content);
+        let (mut cands, hash_marker) = self.candidates_and_hash_marker(content);
         if is_checksum_file(path) {
             // Lockfiles and checksum lists are full of hashes under names like `integrity`
             // or `checksum`: only a specific rule's match (a token in a resolved URL) counts.
-            found.retain(|m| !self.is_generic(&m.rule_id));
+            cands.retain(|c| !self.rules[c.rule].generic);
         }
-        found
+        let cands = self.reported(self.with_formats(content, cands, format, path, hash_marker));
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        self.matches(content, cands)
+    }
+
+    /// The rule candidates merged with what the format parsers and the hash recogniser
+    /// find: a generic rule's match gives way to a format finding at the same bytes, a
+    /// format finding gives way to a specific rule's match (which names the token better).
+    fn with_formats(
+        &self,
+        content: &[u8],
+        mut cands: Vec<Candidate>,
+        format: impl Into<Option<formats::Format>>,
+        path: &str,
+        hash_marker: bool,
+    ) -> Vec<Candidate> {
+        let found = formats::findings(path, format.into(), content, hash_marker);
+        if found.is_empty() {
+            return cands;
+        }
+        cands.retain(|c| {
+            !self.rules[c.rule].generic
+                || !found
+                    .iter()
+                    .any(|f| formats::overlaps(&f.range, &(c.start..c.end)))
+        });
+        let specific = cands.len();
+        for f in found {
+            // The specific rule keeps its name; the file format vouches for the credential.
+            let mut seen = false;
+            for c in cands[..specific]
+                .iter_mut()
+                .filter(|c| formats::overlaps(&f.range, &(c.start..c.end)))
+            {
+                c.confidence = c.confidence.max(f.confidence);
+                seen = true;
+            }
+            if seen {
+                continue;
+            }
+            let raw = &content[f.range.clone()];
+            if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
+                continue;
+            }
+            // An encrypted credential file is reported whole: its redacted preview and
+            // fingerprint come from the hex of its bytes, never from raw binary.
+            let printable = raw
+                .iter()
+                .all(|b| b.is_ascii_graphic() || *b == b' ' || *b >= 0x80);
+            let secret = if printable {
+                String::from_utf8_lossy(raw).into_owned()
+            } else {
+                hex::encode(raw)
+            };
+            cands.push(Candidate {
+                rule: 0,
+                format: Some(f.rule),
+                confidence: f.confidence,
+                start: f.range.start,
+                end: f.range.end,
+                secret,
+            });
+        }
+        cands.sort_by_key(|c| (c.start, c.rule));
+        cands.truncate(MAX_FINDINGS_PER_FILE);
+        cands
     }
 
     /// Scans a piece of image metadata (an `ENV` value, a label, a history
@@ -572,7 +659,8 @@ impl Scanner {
         self.rules.iter().any(|r| r.id == rule_id && r.generic)
     }
 
-    fn active_rules(&self, content: &[u8]) -> Vec<bool> {
+    /// Which rules have a keyword in `content`, and whether a hash marker occurs.
+    fn active_rules(&self, content: &[u8]) -> (Vec<bool>, bool) {
         let mut active = vec![false; self.rules.len()];
         let mut seen_kw = vec![false; self.keyword_rules.len()];
         let mut remaining = self.keyword_rules.len();
@@ -589,7 +677,8 @@ impl Scanner {
                 }
             }
         }
-        active
+        let hash_marker = seen_kw[self.first_hash_marker..].contains(&true);
+        (active, hash_marker)
     }
 
     /// `text` with every secret the rules find replaced by its redacted form, for showing
@@ -633,10 +722,15 @@ impl Scanner {
     /// The secrets in `content`, ordered by offset, generic ones dropped where a specific
     /// rule matched the same bytes.
     fn candidates(&self, content: &[u8]) -> Vec<Candidate> {
+        self.candidates_and_hash_marker(content).0
+    }
+
+    /// [`Scanner::candidates`], and whether a password-hash marker occurs in `content`.
+    fn candidates_and_hash_marker(&self, content: &[u8]) -> (Vec<Candidate>, bool) {
         if content.is_empty() {
-            return Vec::new();
+            return (Vec::new(), false);
         }
-        let active = self.active_rules(content);
+        let (active, hash_marker) = self.active_rules(content);
         let mut cands: Vec<Candidate> = Vec::new();
         'rules: for (ri, rule) in self.rules.iter().enumerate() {
             if !active[ri] {
@@ -665,7 +759,7 @@ impl Scanner {
             }
         }
         if cands.is_empty() {
-            return cands;
+            return (cands, hash_marker);
         }
         // Drop generic findings that overlap a specific one.
         let specific: Vec<(usize, usize)> = cands
@@ -686,7 +780,7 @@ impl Scanner {
                 && self.rules[kept.rule].generic
         });
         cands.truncate(MAX_FINDINGS_PER_FILE);
-        cands
+        (cands, hash_marker)
     }
 
     fn matches(&self, content: &[u8], cands: Vec<Candidate>) -> Vec<SecretMatch> {
@@ -701,16 +795,22 @@ impl Scanner {
                 line_start = pos + memchr::memrchr(b'\n', seg).map_or(0, |i| i + 1);
             }
             pos = c.start;
-            let rule = &self.rules[c.rule];
+            let (rule_id, title, severity) = match c.format {
+                Some(f) => (f.id.to_string(), f.title.to_string(), f.severity),
+                None => {
+                    let rule = &self.rules[c.rule];
+                    (rule.id.clone(), rule.title.clone(), rule.severity)
+                }
+            };
             out.push(SecretMatch {
-                rule_id: rule.id.clone(),
-                title: rule.title.clone(),
-                severity: rule.severity,
+                fingerprint: fingerprint(&rule_id, &c.secret),
+                rule_id,
+                title,
+                severity,
                 confidence: c.confidence,
                 line,
                 column: c.start - line_start + 1,
                 redacted: redact(&c.secret),
-                fingerprint: fingerprint(&rule.id, &c.secret),
             });
         }
         out
@@ -767,6 +867,7 @@ impl Scanner {
         let confidence = validate::judge(rule.confidence, rule.check, raw)?;
         Some(Candidate {
             rule: ri,
+            format: None,
             confidence,
             start,
             end,

@@ -21,6 +21,7 @@ mod report_formats;
 mod round_trip;
 mod sbom_formats;
 mod sbom_input;
+mod secret_files;
 mod secrets;
 mod secrets_archives;
 mod self_scan;
