@@ -10,7 +10,7 @@ use crate::{fingerprint, redact, Scanner, SecretMatch, SecretValue, Severity};
 
 /// Bumped whenever the rules or the scanner change what they report, so cached layers are
 /// scanned again.
-const ANALYZER_VERSION: u32 = 3;
+const ANALYZER_VERSION: u32 = 4;
 
 /// File name endings that are never text worth scanning; skipping them in `wants` saves
 /// reading their bytes at all (content sniffing catches the rest).
