@@ -102,9 +102,16 @@ fn valid_category(c: &str) -> bool {
             .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '+' | '_' | '.' | '-'))
 }
 
+/// Longest `PF` (`<name>-<version>`) considered: real ones are a few dozen bytes, and the
+/// split below tries every `-`, each with a scan of the rest (quadratic in the length).
+const MAX_PF_BYTES: usize = 512;
+
 /// `openssl-3.0.13-r1` → (`openssl`, `3.0.13-r1`): the name ends at the first `-` whose rest
 /// is a PMS version (names may contain `-` and digits, never a version after a `-`).
 pub(crate) fn split_pf(pf: &str) -> Option<(&str, &str)> {
+    if pf.len() > MAX_PF_BYTES {
+        return None;
+    }
     pf.match_indices('-').find_map(|(i, _)| {
         let (name, version) = (&pf[..i], &pf[i + 1..]);
         (!name.is_empty()
@@ -218,6 +225,17 @@ mod tests {
         assert!(
             matches!(&out.facts[0], Fact::Licenses { licenses, .. } if licenses == &vec!["Apache-2.0".to_string()])
         );
+    }
+
+    #[test]
+    fn a_huge_pf_is_refused_in_linear_time() {
+        // The fuzz campaign's input: 256 KiB of `openssl-21474836enssl-…` took 32 s.
+        let pf = "openssl-21474836en".repeat(15_000);
+        let started = std::time::Instant::now();
+        assert_eq!(split_pf(&pf), None);
+        let out = run("var/db/pkg/dev-libs/openssl-3.0.13/PF", &pf);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(!out.problems.is_empty());
     }
 
     #[test]
