@@ -226,37 +226,20 @@ fn is_hash_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'$' | b'+' | b'=')
 }
 
-/// Names of files that are full of hashes that are not passwords: lockfiles and checksum
-/// lists.
+/// Names of files that are full of hashes that are not passwords: the scanner's lockfiles and
+/// checksum lists ([`crate::is_checksum_file`]), plus signatures and other digest lists.
 pub fn hash_list_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let lower = name.to_ascii_lowercase();
-    const EXACT: &[&str] = &[
-        "package-lock.json",
-        "npm-shrinkwrap.json",
-        "yarn.lock",
-        "pnpm-lock.yaml",
-        "cargo.lock",
-        "go.sum",
-        "gemfile.lock",
-        "poetry.lock",
-        "composer.lock",
-        "pipfile.lock",
-        "record",
-        "sha256sums",
-        "sha512sums",
-        "sha1sums",
-        "md5sums",
-        "checksums",
-    ];
+    if crate::is_checksum_file(path) {
+        return true;
+    }
+    let lower = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    const EXACT: &[&str] = &["record", "sha1sums", "checksums"];
     const SUFFIXES: &[&str] = &[
         ".lock",
         ".sum",
-        ".sha256",
         ".sha512",
         ".sha1",
         ".md5",
-        ".md5sums",
         ".sha256sum",
         ".asc",
         ".sig",
