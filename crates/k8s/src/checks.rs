@@ -6,8 +6,15 @@ use bulwark_misconfig::Hit;
 
 use crate::ClusterFacts;
 
+/// What the user decides about the cluster-wide checks.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// Registries (`registry.example.com`, `ghcr.io/org`) images may come from; empty: any.
+    pub allowed_registries: Vec<String>,
+}
+
 /// Runs every cluster-wide check over the facts gathered from a cluster.
-pub fn check_cluster(facts: &ClusterFacts) -> Vec<Hit> {
-    let _ = facts;
+pub fn check_cluster(facts: &ClusterFacts, options: &ClusterOptions) -> Vec<Hit> {
+    let _ = (facts, options);
     Vec::new()
 }

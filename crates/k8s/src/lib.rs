@@ -11,5 +11,5 @@
 pub mod checks;
 pub mod facts;
 
-pub use checks::check_cluster;
+pub use checks::{check_cluster, ClusterOptions};
 pub use facts::ClusterFacts;
