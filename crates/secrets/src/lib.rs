@@ -28,6 +28,7 @@ pub mod validate;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -173,12 +174,22 @@ pub struct Rule {
     pub severity: Severity,
     pub confidence: Confidence,
     pub keywords: Vec<String>,
-    pub regex: Regex,
+    pub pattern: String,
     pub secret_group: usize,
     pub entropy_min: Option<f64>,
-    pub allow: Option<Regex>,
+    pub allow_pattern: Option<String>,
     pub generic: bool,
     pub check: Option<validate::Check>,
+    /// The pattern and allow regexes, compiled on first use: a scan meets a handful of the
+    /// ~160 built-in rules' keywords, and compiling all of them up front cost more CPU than
+    /// the scan of a whole Debian base image did.
+    compiled: OnceLock<CompiledRule>,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledRule {
+    regex: Regex,
+    allow: Option<Regex>,
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -218,41 +229,77 @@ impl Rule {
                 keyword: k.clone(),
             });
         }
-        let regex = build_regex(&spec.pattern).map_err(|e| SecretsError::InvalidRegex {
-            rule: spec.id.clone(),
-            what: "pattern",
+        let rule = Rule::uncompiled(spec);
+        let compiled = rule.build()?;
+        let _ = rule.compiled.set(compiled);
+        Ok(rule)
+    }
+
+    /// Compiles the pattern and allow regexes and checks the secret group exists.
+    fn build(&self) -> Result<CompiledRule, SecretsError> {
+        let invalid = |what: &'static str, e: regex::Error| SecretsError::InvalidRegex {
+            rule: self.id.clone(),
+            what,
             source: Box::new(e),
-        })?;
+        };
+        let regex = build_regex(&self.pattern).map_err(|e| invalid("pattern", e))?;
         let groups = regex.captures_len() - 1;
-        if spec.secret_group > groups {
+        if self.secret_group > groups {
             return Err(SecretsError::InvalidSecretGroup {
-                rule: spec.id,
-                group: spec.secret_group,
+                rule: self.id.clone(),
+                group: self.secret_group,
                 groups,
             });
         }
-        let allow = match &spec.allow {
-            Some(p) => Some(build_regex(p).map_err(|e| SecretsError::InvalidRegex {
-                rule: spec.id.clone(),
-                what: "allow",
-                source: Box::new(e),
-            })?),
+        let allow = match &self.allow_pattern {
+            Some(p) => Some(build_regex(p).map_err(|e| invalid("allow", e))?),
             None => None,
         };
-        Ok(Rule {
+        Ok(CompiledRule { regex, allow })
+    }
+
+    /// A built-in rule, compiled when its keyword first occurs. Only for the embedded rules:
+    /// `every_builtin_rule_compiles` proves each compiles, so [`Rule::compiled`] cannot fail
+    /// on them.
+    fn builtin(spec: RuleSpec) -> Rule {
+        Rule::uncompiled(spec)
+    }
+
+    fn uncompiled(spec: RuleSpec) -> Rule {
+        Rule {
             id: spec.id,
             title: spec.title,
             description: spec.description,
             severity: spec.severity,
             confidence: spec.confidence,
             keywords: spec.keywords,
-            regex,
+            pattern: spec.pattern,
             secret_group: spec.secret_group,
             entropy_min: spec.entropy_min,
-            allow,
+            allow_pattern: spec.allow,
             generic: spec.generic,
             check: spec.check,
-        })
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// The compiled regexes; `None` only for a built-in rule that does not compile, which
+    /// `every_builtin_rule_compiles` rules out.
+    fn compiled(&self) -> Option<&CompiledRule> {
+        if let Some(c) = self.compiled.get() {
+            return Some(c);
+        }
+        let built = self.build().ok()?;
+        Some(self.compiled.get_or_init(|| built))
+    }
+
+    /// Compiles the rule now if it was not yet: a built-in rule's errors surface here.
+    pub fn compile_now(&self) -> Result<(), SecretsError> {
+        if self.compiled.get().is_none() {
+            let built = self.build()?;
+            let _ = self.compiled.set(built);
+        }
+        Ok(())
     }
 }
 
@@ -417,13 +464,19 @@ struct Candidate {
 impl Scanner {
     /// Compiles the rules, the keyword automaton and the allowlist.
     pub fn new(rules: Vec<RuleSpec>, allow: Allowlist) -> Result<Scanner, SecretsError> {
+        let compiled = rules
+            .into_iter()
+            .map(Rule::compile)
+            .collect::<Result<Vec<_>, _>>()?;
+        Scanner::from_rules(compiled, allow)
+    }
+
+    fn from_rules(compiled: Vec<Rule>, allow: Allowlist) -> Result<Scanner, SecretsError> {
         let mut seen = HashSet::new();
-        let mut compiled = Vec::with_capacity(rules.len());
-        for spec in rules {
-            if !seen.insert(spec.id.clone()) {
-                return Err(SecretsError::DuplicateId(spec.id));
+        for rule in &compiled {
+            if !seen.insert(rule.id.as_str()) {
+                return Err(SecretsError::DuplicateId(rule.id.clone()));
             }
-            compiled.push(Rule::compile(spec)?);
         }
         let mut kw_index: std::collections::HashMap<String, usize> = Default::default();
         let mut kw_list: Vec<String> = Vec::new();
@@ -495,7 +548,17 @@ impl Scanner {
 
     /// The scanner with every built-in rule and an empty allowlist.
     pub fn builtin() -> Scanner {
-        Scanner::new(builtin_rules(), Allowlist::default()).expect("built-in rules compile")
+        Scanner::with_builtin(Vec::new(), Allowlist::default()).expect("built-in rules are valid")
+    }
+
+    /// The built-in rules (compiled lazily) followed by the user's `extra` rules (compiled
+    /// now, so a bad pattern is reported before the scan starts).
+    fn with_builtin(extra: Vec<RuleSpec>, allow: Allowlist) -> Result<Scanner, SecretsError> {
+        let mut rules: Vec<Rule> = builtin_rules().into_iter().map(Rule::builtin).collect();
+        for spec in extra {
+            rules.push(Rule::compile(spec)?);
+        }
+        Scanner::from_rules(rules, allow)
     }
 
     /// Sets the per-file size cap (bytes beyond it are not scanned).
@@ -736,10 +799,13 @@ impl Scanner {
             if !active[ri] {
                 continue;
             }
-            let mut locs = rule.regex.capture_locations();
+            let Some(compiled) = rule.compiled() else {
+                continue;
+            };
+            let mut locs = compiled.regex.capture_locations();
             let mut at = 0;
             while at <= content.len() {
-                let Some(m) = rule.regex.captures_read_at(&mut locs, content, at) else {
+                let Some(m) = compiled.regex.captures_read_at(&mut locs, content, at) else {
                     break;
                 };
                 at = if m.end() > m.start() {
@@ -858,7 +924,11 @@ impl Scanner {
                 return None;
             }
         }
-        if rule.allow.as_ref().is_some_and(|a| a.is_match(raw)) {
+        if rule
+            .compiled()
+            .and_then(|c| c.allow.as_ref())
+            .is_some_and(|a| a.is_match(raw))
+        {
             return None;
         }
         if self.allow_regexes.iter().any(|a| a.is_match(raw)) {
@@ -909,12 +979,10 @@ impl SecretConfig {
     /// The scanner this config describes: the built-in rules (unless turned off) plus the
     /// user's, with the user's allowlist.
     pub fn scanner(self) -> Result<Scanner, SecretsError> {
-        let mut rules = if self.builtin {
-            builtin_rules()
+        if self.builtin {
+            Scanner::with_builtin(self.rules, self.allow)
         } else {
-            Vec::new()
-        };
-        rules.extend(self.rules);
-        Scanner::new(rules, self.allow)
+            Scanner::new(self.rules, self.allow)
+        }
     }
 }

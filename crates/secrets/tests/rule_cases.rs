@@ -5,7 +5,9 @@ mod common;
 
 use std::collections::HashSet;
 
-use bulwark_secrets::{builtin_families, Confidence, Scanner, DEFAULT_MIN_CONFIDENCE};
+use bulwark_secrets::{
+    builtin_families, builtin_rules, Confidence, Rule, Scanner, DEFAULT_MIN_CONFIDENCE,
+};
 use common::Gen;
 
 #[test]
@@ -22,8 +24,18 @@ fn rule_files_parse_and_ids_are_unique() {
             );
         }
     }
-    // Builds: every pattern compiles, keywords are lowercase.
-    let _ = Scanner::builtin();
+    // The built-in scanner compiles its rules lazily and skips their validation, so each is
+    // validated here: kebab id, lowercase keywords, patterns compile, the secret group exists.
+    for spec in builtin_rules() {
+        let id = spec.id.clone();
+        if let Err(e) = Rule::compile(spec) {
+            panic!("built-in rule {id} is invalid: {e}");
+        }
+    }
+    for rule in Scanner::builtin().rules() {
+        rule.compile_now()
+            .unwrap_or_else(|e| panic!("built-in rule {} does not compile: {e}", rule.id));
+    }
 }
 
 #[test]
