@@ -8,7 +8,7 @@
 //! Nothing is extracted to disk; member names are only normalised (`..` and leading `/`
 //! removed, control characters replaced) and reported, never used as file system paths.
 //!
-//! Formats: zip and its relatives (`.jar`, `.war`, `.ear`, …), `.tar`, `.tar.gz`/`.tgz`,
+//! Formats: zip and its relatives (`.jar`, `.war`, `.ear`, `.whl`, `.nupkg`, …), `.gem`, `.tar`, `.tar.gz`/`.tgz`,
 //! `.tar.xz`/`.txz`, `.tar.bz2`/`.tbz2`, `.tar.zst`/`.tzst`, and a single compressed file
 //! (`.gz`, `.xz`, `.bz2`, `.zst`), whose one member is named after the file without its suffix.
 //!
@@ -116,6 +116,13 @@ const SUFFIXES: &[(&str, ArchiveFormat)] = &[
     (".par", ArchiveFormat::Zip),
     (".jpi", ArchiveFormat::Zip),
     (".hpi", ArchiveFormat::Zip),
+    // Package formats that are zip files: Python wheels and eggs, NuGet packages, Android
+    // libraries. A `.gem` is a plain tar holding `data.tar.gz`, opened as a nested archive.
+    (".whl", ArchiveFormat::Zip),
+    (".egg", ArchiveFormat::Zip),
+    (".nupkg", ArchiveFormat::Zip),
+    (".aar", ArchiveFormat::Zip),
+    (".gem", ArchiveFormat::Tar),
 ];
 
 #[derive(Clone, Copy)]
@@ -962,6 +969,9 @@ mod tests {
             ("x.sql.bz2", Some(F::Bz2)),
             ("x.zst", Some(F::Zst)),
             ("x.xz", Some(F::Xz)),
+            ("requests-2.32.3-py3-none-any.whl", Some(F::Zip)),
+            ("newtonsoft.json.13.0.3.nupkg", Some(F::Zip)),
+            ("rack-3.1.8.gem", Some(F::Tar)),
             (".gz", None),
             ("x.tar.gz.txt", None),
             ("zip", None),
