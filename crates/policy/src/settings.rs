@@ -197,7 +197,7 @@ pub const SETTINGS: &[Setting] = &[
     flag("docker_host", Own("docker-host"), "BULWARK_DOCKER_HOST", Kind::Text, None, "Docker's API socket (unix:///PATH); default: DOCKER_HOST, else /var/run/docker.sock."),
     flag("podman_host", Own("podman-host"), "BULWARK_PODMAN_HOST", Kind::Text, None, "Podman's API socket (unix:///PATH); default: CONTAINER_HOST, else $XDG_RUNTIME_DIR/podman/podman.sock, else /run/podman/podman.sock."),
     flag("engine_timeout", Own("engine-timeout"), "BULWARK_ENGINE_TIMEOUT", Kind::Uint { max: u64::MAX }, Some("300"), "Seconds to wait for an engine to answer any one read (an export can take a while to start: Podman writes the whole archive before sending it)."),
-    flag("ecosystems", Own("db.ecosystems"), "BULWARK_DB_ECOSYSTEMS", Kind::Texts, None, "OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine. Default: the common language ecosystems plus Debian, Alpine and Ubuntu."),
+    flag("ecosystems", Own("db.ecosystems"), "BULWARK_DB_ECOSYSTEMS", Kind::Texts, None, "OSV ecosystem to fetch (repeatable), e.g. PyPI, npm, Go, crates.io, Maven, Debian, Alpine. Default: every ecosystem the matcher uses (each language ecosystem OSV covers and each supported distribution)."),
     flag("osv_url", Own("db.osv-url"), "BULWARK_DB_OSV_URL", Kind::Text, None, "Base URL of an OSV mirror (`<URL>/<ECOSYSTEM>/all.zip`)."),
     flag("kev_url", Own("db.kev-url"), "BULWARK_DB_KEV_URL", Kind::Text, None, "URL of the CISA KEV JSON feed."),
     flag("epss_url", Own("db.epss-url"), "BULWARK_DB_EPSS_URL", Kind::Text, None, "URL of the EPSS CSV (.csv.gz) feed."),

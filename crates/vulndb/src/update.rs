@@ -15,7 +15,10 @@ pub const DEFAULT_OSV_URL: &str = "https://osv-vulnerabilities.storage.googleapi
 pub const DEFAULT_KEV_URL: &str =
     "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json";
 pub const DEFAULT_EPSS_URL: &str = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz";
-/// OSV ecosystems fetched when none are named.
+/// OSV ecosystems fetched when none are named: every one the matcher looks packages up in
+/// (each language ecosystem with an OSV name, each distribution `os_ecosystem` names), so a
+/// default update never leaves a catalogued package silently unmatched. The tests below fail
+/// when a new ecosystem or distribution is matched but not fetched.
 pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "PyPI",
     "npm",
@@ -25,9 +28,29 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "RubyGems",
     "NuGet",
     "Packagist",
+    "SwiftURL",
+    "ConanCenter",
+    "Hackage",
+    "Hex",
+    "Pub",
+    "Julia",
+    "CRAN",
+    "opam",
+    "Bitnami",
+    "GitHub Actions",
     "Debian",
     "Alpine",
     "Ubuntu",
+    "Wolfi",
+    "Chainguard",
+    "Rocky Linux",
+    "AlmaLinux",
+    "Red Hat",
+    "SUSE",
+    "openSUSE",
+    "Photon OS",
+    "Mariner",
+    "Azure Linux",
 ];
 
 /// Where and what `update` fetches.
@@ -387,4 +410,71 @@ pub fn check_age(
         }));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use bulwark_types::{Ecosystem, OsFamily, OsRelease};
+
+    use super::DEFAULT_ECOSYSTEMS;
+    use crate::matcher::os_ecosystem;
+
+    #[test]
+    fn every_matched_language_ecosystem_is_fetched_by_default() {
+        for eco in Ecosystem::ALL {
+            if let Some(name) = eco.osv_name() {
+                assert!(
+                    DEFAULT_ECOSYSTEMS.contains(&name),
+                    "{name} is matched but `db update` does not fetch it by default"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_matched_distribution_is_fetched_by_default() {
+        let mut matched = 0;
+        for (id, family) in [
+            ("debian", OsFamily::Debian),
+            ("ubuntu", OsFamily::Ubuntu),
+            ("alpine", OsFamily::Alpine),
+            ("rhel", OsFamily::Rhel),
+            ("centos", OsFamily::Centos),
+            ("rocky", OsFamily::Rocky),
+            ("almalinux", OsFamily::Alma),
+            ("fedora", OsFamily::Fedora),
+            ("amzn", OsFamily::Amazon),
+            ("ol", OsFamily::Oracle),
+            ("sles", OsFamily::Suse),
+            ("opensuse-leap", OsFamily::Suse),
+            ("opensuse-tumbleweed", OsFamily::Suse),
+            ("photon", OsFamily::Photon),
+            ("wolfi", OsFamily::Wolfi),
+            ("chainguard", OsFamily::Chainguard),
+            ("arch", OsFamily::Arch),
+            ("gentoo", OsFamily::Gentoo),
+            ("openwrt", OsFamily::OpenWrt),
+            ("mariner", OsFamily::Mariner),
+            ("azurelinux", OsFamily::Mariner),
+            ("bottlerocket", OsFamily::Bottlerocket),
+        ] {
+            let os = OsRelease {
+                family,
+                id: id.into(),
+                version_id: Some("3.0".into()),
+                version_codename: None,
+                pretty_name: None,
+                source_path: "etc/os-release".into(),
+            };
+            if let Ok((ecosystem, _)) = os_ecosystem(&os) {
+                let base = ecosystem.split(':').next().unwrap_or(&ecosystem);
+                assert!(
+                    DEFAULT_ECOSYSTEMS.contains(&base),
+                    "{id} packages are matched in {ecosystem} but `db update` does not fetch {base} by default"
+                );
+                matched += 1;
+            }
+        }
+        assert!(matched >= 14, "only {matched} distributions matched");
+    }
 }
