@@ -146,14 +146,25 @@ fn drop_os_owned_duplicates(packages: &mut Vec<Package>) {
 }
 
 /// An OS package an SBOM in the image lists (declared) and the package database lists too
-/// (installed) is one package: the SBOM's location joins the installed one. Two databases
-/// listing one name stay two installations; only declared entries are folded.
+/// (installed) is one package: the SBOM's location joins the installed one. So is a package
+/// the rpm manifest of a Mariner / Azure Linux image lists when an rpm database lists it too
+/// (the manifest is written from that database at build time). Two databases listing one
+/// name stay two installations.
 fn merge_declared_os_packages(packages: &mut Vec<Package>) {
     use bulwark_types::Evidence;
+    let listed_only = |p: &Package| {
+        p.evidence == Evidence::Declared
+            || (!p.found_in.is_empty()
+                && p.found_in
+                    .iter()
+                    .all(|f| f.ends_with(crate::rpm_manifest::MANIFEST)))
+    };
     let installed: HashMap<(Ecosystem, &str, &str), usize> = packages
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.ecosystem.is_os() && p.evidence == Evidence::Installed)
+        .filter(|(_, p)| {
+            p.ecosystem.is_os() && p.evidence == Evidence::Installed && !listed_only(p)
+        })
         .map(|(i, p)| ((p.ecosystem, p.name.as_str(), p.version.as_str()), i))
         .collect();
     if installed.is_empty() {
@@ -161,7 +172,7 @@ fn merge_declared_os_packages(packages: &mut Vec<Package>) {
     }
     let mut joins: Vec<(usize, usize)> = Vec::new();
     for (i, p) in packages.iter().enumerate() {
-        if p.ecosystem.is_os() && p.evidence == Evidence::Declared {
+        if p.ecosystem.is_os() && listed_only(p) {
             if let Some(&into) = installed.get(&(p.ecosystem, p.name.as_str(), p.version.as_str()))
             {
                 joins.push((i, into));

@@ -12,7 +12,7 @@ use bulwark_types::{Ecosystem, PackageSource};
 
 pub struct RpmManifestAnalyzer;
 
-const MANIFEST: &str = "var/lib/rpmmanifest/container-manifest-2";
+pub(crate) const MANIFEST: &str = "var/lib/rpmmanifest/container-manifest-2";
 
 impl Analyzer for RpmManifestAnalyzer {
     fn id(&self) -> &'static str {

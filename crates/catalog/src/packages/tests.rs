@@ -442,3 +442,42 @@ fn issue_18_4_unversioned_references_join_the_central_version() {
     assert_eq!(packages[1].version, "");
     assert_eq!(packages[1].found_in.len(), 2);
 }
+
+/// A Mariner / Azure Linux image with both an rpm database and the build's rpm manifest lists
+/// each package twice: one package, both locations. A manifest alone still gives packages.
+#[test]
+fn rpm_manifest_entries_fold_into_the_rpm_database() {
+    let bash = || {
+        let mut r = lang(Ecosystem::Rpm, "bash", "5.1.8-6.cm2");
+        r.arch = Some("x86_64".into());
+        r
+    };
+    let manifest = "var/lib/rpmmanifest/container-manifest-2";
+    let both = vec![language_layer(&[
+        ("var/lib/rpm/rpmdb.sqlite", bash()),
+        (manifest, bash()),
+        (
+            manifest,
+            lang(Ecosystem::Rpm, "only-in-manifest", "1.0-1.cm2"),
+        ),
+    ])];
+    let packages = assemble(&image(Vec::new()), walked(both)).packages;
+    assert_eq!(packages.len(), 2, "{packages:#?}");
+    let bash = packages.iter().find(|p| p.name == "bash").unwrap();
+    assert_eq!(
+        bash.found_in,
+        [
+            "/var/lib/rpm/rpmdb.sqlite".to_string(),
+            format!("/{manifest}")
+        ]
+    );
+
+    let alone = vec![language_layer(&[(
+        manifest,
+        lang(Ecosystem::Rpm, "bash", "5.1.8-6.cm2"),
+    )])];
+    assert_eq!(
+        assemble(&image(Vec::new()), walked(alone)).packages.len(),
+        1
+    );
+}
