@@ -149,6 +149,18 @@ fn score_text(score: f64) -> String {
     format!("{score:.1}")
 }
 
+/// The higher of two SARIF precisions (`low` < `medium` < `high` < `very-high`; bulwark's
+/// secret confidence names are the first three).
+fn more_precise(a: &'static str, b: &'static str) -> &'static str {
+    const ORDER: [&str; 4] = ["low", "medium", "high", "very-high"];
+    let rank = |p: &str| ORDER.iter().position(|o| *o == p).unwrap_or(0);
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
 /// A rule in the making: what every result of it has in common.
 struct RuleDraft {
     name: String,
@@ -432,9 +444,11 @@ pub fn render(report: &ScanReport) -> Value {
                 security_severity: Some(severity_score(s.hit.severity)),
                 severity: s.hit.severity,
                 tags: ["security", "secret"].into_iter().map(String::from).collect(),
-                precision: "high",
+                precision: s.hit.confidence.as_str(),
             }
         });
+                // A rule is as precise as its most confident result (a failed checksum lowers one).
+                rule.precision = more_precise(rule.precision, s.hit.confidence.as_str());
                 rule.severity = rule.severity.max(s.hit.severity);
                 rule.security_severity = Some(
                     rule.security_severity

@@ -139,6 +139,46 @@ fn sarif_has_what_github_code_scanning_needs() {
     assert_eq!(run["invocations"][0]["executionSuccessful"], false);
 }
 
+/// A secret rule's SARIF precision is the confidence of its most confident result: a rule
+/// whose only result failed its checksum (low) is not announced as precise to code scanning.
+#[test]
+fn sarif_secret_precision_follows_confidence() {
+    use bulwark_types::Confidence;
+    let precision = |confidences: &[Confidence]| {
+        let mut report = sample_report();
+        let template = report
+            .secrets
+            .iter()
+            .find(|s| s.hit.rule_id == "aws-access-key-id")
+            .unwrap()
+            .clone();
+        report
+            .secrets
+            .retain(|s| s.hit.rule_id != "aws-access-key-id");
+        for (i, c) in confidences.iter().enumerate() {
+            let mut s = template.clone();
+            s.hit.confidence = *c;
+            s.hit.line += i;
+            s.hit.fingerprint = format!("fp-{i}");
+            report.secrets.push(s);
+        }
+        let v: Value = serde_json::from_str(&render(&report, Format::Sarif)).unwrap();
+        let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+        let rule = rules
+            .iter()
+            .find(|r| r["id"] == "secret/aws-access-key-id")
+            .unwrap();
+        rule["properties"]["precision"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(precision(&[Confidence::Low]), "low");
+    assert_eq!(precision(&[Confidence::Low, Confidence::Medium]), "medium");
+    assert_eq!(precision(&[Confidence::Medium, Confidence::Low]), "medium");
+    assert_eq!(precision(&[Confidence::Low, Confidence::High]), "high");
+}
+
 #[test]
 fn sarif_fingerprints_do_not_depend_on_order() {
     let report = sample_report();
