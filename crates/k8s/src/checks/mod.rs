@@ -1,0 +1,138 @@
+//! Checks that need the whole cluster: each returns misconfiguration hits whose `resource` names
+//! the object reported and whose message shows the path (binding, role, verb; Service, Ingress,
+//! policy) that makes it a finding. One module per family:
+//!
+//! - [`rbac`]: who can reach cluster-admin-equivalent power, and through which path.
+//! - [`network`]: namespaces and workloads no NetworkPolicy isolates, allow-all policies, and
+//!   workloads reachable from outside the cluster.
+//! - [`exposure`]: dashboards and APIs (Kubernetes Dashboard, Argo CD, Grafana, ...) reachable from
+//!   outside or running without authentication.
+//! - [`mesh`]: service-to-service authentication (Istio mTLS and authorization, Linkerd
+//!   injection) and Ingress/Gateway listeners without TLS.
+//! - [`images`]: images not pinned by digest and images from registries outside the allow-list.
+//!
+//! Every family is linear in the objects, or in subjects × roles for RBAC: workloads are
+//! grouped per namespace and per label set before selectors are evaluated, so 20,000 pods of a
+//! few controllers cost a few selector evaluations.
+
+pub mod exposure;
+pub mod images;
+pub mod mesh;
+pub mod network;
+pub mod rbac;
+
+use std::collections::{BTreeMap, HashMap};
+
+use bulwark_misconfig::Hit;
+
+use crate::facts::{Labels, ObjectRef, WorkloadFacts};
+use crate::ClusterFacts;
+
+/// Namespaces the network, mesh and image-pinning checks leave alone by default: they hold the
+/// control plane and node agents (host-network pods that no NetworkPolicy applies to, images
+/// the distribution pins for you), or nothing at all.
+pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// What the user decides about the cluster-wide checks.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Registries (`registry.example.com`, `ghcr.io/org`) images may come from; empty: any.
+    pub allowed_registries: Vec<String>,
+    /// Namespaces the network, mesh and image-pinning checks skip; [`SYSTEM_NAMESPACES`] by
+    /// default. RBAC, exposed dashboards and the registry allow-list still look at them.
+    pub exempt_namespaces: Vec<String>,
+    /// Istio's root namespace: a PeerAuthentication or AuthorizationPolicy there without a
+    /// selector applies to the whole mesh.
+    pub istio_root_namespace: String,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> ClusterOptions {
+        ClusterOptions {
+            allowed_registries: Vec::new(),
+            exempt_namespaces: SYSTEM_NAMESPACES.iter().map(|s| s.to_string()).collect(),
+            istio_root_namespace: "istio-system".to_string(),
+        }
+    }
+}
+
+impl ClusterOptions {
+    pub(crate) fn exempt(&self, namespace: &str) -> bool {
+        self.exempt_namespaces.iter().any(|n| n == namespace)
+    }
+}
+
+/// Runs every cluster-wide check over the facts gathered from a cluster; hits are sorted by
+/// check id, resource and message, so the output does not depend on the order objects came in.
+pub fn check_cluster(facts: &ClusterFacts, options: &ClusterOptions) -> Vec<Hit> {
+    let view = ClusterView::new(facts);
+    let mut hits = Vec::new();
+    rbac::check(facts, &view, &mut hits);
+    let exposures = network::check(facts, &view, options, &mut hits);
+    exposure::check(&view, &exposures, &mut hits);
+    mesh::check(facts, &view, options, &mut hits);
+    images::check(&view, options, &mut hits);
+    hits.sort_by(|a, b| {
+        (a.check_id, &a.resource, &a.message).cmp(&(b.check_id, &b.resource, &b.message))
+    });
+    hits.dedup();
+    hits
+}
+
+/// The workloads of one namespace grouped by label set: selectors are evaluated once per
+/// distinct label set, not once per workload.
+#[derive(Debug, Default)]
+pub(crate) struct NamespaceWorkloads<'a> {
+    pub by_labels: BTreeMap<&'a Labels, Vec<usize>>,
+}
+
+/// The workloads to report (controllers collapsed, sorted), indexed by namespace.
+pub(crate) struct ClusterView<'a> {
+    pub workloads: Vec<(&'a ObjectRef, &'a WorkloadFacts)>,
+    pub namespaces: BTreeMap<&'a str, NamespaceWorkloads<'a>>,
+}
+
+impl<'a> ClusterView<'a> {
+    fn new(facts: &'a ClusterFacts) -> ClusterView<'a> {
+        let workloads = facts.workloads();
+        let mut namespaces: BTreeMap<&str, NamespaceWorkloads> = BTreeMap::new();
+        for (i, (key, w)) in workloads.iter().enumerate() {
+            let ns = key.namespace.as_deref().unwrap_or("default");
+            namespaces
+                .entry(ns)
+                .or_default()
+                .by_labels
+                .entry(&w.labels)
+                .or_default()
+                .push(i);
+        }
+        ClusterView {
+            workloads,
+            namespaces,
+        }
+    }
+
+    /// Workload indices in `namespace` whose labels `selects` accepts.
+    pub fn select(&self, namespace: &str, selects: impl Fn(&Labels) -> bool) -> Vec<usize> {
+        let mut out = Vec::new();
+        if let Some(ns) = self.namespaces.get(namespace) {
+            for (labels, idx) in &ns.by_labels {
+                if selects(labels) {
+                    out.extend_from_slice(idx);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `nginx:1.25, redis:7` for a message.
+pub(crate) fn images_of(w: &WorkloadFacts) -> String {
+    let mut images: Vec<&str> = w.containers.iter().map(|c| c.image.as_str()).collect();
+    images.sort_unstable();
+    images.dedup();
+    images.join(", ")
+}
+
+/// How a workload can be reached from outside the cluster, by workload index.
+pub(crate) type Exposures = HashMap<usize, Vec<String>>;
