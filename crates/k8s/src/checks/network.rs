@@ -137,10 +137,11 @@ pub(crate) fn check(
         if options.exempt(namespace) {
             continue;
         }
-        let bypass = w.host_network
-            || w.containers
-                .iter()
-                .any(|c| c.ports.iter().any(|p| p.1.is_some()));
+        let host_port = w
+            .containers
+            .iter()
+            .any(|c| c.ports.iter().any(|p| p.1.is_some()));
+        let bypass = w.host_network || host_port;
         let isolated = facts.network_policies.iter().any(|(k, p)| {
             k.namespace.as_deref() == Some(namespace)
                 && p.ingress.is_some()
@@ -149,8 +150,10 @@ pub(crate) fn check(
         if isolated && !bypass {
             continue;
         }
-        let why = if bypass {
+        let why = if w.host_network {
             "it uses the host's network, where NetworkPolicy does not apply"
+        } else if host_port {
+            "its hostPort is published on the node, where whether NetworkPolicy applies depends on the network plugin"
         } else {
             "no NetworkPolicy restricts who may connect to it"
         };
