@@ -18,8 +18,10 @@
 
 use bulwark_misconfig::Hit;
 
+use std::collections::{HashMap, HashSet};
+
 use super::{ClusterOptions, ClusterView};
-use crate::facts::{ClusterFacts, MtlsMode, PeerAuthenticationFacts};
+use crate::facts::{ClusterFacts, MtlsMode, ObjectRef, PeerAuthenticationFacts};
 
 pub const NAMESPACE_NOT_STRICT: &str = "BW-CLU-030";
 pub const WORKLOAD_MTLS_DOWNGRADED: &str = "BW-CLU-031";
@@ -86,25 +88,52 @@ fn meshed(facts: &ClusterFacts, namespace: &str) -> bool {
     })
 }
 
-/// The namespace-wide (or mesh-wide) PeerAuthentication of `namespace`, first by name.
-fn wide<'a>(
-    facts: &'a ClusterFacts,
-    namespace: &str,
-) -> Option<(String, &'a PeerAuthenticationFacts)> {
-    let mut found: Vec<_> = facts
-        .peer_authentications
-        .iter()
-        .filter(|(k, p)| k.namespace.as_deref() == Some(namespace) && p.selector.is_none())
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(b.0));
-    found
-        .first()
-        .map(|(k, p)| (format!("{}/{}", namespace, k.name), *p))
+/// The namespace-wide (or mesh-wide, in the root namespace) PeerAuthentication of each
+/// namespace, the first by name, and the namespaces that hold an AuthorizationPolicy: indexed
+/// once so that each namespace is a lookup, not a scan of every policy.
+struct MeshIndex<'a> {
+    wide: HashMap<&'a str, (String, &'a PeerAuthenticationFacts)>,
+    /// Workload-level PeerAuthentications by namespace, sorted by name.
+    selective: HashMap<&'a str, Vec<(&'a ObjectRef, &'a PeerAuthenticationFacts)>>,
+    authorized: HashSet<&'a str>,
+}
+
+impl<'a> MeshIndex<'a> {
+    fn new(facts: &'a ClusterFacts) -> MeshIndex<'a> {
+        let mut pas: Vec<_> = facts.peer_authentications.iter().collect();
+        pas.sort_by(|a, b| a.0.cmp(b.0));
+        let mut wide = HashMap::new();
+        let mut selective: HashMap<&str, Vec<_>> = HashMap::new();
+        for (key, p) in pas {
+            let ns = key.namespace.as_deref().unwrap_or("default");
+            if p.selector.is_some() {
+                selective.entry(ns).or_default().push((key, p));
+            } else {
+                wide.entry(ns)
+                    .or_insert_with(|| (format!("{ns}/{}", key.name), p));
+            }
+        }
+        let authorized = facts
+            .authorization_policies
+            .keys()
+            .filter_map(|k| k.namespace.as_deref())
+            .collect();
+        MeshIndex {
+            wide,
+            selective,
+            authorized,
+        }
+    }
+
+    fn wide(&self, namespace: &str) -> Option<&(String, &'a PeerAuthenticationFacts)> {
+        self.wide.get(namespace)
+    }
 }
 
 fn istio(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions, hits: &mut Vec<Hit>) {
     let root = options.istio_root_namespace.as_str();
-    let mesh = wide(facts, root);
+    let index = MeshIndex::new(facts);
+    let mesh = index.wide(root);
     let mesh_authz = facts
         .authorization_policies
         .iter()
@@ -136,8 +165,8 @@ fn istio(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions, hit
             continue;
         }
         // Namespace level, then mesh level; UNSET inherits.
-        let ns_pa = wide(facts, namespace);
-        let (mode, source) = match (&ns_pa, &mesh) {
+        let ns_pa = index.wide(namespace);
+        let (mode, source) = match (ns_pa, mesh) {
             (Some((name, p)), _) if p.mode != MtlsMode::Unset => {
                 (p.mode, format!("PeerAuthentication {name}"))
             }
@@ -161,13 +190,9 @@ fn istio(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions, hit
                 .on(format!("Namespace/{namespace}")),
             );
         } else {
-            downgrades(facts, view, namespace, hits);
+            downgrades(&index, view, namespace, hits);
         }
-        let covered = mesh_authz
-            || facts
-                .authorization_policies
-                .keys()
-                .any(|k| k.namespace.as_deref() == Some(namespace.as_str()));
+        let covered = mesh_authz || index.authorized.contains(namespace.as_str());
         if !covered {
             hits.push(
                 Hit::new(
@@ -183,14 +208,8 @@ fn istio(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions, hit
 }
 
 /// Workloads of a STRICT namespace that a workload-level PeerAuthentication weakens.
-fn downgrades(facts: &ClusterFacts, view: &ClusterView, namespace: &str, hits: &mut Vec<Hit>) {
-    let mut selective: Vec<_> = facts
-        .peer_authentications
-        .iter()
-        .filter(|(k, p)| k.namespace.as_deref() == Some(namespace) && p.selector.is_some())
-        .collect();
-    selective.sort_by(|a, b| a.0.cmp(b.0));
-    for (key, p) in selective {
+fn downgrades(index: &MeshIndex, view: &ClusterView, namespace: &str, hits: &mut Vec<Hit>) {
+    for (key, p) in index.selective.get(namespace).into_iter().flatten() {
         let weaker = matches!(p.mode, MtlsMode::Permissive | MtlsMode::Disable);
         if !weaker && p.weaker_ports.is_empty() {
             continue;
@@ -203,7 +222,7 @@ fn downgrades(facts: &ClusterFacts, view: &ClusterView, namespace: &str, hits: &
         for (port, mode) in &p.weaker_ports {
             what.push(format!("port {port} {}", mode.as_str()));
         }
-        for i in view.select(namespace, |l| sel.matches(l)) {
+        for i in view.select(namespace, sel) {
             let (wkey, _) = view.workloads[i];
             hits.push(
                 Hit::new(

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulwark_misconfig::Hit;
 
-use crate::facts::{Labels, ObjectRef, WorkloadFacts};
+use crate::facts::{Labels, ObjectRef, Selector, WorkloadFacts};
 use crate::ClusterFacts;
 
 /// Namespaces the network, mesh and image-pinning checks leave alone by default: they hold the
@@ -79,11 +79,20 @@ pub fn check_cluster(facts: &ClusterFacts, options: &ClusterOptions) -> Vec<Hit>
     hits
 }
 
-/// The workloads of one namespace grouped by label set: selectors are evaluated once per
-/// distinct label set, not once per workload.
+/// The workloads of one namespace grouped by label set, with an index from each `key=value`
+/// to the label sets that carry it: a selector with `matchLabels` only looks at the label sets
+/// sharing its rarest pair, so evaluating every Service and policy stays near-linear even when
+/// each of 20,000 pods has labels of its own.
 #[derive(Debug, Default)]
 pub(crate) struct NamespaceWorkloads<'a> {
-    pub by_labels: BTreeMap<&'a Labels, Vec<usize>>,
+    pub sets: Vec<(&'a Labels, Vec<usize>)>,
+    index: HashMap<(&'a str, &'a str), Vec<usize>>,
+}
+
+impl NamespaceWorkloads<'_> {
+    pub fn workload_count(&self) -> usize {
+        self.sets.iter().map(|(_, idx)| idx.len()).sum()
+    }
 }
 
 /// The workloads to report (controllers collapsed, sorted), indexed by namespace.
@@ -95,32 +104,59 @@ pub(crate) struct ClusterView<'a> {
 impl<'a> ClusterView<'a> {
     fn new(facts: &'a ClusterFacts) -> ClusterView<'a> {
         let workloads = facts.workloads();
-        let mut namespaces: BTreeMap<&str, NamespaceWorkloads> = BTreeMap::new();
+        let mut grouped: BTreeMap<&str, BTreeMap<&Labels, Vec<usize>>> = BTreeMap::new();
         for (i, (key, w)) in workloads.iter().enumerate() {
             let ns = key.namespace.as_deref().unwrap_or("default");
-            namespaces
+            grouped
                 .entry(ns)
                 .or_default()
-                .by_labels
                 .entry(&w.labels)
                 .or_default()
                 .push(i);
         }
+        let namespaces = grouped
+            .into_iter()
+            .map(|(ns, by_labels)| {
+                let sets: Vec<_> = by_labels.into_iter().collect();
+                let mut index: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+                for (set, (labels, _)) in sets.iter().enumerate() {
+                    for (k, v) in labels.iter() {
+                        index.entry((k.as_str(), v.as_str())).or_default().push(set);
+                    }
+                }
+                (ns, NamespaceWorkloads { sets, index })
+            })
+            .collect();
         ClusterView {
             workloads,
             namespaces,
         }
     }
 
-    /// Workload indices in `namespace` whose labels `selects` accepts.
-    pub fn select(&self, namespace: &str, selects: impl Fn(&Labels) -> bool) -> Vec<usize> {
+    /// Workload indices in `namespace` that `selector` selects.
+    pub fn select(&self, namespace: &str, selector: &Selector) -> Vec<usize> {
         let mut out = Vec::new();
-        if let Some(ns) = self.namespaces.get(namespace) {
-            for (labels, idx) in &ns.by_labels {
-                if selects(labels) {
-                    out.extend_from_slice(idx);
-                }
+        let Some(ns) = self.namespaces.get(namespace) else {
+            return out;
+        };
+        let rarest = selector
+            .match_labels
+            .iter()
+            .map(|(k, v)| {
+                ns.index
+                    .get(&(k.as_str(), v.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|sets| sets.len());
+        let mut take = |set: usize| {
+            let (labels, idx) = &ns.sets[set];
+            if selector.matches(labels) {
+                out.extend_from_slice(idx);
             }
+        };
+        match rarest {
+            Some(sets) => sets.iter().copied().for_each(&mut take),
+            None => (0..ns.sets.len()).for_each(take),
         }
         out
     }

@@ -15,12 +15,12 @@
 //! ports: a rule with no peers but a port list is the usual way to publish one port and is not
 //! reported.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use bulwark_misconfig::Hit;
 
 use super::{images_of, ClusterOptions, ClusterView, Exposures};
-use crate::facts::{ClusterFacts, PolicyRule};
+use crate::facts::{ClusterFacts, NetworkPolicyFacts, ObjectRef, PolicyRule};
 
 pub const NAMESPACE_NO_INGRESS_POLICY: &str = "BW-CLU-010";
 pub const NAMESPACE_NO_EGRESS_POLICY: &str = "BW-CLU-011";
@@ -60,15 +60,20 @@ pub(crate) fn check(
         }
     }
 
+    let mut by_namespace: HashMap<&str, Vec<(&ObjectRef, &NetworkPolicyFacts)>> = HashMap::new();
+    for (key, p) in &policies {
+        by_namespace
+            .entry(key.namespace.as_deref().unwrap_or("default"))
+            .or_default()
+            .push((key, p));
+    }
+    let mut ingress_isolated: HashSet<usize> = HashSet::new();
     for (namespace, groups) in &view.namespaces {
         if options.exempt(namespace) {
             continue;
         }
-        let in_ns: Vec<_> = policies
-            .iter()
-            .filter(|(k, _)| k.namespace.as_deref() == Some(*namespace))
-            .collect();
-        let count = groups.by_labels.values().map(Vec::len).sum::<usize>();
+        let in_ns = by_namespace.get(namespace).map_or(&[][..], Vec::as_slice);
+        let count = groups.workload_count();
         for (direction, ns_check, workload_check) in [
             (
                 "ingress",
@@ -104,27 +109,30 @@ pub(crate) fn check(
                 );
                 continue;
             }
-            for (labels, idx) in &groups.by_labels {
-                if relevant.iter().any(|(_, p)| p.pod_selector.matches(labels)) {
-                    continue;
-                }
+            let mut covered: HashSet<usize> = HashSet::new();
+            for (_, p) in &relevant {
+                covered.extend(view.select(namespace, &p.pod_selector));
+            }
+            let names = policy_names(&relevant);
+            for (_, idx) in &groups.sets {
                 for &i in idx {
                     let (key, w) = view.workloads[i];
-                    if w.host_network {
+                    if covered.contains(&i) || w.host_network {
                         continue;
                     }
-                    let names: Vec<String> = relevant.iter().map(|(k, _)| k.name.clone()).collect();
                     hits.push(
                         Hit::new(
                             workload_check,
                             format!(
-                                "{key} is selected by none of the {direction} NetworkPolicies of {namespace} ({}): its pods are not isolated for {direction}",
-                                names.join(", ")
+                                "{key} is selected by none of the {direction} NetworkPolicies of {namespace} ({names}): its pods are not isolated for {direction}"
                             ),
                         )
                         .on(key.to_string()),
                     );
                 }
+            }
+            if direction == "ingress" {
+                ingress_isolated.extend(covered);
             }
         }
     }
@@ -142,12 +150,7 @@ pub(crate) fn check(
             .iter()
             .any(|c| c.ports.iter().any(|p| p.1.is_some()));
         let bypass = w.host_network || host_port;
-        let isolated = facts.network_policies.iter().any(|(k, p)| {
-            k.namespace.as_deref() == Some(namespace)
-                && p.ingress.is_some()
-                && p.pod_selector.matches(&w.labels)
-        });
-        if isolated && !bypass {
+        if ingress_isolated.contains(&i) && !bypass {
             continue;
         }
         let why = if w.host_network {
@@ -170,6 +173,18 @@ pub(crate) fn check(
         );
     }
     exposures
+}
+
+/// The policies' names for a message, the first few when there are many.
+fn policy_names(policies: &[&(&ObjectRef, &NetworkPolicyFacts)]) -> String {
+    const SHOWN: usize = 5;
+    let mut names: Vec<&str> = policies.iter().map(|(k, _)| k.name.as_str()).collect();
+    if names.len() > SHOWN {
+        let more = names.len() - SHOWN;
+        names.truncate(SHOWN);
+        return format!("{}, and {more} more", names.join(", "));
+    }
+    names.join(", ")
 }
 
 fn allows_all(rule: &PolicyRule) -> Option<&'static str> {
@@ -207,7 +222,7 @@ fn exposures(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions)
                 name,
             ))
             .and_then(|s| s.selector.as_ref())
-            .map(|sel| view.select(namespace, |l| sel.matches(l)))
+            .map(|sel| view.select(namespace, sel))
             .unwrap_or_default()
     };
     for (key, s) in &services {
@@ -224,7 +239,7 @@ fn exposures(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions)
                 None => p.port.to_string(),
             })
             .collect();
-        for i in view.select(ns, |l| sel.matches(l)) {
+        for i in view.select(ns, sel) {
             add(
                 i,
                 format!(

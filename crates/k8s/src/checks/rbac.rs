@@ -314,29 +314,38 @@ fn expected_to_be_powerful(subject: &Subject) -> bool {
 
 /// Every (subject, binding, power) in the cluster.
 fn grants<'a>(facts: &'a ClusterFacts, rules: &RoleRules) -> Vec<Grant<'a>> {
+    // Many bindings name the same role: judge each (role, scope kind) once.
+    let mut judged: HashMap<(&str, Option<&str>, &str, bool), Option<Vec<Power>>> = HashMap::new();
     let mut out = Vec::new();
     for b in &facts.bindings {
         let scope = b.binding.namespace.as_deref();
-        let (role, role_rules) = match b.role_kind.as_str() {
+        let cluster_wide = scope.is_none();
+        let (role, key) = match b.role_kind.as_str() {
             "ClusterRole" => (
                 format!("ClusterRole {}", b.role_name),
-                rules.cluster_role(&b.role_name),
+                ("ClusterRole", None, b.role_name.as_str(), cluster_wide),
             ),
-            "Role" => {
-                let key = ObjectRef::new("Role", scope, &b.role_name);
-                (
-                    format!("Role {}/{}", scope.unwrap_or_default(), b.role_name),
-                    facts.roles.get(&key).map(|r| r.rules.clone()),
-                )
-            }
+            "Role" => (
+                format!("Role {}/{}", scope.unwrap_or_default(), b.role_name),
+                ("Role", scope, b.role_name.as_str(), cluster_wide),
+            ),
             _ => continue,
         };
-        let Some(role_rules) = role_rules else {
+        let powers = judged.entry(key).or_insert_with(|| {
+            let role_rules = match key.0 {
+                "ClusterRole" => rules.cluster_role(key.2),
+                _ => facts
+                    .roles
+                    .get(&ObjectRef::new("Role", key.1, key.2))
+                    .map(|r| r.rules.clone()),
+            };
+            role_rules.map(|r| powers(&r, cluster_wide))
+        });
+        let Some(powers) = powers else {
             continue;
         };
-        let powers = powers(&role_rules, scope.is_none());
         for subject in &b.subjects {
-            for power in &powers {
+            for power in powers.iter() {
                 out.push(Grant {
                     subject,
                     binding: b,
