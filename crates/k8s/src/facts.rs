@@ -796,6 +796,10 @@ fn controller_owner(meta: &Value) -> Option<(&str, &str)> {
 /// (recognised by the `pod-template-hash` suffix the Deployment controller gives it).
 fn pod_controller(meta: &Value, namespace: Option<&str>) -> Option<ObjectRef> {
     let (kind, name) = controller_owner(meta)?;
+    // Static (mirror) pods are "owned" by their Node: each is a workload of its own.
+    if kind == "Node" {
+        return None;
+    }
     if kind == "ReplicaSet" {
         let labels = meta.get("labels");
         if let Some(hash) = labels
@@ -965,12 +969,11 @@ fn recognise(image: &str, args: &[&str], ports: &[(u16, Option<u16>)]) -> Option
     let repo = image_repository(image);
     let last = repo.rsplit('/').next().unwrap_or(&repo);
     let by_image = match last {
-        "dashboard"
-        | "kubernetes-dashboard-amd64"
-        | "kubernetes-dashboard-api"
-        | "dashboard-api"
-        | "kubernetes-dashboard-web"
-        | "dashboard-web" => Some(Product::KubernetesDashboard),
+        "dashboard" | "dashboard-api" | "dashboard-web" if repo.contains("/kubernetesui/") => {
+            Some(Product::KubernetesDashboard)
+        }
+        l if l.starts_with("kubernetes-dashboard") => Some(Product::KubernetesDashboard),
+        "kubelet" | "hyperkube" => Some(Product::Kubelet),
         "argocd" if args.iter().any(|a| a.ends_with("argocd-server")) => Some(Product::ArgoCd),
         "grafana" | "grafana-oss" | "grafana-enterprise" => Some(Product::Grafana),
         "prometheus" => Some(Product::Prometheus),
@@ -986,7 +989,9 @@ fn recognise(image: &str, args: &[&str], ports: &[(u16, Option<u16>)]) -> Option
     by_image.or_else(|| {
         ports.iter().find_map(|(p, _)| match p {
             2375 => Some(Product::DockerApi),
-            10250 | 10255 => Some(Product::Kubelet),
+            // 10250 is also the default port of metrics-server; only the read-only port is the
+            // kubelet's alone.
+            10255 => Some(Product::Kubelet),
             2379 => Some(Product::Etcd),
             8888 if args.iter().any(|a| a.contains("jupyter")) => Some(Product::Jupyter),
             _ => None,
@@ -1168,5 +1173,92 @@ mod tests {
             ("legacy", "y")
         ])));
         assert!(Selector::default().matches(&labels(&[])));
+    }
+
+    fn pod(
+        name: &str,
+        owner: Option<(&str, &str)>,
+        labels: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut meta = serde_json::json!({"name": name, "namespace": "ns", "labels": labels});
+        if let Some((kind, owner)) = owner {
+            meta["ownerReferences"] =
+                serde_json::json!([{"kind": kind, "name": owner, "controller": true}]);
+        }
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                           "spec": {"containers": [{"name": "c", "image": "x:1"}]}})
+    }
+
+    #[test]
+    fn pods_collapse_into_their_controllers() {
+        let mut facts = ClusterFacts::new();
+        for i in 0..3 {
+            facts.observe(&pod(
+                &format!("web-6b7f-{i}"),
+                Some(("ReplicaSet", "web-6b7f")),
+                serde_json::json!({"app": "web", "pod-template-hash": "6b7f"}),
+            ));
+            facts.observe(&pod(
+                &format!("db-{i}"),
+                Some(("StatefulSet", "db")),
+                serde_json::json!({"app": "db", "statefulset.kubernetes.io/pod-name": format!("db-{i}")}),
+            ));
+            // Static pods name their Node as owner: each stays its own workload.
+            facts.observe(&pod(
+                &format!("etcd-node{i}"),
+                Some(("Node", "node")),
+                serde_json::json!({"component": "etcd"}),
+            ));
+        }
+        let keys: Vec<String> = facts
+            .workloads()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "Deployment/ns/web",
+                "Pod/ns/etcd-node0",
+                "Pod/ns/etcd-node1",
+                "Pod/ns/etcd-node2",
+                "StatefulSet/ns/db"
+            ]
+        );
+        // Per-pod labels are dropped so the controller has one label set.
+        let db = &facts.workloads[&ObjectRef::new("StatefulSet", Some("ns"), "db")];
+        assert_eq!(db.labels.len(), 1);
+    }
+
+    #[test]
+    fn a_cronjob_absorbs_its_jobs_pods_in_any_order() {
+        let cron = serde_json::json!({"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": "nightly", "namespace": "ns"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}}});
+        let job = serde_json::json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "nightly-1", "namespace": "ns",
+                         "ownerReferences": [{"kind": "CronJob", "name": "nightly", "controller": true}]},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1"}]}}}});
+        let pod = pod(
+            "nightly-1-abc",
+            Some(("Job", "nightly-1")),
+            serde_json::json!({}),
+        );
+        for order in [
+            [&pod, &job, &cron],
+            [&cron, &job, &pod],
+            [&job, &pod, &cron],
+        ] {
+            let mut facts = ClusterFacts::new();
+            for o in order {
+                facts.observe(o);
+            }
+            let keys: Vec<String> = facts
+                .workloads()
+                .iter()
+                .map(|(k, _)| k.to_string())
+                .collect();
+            assert_eq!(keys, ["CronJob/ns/nightly"]);
+        }
     }
 }

@@ -219,13 +219,38 @@ fn the_hardened_namespace_yields_nothing() {
 }
 
 #[test]
-fn every_check_id_has_catalogue_metadata() {
+fn check_ids_and_catalogue_are_in_step() {
+    use bulwark_misconfig::CheckKind;
     let catalog = bulwark_misconfig::catalog();
-    for h in fixture_hits() {
+    let ids: std::collections::BTreeSet<&str> =
+        bulwark_k8s::checks::CHECK_IDS.iter().copied().collect();
+    assert_eq!(
+        ids.len(),
+        bulwark_k8s::checks::CHECK_IDS.len(),
+        "a check id is listed twice"
+    );
+    for id in &ids {
         let meta = catalog
-            .get(h.check_id)
-            .unwrap_or_else(|| panic!("{} has no metadata", h.check_id));
-        assert_eq!(meta.kind, bulwark_misconfig::CheckKind::Cluster);
+            .get(*id)
+            .unwrap_or_else(|| panic!("{id} has no metadata"));
+        assert_eq!(meta.kind, CheckKind::Cluster, "{id}");
+    }
+    for meta in catalog.values().filter(|m| m.kind == CheckKind::Cluster) {
+        assert!(
+            ids.contains(meta.id.as_str()),
+            "{} is catalogued but never reported",
+            meta.id
+        );
+    }
+    for h in fixture_hits() {
+        assert!(
+            ids.contains(h.check_id),
+            "{} is not in CHECK_IDS",
+            h.check_id
+        );
+        // The step the cli takes; it panics on a check without metadata.
+        let finding = h.into_finding("cluster");
+        assert!(!finding.message.is_empty());
     }
 }
 

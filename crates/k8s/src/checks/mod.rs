@@ -28,6 +28,30 @@ use bulwark_misconfig::Hit;
 use crate::facts::{Labels, ObjectRef, Selector, WorkloadFacts};
 use crate::ClusterFacts;
 
+/// Every check id this module reports, in one table (a test keeps it and the catalogue in
+/// step).
+pub const CHECK_IDS: &[&str] = &[
+    rbac::ESCALATION,
+    rbac::PRIVILEGED_TOKEN,
+    network::NAMESPACE_NO_INGRESS_POLICY,
+    network::NAMESPACE_NO_EGRESS_POLICY,
+    network::WORKLOAD_NO_INGRESS_POLICY,
+    network::WORKLOAD_NO_EGRESS_POLICY,
+    network::ALLOW_ALL,
+    network::EXPOSED_UNISOLATED,
+    exposure::EXPOSED_DASHBOARD,
+    exposure::UNAUTHENTICATED_DASHBOARD,
+    mesh::NAMESPACE_NOT_STRICT,
+    mesh::WORKLOAD_MTLS_DOWNGRADED,
+    mesh::NO_AUTHORIZATION_POLICY,
+    mesh::AUTHORIZATION_ALLOWS_ALL,
+    mesh::NOT_IN_LINKERD,
+    mesh::INGRESS_WITHOUT_TLS,
+    mesh::GATEWAY_WITHOUT_TLS,
+    images::NOT_PINNED,
+    images::REGISTRY_NOT_ALLOWED,
+];
+
 /// Namespaces the network, mesh and image-pinning checks leave alone by default: they hold the
 /// control plane and node agents (host-network pods that no NetworkPolicy applies to, images
 /// the distribution pins for you), or nothing at all.

@@ -145,7 +145,16 @@ struct Reach {
 
 pub(crate) fn check(facts: &ClusterFacts, view: &ClusterView, hits: &mut Vec<Hit>) {
     let rules = RoleRules::new(facts);
-    let grants = grants(facts, &rules);
+    let mut grants = grants(facts, &rules);
+    // The first path found is the one shown: make it independent of the order objects came in.
+    grants.sort_by(|a, b| {
+        (a.subject, &a.binding.binding, &a.role, &a.power).cmp(&(
+            b.subject,
+            &b.binding.binding,
+            &b.role,
+            &b.power,
+        ))
+    });
 
     // Direct power first, then close over "can act in a namespace that holds a privileged SA".
     let mut reach: BTreeMap<&Subject, Reach> = BTreeMap::new();
