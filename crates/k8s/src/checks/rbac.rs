@@ -322,9 +322,12 @@ fn expected_to_be_powerful(subject: &Subject) -> bool {
 }
 
 /// Every (subject, binding, power) in the cluster.
+/// A role as a binding names it: (kind, namespace of a Role, name, bound cluster-wide).
+type RoleScope<'a> = (&'a str, Option<&'a str>, &'a str, bool);
+
 fn grants<'a>(facts: &'a ClusterFacts, rules: &RoleRules) -> Vec<Grant<'a>> {
     // Many bindings name the same role: judge each (role, scope kind) once.
-    let mut judged: HashMap<(&str, Option<&str>, &str, bool), Option<Vec<Power>>> = HashMap::new();
+    let mut judged: HashMap<RoleScope, Option<Vec<Power>>> = HashMap::new();
     let mut out = Vec::new();
     for b in &facts.bindings {
         let scope = b.binding.namespace.as_deref();
