@@ -862,6 +862,8 @@ const UNAUTHENTICATED_FLAGS: &[(Product, &str)] = &[
     (Product::Kubelet, "--anonymous-auth"),
     (Product::Kubelet, "--read-only-port"),
     (Product::Etcd, "--client-cert-auth=false"),
+    (Product::Kubelet, "--authorization-mode=AlwaysAllow"),
+    (Product::Prometheus, "--web.enable-admin-api"),
 ];
 
 fn container(c: &Value) -> ContainerFacts {
@@ -949,8 +951,45 @@ fn container(c: &Value) -> ContainerFacts {
         if product == Product::DockerApi && ports.iter().any(|(p, _)| *p == 2375) {
             unauthenticated.push("port 2375 (plain-text Docker API)".to_string());
         }
+        if product == Product::DockerApi
+            && args
+                .iter()
+                .any(|a| a.contains("tcp://") && a.contains(":2375"))
+            && !args.iter().any(|a| a.starts_with("--tlsverify"))
+        {
+            unauthenticated.push("-H tcp://…:2375 without --tlsverify".to_string());
+        }
         if product == Product::Kubelet && ports.iter().any(|(p, _)| *p == 10255) {
             unauthenticated.push("port 10255 (kubelet read-only API)".to_string());
+        }
+        let has = |flag: &str| {
+            args.iter()
+                .any(|a| *a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
+        };
+        // etcd accepts clients without certificates unless told otherwise.
+        if product == Product::Etcd
+            && args.iter().any(|a| a.ends_with("etcd"))
+            && !args
+                .iter()
+                .any(|a| *a == "--client-cert-auth" || *a == "--client-cert-auth=true")
+        {
+            unauthenticated.push("no --client-cert-auth (clients need no certificate)".to_string());
+        }
+        // Dashboard v2 serves plain HTTP, login tokens included, without a certificate.
+        if product == Product::KubernetesDashboard
+            && image_repository(&image).ends_with("/dashboard")
+            && !has("--auto-generate-certificates")
+            && !has("--tls-cert-file")
+        {
+            unauthenticated.push(
+                "no --auto-generate-certificates or --tls-cert-file (plain HTTP)".to_string(),
+            );
+        }
+        // The admin API (delete series, snapshots) is only protected by a web config with basic
+        // auth or TLS client certificates. (`--web.enable-lifecycle` is left alone: the operator
+        // and the Helm charts turn it on for their config reloaders.)
+        if product == Product::Prometheus && has("--web.config.file") {
+            unauthenticated.retain(|a| !a.starts_with("--web.enable-"));
         }
     }
     unauthenticated.sort();
@@ -986,9 +1025,14 @@ fn recognise(image: &str, args: &[&str], ports: &[(u16, Option<u16>)]) -> Option
         }
         _ => None,
     };
-    by_image.or_else(|| {
+    let docker_daemon = || {
+        args.iter()
+            .any(|a| a.starts_with("tcp://") && a.ends_with(":2375"))
+            .then_some(Product::DockerApi)
+    };
+    by_image.or_else(docker_daemon).or_else(|| {
         ports.iter().find_map(|(p, _)| match p {
-            2375 => Some(Product::DockerApi),
+            2375 | 2376 => Some(Product::DockerApi),
             // 10250 is also the default port of metrics-server; only the read-only port is the
             // kubelet's alone.
             10255 => Some(Product::Kubelet),

@@ -468,6 +468,95 @@ fn dashboards_are_reported_when_exposed_or_unauthenticated() {
     assert!(message(&hits, "BW-CLU-021", "Deployment/argocd/server").contains("--disable-auth"));
 }
 
+#[test]
+fn dashboards_without_authentication_are_recognised_by_arguments_and_ports() {
+    let one = |ns: &str, name: &str, container: Value| {
+        deployment(
+            ns,
+            name,
+            json!({"app": name}),
+            json!({"containers": [container]}),
+        )
+    };
+    let objects = [
+        one(
+            "kv",
+            "etcd-open",
+            json!({"name": "etcd", "image": "quay.io/coreos/etcd:v3.5.10",
+            "command": ["/usr/local/bin/etcd", "--listen-client-urls=http://0.0.0.0:2379"]}),
+        ),
+        one(
+            "kv",
+            "etcd-certs",
+            json!({"name": "etcd", "image": "quay.io/coreos/etcd:v3.5.10",
+            "command": ["etcd", "--client-cert-auth=true", "--trusted-ca-file=/pki/ca.crt"]}),
+        ),
+        one(
+            "kv",
+            "etcdctl-backup",
+            json!({"name": "backup", "image": "quay.io/coreos/etcd:v3.5.10",
+            "command": ["etcdctl", "snapshot", "save", "/backup/db"]}),
+        ),
+        one(
+            "dash",
+            "plain-http",
+            json!({"name": "d", "image": "kubernetesui/dashboard:v2.7.0",
+            "args": ["--namespace=dash", "--insecure-port=9090"]}),
+        ),
+        one(
+            "dash",
+            "with-certs",
+            json!({"name": "d", "image": "kubernetesui/dashboard:v2.7.0",
+            "args": ["--tls-cert-file=/certs/tls.crt", "--tls-key-file=/certs/tls.key"]}),
+        ),
+        one(
+            "ci",
+            "dockerd",
+            json!({"name": "d", "image": "example/builder:1",
+            "args": ["dockerd", "-H", "tcp://0.0.0.0:2375"]}),
+        ),
+        one(
+            "ci",
+            "dockerd-tls",
+            json!({"name": "d", "image": "example/builder:1",
+            "args": ["dockerd", "--tlsverify", "-H", "tcp://0.0.0.0:2375"]}),
+        ),
+        one(
+            "mon",
+            "prom-admin",
+            json!({"name": "p", "image": "prom/prometheus:v2.48.1",
+            "args": ["--web.enable-admin-api", "--web.enable-lifecycle"]}),
+        ),
+        one(
+            "mon",
+            "prom-admin-auth",
+            json!({"name": "p", "image": "prom/prometheus:v2.48.1",
+            "args": ["--web.enable-admin-api", "--web.config.file=/etc/web.yml"]}),
+        ),
+        one(
+            "mon",
+            "grafana-sso",
+            json!({"name": "g", "image": "grafana/grafana-oss:10.2.3",
+            "env": [{"name": "GF_AUTH_DISABLE_LOGIN_FORM", "value": "true"}]}),
+        ),
+    ];
+    let hits = hits(&objects);
+    assert_eq!(
+        found(&hits, "BW-CLU-021"),
+        set(&[
+            ("BW-CLU-021", "Deployment/ci/dockerd"),
+            ("BW-CLU-021", "Deployment/dash/plain-http"),
+            ("BW-CLU-021", "Deployment/kv/etcd-open"),
+            ("BW-CLU-021", "Deployment/mon/grafana-sso"),
+            ("BW-CLU-021", "Deployment/mon/prom-admin"),
+        ])
+    );
+    assert!(
+        message(&hits, "BW-CLU-021", "Deployment/kv/etcd-open").contains("no --client-cert-auth")
+    );
+    assert!(!message(&hits, "BW-CLU-021", "Deployment/mon/prom-admin").contains("lifecycle"));
+}
+
 // ---- Service-to-service authentication ------------------------------------------------------
 
 fn peer_auth(ns: &str, name: &str, spec: Value) -> Value {
