@@ -307,6 +307,28 @@ fn rbac_follows_paths_through_namespaces_and_aggregated_roles() {
     ));
 }
 
+#[test]
+fn rbac_messages_stay_readable_when_many_pods_mount_the_token() {
+    let mut objects = vec![
+        cluster_role(
+            "cluster-admin",
+            json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+        ),
+        cluster_binding("ci-admin", "cluster-admin", &["sa ci/default"]),
+    ];
+    for i in 0..8 {
+        objects.push(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("job-{i}"), "namespace": "ci"},
+                            "spec": {"containers": [{"name": "c", "image": "x@sha256:00"}]}}));
+    }
+    let hits = hits(&objects);
+    let m = message(&hits, "BW-CLU-001", "ServiceAccount/ci/default");
+    assert!(m.ends_with("its token is mounted by Pod/ci/job-0, Pod/ci/job-1, Pod/ci/job-2, Pod/ci/job-3, Pod/ci/job-4, and 3 more"), "{m}");
+    assert_eq!(
+        hits.iter().filter(|h| h.check_id == "BW-CLU-002").count(),
+        8
+    );
+}
+
 // ---- Network segmentation ------------------------------------------------------------------
 
 #[test]

@@ -222,21 +222,15 @@ pub(crate) fn check(facts: &ClusterFacts, view: &ClusterView, hits: &mut Vec<Hit
         let mounted = if workloads.is_empty() {
             String::new()
         } else {
-            format!(
-                "; its token is mounted by {}",
-                workloads
-                    .iter()
-                    .map(|w| w.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            let names: Vec<String> = workloads.iter().map(|w| w.to_string()).collect();
+            format!("; its token is mounted by {}", first_few(&names, ", "))
         };
         hits.push(
             Hit::new(
                 ESCALATION,
                 format!(
                     "{subject} can reach cluster-admin-equivalent power: {}{mounted}",
-                    paths.join("; ")
+                    first_few(&paths, "; ")
                 ),
             )
             .on(subject.resource()),
@@ -256,6 +250,22 @@ pub(crate) fn check(facts: &ClusterFacts, view: &ClusterView, hits: &mut Vec<Hit
         }
     }
 }
+
+/// At most [`SHOWN_IN_MESSAGE`] items joined, then how many more: a service account bound a
+/// hundred times, or mounted by thousands of standalone pods, keeps a readable message.
+fn first_few(items: &[String], separator: &str) -> String {
+    if items.len() <= SHOWN_IN_MESSAGE {
+        return items.join(separator);
+    }
+    format!(
+        "{}{separator}and {} more",
+        items[..SHOWN_IN_MESSAGE].join(separator),
+        items.len() - SHOWN_IN_MESSAGE
+    )
+}
+
+/// How many paths or workloads one message lists.
+const SHOWN_IN_MESSAGE: usize = 5;
 
 fn add<'a>(reach: &mut BTreeMap<&'a Subject, Reach>, g: &Grant<'a>, path: String) {
     let entry = reach.entry(g.subject).or_insert(Reach {
