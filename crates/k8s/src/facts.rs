@@ -195,8 +195,8 @@ pub struct BindingFacts {
     pub role_kind: String,
     pub role_name: String,
     pub subjects: Vec<Subject>,
-    /// Bootstrap policy (`kubernetes.io/bootstrapping: rbac-defaults`) or a `system:` name:
-    /// part of the control plane's own wiring.
+    /// Bootstrap policy (`kubernetes.io/bootstrapping: rbac-defaults`) or a `system:` or
+    /// `kubeadm:` name: part of the control plane's own wiring.
     pub built_in: bool,
 }
 
@@ -505,6 +505,7 @@ impl ClusterFacts {
                         .to_string(),
                     subjects,
                     built_in: name.starts_with("system:")
+                        || name.starts_with("kubeadm:")
                         || labels
                             .get("kubernetes.io/bootstrapping")
                             .map(String::as_str)

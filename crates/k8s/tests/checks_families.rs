@@ -173,6 +173,21 @@ fn rbac_reports_each_way_to_cluster_admin() {
         cluster_binding("g", "webhooks", &["User u-webhooks"]),
         cluster_binding("h", "exec-all", &["User u-exec"]),
         cluster_binding("i", "tokens", &["User u-tokens"]),
+        cluster_role(
+            "pv",
+            json!([{"apiGroups": [""], "resources": ["persistentvolumes"], "verbs": ["create"]}]),
+        ),
+        cluster_role(
+            "patcher",
+            json!([{"apiGroups": ["apps"], "resources": ["daemonsets"], "verbs": ["patch"]}]),
+        ),
+        cluster_role(
+            "debugger",
+            json!([{"apiGroups": [""], "resources": ["pods/ephemeralcontainers"], "verbs": ["update"]}]),
+        ),
+        cluster_binding("j", "pv", &["User u-pv"]),
+        cluster_binding("k", "patcher", &["User u-patch"]),
+        cluster_binding("l", "debugger", &["User u-debug"]),
     ];
     let hits = hits(&objects);
     assert_eq!(
@@ -180,6 +195,9 @@ fn rbac_reports_each_way_to_cluster_admin() {
         set(&[
             ("BW-CLU-001", "Group/system:authenticated"),
             ("BW-CLU-001", "User/u-bind"),
+            ("BW-CLU-001", "User/u-debug"),
+            ("BW-CLU-001", "User/u-patch"),
+            ("BW-CLU-001", "User/u-pv"),
             ("BW-CLU-001", "User/u-csr"),
             ("BW-CLU-001", "User/u-escalate"),
             ("BW-CLU-001", "User/u-everything"),
@@ -190,6 +208,8 @@ fn rbac_reports_each_way_to_cluster_admin() {
             ("BW-CLU-001", "User/u-webhooks"),
         ])
     );
+    assert!(message(&hits, "BW-CLU-001", "User/u-patch")
+        .contains("change daemonsets in every namespace"));
     assert!(message(&hits, "BW-CLU-001", "User/u-proxy")
         .contains("User u-proxy → ClusterRoleBinding e → ClusterRole kubelet-proxy → nodes/proxy"));
 }
@@ -241,6 +261,11 @@ fn rbac_stays_quiet_on_harmless_and_built_in_grants() {
             "scheduler-extra",
             "cluster-admin",
             &["User system:kube-scheduler", "Group system:nodes"],
+        ),
+        cluster_binding(
+            "kubeadm:cluster-admins",
+            "cluster-admin",
+            &["Group kubeadm:cluster-admins"],
         ),
     ];
     let hits = hits(&objects);

@@ -8,9 +8,11 @@
 //! groups or service accounts (act as `system:masters`); `nodes/proxy` (the kubelet API runs
 //! commands in any pod); creating CSRs and approving them (`certificatesigningrequests/approval`
 //! plus `approve` on signers: mint a `system:masters` client certificate); changing admission
-//! webhook configurations (see and rewrite every object); reading Secrets, creating pods or
-//! workloads, `pods/exec`/`pods/attach`, or creating service account tokens in every namespace
-//! (which includes kube-system and its controllers' tokens).
+//! webhook configurations (see and rewrite every object); creating persistent volumes (a
+//! hostPath volume is the node's root); reading Secrets, creating or changing (`update`,
+//! `patch`: a new image runs as the workload's account) pods or workloads,
+//! `pods/exec`/`attach`/`ephemeralcontainers`, or creating service account tokens in every
+//! namespace (which includes kube-system and its controllers' tokens).
 //!
 //! Power through a namespace (a RoleBinding, so only there): the same namespace-scoped verbs
 //! (create pods or workloads, read Secrets, exec/attach, create tokens, impersonate service
@@ -27,8 +29,9 @@
 //!
 //! Not reported, because they are meant to be powerful: users whose name starts with `system:`
 //! (kube-controller-manager, kube-scheduler, kube-proxy, node identities `system:node:*`), the
-//! groups `system:masters`, `system:nodes`, `system:bootstrappers*` and `system:monitoring`, and
-//! any grant made through a built-in binding (a `system:` name or the label
+//! groups `system:masters`, `kubeadm:cluster-admins` (kubeadm's admin.conf since 1.29),
+//! `system:nodes`, `system:bootstrappers*` and `system:monitoring`, and any grant made through
+//! a built-in binding (a `system:` or `kubeadm:` name, or the label
 //! `kubernetes.io/bootstrapping: rbac-defaults`), which is how the kube-system controllers get
 //! their power. These still count as privileged targets (a pod created in kube-system can run
 //! as `replicaset-controller`). Still reported: `system:anonymous`, `system:authenticated`,
@@ -66,8 +69,12 @@ enum Power {
     Webhooks,
     ReadSecrets,
     CreateWorkloads(&'static str),
+    /// `update`/`patch` without `create`: a changed image or service account runs the
+    /// subject's code as the workload's account.
+    ChangeWorkloads(&'static str),
     Exec(&'static str),
     CreateTokens,
+    PersistentVolumes,
 }
 
 impl Power {
@@ -92,6 +99,10 @@ impl Power {
             }
             Power::ReadSecrets => format!("read secrets {where_}"),
             Power::CreateWorkloads(r) => format!("create {r} {where_}"),
+            Power::ChangeWorkloads(r) => format!("change {r} {where_}"),
+            Power::PersistentVolumes => {
+                "create persistent volumes (mount any host path of a node)".into()
+            }
             Power::Exec(r) => format!("{r} {where_}"),
             Power::CreateTokens => format!("create service account tokens {where_}"),
         }
@@ -105,6 +116,7 @@ impl Power {
                 Power::NodesProxy
                     | Power::ApproveCsr
                     | Power::Webhooks
+                    | Power::PersistentVolumes
                     | Power::Impersonate("users and groups")
             )
     }
@@ -323,6 +335,7 @@ fn expected_to_be_powerful(subject: &Subject) -> bool {
         Subject::User(n) => n.starts_with("system:") && n != "system:anonymous",
         Subject::Group(g) => {
             g == "system:masters"
+                || g == "kubeadm:cluster-admins"
                 || g == "system:nodes"
                 || g == "system:monitoring"
                 || g.starts_with("system:bootstrappers")
@@ -528,6 +541,9 @@ fn powers(rules: &[RuleFacts], cluster_wide: bool) -> Vec<Power> {
         }) {
             out.insert(Power::Webhooks);
         }
+        if can("create", "", "persistentvolumes") {
+            out.insert(Power::PersistentVolumes);
+        }
     }
     if ["get", "list", "watch"]
         .iter()
@@ -535,14 +551,25 @@ fn powers(rules: &[RuleFacts], cluster_wide: bool) -> Vec<Power> {
     {
         out.insert(Power::ReadSecrets);
     }
-    for (resource, groups) in WORKLOADS {
-        if groups.iter().any(|g| can("create", g, resource)) {
-            out.insert(Power::CreateWorkloads(resource));
-            break;
-        }
+    let on_workloads = |verbs: &[&str]| {
+        WORKLOADS.iter().find_map(|(resource, groups)| {
+            groups
+                .iter()
+                .any(|g| verbs.iter().any(|v| can(v, g, resource)))
+                .then_some(*resource)
+        })
+    };
+    if let Some(resource) = on_workloads(&["create"]) {
+        out.insert(Power::CreateWorkloads(resource));
+    } else if let Some(resource) = on_workloads(&["update", "patch"]) {
+        out.insert(Power::ChangeWorkloads(resource));
     }
-    for sub in ["pods/exec", "pods/attach"] {
-        if ["create", "get"].iter().any(|v| can(v, "", sub)) {
+    for (sub, verbs) in [
+        ("pods/exec", &["create", "get"][..]),
+        ("pods/attach", &["create", "get"][..]),
+        ("pods/ephemeralcontainers", &["update", "patch"][..]),
+    ] {
+        if verbs.iter().any(|v| can(v, "", sub)) {
             out.insert(Power::Exec(sub));
             break;
         }
