@@ -278,6 +278,9 @@ pub struct ServicePort {
 #[derive(Debug, Clone)]
 pub struct ServiceFacts {
     pub service_type: String,
+    /// A LoadBalancer the cloud provider keeps on the private network (see
+    /// [`internal_load_balancer`]).
+    pub internal: bool,
     /// `None`: no selector (endpoints managed by hand); selects no workload.
     pub selector: Option<Selector>,
     pub ports: Vec<ServicePort>,
@@ -588,6 +591,7 @@ impl ClusterFacts {
                     here(kind),
                     ServiceFacts {
                         service_type: str_at(spec, "type").unwrap_or("ClusterIP").to_string(),
+                        internal: internal_load_balancer(meta),
                         selector,
                         ports,
                     },
@@ -782,6 +786,22 @@ impl ClusterFacts {
         out.sort_by(|a, b| a.0.cmp(b.0));
         out
     }
+}
+
+/// Whether a Service's annotations ask the cloud provider for an internal load balancer: AWS
+/// (`aws-load-balancer-internal: "true"`, `aws-load-balancer-scheme: internal`), Azure and OCI
+/// (`*-load-balancer-internal: "true"`), GKE (`*load-balancer-type: Internal`).
+fn internal_load_balancer(meta: &Value) -> bool {
+    let Some(annotations) = meta.get("annotations").and_then(Value::as_object) else {
+        return false;
+    };
+    annotations.iter().any(|(key, value)| {
+        let value = value.as_str().unwrap_or_default();
+        (key.ends_with("load-balancer-internal")
+            && (value.eq_ignore_ascii_case("true") || value == "0.0.0.0/0"))
+            || (key.ends_with("load-balancer-type") && value.eq_ignore_ascii_case("internal"))
+            || (key.ends_with("aws-load-balancer-scheme") && value.eq_ignore_ascii_case("internal"))
+    })
 }
 
 /// The controller owner `(kind, name)` of an object.

@@ -408,6 +408,10 @@ fn network_joins_outside_exposure_with_what_runs() {
     let objects = [
         simple("shop", "lb", "shop/lb:1"),
         service("shop", "lb", "LoadBalancer", json!({"app": "lb"})),
+        simple("shop", "private-lb", "shop/private:1"),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "private-lb", "namespace": "shop",
+               "annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}},
+               "spec": {"type": "LoadBalancer", "selector": {"app": "private-lb"}, "ports": [{"port": 80}]}}),
         simple("shop", "np", "shop/np:1"),
         service("shop", "np", "NodePort", json!({"app": "np"})),
         simple("shop", "internal", "shop/internal:1"),

@@ -9,6 +9,9 @@
 //! mostly on the host network where NetworkPolicy does not apply. Namespaces without workloads
 //! are skipped too: there is nothing to isolate.
 //!
+//! A LoadBalancer annotated as internal (AWS, Azure, GKE, OCI) is not counted as outside
+//! exposure; a Gateway API route is, whatever Gateway it attaches to.
+//!
 //! A policy counts as isolating its pods even when one of its rules allows everything; that
 //! rule is reported on the policy instead ([`ALLOW_ALL`]). "Allows all" means a rule with no
 //! peers and no ports, or a peer `ipBlock` of `0.0.0.0/0` (`::/0`) without exceptions and no
@@ -226,7 +229,12 @@ fn exposures(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions)
             .unwrap_or_default()
     };
     for (key, s) in &services {
-        if s.service_type != "LoadBalancer" && s.service_type != "NodePort" {
+        let external = match s.service_type.as_str() {
+            "LoadBalancer" => !s.internal,
+            "NodePort" => true,
+            _ => false,
+        };
+        if !external {
             continue;
         }
         let Some(sel) = &s.selector else { continue };
