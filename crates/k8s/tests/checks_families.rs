@@ -659,6 +659,9 @@ fn istio_mtls_follows_precedence_and_authorization_coverage() {
             json!({"selector": {"matchLabels": {"app": "metrics"}}, "mtls": {"mode": "STRICT"},
                                                "portLevelMtls": {"9090": {"mode": "PERMISSIVE"}}}),
         ),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "no-sidecar", "namespace": "strict"},
+               "spec": {"template": {"metadata": {"labels": {"app": "no-sidecar"}, "annotations": {"sidecar.istio.io/inject": "false"}},
+                                     "spec": {"containers": [{"name": "c", "image": "a@sha256:00"}]}}}}),
         namespace("bare", meshed),
         namespace("outside", json!({})),
     ];
@@ -669,6 +672,7 @@ fn istio_mtls_follows_precedence_and_authorization_coverage() {
             ("BW-CLU-030", "Namespace/relaxed"),
             ("BW-CLU-031", "Deployment/strict/legacy"),
             ("BW-CLU-031", "Deployment/strict/metrics"),
+            ("BW-CLU-031", "Deployment/strict/no-sidecar"),
             ("BW-CLU-032", "Namespace/bare"),
             ("BW-CLU-033", "AuthorizationPolicy/relaxed/open"),
         ])

@@ -4,9 +4,10 @@
 //! Its mTLS mode follows Istio's precedence: a workload PeerAuthentication (selector matching
 //! the pod labels) over the namespace's (no selector) over the mesh-wide one (no selector, in
 //! the root namespace), each level's UNSET inheriting the next; with none, Istio's default is
-//! PERMISSIVE (plain text accepted). Reported: meshed namespaces whose mode is not STRICT, and
+//! PERMISSIVE (plain text accepted). Reported: meshed namespaces whose mode is not STRICT,
 //! workloads a PeerAuthentication downgrades (PERMISSIVE, DISABLE, or a weaker port-level
-//! mode) inside a STRICT namespace. Authorization: a meshed namespace that no
+//! mode) inside a STRICT namespace, and workloads of a meshed namespace that opt out of the
+//! sidecar (`sidecar.istio.io/inject: "false"`, annotation or label). Authorization: a meshed namespace that no
 //! AuthorizationPolicy covers (in the namespace, or mesh-wide without selector in the root
 //! namespace), and ALLOW policies with a rule `{}` (every request).
 //!
@@ -192,6 +193,7 @@ fn istio(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions, hit
         } else {
             downgrades(&index, view, namespace, hits);
         }
+        opted_out(view, namespace, hits);
         let covered = mesh_authz || index.authorized.contains(namespace.as_str());
         if !covered {
             hits.push(
@@ -202,6 +204,31 @@ fn istio(facts: &ClusterFacts, view: &ClusterView, options: &ClusterOptions, hit
                     ),
                 )
                 .on(format!("Namespace/{namespace}")),
+            );
+        }
+    }
+}
+
+/// Workloads of a meshed namespace that refuse the sidecar: they are outside the mesh, so
+/// neither mTLS nor authorization policies protect them.
+fn opted_out(view: &ClusterView, namespace: &str, hits: &mut Vec<Hit>) {
+    let Some(ns) = view.namespaces.get(namespace) else {
+        return;
+    };
+    for (_, idx) in &ns.sets {
+        for &i in idx {
+            let (key, w) = view.workloads[i];
+            if w.host_network || w.istio_inject.as_deref() != Some("false") {
+                continue;
+            }
+            hits.push(
+                Hit::new(
+                    WORKLOAD_MTLS_DOWNGRADED,
+                    format!(
+                        "{key} opts out of the Istio sidecar (sidecar.istio.io/inject: \"false\") in meshed Namespace {namespace}: it sends and accepts plain text, outside mTLS and authorization policies"
+                    ),
+                )
+                .on(key.to_string()),
             );
         }
     }
