@@ -19,6 +19,9 @@ pub enum CheckKind {
     Daemon,
     Host,
     Image,
+    /// Checks over a whole live cluster (RBAC paths, segmentation, exposure, mesh), run by
+    /// `bulwark-k8s`.
+    Cluster,
 }
 
 impl CheckKind {
@@ -31,6 +34,7 @@ impl CheckKind {
             CheckKind::Daemon => "daemon",
             CheckKind::Host => "host",
             CheckKind::Image => "image",
+            CheckKind::Cluster => "cluster",
         }
     }
 }

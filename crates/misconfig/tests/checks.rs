@@ -32,18 +32,20 @@ fn id_prefix(kind: CheckKind) -> &'static str {
         CheckKind::Daemon => "BW-DMN-",
         CheckKind::Host => "BW-HOST-",
         CheckKind::Image => "BW-IMG-",
+        CheckKind::Cluster => "BW-CLU-",
     }
 }
 
-/// File-based kinds have examples run through `scan_files`; image and host checks are
-/// exercised by their own tests, since their input is not one file.
+/// File-based kinds have examples run through `scan_files`; image, host and cluster checks are
+/// exercised by their own tests (cluster checks in bulwark-k8s), since their input is not one
+/// file.
 fn file_kind(kind: CheckKind) -> Option<FileKind> {
     match kind {
         CheckKind::Dockerfile => Some(FileKind::Dockerfile),
         CheckKind::Kubernetes => Some(FileKind::Kubernetes),
         CheckKind::Compose => Some(FileKind::Compose),
         CheckKind::Daemon => Some(FileKind::DaemonJson),
-        CheckKind::Host | CheckKind::Image => None,
+        CheckKind::Host | CheckKind::Image | CheckKind::Cluster => None,
     }
 }
 
