@@ -10,6 +10,10 @@
 
 pub mod checks;
 pub mod facts;
+pub mod scan;
+pub mod source;
 
 pub use checks::{check_cluster, ClusterOptions};
 pub use facts::ClusterFacts;
+pub use scan::{ClusterOutcome, ClusterScan, RunningImage, Workload};
+pub use source::{Consumer, Error, Selection};
