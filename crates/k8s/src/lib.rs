@@ -12,6 +12,8 @@ pub mod checks;
 pub mod facts;
 pub mod scan;
 pub mod source;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use checks::{check_cluster, ClusterOptions};
 pub use facts::ClusterFacts;
