@@ -284,6 +284,72 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// One Secret with its values (`--use-pull-secrets`: only the imagePullSecrets the pods
+    /// name are read); `None` when it does not exist or may not be read.
+    pub async fn pull_secret(&self, namespace: &str, name: &str) -> Result<Option<Value>, Error> {
+        let resource = ApiResource {
+            group: String::new(),
+            version: "v1".into(),
+            api_version: "v1".into(),
+            kind: "Secret".into(),
+            plural: "secrets".into(),
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &resource);
+        match api.get_opt(name).await {
+            Ok(found) => Ok(found.and_then(|s| serde_json::to_value(s).ok())),
+            Err(kube::Error::Api(status)) if status.code == 403 => Ok(None),
+            Err(e) => Err(Error::List {
+                kind: format!("secret {namespace}/{name}"),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// The user name and password a `kubernetes.io/dockerconfigjson` (or `dockercfg`) Secret holds
+/// for `registry` (`docker.io` also matches Docker Hub's historical keys).
+pub fn docker_credentials(secret: &Value, registry: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let data = secret.get("data")?;
+    let (raw, nested) = match data.get(".dockerconfigjson").and_then(Value::as_str) {
+        Some(raw) => (raw, true),
+        None => (data.get(".dockercfg").and_then(Value::as_str)?, false),
+    };
+    let decoded = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
+    let config: Value = serde_json::from_slice(&decoded).ok()?;
+    let auths = if nested {
+        config.get("auths")?
+    } else {
+        &config
+    };
+    let wanted = |key: &str| {
+        let host = key
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or("");
+        host == registry
+            || (registry == "docker.io"
+                && matches!(host, "index.docker.io" | "registry-1.docker.io"))
+    };
+    let (_, entry) = auths.as_object()?.iter().find(|(k, _)| wanted(k))?;
+    let user = entry.get("username").and_then(Value::as_str);
+    let password = entry.get("password").and_then(Value::as_str);
+    if let (Some(u), Some(p)) = (user, password) {
+        return Some((u.to_string(), p.to_string()));
+    }
+    let auth = entry.get("auth").and_then(Value::as_str)?;
+    let pair = base64::engine::general_purpose::STANDARD
+        .decode(auth)
+        .ok()?;
+    let pair = String::from_utf8(pair).ok()?;
+    let (u, p) = pair.split_once(':')?;
+    Some((u.to_string(), p.to_string()))
+}
+
 fn uid_hash(object: &Value) -> Option<u64> {
     let uid = object.get("metadata")?.get("uid")?.as_str()?;
     let mut h = DefaultHasher::new();
