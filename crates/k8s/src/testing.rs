@@ -352,6 +352,28 @@ fn route(state: &State, uri: &Uri, headers: &HeaderMap, accept: &str) -> Respons
         ["apis", g, v, rest @ ..] if *v == VERSION => (*g, rest),
         _ => return status(404, "NotFound", "the server could not find the requested resource".into()),
     };
+    // `GET .../namespaces/NS/PLURAL/NAME`: one object (a pull secret, with its values).
+    if let ["namespaces", ns, plural, name] = rest {
+        if spec.forbidden.iter().any(|f| f == plural) {
+            return status(
+                403,
+                "Forbidden",
+                format!("{plural} \"{name}\" is forbidden"),
+            );
+        }
+        let found = spec.objects.iter().find(|o| {
+            let m = &o["metadata"];
+            KINDS
+                .iter()
+                .any(|k| k.plural == *plural && k.group == group && o["kind"] == k.kind)
+                && m["namespace"] == *ns
+                && m["name"] == *name
+        });
+        return match found {
+            Some(o) => axum::Json(o.clone()).into_response(),
+            None => status(404, "NotFound", format!("{plural} \"{name}\" not found")),
+        };
+    }
     let (namespace, plural) = match rest {
         [plural] => (None, *plural),
         ["namespaces", ns, plural] => (Some(*ns), *plural),
