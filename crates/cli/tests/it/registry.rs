@@ -1813,11 +1813,17 @@ fn k8s_scans_each_running_digest_once_with_pull_secret_credentials() {
         r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
         base64_std(creds)
     );
-    let mut objects = vec![serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {"name": "regcred", "namespace": "shop", "uid": "s-1"},
-        "data": {".dockerconfigjson": base64_std(&dockerconfig)}
-    })];
+    let mut objects = vec![
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "shop", "uid": "n-1", "labels": {"owner": "team-shop"}}
+        }),
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "regcred", "namespace": "shop", "uid": "s-1"},
+            "data": {".dockerconfigjson": base64_std(&dockerconfig)}
+        }),
+    ];
     for (i, name) in ["web", "worker"].iter().enumerate() {
         let spec = serde_json::json!({"imagePullSecrets": [{"name": "regcred"}],
             "containers": [{"name": "app", "image": format!("{host}/team/app:1")}]});
@@ -1837,6 +1843,21 @@ fn k8s_scans_each_running_digest_once_with_pull_secret_credentials() {
         ..Default::default()
     });
     let kubeconfig = server.kubeconfig.to_str().unwrap();
+    // A stand-in for `bulwark server`: records each upload's query.
+    let uploads = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let upload_url = format!("http://{}", uploads.server_addr().to_ip().unwrap());
+    let recorder = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while let Ok(Some(request)) = uploads.recv_timeout(std::time::Duration::from_secs(20)) {
+            seen.push(request.url().to_string());
+            let reply = r#"{"asset":{"name":"x"},"version":{"uuid":"u"},"findings":0}"#;
+            let _ = request.respond(tiny_http::Response::from_string(reply));
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        seen
+    });
     let before = registry.requests().len();
     let out = bulwark_env(
         &[
@@ -1849,11 +1870,31 @@ fn k8s_scans_each_running_digest_once_with_pull_secret_credentials() {
             ca,
             "--use-pull-secrets",
             "--no-cache",
+            "--upload",
+            &upload_url,
+            "--token",
+            "upload-token",
         ],
         &[],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // One upload per workload that runs the image, named k8s://<cluster>/<namespace>/<workload>.
+    let mut seen = recorder.join().unwrap();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].contains("asset=k8s%3A%2F%2Ftest-ctx%2Fshop%2Fweb"),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].contains("asset=k8s%3A%2F%2Ftest-ctx%2Fshop%2Fworker"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|u| u.contains("team=team-shop")),
+        "{seen:?}"
+    );
     let manifests = registry.requests()[before..]
         .iter()
         .filter(|l| l.contains(&format!("GET /v2/team/app/manifests/{digest}")))
