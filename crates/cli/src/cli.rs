@@ -51,6 +51,10 @@ pub enum Command {
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
+    /// Scan a live Kubernetes cluster (kubeconfig or in-cluster service account) or a
+    /// `kubectl get -A -o json` dump: every manifest check on the live objects, the
+    /// cluster-wide checks, and each running image once.
+    K8s(Box<crate::k8s_cmd::K8sArgs>),
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod db;
+mod k8s_cmd;
 mod misconfig_cmd;
 mod progress;
 mod registry_cmd;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => sign::verify(args, &sub),
         Command::Fs(args) => scan_image(args, &sub, true),
         Command::Server(args) => server_cmd::run(args, &sub),
+        Command::K8s(args) => k8s_cmd::run(*args, &sub),
         Command::Secrets(args) => match args.command {
             cli::SecretsCommand::Rules { markdown } => {
                 if markdown {

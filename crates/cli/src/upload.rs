@@ -166,6 +166,18 @@ pub fn ci_metadata(env: impl Fn(&str) -> Option<String>) -> BTreeMap<&'static st
 }
 
 impl Upload {
+    /// The same server and token under another asset name and team (`bulwark k8s` uploads
+    /// one report per workload).
+    pub fn for_asset(&self, asset: String, team: Option<String>) -> Upload {
+        Upload {
+            url: self.url.clone(),
+            token: self.token.clone(),
+            asset: Some(asset),
+            team: team.or_else(|| self.team.clone()),
+            agent: self.agent.clone(),
+        }
+    }
+
     /// Sends the report; says on stderr where it went (unless quiet).
     pub fn send(&self, report_json: Vec<u8>, quiet: bool) -> Result<()> {
         let mut request = self

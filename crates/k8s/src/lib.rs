@@ -10,6 +10,12 @@
 
 pub mod checks;
 pub mod facts;
+pub mod scan;
+pub mod source;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use checks::{check_cluster, ClusterOptions};
 pub use facts::ClusterFacts;
+pub use scan::{ClusterOutcome, ClusterScan, RunningImage, Workload};
+pub use source::{Consumer, Error, Selection};

@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod engine;
 mod installed_vs_declared;
+mod k8s;
 mod lang_go_rust;
 mod lang_java;
 mod lang_new_ecosystems;

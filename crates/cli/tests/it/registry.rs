@@ -1764,3 +1764,185 @@ fn retries_ride_out_429_and_503() {
     let err = stderr(&out);
     assert!(err.contains("gave up after 1 attempts"), "{err}");
 }
+
+/// `bulwark k8s`: each running image digest is scanned once from a real registry (two
+/// workloads run it), with credentials from the pods' imagePullSecret only under
+/// `--use-pull-secrets`; without them the image cannot be read and the run says so.
+#[test]
+fn k8s_scans_each_running_digest_once_with_pull_secret_credentials() {
+    if !tools_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = make_pki(tmp.path());
+    let registry = Registry::start(
+        tmp.path(),
+        &tmp.path().join("storage"),
+        RegistryConfig {
+            tls: Some(&pki),
+            htpasswd: Some(("puller", "pull-pass-8")),
+            ..Default::default()
+        },
+    );
+    let layout_dir = tmp.path().join("layout");
+    small_image(&layout_dir);
+    let creds = "puller:pull-pass-8";
+    registry.push(
+        &format!("oci:{}", layout_dir.display()),
+        "team/app:1",
+        Some(&pki),
+        Some(creds),
+    );
+    let ca = pki.ca.to_str().unwrap();
+    let host = registry.host();
+    let scanned = report(&bulwark_env(
+        &scan_args(
+            &format!("{host}/team/app:1"),
+            &["--ca-cert", ca, "--username", "puller"],
+        ),
+        &[("BULWARK_REGISTRY_PASSWORD", "pull-pass-8")],
+        None,
+    ));
+    let digest = scanned["image"]["manifest_digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let image_id = format!("{host}/team/app@{digest}");
+
+    let dockerconfig = format!(
+        r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
+        base64_std(creds)
+    );
+    let mut objects = vec![
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "shop", "uid": "n-1", "labels": {"owner": "team-shop"}}
+        }),
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "regcred", "namespace": "shop", "uid": "s-1"},
+            "data": {".dockerconfigjson": base64_std(&dockerconfig)}
+        }),
+    ];
+    for (i, name) in ["web", "worker"].iter().enumerate() {
+        let spec = serde_json::json!({"imagePullSecrets": [{"name": "regcred"}],
+            "containers": [{"name": "app", "image": format!("{host}/team/app:1")}]});
+        objects.push(
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "shop", "uid": format!("d-{i}")},
+            "spec": {"template": {"spec": spec.clone()}}}),
+        );
+        objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{name}-1"), "namespace": "shop", "uid": format!("p-{i}"),
+                "ownerReferences": [{"kind": "ReplicaSet", "name": format!("{name}-5d"), "uid": format!("r-{i}"), "controller": true}]},
+            "spec": spec,
+            "status": {"containerStatuses": [{"name": "app", "image": format!("{host}/team/app:1"), "imageID": image_id}]}}));
+    }
+    let server = bulwark_k8s::testing::ApiServer::start(bulwark_k8s::testing::Spec {
+        objects,
+        ..Default::default()
+    });
+    let kubeconfig = server.kubeconfig.to_str().unwrap();
+    // A stand-in for `bulwark server`: records each upload's query.
+    let uploads = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let upload_url = format!("http://{}", uploads.server_addr().to_ip().unwrap());
+    let recorder = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while let Ok(Some(request)) = uploads.recv_timeout(std::time::Duration::from_secs(20)) {
+            seen.push(request.url().to_string());
+            let reply = r#"{"asset":{"name":"x"},"version":{"uuid":"u"},"findings":0}"#;
+            let _ = request.respond(tiny_http::Response::from_string(reply));
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        seen
+    });
+    let before = registry.requests().len();
+    let out = bulwark_env(
+        &[
+            "k8s",
+            "--kubeconfig",
+            kubeconfig,
+            "--format",
+            "json",
+            "--ca-cert",
+            ca,
+            "--use-pull-secrets",
+            "--no-cache",
+            "--upload",
+            &upload_url,
+            "--token",
+            "upload-token",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // One upload per workload that runs the image, named k8s://<cluster>/<namespace>/<workload>.
+    let mut seen = recorder.join().unwrap();
+    seen.sort();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].contains("asset=k8s%3A%2F%2Ftest-ctx%2Fshop%2Fweb"),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].contains("asset=k8s%3A%2F%2Ftest-ctx%2Fshop%2Fworker"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|u| u.contains("team=team-shop")),
+        "{seen:?}"
+    );
+    let manifests = registry.requests()[before..]
+        .iter()
+        .filter(|l| l.contains(&format!("GET /v2/team/app/manifests/{digest}")))
+        .cloned()
+        .collect::<Vec<_>>();
+    // Read once (an unauthenticated try answered 401 first, as for any scan).
+    let read = manifests.iter().filter(|l| l.contains("\" 200 ")).count();
+    assert_eq!(
+        read, 1,
+        "one digest, two workloads: scanned once: {manifests:#?}"
+    );
+    // Only the named pull secret was read with its value.
+    let secret_gets: Vec<_> = server
+        .log()
+        .into_iter()
+        .filter(|l| l.path.contains("/secrets"))
+        .map(|l| (l.path, l.accept.contains("as=PartialObjectMetadataList")))
+        .collect();
+    assert!(
+        secret_gets.contains(&("/api/v1/namespaces/shop/secrets/regcred".to_string(), false)),
+        "{secret_gets:?}"
+    );
+    assert!(
+        secret_gets
+            .iter()
+            .all(|(p, meta)| *meta || p.ends_with("/regcred")),
+        "{secret_gets:?}"
+    );
+
+    // Without --use-pull-secrets the registry refuses: the image is reported as not scanned.
+    let out = bulwark_env(
+        &[
+            "k8s",
+            "--kubeconfig",
+            kubeconfig,
+            "--format",
+            "json",
+            "--ca-cert",
+            ca,
+            "--no-cache",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{image_id}: cannot be scanned")),
+        "{}",
+        stderr(&out)
+    );
+}

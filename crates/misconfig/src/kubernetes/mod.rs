@@ -103,6 +103,44 @@ pub fn scan_set(files: &[&SourceFile]) -> (Vec<(String, Hit)>, Vec<FileError>) {
     (out.hits, errors)
 }
 
+/// Checks objects one at a time, as `bulwark k8s` reads them from a cluster: the per-object
+/// checks of [`scan_set`], without its checks about the whole set (the cluster-wide checks
+/// of bulwark-k8s see the cluster). ServiceAccounts handed over before a pod decide whether
+/// it mounts a token, so hand them over first.
+#[derive(Default)]
+pub struct ObjectChecker {
+    set: workload::SetContext,
+}
+
+impl ObjectChecker {
+    pub fn new() -> ObjectChecker {
+        ObjectChecker::default()
+    }
+
+    /// The hits of the objects in one file (a live object's JSON), and its error if it does
+    /// not parse.
+    pub fn check(&mut self, file: &SourceFile) -> (Vec<Hit>, Option<FileError>) {
+        let docs = match load(file) {
+            Ok(docs) => docs,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut objects = Vec::new();
+        for doc in &docs {
+            collect_objects(&file.path, doc, &mut objects, 0);
+        }
+        for obj in &objects {
+            self.set.observe(obj);
+        }
+        let mut out = Out::default();
+        for obj in &objects {
+            workload::check(obj, &self.set, &mut out);
+            rbac::check(obj, &mut out);
+            network::check(obj, &mut out);
+        }
+        (out.hits.into_iter().map(|(_, hit)| hit).collect(), None)
+    }
+}
+
 fn load(file: &SourceFile) -> Result<Vec<Node>, FileError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| {
         let line = file.bytes[..e.valid_up_to()]

@@ -184,11 +184,25 @@ fn containers<'a>(spec: &'a Node) -> Vec<Container<'a>> {
 
 /// What the whole set says that a workload check needs: service accounts that do not mount
 /// their token.
+#[derive(Default)]
 pub(crate) struct SetContext {
     no_automount: HashSet<(String, String)>,
 }
 
 impl SetContext {
+    /// Records what one object adds to the context (live objects arrive one at a time).
+    pub fn observe(&mut self, o: &Object) {
+        let off = o
+            .node
+            .get("automountServiceAccountToken")
+            .and_then(Node::as_bool)
+            == Some(false);
+        if o.kind == "ServiceAccount" && off {
+            self.no_automount
+                .insert((o.effective_namespace().to_string(), o.name.to_string()));
+        }
+    }
+
     pub fn new(objects: &[Object]) -> SetContext {
         SetContext {
             no_automount: objects
