@@ -103,6 +103,28 @@ pub fn scan_set(files: &[&SourceFile]) -> (Vec<(String, Hit)>, Vec<FileError>) {
     (out.hits, errors)
 }
 
+/// Runs the per-object checks on one manifest, without the checks about the whole set (a
+/// namespace without a NetworkPolicy says nothing about one object): the admission webhook
+/// judges each object the API server is about to store on its own.
+pub fn scan_object(file: &SourceFile) -> (Vec<Hit>, Vec<FileError>) {
+    let docs = match load(file) {
+        Ok(docs) => docs,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let mut objects = Vec::new();
+    for doc in &docs {
+        collect_objects(&file.path, doc, &mut objects, 0);
+    }
+    let set = workload::SetContext::new(&objects);
+    let mut out = Out::default();
+    for obj in &objects {
+        workload::check(obj, &set, &mut out);
+        rbac::check(obj, &mut out);
+        network::check(obj, &mut out);
+    }
+    (out.hits.into_iter().map(|(_, h)| h).collect(), Vec::new())
+}
+
 fn load(file: &SourceFile) -> Result<Vec<Node>, FileError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| {
         let line = file.bytes[..e.valid_up_to()]
