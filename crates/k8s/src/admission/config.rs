@@ -73,7 +73,11 @@ impl AdmissionSection {
 
     /// Reads the `admission:` section of bulwark.yaml text (`name` for errors; relative
     /// paths are relative to `dir`). Other keys are the scan settings' and are left alone.
-    pub fn from_config_text(text: &str, name: &str, dir: &Path) -> Result<AdmissionSection, String> {
+    pub fn from_config_text(
+        text: &str,
+        name: &str,
+        dir: &Path,
+    ) -> Result<AdmissionSection, String> {
         #[derive(Deserialize)]
         struct File {
             #[serde(default)]
@@ -82,7 +86,8 @@ impl AdmissionSection {
         if text.trim().is_empty() {
             return Ok(AdmissionSection::default());
         }
-        let file: File = serde_saphyr::from_str(text).map_err(|e| format!("{name}: admission: {e}"))?;
+        let file: File =
+            serde_saphyr::from_str(text).map_err(|e| format!("{name}: admission: {e}"))?;
         let mut section = file.admission.unwrap_or_default();
         if let Some(key) = &section.require_signature {
             if key.is_relative() {

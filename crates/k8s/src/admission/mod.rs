@@ -19,7 +19,10 @@ use bulwark_types::{Misconfiguration, Purl, Severity, VulnerabilityFinding};
 use serde_json::{json, Value};
 
 pub use config::{AdmissionSection, Mode, UnknownImages};
-pub use review::{images, parse_review, pod_spec, AdmissionRequest, AdmissionReview, GroupVersionKind, ReviewError, API_VERSION};
+pub use review::{
+    images, parse_review, pod_spec, AdmissionRequest, AdmissionReview, GroupVersionKind,
+    ReviewError, API_VERSION,
+};
 
 /// Most `warnings` one response carries: the API server caps their total size, and a
 /// person reads the first few.
@@ -320,8 +323,10 @@ fn check_object(
     for e in errors {
         reasons.push(format!("the object cannot be checked: {}", e.message));
     }
-    let mut findings: Vec<Misconfiguration> =
-        hits.into_iter().map(|h| h.into_finding(&file.path)).collect();
+    let mut findings: Vec<Misconfiguration> = hits
+        .into_iter()
+        .map(|h| h.into_finding(&file.path))
+        .collect();
     if let Some(rego) = &policy.rego {
         match rego.eval(&file) {
             Ok(found) => findings.extend(found),
@@ -349,9 +354,7 @@ fn vuln_counts(gate: &VulnGate, v: &ImageVuln) -> bool {
     gate.severity.admits(v.severity)
         && (!gate.fixable || v.fixable)
         && (!gate.kev || v.kev)
-        && gate
-            .epss
-            .is_none_or(|min| v.epss.is_some_and(|p| p >= min))
+        && gate.epss.is_none_or(|min| v.epss.is_some_and(|p| p >= min))
 }
 
 /// The signature requirement and the vulnerability gate on one image.
@@ -370,9 +373,9 @@ fn check_image(
     if policy.requires_signature() {
         match &verdict.signature {
             SignatureState::Verified => {}
-            SignatureState::Unsigned(why) => {
-                reasons.push(format!("image {image} is not signed with the required key: {why}"))
-            }
+            SignatureState::Unsigned(why) => reasons.push(format!(
+                "image {image} is not signed with the required key: {why}"
+            )),
             // A required signature that could not be checked is not a pass.
             SignatureState::Unknown(why) => reasons.push(format!(
                 "image {image}: the required signature could not be checked ({why})"
@@ -386,7 +389,12 @@ fn check_image(
                 .filter(|v| vuln_counts(&policy.vuln_gate, v))
                 .filter(|v| {
                     let subject = Subject {
-                        ids: v.ids.iter().map(String::as_str).chain([v.id.as_str()]).collect(),
+                        ids: v
+                            .ids
+                            .iter()
+                            .map(String::as_str)
+                            .chain([v.id.as_str()])
+                            .collect(),
                         package: v.purl.as_ref().map(|p| (v.package.as_str(), p)),
                         ..Subject::default()
                     };
@@ -414,7 +422,8 @@ fn check_image(
         VulnState::Unknown(why) if unknown_fails => reasons.push(format!(
             "image {image} has no scan result ({why}) and admission.unknown-images is deny"
         )),
-        VulnState::Unknown(why) => notes.push(format!("image {image} has no scan result yet ({why})")),
+        VulnState::Unknown(why) => {
+            notes.push(format!("image {image} has no scan result yet ({why})"))
+        }
     }
 }
-

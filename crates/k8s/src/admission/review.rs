@@ -95,7 +95,8 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionReview, ReviewError> {
             expected: "an AdmissionReview object",
         });
     }
-    let api_version = opt_str(&v, "apiVersion", "apiVersion")?.ok_or(ReviewError::Missing("apiVersion"))?;
+    let api_version =
+        opt_str(&v, "apiVersion", "apiVersion")?.ok_or(ReviewError::Missing("apiVersion"))?;
     if api_version != API_VERSION {
         return Err(ReviewError::ApiVersion { found: api_version });
     }
@@ -133,8 +134,8 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionReview, ReviewError> {
             })
         }
     };
-    let operation =
-        opt_str(r, "operation", "request.operation")?.ok_or(ReviewError::Missing("request.operation"))?;
+    let operation = opt_str(r, "operation", "request.operation")?
+        .ok_or(ReviewError::Missing("request.operation"))?;
     let dry_run = match r.get("dryRun") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -162,7 +163,8 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionReview, ReviewError> {
         request: AdmissionRequest {
             uid,
             kind: gvk,
-            sub_resource: opt_str(r, "subResource", "request.subResource")?.filter(|s| !s.is_empty()),
+            sub_resource: opt_str(r, "subResource", "request.subResource")?
+                .filter(|s| !s.is_empty()),
             name: opt_str(r, "name", "request.name")?.filter(|s| !s.is_empty()),
             namespace: opt_str(r, "namespace", "request.namespace")?.filter(|s| !s.is_empty()),
             operation,
@@ -182,9 +184,17 @@ pub fn pod_spec<'a>(kind: &str, object: &'a Value) -> Option<&'a Value> {
     let spec = object.get("spec")?;
     match kind {
         "Pod" => Some(spec),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController"
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
         | "Job" => spec.get("template")?.get("spec"),
-        "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template")?.get("spec"),
+        "CronJob" => spec
+            .get("jobTemplate")?
+            .get("spec")?
+            .get("template")?
+            .get("spec"),
         _ => None,
     }
 }
@@ -194,7 +204,12 @@ pub fn pod_spec<'a>(kind: &str, object: &'a Value) -> Option<&'a Value> {
 pub fn images(pod_spec: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in pod_spec.get(list).and_then(Value::as_array).into_iter().flatten() {
+        for c in pod_spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(image) = c.get("image").and_then(Value::as_str) {
                 if !image.is_empty() && !out.iter().any(|i| i == image) {
                     out.push(image.to_string());
