@@ -100,11 +100,48 @@ fn vuln_of_row(row: &Value) -> ImageVuln {
     }
 }
 
-/// Signatures from the registry, digests from the registry, results from the server.
+/// `--scan-on-miss`: a vulnerability scan of the image through the registry.
+struct ScanOnMiss {
+    db_dir: std::path::PathBuf,
+    cache_dir: Option<std::path::PathBuf>,
+    /// One scan at a time: a burst of new images must not start a scan each.
+    one_at_a_time: std::sync::Mutex<()>,
+}
+
+impl ScanOnMiss {
+    fn scan(&self, image: &str, registry: &RegistryOptions) -> Result<VulnState, String> {
+        let _one = self.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
+        let mut scan = bulwark_scan::ImageScan::new(&format!("registry:{image}"), &self.db_dir)
+            .map_err(|e| e.to_string())?;
+        scan.sources.registry = registry.clone();
+        scan.settings.scanners = Some(vec![bulwark_scan::Scanner::Vuln]);
+        scan.settings.cache_dir = self.cache_dir.clone();
+        let outcome = scan
+            .run(&bulwark_scan::NoopSink, &bulwark_scan::CancelToken::new())
+            .map_err(|e| {
+                format!(
+                    "the scan on a miss failed: {}",
+                    bulwark_scan::error_text(&e)
+                )
+            })?;
+        Ok(VulnState::Known(
+            outcome
+                .report
+                .vulnerabilities
+                .iter()
+                .map(ImageVuln::from)
+                .collect(),
+        ))
+    }
+}
+
+/// Signatures from the registry, digests from the registry, results from the server (or a
+/// scan on a miss).
 struct Lookup {
     key: Option<std::path::PathBuf>,
     registry: RegistryOptions,
     server: Option<ServerLookup>,
+    scan_on_miss: Option<ScanOnMiss>,
 }
 
 /// The digest a reference pins (`repo@sha256:…`).
@@ -154,6 +191,13 @@ impl VerdictSource for Lookup {
                     Err(e) => VulnState::Unknown(e),
                 }
             }
+        };
+        let vulnerabilities = match (vulnerabilities, &self.scan_on_miss) {
+            (VulnState::Unknown(why), Some(scan)) => match scan.scan(image, &self.registry) {
+                Ok(state) => state,
+                Err(e) => VulnState::Unknown(format!("{why}; {e}")),
+            },
+            (state, _) => state,
         };
         ImageVerdict {
             digest,
@@ -262,10 +306,31 @@ pub fn run(args: AdmissionArgs, m: &ArgMatches) -> Result<u8> {
         .as_deref()
         .map(|url| server_lookup(url, &settings))
         .transpose()?;
+    let scan_on_miss = if args.scan_on_miss {
+        let db_dir = bulwark_scan::from_settings::db_dir(
+            settings.path("db_dir"),
+            dirs::cache_dir().as_deref(),
+        )?;
+        if !db_dir.join(bulwark_vulndb::DB_FILE).is_file() {
+            bail!(
+                "--scan-on-miss needs an advisory database: {} has none (run `bulwark db update --db-dir {}`)",
+                db_dir.display(),
+                db_dir.display()
+            );
+        }
+        Some(ScanOnMiss {
+            db_dir,
+            cache_dir: settings.path("cache_dir").map(Path::to_path_buf),
+            one_at_a_time: std::sync::Mutex::new(()),
+        })
+    } else {
+        None
+    };
     let source = Arc::new(Lookup {
         key,
         registry,
         server,
+        scan_on_miss,
     });
     let mut config = AdmissionConfig::new(args.listen, policy, source);
     config.tls = Some(bulwark_server::state::TlsFiles {

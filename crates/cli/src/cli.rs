@@ -692,6 +692,12 @@ pub struct AdmissionArgs {
     /// Largest AdmissionReview accepted (suffixes K, M); larger ones get 413.
     #[arg(long, value_name = "SIZE", env = "BULWARK_ADMISSION_MAX_BODY_SIZE", default_value = "4M", value_parser = parse_size)]
     pub max_body_size: u64,
+    /// Scan an image nobody uploaded (or without --server) through the registry when a
+    /// review names it, with the advisory database of --db-dir; one scan at a time. A scan
+    /// that does not finish within --lookup-budget goes on and fills the cache; the review is
+    /// decided as an unknown image meanwhile.
+    #[arg(long, env = "BULWARK_ADMISSION_SCAN_ON_MISS")]
+    pub scan_on_miss: bool,
     /// Answer every review allowed without any check (the benchmark's baseline).
     #[arg(long, hide = true)]
     pub allow_all: bool,
@@ -704,12 +710,15 @@ pub struct AdmissionArgs {
     #[command(flatten)]
     _registry: RegistryFlags,
     #[command(flatten)]
-    _token: AdmissionTokenFlag,
+    _settings: AdmissionSettingFlags,
 }
 
 setting_flags!(
-    /// The API token `bulwark admission` reads stored results with.
-    AdmissionTokenFlag [
+    /// The API token `bulwark admission` reads stored results with, and where
+    /// `--scan-on-miss` finds its advisories and layer cache.
+    AdmissionSettingFlags [
         value("token", "token", "TOKEN", value_parser!(String)),
+        value("db_dir", "db-dir", "DIR", value_parser!(PathBuf)),
+        value("cache_dir", "cache-dir", "DIR", value_parser!(PathBuf)),
     ]
 );

@@ -333,7 +333,6 @@ fn webhook_over_tls_applies_modes_signatures_and_stored_results() {
     let config = key("bulwark.yaml");
 
     for db in bulwark_store::testing::databases() {
-        eprintln!("admission: stored results from {}", db.label());
         let data = dir.join(format!("data-{}", db.label()));
         let server = start_server(&data, &db.url());
         let advisories = data.join("advisories");
@@ -474,6 +473,40 @@ fn webhook_over_tls_applies_modes_signatures_and_stored_results() {
             "{legacy}"
         );
         drop(webhook);
+
+        // No upload, no server: --scan-on-miss scans the image through the registry within
+        // the lookup budget and denies it on what the scan finds.
+        if db.label() == "sqlite" {
+            let webhook = start_webhook(
+                dir,
+                &pki,
+                &[
+                    "--config",
+                    &config,
+                    "--scan-on-miss",
+                    "--db-dir",
+                    advisories.to_str().unwrap(),
+                    "--lookup-budget",
+                    "20000",
+                ],
+            );
+            let r = webhook.review(&review(
+                "uid-scan-on-miss",
+                "prod",
+                pod("v", &format!("{host}/app:vuln"), false),
+            ));
+            assert_eq!(r["allowed"], false, "{r}");
+            assert!(
+                r["status"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("CVE-2099-0001"),
+                "{r}"
+            );
+            let r = webhook.review(&review("uid-scan-clean", "prod", pod("c", &clean, false)));
+            assert_eq!(r["allowed"], true, "{r}");
+            assert!(r.get("warnings").is_none(), "scanned, so known: {r}");
+        }
         drop(server);
     }
 }
