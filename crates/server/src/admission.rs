@@ -47,6 +47,9 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 pub const UNKNOWN_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Most image references cached at once (the oldest goes first).
 pub const DEFAULT_CACHE_ENTRIES: usize = 10_000;
+/// How often the certificate and key files are checked for a change (a renewed Secret is
+/// served without a restart).
+pub const DEFAULT_CERT_POLL: Duration = Duration::from_secs(10);
 
 /// Looks up what is known about one image reference. Blocking (registry and server calls);
 /// the host runs it on a blocking thread, bounded by the lookup budget.
@@ -82,6 +85,8 @@ pub struct AdmissionConfig {
     pub lookup_budget: Duration,
     pub cache_ttl: Duration,
     pub cache_entries: usize,
+    /// How often the TLS files are checked for a change.
+    pub cert_poll: Duration,
     pub policy: Arc<AdmissionPolicy>,
     pub source: Arc<dyn VerdictSource>,
     pub log: DecisionLog,
@@ -103,6 +108,7 @@ impl AdmissionConfig {
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
             cache_ttl: DEFAULT_CACHE_TTL,
             cache_entries: DEFAULT_CACHE_ENTRIES,
+            cert_poll: DEFAULT_CERT_POLL,
             policy: Arc::new(policy),
             source,
             log: Arc::new(|_, _| {}),
@@ -281,6 +287,7 @@ pub struct RunningAdmission {
     pub scheme: &'static str,
     handle: Handle<SocketAddr>,
     task: JoinHandle<std::io::Result<()>>,
+    reload: Option<JoinHandle<()>>,
 }
 
 impl RunningAdmission {
@@ -301,6 +308,9 @@ impl RunningAdmission {
 
     /// Waits until the webhook stops.
     pub async fn wait(self) -> Result<(), ServerError> {
+        if let Some(reload) = &self.reload {
+            reload.abort();
+        }
         match self.task.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ServerError::Serve(e.to_string())),
@@ -313,6 +323,7 @@ impl RunningAdmission {
 pub async fn start(config: AdmissionConfig) -> Result<RunningAdmission, ServerError> {
     let addr = config.listen;
     let tls = config.tls.clone();
+    let cert_poll = config.cert_poll;
     let app = router(config).into_make_service();
     let handle = Handle::new();
     let listener =
@@ -320,19 +331,20 @@ pub async fn start(config: AdmissionConfig) -> Result<RunningAdmission, ServerEr
     listener
         .set_nonblocking(true)
         .map_err(|source| ServerError::Bind { addr, source })?;
-    let (task, scheme) = match &tls {
+    let (task, scheme, reload) = match &tls {
         Some(files) => {
-            let tls = crate::serve::tls_config(files)?;
-            let server = axum_server::from_tcp_rustls(listener, tls)
+            let live = crate::serve::tls_config(files)?;
+            let reload = tokio::spawn(reload_on_change(files.clone(), live.clone(), cert_poll));
+            let server = axum_server::from_tcp_rustls(listener, live)
                 .map_err(|source| ServerError::Bind { addr, source })?
                 .handle(handle.clone());
-            (tokio::spawn(server.serve(app)), "https")
+            (tokio::spawn(server.serve(app)), "https", Some(reload))
         }
         None => {
             let server = axum_server::from_tcp(listener)
                 .map_err(|source| ServerError::Bind { addr, source })?
                 .handle(handle.clone());
-            (tokio::spawn(server.serve(app)), "http")
+            (tokio::spawn(server.serve(app)), "http", None)
         }
     };
     let addr = handle
@@ -344,5 +356,38 @@ pub async fn start(config: AdmissionConfig) -> Result<RunningAdmission, ServerEr
         scheme,
         handle,
         task,
+        reload,
     })
+}
+
+/// The modification times of the certificate and key, when both are readable.
+fn stamp(files: &TlsFiles) -> Option<(std::time::SystemTime, std::time::SystemTime)> {
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    Some((modified(&files.cert)?, modified(&files.key)?))
+}
+
+/// Serves a renewed certificate (cert-manager rewrites the Secret's files) without a restart.
+/// A pair that does not load (half written, key and certificate not matching yet) is tried
+/// again at the next poll; the old one is served meanwhile.
+async fn reload_on_change(
+    files: TlsFiles,
+    live: axum_server::tls_rustls::RustlsConfig,
+    poll: Duration,
+) {
+    let mut served = stamp(&files);
+    loop {
+        tokio::time::sleep(poll).await;
+        let now = stamp(&files);
+        if now.is_none() || now == served {
+            continue;
+        }
+        match crate::serve::tls_config(&files) {
+            Ok(fresh) => {
+                live.reload_from_config(fresh.get_inner());
+                served = now;
+                tracing::info!(cert = %files.cert.display(), "admission: TLS certificate reloaded");
+            }
+            Err(e) => tracing::warn!("admission: the changed TLS files do not load yet: {e}"),
+        }
+    }
 }

@@ -309,3 +309,54 @@ fn stored_results_are_found_by_digest() {
         assert_eq!(status, 404, "{}", server.db);
     }
 }
+
+#[test]
+fn a_renewed_certificate_is_served_without_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    let second = tmp.path().join("second");
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    let (first_ca, tls) = pki(&first);
+    let (second_ca, renewed) = pki(&second);
+    let mut config = AdmissionConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        AdmissionPolicy::default(),
+        Arc::new(bulwark_server::admission::NoSource),
+    );
+    config.tls = Some(tls.clone());
+    config.cert_poll = Duration::from_millis(50);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let running = runtime
+        .block_on(bulwark_server::admission::start(config))
+        .unwrap();
+    let healthz = |ca: &Path| {
+        agent(ca)
+            .get(format!("{}/healthz", running.url()))
+            .call()
+            .map(|r| r.status().as_u16())
+            .ok()
+    };
+    assert_eq!(healthz(&first_ca), Some(200));
+    assert_eq!(
+        healthz(&second_ca),
+        None,
+        "the second CA did not sign the first certificate"
+    );
+    // The Secret is renewed: new files in place (key first, as a half-written pair would be).
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::copy(&renewed.key, &tls.key).unwrap();
+    std::fs::copy(&renewed.cert, &tls.cert).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while healthz(&second_ca) != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the renewed certificate was not served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(healthz(&first_ca), None);
+    runtime
+        .block_on(running.shutdown(Duration::from_secs(1)))
+        .unwrap();
+}
