@@ -55,6 +55,10 @@ pub enum Command {
     /// `kubectl get -A -o json` dump: every manifest check on the live objects, the
     /// cluster-wide checks, and each running image once.
     K8s(Box<crate::k8s_cmd::K8sArgs>),
+    /// Run the Kubernetes validating admission webhook (AdmissionReview v1 on POST /validate
+    /// over TLS): bulwark.yaml's gates, ignores and `admission:` modes, Rego policies, image
+    /// signatures and stored scan results (see docs/admission.md).
+    Admission(AdmissionArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -633,3 +637,92 @@ pub fn declare(arg: Arg) -> Arg {
     }
     arg
 }
+
+#[derive(Debug, clap::Args)]
+pub struct AdmissionArgs {
+    /// The address and port to listen on (the Service targets it).
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        env = "BULWARK_ADMISSION_LISTEN",
+        default_value = "0.0.0.0:8443"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// The webhook's certificate chain (PEM); the API server verifies it with the
+    /// ValidatingWebhookConfiguration's caBundle.
+    #[arg(long, value_name = "FILE", env = "BULWARK_TLS_CERT")]
+    pub tls_cert: PathBuf,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", env = "BULWARK_TLS_KEY")]
+    pub tls_key: PathBuf,
+    /// A bulwark server (`https://HOST:8470`) whose stored scan results are looked up by image
+    /// digest (a token with the read scope in --token or BULWARK_TOKEN).
+    #[arg(long, value_name = "URL", env = "BULWARK_SERVER")]
+    pub server: Option<String>,
+    /// Directory of Rego policies evaluated on each object (as `bulwark config --policy`);
+    /// repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// Rego packages whose rules apply (default: `main`); repeatable.
+    #[arg(long, value_name = "PKG")]
+    pub namespace: Vec<String>,
+    /// Seconds a review may take before it is answered 408 (keep it under the webhook's
+    /// timeoutSeconds).
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "BULWARK_ADMISSION_TIMEOUT",
+        default_value_t = 9
+    )]
+    pub timeout: u64,
+    /// Milliseconds a review waits for image lookups (signature, stored results) before it is
+    /// decided without them (unknown images: `admission.unknown-images`); the lookup goes on
+    /// and fills the cache.
+    #[arg(
+        long,
+        value_name = "MS",
+        env = "BULWARK_ADMISSION_LOOKUP_BUDGET",
+        default_value_t = 7000
+    )]
+    pub lookup_budget: u64,
+    /// Seconds an image's verdict is reused before it is looked up again.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "BULWARK_ADMISSION_CACHE_TTL",
+        default_value_t = 300
+    )]
+    pub cache_ttl: u64,
+    /// Largest AdmissionReview accepted (suffixes K, M); larger ones get 413.
+    #[arg(long, value_name = "SIZE", env = "BULWARK_ADMISSION_MAX_BODY_SIZE", default_value = "4M", value_parser = parse_size)]
+    pub max_body_size: u64,
+    /// Scan an image nobody uploaded (or without --server) through the registry when a
+    /// review names it, with the advisory database of --db-dir; one scan at a time. A scan
+    /// that does not finish within --lookup-budget goes on and fills the cache; the review is
+    /// decided as an unknown image meanwhile.
+    #[arg(long, env = "BULWARK_ADMISSION_SCAN_ON_MISS")]
+    pub scan_on_miss: bool,
+    /// Answer every review allowed without any check (the benchmark's baseline).
+    #[arg(long, hide = true)]
+    pub allow_all: bool,
+
+    // The settings: read through the resolved settings (`config::Loaded::settings`).
+    #[command(flatten)]
+    _gate: GateFlags,
+    #[command(flatten)]
+    _policy: PolicyFlags,
+    #[command(flatten)]
+    _registry: RegistryFlags,
+    #[command(flatten)]
+    _settings: AdmissionSettingFlags,
+}
+
+setting_flags!(
+    /// The API token `bulwark admission` reads stored results with, and where
+    /// `--scan-on-miss` finds its advisories and layer cache.
+    AdmissionSettingFlags [
+        value("token", "token", "TOKEN", value_parser!(String)),
+        value("db_dir", "db-dir", "DIR", value_parser!(PathBuf)),
+        value("cache_dir", "cache-dir", "DIR", value_parser!(PathBuf)),
+    ]
+);

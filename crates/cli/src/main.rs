@@ -1,6 +1,7 @@
 //! `bulwark`: the command-line edge. Parses flags, builds the pipeline once, runs it, and maps
 //! outcomes to exit codes. All scanning logic lives in the library crates.
 
+mod admission_cmd;
 mod cli;
 mod config;
 mod db;
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
             print!("{}", config::reference_markdown(&Cli::command()));
             Ok(EXIT_OK)
         }
+        Command::Admission(args) => admission_cmd::run(args, &sub),
     };
     match result {
         Ok(code) => ExitCode::from(code),

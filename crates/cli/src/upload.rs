@@ -66,7 +66,9 @@ pub fn from_settings(settings: &Settings) -> Result<Option<Upload>> {
 
 /// The system's trust anchors (else Mozilla's) plus the `--ca-cert` files: the server's
 /// certificate is always verified.
-fn trust_anchors(extra: &[std::path::PathBuf]) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+pub(crate) fn trust_anchors(
+    extra: &[std::path::PathBuf],
+) -> Result<Vec<ureq::tls::Certificate<'static>>> {
     use rustls_pki_types::pem::PemObject;
     let mut roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
         .certs

@@ -8,6 +8,7 @@
 //! caller through `bulwark-scan`.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod checks;
 pub mod facts;
 pub mod scan;

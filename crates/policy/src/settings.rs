@@ -212,6 +212,7 @@ pub const SETTINGS: &[Setting] = &[
     file_only("licenses", Kind::Licenses, "The licence policy (see below)."),
     file_only("gates", Kind::Gates, "The gates (see below)."),
     file_only("server", Kind::Section, "`bulwark server`'s settings (`server.notifications`: notification rules); the scans ignore it."),
+    file_only("admission", Kind::Section, "`bulwark admission`'s settings (`default`, `namespaces`: enforce, warn or audit per namespace; `require-signature`; `unknown-images`); the scans ignore it."),
 ];
 
 /// The reference of the file-only keys (`ignores`, `licenses`, `gates`, `db`) and an example

@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod advisory_update;
 pub mod api;
 pub mod app;

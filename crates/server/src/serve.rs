@@ -136,7 +136,7 @@ pub async fn start(
     })
 }
 
-fn tls_config(files: &TlsFiles) -> Result<RustlsConfig, ServerError> {
+pub(crate) fn tls_config(files: &TlsFiles) -> Result<RustlsConfig, ServerError> {
     let tls_err = |what, path: &std::path::Path| {
         let path = path.display().to_string();
         move |e: rustls_pki_types::pem::Error| ServerError::Tls {

@@ -127,7 +127,7 @@ pub fn run(config: ServerConfig, on_start: impl FnOnce(&Started)) -> Result<(), 
     })
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

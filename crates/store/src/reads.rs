@@ -589,6 +589,21 @@ impl Store {
         )
     }
 
+    /// The most recently seen version whose key is this image digest, in any asset the
+    /// caller may see (the admission webhook's lookup: one digest, whatever asset it was
+    /// uploaded under).
+    pub fn version_by_digest(
+        &self,
+        who: &Principal,
+        digest: &str,
+    ) -> Result<Option<VersionSummary>> {
+        self.version_where(
+            who,
+            "v.id = (SELECT d.id FROM versions d WHERE d.version_key = $1 ORDER BY d.last_seen DESC, d.id DESC LIMIT 1)",
+            vec_params![digest],
+        )
+    }
+
     fn version_where(
         &self,
         who: &Principal,

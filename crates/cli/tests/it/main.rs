@@ -2,6 +2,7 @@
 
 mod util;
 
+mod admission;
 mod bad_input;
 mod engine;
 mod installed_vs_declared;

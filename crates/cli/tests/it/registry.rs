@@ -21,7 +21,7 @@ use crate::util::*;
 const TOOLS: [&str; 5] = ["docker-registry", "skopeo", "htpasswd", "openssl", "curl"];
 
 /// Whether the registry tools are here; a loud skip locally, a failure under CI.
-fn tools_present() -> bool {
+pub(crate) fn tools_present() -> bool {
     let missing: Vec<&str> = TOOLS
         .iter()
         .copied()
@@ -42,7 +42,7 @@ fn tools_present() -> bool {
     false
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -62,13 +62,13 @@ fn free_port() -> u16 {
 }
 
 /// A CA and a server certificate for 127.0.0.1/localhost, made with openssl.
-struct Pki {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
+pub(crate) struct Pki {
+    pub(crate) ca: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
 }
 
-fn make_pki(dir: &Path) -> Pki {
+pub(crate) fn make_pki(dir: &Path) -> Pki {
     let p = |n: &str| dir.join(n);
     run(Command::new("openssl")
         .args([
@@ -122,7 +122,7 @@ fn make_pki(dir: &Path) -> Pki {
 }
 
 #[derive(Default)]
-struct RegistryConfig<'a> {
+pub(crate) struct RegistryConfig<'a> {
     tls: Option<&'a Pki>,
     /// Blob GETs answered with a redirect to this base URL (the `redirect` storage middleware).
     redirect: Option<String>,
@@ -132,7 +132,7 @@ struct RegistryConfig<'a> {
 }
 
 /// A running `docker-registry`; killed when dropped. Its access log is kept in a file.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
     port: u16,
     storage: PathBuf,
@@ -140,7 +140,7 @@ struct Registry {
 }
 
 impl Registry {
-    fn start(dir: &Path, storage: &Path, config: RegistryConfig<'_>) -> Registry {
+    pub(crate) fn start(dir: &Path, storage: &Path, config: RegistryConfig<'_>) -> Registry {
         let port = free_port();
         let mut yaml = format!(
             "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: bulwark-test\n",
@@ -201,12 +201,12 @@ impl Registry {
         registry
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// `skopeo copy` from an OCI layout into this registry.
-    fn push(&self, layout: &str, repo: &str, tls: Option<&Pki>, creds: Option<&str>) {
+    pub(crate) fn push(&self, layout: &str, repo: &str, tls: Option<&Pki>, creds: Option<&str>) {
         let mut cmd = Command::new("skopeo");
         cmd.args(["--insecure-policy", "copy", "--quiet"]);
         match tls {
@@ -257,7 +257,7 @@ impl Drop for Registry {
 
 /// Runs bulwark with extra environment and optional stdin; DOCKER_CONFIG points at an empty
 /// directory unless the test gives one, so the developer's own logins never leak in.
-fn bulwark_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub(crate) fn bulwark_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     let empty = std::env::temp_dir().join("bulwark-tests-empty-docker-config");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bulwark"));
     cmd.args(args)
@@ -339,7 +339,7 @@ fn scan_args<'a>(reference: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// A small image with one Debian package, as an OCI layout for skopeo.
-fn small_image(dir: &Path) -> WrittenOci {
+pub(crate) fn small_image(dir: &Path) -> WrittenOci {
     let status = dpkg_stanza("tiny", "1.0", None);
     let layer = LayerBuilder::new()
         .file("etc/os-release", os_release_debian())

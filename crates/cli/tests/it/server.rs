@@ -13,11 +13,11 @@ use crate::util::{
     bulwark, dpkg_stanza, os_release_debian, Compression, ImageBuilder, LayerBuilder,
 };
 
-const ADMIN: &str = "bwk_cli_test_admin_token_0123456789";
+pub(crate) const ADMIN: &str = "bwk_cli_test_admin_token_0123456789";
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -35,7 +35,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(data: &Path, database: &str) -> Server {
+pub(crate) fn start(data: &Path, database: &str) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
         .args([
@@ -93,7 +93,7 @@ fn get(server: &Server, path: &str) -> Value {
 }
 
 /// A Debian 12 image with coreutils 9.1-1.
-fn image(dir: &Path) -> String {
+pub(crate) fn image(dir: &Path) -> String {
     let status = dpkg_stanza("coreutils", "9.1-1", None);
     let layer = LayerBuilder::new()
         .file("etc/os-release", os_release_debian())
@@ -106,7 +106,7 @@ fn image(dir: &Path) -> String {
     format!("oci:{}", oci.display())
 }
 
-fn advisory(dir: &Path) -> String {
+pub(crate) fn advisory(dir: &Path) -> String {
     let path = dir.join("DSA-9999-1.json");
     let osv = json!({
         "schema_version": "1.6.0", "id": "DSA-9999-1", "modified": "2026-01-01T00:00:00Z",

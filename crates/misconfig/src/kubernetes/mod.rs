@@ -141,6 +141,14 @@ impl ObjectChecker {
     }
 }
 
+/// Runs the per-object checks on one manifest, without the checks about the whole set (a
+/// namespace without a NetworkPolicy says nothing about one object): the admission webhook
+/// judges each object the API server is about to store on its own.
+pub fn scan_object(file: &SourceFile) -> (Vec<Hit>, Vec<FileError>) {
+    let (hits, error) = ObjectChecker::new().check(file);
+    (hits, error.into_iter().collect())
+}
+
 fn load(file: &SourceFile) -> Result<Vec<Node>, FileError> {
     let text = std::str::from_utf8(&file.bytes).map_err(|e| {
         let line = file.bytes[..e.valid_up_to()]

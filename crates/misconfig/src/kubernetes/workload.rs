@@ -204,19 +204,11 @@ impl SetContext {
     }
 
     pub fn new(objects: &[Object]) -> SetContext {
-        SetContext {
-            no_automount: objects
-                .iter()
-                .filter(|o| o.kind == "ServiceAccount")
-                .filter(|o| {
-                    o.node
-                        .get("automountServiceAccountToken")
-                        .and_then(Node::as_bool)
-                        == Some(false)
-                })
-                .map(|o| (o.effective_namespace().to_string(), o.name.to_string()))
-                .collect(),
+        let mut set = SetContext::default();
+        for o in objects {
+            set.observe(o);
         }
+        set
     }
 }
 

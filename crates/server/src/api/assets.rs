@@ -269,6 +269,37 @@ pub async fn version_findings(
     findings_of_version(&state, principal, version.id, q).await
 }
 
+/// The findings of the most recently seen version whose key is this image (manifest)
+/// digest, in any asset the token may see: the admission webhook's lookup by digest.
+#[utoipa::path(get, path = "/api/v1/digests/{digest}/findings", tag = "read",
+    params(("digest" = String, Path), FindingQuery),
+    responses((status = 200, body = PageOf), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn digest_findings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(digest): Path<String>,
+    Query(q): Query<FindingQuery>,
+) -> Result<Json<PageOf>, ApiError> {
+    principal.require(Scope::Read)?;
+    if digest.parse::<bulwark_types::Digest>().is_err() {
+        return Err(ApiError::bad_request(format!(
+            "{digest:?} is not an image digest (sha256:<64 hex digits>)"
+        )));
+    }
+    let store = state.store.clone();
+    let who = principal.0.clone();
+    let version = blocking(move || {
+        store.version_by_digest(&who, &digest)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no version with digest {digest} (not uploaded yet, or not your team's)"
+            ))
+        })
+    })
+    .await?;
+    findings_of_version(&state, principal, version.id, q).await
+}
+
 /// The assets where a vulnerability (by id or alias) is open.
 #[utoipa::path(get, path = "/api/v1/vulnerabilities/{id}/assets", tag = "read",
     params(("id" = String, Path), PageQuery),

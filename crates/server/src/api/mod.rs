@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::asset_versions))
         .routes(routes!(assets::asset_findings))
         .routes(routes!(assets::version_findings))
+        .routes(routes!(assets::digest_findings))
         .routes(routes!(assets::vulnerability_assets))
         .routes(routes!(assets::events))
         .routes(routes!(assets::snapshots))

@@ -5,6 +5,7 @@
 mod common;
 
 mod access;
+mod admission;
 mod advisory_update;
 mod ingest;
 mod rematch_notify;
