@@ -19,6 +19,8 @@ pub enum CheckKind {
     Daemon,
     Host,
     Image,
+    /// A running container's settings and state (`bulwark runtime`).
+    Runtime,
 }
 
 impl CheckKind {
@@ -31,6 +33,7 @@ impl CheckKind {
             CheckKind::Daemon => "daemon",
             CheckKind::Host => "host",
             CheckKind::Image => "image",
+            CheckKind::Runtime => "runtime",
         }
     }
 }

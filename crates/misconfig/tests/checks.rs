@@ -32,6 +32,7 @@ fn id_prefix(kind: CheckKind) -> &'static str {
         CheckKind::Daemon => "BW-DMN-",
         CheckKind::Host => "BW-HOST-",
         CheckKind::Image => "BW-IMG-",
+        CheckKind::Runtime => "BW-RT-",
     }
 }
 
@@ -44,6 +45,8 @@ fn file_kind(kind: CheckKind) -> Option<FileKind> {
         CheckKind::Compose => Some(FileKind::Compose),
         CheckKind::Daemon => Some(FileKind::DaemonJson),
         CheckKind::Host | CheckKind::Image => None,
+        // Exercised against real containers and inspect documents by bulwark-runtime's tests.
+        CheckKind::Runtime => None,
     }
 }
 
