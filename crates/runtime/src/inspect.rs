@@ -101,6 +101,9 @@ impl Container {
     /// Reads the inspect document; an error names the field that is not what the Docker
     /// Engine API describes.
     pub fn from_inspect(doc: &Value) -> Result<Container, String> {
+        if !doc.is_object() {
+            return Err("expected an object".to_string());
+        }
         serde_json::from_value(doc.clone()).map_err(|e| e.to_string())
     }
 
