@@ -177,12 +177,11 @@ fn processes(
     container_id: &str,
     warnings: &mut Vec<String>,
 ) -> Vec<u32> {
+    // A container's processes are its cgroup's: what `top` lists must be in it.
     let mut pids = match client.container_top(id) {
         Ok(top) => bulwark_engine::pids_of_top(&top),
-        Err(e) => {
-            warnings.push(format!("only the first process was read: {e}"));
-            Vec::new()
-        }
+        // /proc says the same, by cgroup.
+        Err(_) => proc.processes_of(container_id),
     };
     pids.retain(|&p| p == pid || proc.belongs_to(p, container_id).unwrap_or(false));
     if !pids.contains(&pid) {

@@ -61,6 +61,24 @@ impl ProcFs {
         Ok(!id.is_empty() && String::from_utf8_lossy(&text).contains(id))
     }
 
+    /// The processes whose cgroup names the container `id`, for when the engine's `top`
+    /// does not answer (Podman 4.3's compat `top` sends an empty body); at most
+    /// [`MAX_PROCESSES`], in pid order.
+    pub fn processes_of(&self, id: &str) -> Vec<u32> {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        let mut pids: Vec<u32> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .collect();
+        pids.sort_unstable();
+        pids.into_iter()
+            .filter(|&pid| self.belongs_to(pid, id).unwrap_or(false))
+            .take(MAX_PROCESSES)
+            .collect()
+    }
+
     /// The decoded `CapEff` of `pid`.
     pub fn effective_capabilities(&self, pid: u32) -> io::Result<BTreeSet<String>> {
         let status = read_bounded(&self.pid_dir(pid).join("status"), MAX_STATUS_BYTES)?;

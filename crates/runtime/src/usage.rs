@@ -76,8 +76,11 @@ impl Owners {
     pub fn state(&self, purl: &Purl, container: &str) -> InUse {
         if let Some(used) = self.used.get(purl) {
             let mut seen = BTreeSet::new();
-            let evidence = used
-                .iter()
+            // Code first (shared objects, executables), then data files such as locales.
+            let mut ordered: Vec<&(String, u32)> = used.iter().collect();
+            ordered.sort_by_key(|(path, pid)| (!is_code(path), path.clone(), *pid));
+            let evidence = ordered
+                .into_iter()
                 .filter(|(path, _)| seen.insert(path.clone()))
                 .take(MAX_EVIDENCE_PER_PACKAGE)
                 .map(|(path, pid)| InUseEvidence {
@@ -116,6 +119,14 @@ impl Owners {
             .map(|(path, pid)| InUseEvidence { pid, path })
             .collect()
     }
+}
+
+fn is_code(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.contains(".so")
+        || name.ends_with(".jar")
+        || path.contains("/bin/")
+        || path.contains("/sbin/")
 }
 
 pub fn unknown(container: &str, reason: &str) -> InUse {
