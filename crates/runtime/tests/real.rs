@@ -385,6 +385,23 @@ fn risky_and_hardened_containers_on_a_real_dockerd() {
         .iter()
         .any(|e| e.path.ends_with("/libc.so.6")));
 
+    // Seen from another machine's /proc (an empty one here): the effective capabilities and
+    // the in-use states are unknown, with a warning that says why.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut remote =
+        bulwark_runtime::audit_container(&client, "risky", &ProcFs::new(elsewhere.path())).unwrap();
+    assert!(remote.audit.effective_capabilities.is_none());
+    assert!(
+        remote.audit.warnings.iter().any(|w| w.contains("unknown")),
+        "{:?}",
+        remote.audit.warnings
+    );
+    for f in remote.attach(&packages, &findings) {
+        let in_use = f.in_use.unwrap();
+        assert_eq!(in_use.state, InUseState::Unknown);
+        assert!(in_use.reason.is_some());
+    }
+
     let hardened = bulwark_runtime::audit_container(&client, "hardened", &proc).unwrap();
     assert!(
         hardened.findings.is_empty(),
