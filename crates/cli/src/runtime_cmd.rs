@@ -89,6 +89,9 @@ pub fn run(args: RuntimeArgs, matches: &clap::ArgMatches) -> Result<u8> {
     )
 }
 
+/// An image's packages (with their file lists) and vulnerabilities.
+type ScannedImage = (Vec<Package>, Vec<VulnerabilityFinding>);
+
 struct Auditor {
     client: Client,
     settings: Settings,
@@ -115,8 +118,7 @@ impl Auditor {
             anyhow::bail!("{}", errors.join("; "));
         }
         // One scan per image id, however many containers run it.
-        let mut images: BTreeMap<String, Option<(Vec<Package>, Vec<VulnerabilityFinding>)>> =
-            BTreeMap::new();
+        let mut images: BTreeMap<String, Option<ScannedImage>> = BTreeMap::new();
         if !self.no_image_scan {
             for a in &audited {
                 if a.audit.image_id.is_empty() || images.contains_key(&a.audit.image_id) {
