@@ -4,6 +4,7 @@
 //! whether the container uses the package, and writes one report. `--watch` follows the
 //! engine's events and prints what changed; `--upload` sends one report per container.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -60,6 +61,7 @@ pub fn run(args: RuntimeArgs, matches: &clap::ArgMatches) -> Result<u8> {
         policy,
         no_image_scan: args.no_image_scan,
         proc: ProcFs::default(),
+        scanned: RefCell::new(BTreeMap::new()),
     };
 
     let pass = auditor.pass(&args.containers)?;
@@ -99,6 +101,9 @@ struct Auditor {
     policy: PolicySettings,
     no_image_scan: bool,
     proc: ProcFs,
+    /// Images already scanned, by id: `--watch` audits again on every event, and an image's
+    /// packages and vulnerabilities do not change while it is the same id.
+    scanned: RefCell<BTreeMap<String, Option<ScannedImage>>>,
 }
 
 impl Auditor {
@@ -118,7 +123,7 @@ impl Auditor {
             anyhow::bail!("{}", errors.join("; "));
         }
         // One scan per image id, however many containers run it.
-        let mut images: BTreeMap<String, Option<ScannedImage>> = BTreeMap::new();
+        let mut images = self.scanned.borrow_mut();
         if !self.no_image_scan {
             for a in &audited {
                 if a.audit.image_id.is_empty() || images.contains_key(&a.audit.image_id) {

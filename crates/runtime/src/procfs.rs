@@ -146,12 +146,28 @@ fn file_path(raw: &str) -> Option<String> {
     Some(path.to_string())
 }
 
-/// Reads at most `limit` bytes (an error past it).
+/// Opens a regular file for reading and nothing else: without blocking (a FIFO a container
+/// planted where a file list should be would otherwise stall the audit), and refused when
+/// what was opened is not a regular file.
+pub fn open_regular(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads at most `limit` bytes of a regular file (an error past it).
 pub fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut out)?;
+    open_regular(path)?.take(limit + 1).read_to_end(&mut out)?;
     if out.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -270,7 +286,7 @@ impl ContainerRoot {
         let meta = fs::symlink_metadata(&host).ok()?;
         let mut head = Vec::new();
         if meta.is_file() {
-            if let Ok(f) = fs::File::open(&host) {
+            if let Ok(f) = open_regular(&host) {
                 let _ = f.take(4).read_to_end(&mut head);
             }
         }
@@ -309,6 +325,20 @@ mod tests {
         );
         assert!(r.resolve("/loop/x").is_none());
         assert_eq!(r.resolve("/../../x").unwrap(), "/x");
+    }
+
+    #[test]
+    fn a_fifo_where_a_file_should_be_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("RECORD");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipping: mkfifo is not available");
+            return;
+        }
+        let started = std::time::Instant::now();
+        assert!(read_bounded(&fifo, 1024).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
