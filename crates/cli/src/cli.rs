@@ -48,6 +48,10 @@ pub enum Command {
     Server(ServerArgs),
     /// Secret detection: list the built-in rules.
     Secrets(SecretsArgs),
+    /// Audit running containers through the Docker or Podman API and /proc: settings (CIS
+    /// Docker section 5), declared and effective capabilities, drift since start, the image's
+    /// vulnerabilities marked loaded or not, and least-privilege settings to paste.
+    Runtime(RuntimeArgs),
     /// Print the configuration reference (docs/configuration.md) generated from these flags.
     #[command(hide = true)]
     ConfigReference,
@@ -621,6 +625,49 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     _registry: RegistryFlags,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Docker,
+    Podman,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RuntimeArgs {
+    /// Containers to audit (names or ids); default: every running container.
+    pub containers: Vec<String>,
+
+    /// The engine whose containers are audited.
+    #[arg(long, value_enum, default_value = "docker")]
+    pub engine: EngineArg,
+
+    /// Keep running: audit again whenever a container starts, stops or is removed, and print
+    /// only what changed (with --upload, upload each new state).
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Do not scan the containers' images (no vulnerabilities, no in-use marks).
+    #[arg(long)]
+    pub no_image_scan: bool,
+
+    // The settings: read through the resolved settings (`config::Loaded::settings`).
+    #[command(flatten)]
+    _output: OutputFlags,
+    #[command(flatten)]
+    _vuln: VulnFlags,
+    #[command(flatten)]
+    _gate: GateFlags,
+    #[command(flatten)]
+    _policy: PolicyFlags,
+    #[command(flatten)]
+    _scan: ScanFlags,
+    #[command(flatten)]
+    _quiet: QuietFlag,
+    #[command(flatten)]
+    _engine: EngineFlags,
+    #[command(flatten)]
+    _upload: UploadFlags,
 }
 
 /// Gives a clap argument that is a setting its help, variable and default from the table.

@@ -10,6 +10,7 @@ mod misconfig_cmd;
 mod progress;
 mod registry_cmd;
 mod request;
+mod runtime_cmd;
 mod server_cmd;
 mod sign;
 mod upload;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
                 Ok(EXIT_OK)
             }
         },
+        Command::Runtime(args) => runtime_cmd::run(args, &sub),
         Command::ConfigReference => {
             print!("{}", config::reference_markdown(&Cli::command()));
             Ok(EXIT_OK)

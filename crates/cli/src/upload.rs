@@ -182,14 +182,19 @@ impl Upload {
 
     /// Sends the report; says on stderr where it went (unless quiet).
     pub fn send(&self, report_json: Vec<u8>, quiet: bool) -> Result<()> {
+        self.send_as(report_json, self.asset.as_deref(), quiet)
+    }
+
+    /// Sends the report as `asset` (`bulwark runtime`: one asset per container).
+    pub fn send_as(&self, report_json: Vec<u8>, asset: Option<&str>, quiet: bool) -> Result<()> {
         let mut request = self
             .agent
             .post(format!("{}/api/v1/reports", self.url))
             .header("Authorization", format!("Bearer {}", self.token))
             .header("Content-Type", "application/json");
         let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(asset) = &self.asset {
-            query.push(("asset", asset.clone()));
+        if let Some(asset) = asset {
+            query.push(("asset", asset.to_string()));
         }
         if let Some(team) = &self.team {
             query.push(("team", team.clone()));

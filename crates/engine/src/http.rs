@@ -45,6 +45,9 @@ pub(crate) enum Pace {
     Whole,
     /// Streamed (an export): the head within the timeout, the body at least at this rate.
     Stream(MinRate),
+    /// Open-ended (an event stream): the head within the timeout, then the body may pause
+    /// for as long as nothing happens; only closing the connection ends it.
+    Open,
 }
 
 /// The socket, with each read bounded by the per-read timeout and, while `deadline` is set,
@@ -143,6 +146,12 @@ pub(crate) fn get(
         Pace::Stream(rate) => {
             reader.get_mut().deadline = None;
             Box::new(BufReader::new(Paced::new(reader, rate)))
+        }
+        Pace::Open => {
+            let socket = reader.get_mut();
+            socket.deadline = None;
+            socket.stream.set_read_timeout(None)?;
+            Box::new(reader)
         }
     };
     let body: Box<dyn Read + Send> = if chunked {

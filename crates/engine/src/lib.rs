@@ -261,6 +261,12 @@ pub enum EngineError {
     Export { engine: String, message: String },
     #[error("no source has the image {name:?}: {tried}")]
     NotFound { name: String, tried: String },
+    #[error("{engine} has no container {name:?}: `{cli} ps -a` lists the ones it has")]
+    NoSuchContainer {
+        engine: &'static str,
+        cli: &'static str,
+        name: String,
+    },
 }
 
 impl EngineError {
@@ -474,6 +480,162 @@ impl Client {
     }
 }
 
+/// The calls `bulwark runtime` makes: running containers, their inspect documents, the files
+/// changed since they started, their processes and the engine's container events.
+impl Client {
+    /// `GET /containers/json`: the running containers (every container with `all`), as the
+    /// engine lists them (`Id`, `Names`, `Image`, `ImageID`, `State`).
+    pub fn list_containers(&self, all: bool) -> Result<Vec<Value>, EngineError> {
+        let path = format!("/containers/json?all={}", if all { "1" } else { "0" });
+        match self.get_json(&path, "listing the containers")? {
+            Some(Value::Array(list)) => Ok(list),
+            Some(Value::Null) | None => Ok(Vec::new()),
+            Some(other) => Err(EngineError::Inspect {
+                engine: self.engine.title(),
+                what: "listing the containers".to_string(),
+                message: format!("expected a list, got {}", kind_of(&other)),
+            }),
+        }
+    }
+
+    /// `GET /containers/{id}/json`: the container's inspect document (`HostConfig`,
+    /// `Config`, `State`, `Mounts` ...).
+    pub fn inspect_container(&self, id: &str) -> Result<Value, EngineError> {
+        self.get_json(
+            &format!("/containers/{}/json", encode_name(id)),
+            "inspecting the container",
+        )?
+        .ok_or_else(|| self.no_such_container(id))
+    }
+
+    /// `GET /containers/{id}/changes`: the files added (`Kind` 1), changed (0) or deleted (2)
+    /// in the container's root filesystem since it was created; empty when none.
+    pub fn container_changes(&self, id: &str) -> Result<Vec<Value>, EngineError> {
+        match self.get_json(
+            &format!("/containers/{}/changes", encode_name(id)),
+            "reading the container's changes",
+        )? {
+            Some(Value::Array(list)) => Ok(list),
+            Some(_) => Ok(Vec::new()),
+            None => Err(self.no_such_container(id)),
+        }
+    }
+
+    /// `GET /containers/{id}/top`: the container's processes as `ps` shows them (`Titles`,
+    /// `Processes`); [`pids_of_top`] picks the host pids out of it.
+    pub fn container_top(&self, id: &str) -> Result<Value, EngineError> {
+        self.get_json(
+            &format!("/containers/{}/top", encode_name(id)),
+            "listing the container's processes",
+        )?
+        .ok_or_else(|| self.no_such_container(id))
+    }
+
+    /// `GET /events` for container `start`, `die` and `destroy` events: one JSON object per
+    /// event, for as long as the engine keeps the connection (the head must come within the
+    /// timeout; then the stream may stay quiet indefinitely).
+    pub fn container_events(&self) -> Result<Events, EngineError> {
+        let what = "following the container events";
+        let filters = r#"{"type":["container"],"event":["start","die","destroy"]}"#;
+        let path = format!("/events?filters={}", percent_encode(filters));
+        let response = http::get(&self.socket, &path, self.timeout, http::Pace::Open)
+            .map_err(|e| self.io_error(e, what))?;
+        if response.status != 200 {
+            let status = response.status;
+            let body = response.read_small(64 << 10).unwrap_or_default();
+            return Err(EngineError::Status {
+                engine: self.engine.title(),
+                status,
+                what: what.to_string(),
+                message: engine_message(&body),
+            });
+        }
+        Ok(Events {
+            stream: serde_json::Deserializer::from_reader(response.body).into_iter(),
+        })
+    }
+
+    fn no_such_container(&self, name: &str) -> EngineError {
+        EngineError::NoSuchContainer {
+            engine: self.engine.title(),
+            cli: self.engine.name(),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// The engine's container events, one decoded JSON object at a time; `None` when the engine
+/// closes the stream.
+pub struct Events {
+    stream: serde_json::StreamDeserializer<
+        'static,
+        serde_json::de::IoRead<Box<dyn Read + Send>>,
+        Value,
+    >,
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Events")
+    }
+}
+
+impl Iterator for Events {
+    type Item = Result<Value, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.stream
+            .next()
+            .map(|event| event.map_err(|e| format!("the engine's event stream broke: {e}")))
+    }
+}
+
+/// The host pids in a `top` answer: the column titled `PID` (Docker's `ps -ef` and Podman's
+/// own format both have one); rows whose pid does not parse are skipped.
+pub fn pids_of_top(top: &Value) -> Vec<u32> {
+    let Some(column) = top
+        .get("Titles")
+        .and_then(Value::as_array)
+        .and_then(|titles| titles.iter().position(|t| t.as_str() == Some("PID")))
+    else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = top
+        .get("Processes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row.get(column)?.as_str()?.trim().parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A query value as a URL component: everything but unreserved characters escaped.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 2);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Turns a read timeout in the middle of the export into the engine's timeout message.
 struct TimeoutNamed {
     inner: Box<dyn Read + Send>,
@@ -510,6 +672,26 @@ mod tests {
         );
         assert!(Source::parse_list("docker,kube").is_err());
         assert!(Source::parse_list(" , ").is_err());
+    }
+
+    #[test]
+    fn top_answers_give_their_pid_column() {
+        let docker = serde_json::json!({
+            "Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+            "Processes": [["root", "812", "790", "0", "01:00", "?", "00:00:00", "sleep 1"],
+                          ["root", "notapid", "1", "0", "", "", "", ""]]
+        });
+        assert_eq!(pids_of_top(&docker), vec![812]);
+        let podman = serde_json::json!({
+            "Titles": ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"],
+            "Processes": [["root", "1", "0", "0.000", "1s", "?", "0s", "sleep 1"]]
+        });
+        assert_eq!(pids_of_top(&podman), vec![1]);
+        assert!(pids_of_top(&serde_json::json!({"Processes": []})).is_empty());
+        assert_eq!(
+            percent_encode(r#"{"type":["container"]}"#),
+            "%7B%22type%22%3A%5B%22container%22%5D%7D"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum CheckKind {
     /// Checks over a whole live cluster (RBAC paths, segmentation, exposure, mesh), run by
     /// `bulwark-k8s`.
     Cluster,
+    /// A running container's settings and state (`bulwark runtime`).
+    Runtime,
 }
 
 impl CheckKind {
@@ -35,6 +37,7 @@ impl CheckKind {
             CheckKind::Host => "host",
             CheckKind::Image => "image",
             CheckKind::Cluster => "cluster",
+            CheckKind::Runtime => "runtime",
         }
     }
 }

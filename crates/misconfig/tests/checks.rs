@@ -33,6 +33,7 @@ fn id_prefix(kind: CheckKind) -> &'static str {
         CheckKind::Host => "BW-HOST-",
         CheckKind::Image => "BW-IMG-",
         CheckKind::Cluster => "BW-CLU-",
+        CheckKind::Runtime => "BW-RT-",
     }
 }
 
@@ -46,6 +47,8 @@ fn file_kind(kind: CheckKind) -> Option<FileKind> {
         CheckKind::Compose => Some(FileKind::Compose),
         CheckKind::Daemon => Some(FileKind::DaemonJson),
         CheckKind::Host | CheckKind::Image | CheckKind::Cluster => None,
+        // Exercised against real containers and inspect documents by bulwark-runtime's tests.
+        CheckKind::Runtime => None,
     }
 }
 

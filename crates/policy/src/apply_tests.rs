@@ -68,6 +68,7 @@ fn vuln(id: &str, alias: &str, p: &Package, severity: Severity, fixed: bool) -> 
             score: 5.0,
             reason: String::new(),
         },
+        in_use: None,
     }
 }
 

@@ -154,6 +154,10 @@ pub struct ScanReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Running containers audited by `bulwark runtime`: capabilities, in-use files, drift
+    /// and least-privilege advice (their findings are in `misconfigurations`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<bulwark_types::ContainerAudit>,
 }
 
 impl ScanReport {
@@ -193,6 +197,7 @@ impl ScanReport {
             ignore_rules: Vec::new(),
             unmatched: Vec::new(),
             diagnostics,
+            containers: Vec::new(),
         }
     }
 
@@ -236,6 +241,7 @@ impl ScanReport {
             ignore_rules: Vec::new(),
             unmatched: Vec::new(),
             diagnostics,
+            containers: Vec::new(),
         }
     }
 
@@ -282,6 +288,7 @@ impl ScanReport {
             ignore_rules: Vec::new(),
             unmatched: Vec::new(),
             diagnostics: Vec::new(),
+            containers: Vec::new(),
         }
     }
 

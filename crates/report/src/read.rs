@@ -231,6 +231,7 @@ mod tests {
                 score: 9.8,
                 reason: "in CISA KEV".into(),
             },
+            in_use: None,
         }];
         r.misconfigurations = vec![Misconfiguration {
             check_id: "BW-DF-001".into(),

@@ -84,7 +84,9 @@ impl Redact for ScanReport {
             ignore_rules,
             unmatched,
             diagnostics,
+            containers,
         } = self;
+        containers.redact(r);
         image.redact(r);
         os.redact(r);
         layers.redact(r);
@@ -98,6 +100,62 @@ impl Redact for ScanReport {
         ignore_rules.redact(r);
         unmatched.redact(r);
         diagnostics.redact(r);
+    }
+}
+
+impl Redact for bulwark_types::InUse {
+    fn redact(&mut self, r: RedactFn<'_>) {
+        let bulwark_types::InUse {
+            state: _,
+            container,
+            evidence,
+            reason,
+        } = self;
+        container.redact(r);
+        evidence.redact(r);
+        reason.redact(r);
+    }
+}
+
+impl Redact for bulwark_types::InUseEvidence {
+    fn redact(&mut self, r: RedactFn<'_>) {
+        self.path.redact(r);
+    }
+}
+
+impl Redact for bulwark_types::DriftEntry {
+    fn redact(&mut self, r: RedactFn<'_>) {
+        self.path.redact(r);
+    }
+}
+
+/// Names, paths and advice come from the engine and the container's files: any could hold a
+/// credential (a bind-mounted path, an image named after a token).
+impl Redact for bulwark_types::ContainerAudit {
+    fn redact(&mut self, r: RedactFn<'_>) {
+        let bulwark_types::ContainerAudit {
+            name,
+            id: _,
+            image,
+            image_id: _,
+            engine: _,
+            pid: _,
+            declared_capabilities: _,
+            effective_capabilities: _,
+            in_use_files,
+            drift,
+            advice,
+            warnings,
+        } = self;
+        name.redact(r);
+        image.redact(r);
+        in_use_files.redact(r);
+        drift.redact(r);
+        advice.read_only_mounts.redact(r);
+        advice.docker_run.redact(r);
+        advice.compose.redact(r);
+        advice.kubernetes.redact(r);
+        warnings.redact(r);
     }
 }
 
@@ -271,7 +329,9 @@ impl Redact for VulnerabilityFinding {
             title,
             references,
             priority,
+            in_use,
         } = self;
+        in_use.redact(r);
         id.redact(r);
         ids.redact(r);
         let FindingPackage {

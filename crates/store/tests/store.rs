@@ -109,6 +109,7 @@ fn finding(pkg: &Package, id: &str, severity: Severity, fixed: &[&str]) -> Vulne
             score: 5.0,
             reason: String::new(),
         },
+        in_use: None,
     }
 }
 

@@ -13,6 +13,7 @@ mod misconfig;
 mod os;
 mod package;
 mod purl;
+mod runtime;
 mod secret;
 mod severity;
 mod text;
@@ -24,6 +25,9 @@ pub use misconfig::{ComplianceRef, Framework, MisconfigLocation, Misconfiguratio
 pub use os::{OsFamily, OsRelease};
 pub use package::{Evidence, LayerRef, Package, PackageRole, PackageSource};
 pub use purl::Purl;
+pub use runtime::{
+    ContainerAudit, DriftEntry, InUse, InUseEvidence, InUseState, LeastPrivilegeAdvice,
+};
 pub use secret::{Confidence, SecretFinding, SecretHit, SecretLocation};
 pub use severity::Severity;
 pub use text::BorrowedText;

@@ -767,6 +767,7 @@ fn match_each<'p>(
                             score,
                             reason: reasons.join("; "),
                         },
+                        in_use: None,
                         epss,
                         kev,
                         title,

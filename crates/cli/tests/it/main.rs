@@ -21,6 +21,7 @@ mod redaction;
 mod registry;
 mod report_formats;
 mod round_trip;
+mod runtime;
 mod sbom_formats;
 mod sbom_input;
 mod secret_files;

@@ -148,6 +148,7 @@ fn finding(
             score: cvss.map(|c| c.1).unwrap_or(8.0),
             reason: format!("{severity}"),
         },
+        in_use: None,
     }
 }
 

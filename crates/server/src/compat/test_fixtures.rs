@@ -51,5 +51,6 @@ pub fn finding(id: &str, package: &str, severity: Severity) -> VulnerabilityFind
             score: 9.8,
             reason: String::new(),
         },
+        in_use: None,
     }
 }
