@@ -62,6 +62,7 @@ pub fn router(tls: bool) -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/static/{file}", get(static_file))
         .layer(axum::Extension(session::CookieSecurity { secure: tls }))
+        .layer(axum::Extension(session::login_limiter()))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -210,19 +210,24 @@ type IpLimiter = RateLimiter<
     governor::clock::DefaultClock,
 >;
 
-fn login_limiter() -> &'static Arc<IpLimiter> {
-    static LIMITER: OnceLock<Arc<IpLimiter>> = OnceLock::new();
-    LIMITER.get_or_init(|| {
-        let n = NonZeroU32::new(LOGIN_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        Arc::new(RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)))
-    })
+/// The login attempts limiter of one server (per client address).
+pub fn login_limiter() -> LoginLimiter {
+    let n = NonZeroU32::new(LOGIN_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+    LoginLimiter(Arc::new(RateLimiter::keyed(
+        Quota::per_minute(n).allow_burst(n),
+    )))
 }
+
+/// Login attempts per client address, shared by one server's handlers.
+#[derive(Clone)]
+pub struct LoginLimiter(Arc<IpLimiter>);
 
 /// `POST /login`: checks the login CSRF cookie, the rate limit, then the password (argon2);
 /// on success opens a session and goes to `next`.
 pub async fn login_submit(
     State(state): State<AppState>,
     Extension(security): Extension<CookieSecurity>,
+    Extension(limiter): Extension<LoginLimiter>,
     request: Request,
 ) -> Result<Response, PageError> {
     let connect = request
@@ -250,7 +255,7 @@ pub async fn login_submit(
     let client = connect
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    if login_limiter().check_key(&client).is_err() {
+    if limiter.0.check_key(&client).is_err() {
         let mut response = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             cookie_csrf,
