@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod advisory_update;
+mod browser;
 mod dashboard;
 mod ingest;
 mod rematch_notify;
