@@ -127,15 +127,39 @@ pub fn line_chart(id: &str, title: &str, labels: &[String], series: &[Series<'_>
                 out.push_str(&marker(shape, x(i), y(*v)));
             }
         }
-        if let Some(last) = s.values.last() {
-            out.push_str(&format!(
-                "<text class=\"end-label\" x=\"{:.1}\" y=\"{:.1}\">{} {last}</text>",
-                x(s.values.len().saturating_sub(1)) + 8.0,
-                y(*last) + 4.0 + 11.0 * k as f64 - 22.0,
-                esc(s.name)
-            ));
-        }
         out.push_str("</g>");
+    }
+    // End labels ("critical 3"), spread apart so close values stay readable.
+    let mut ends: Vec<(f64, String, &str)> = series
+        .iter()
+        .filter_map(|s| {
+            s.values
+                .last()
+                .map(|v| (y(*v), format!("{} {v}", s.name), s.name))
+        })
+        .collect();
+    ends.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let gap = 12.0;
+    for i in 1..ends.len() {
+        if ends[i].0 < ends[i - 1].0 + gap {
+            ends[i].0 = ends[i - 1].0 + gap;
+        }
+    }
+    // Pushed below the plot: shift the whole stack back up.
+    let overflow = ends.last().map(|e| e.0 - (top + plot_h)).unwrap_or(0.0);
+    if overflow > 0.0 {
+        for e in &mut ends {
+            e.0 -= overflow;
+        }
+    }
+    for (yy, text, name) in &ends {
+        out.push_str(&format!(
+            "<text class=\"end-label sev-{}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            esc(name),
+            left + plot_w + 8.0,
+            yy.max(top) + 4.0,
+            esc(text)
+        ));
     }
     out.push_str("</svg>");
     // The legend, with each series' pattern drawn in it.

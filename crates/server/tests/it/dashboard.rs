@@ -396,3 +396,88 @@ fn pages_render_uploaded_data_and_triage_suppresses_in_vex() {
         );
     }
 }
+
+#[test]
+fn overview_ranks_kev_then_epss_fixable_findings_first_and_the_portfolio_sorts() {
+    use bulwark_store::{DatabaseLocation, Principal, Store};
+    use bulwark_types::Severity;
+
+    use crate::dashboard_seed::{document, finding};
+
+    for db in databases() {
+        let server = start(&db);
+        let store = Store::open(&DatabaseLocation::parse(&db.url()).unwrap()).unwrap();
+        let who = Principal::system("test");
+        let mut doc = document("ranked", 1, 4, 0);
+        let pkg = |i: usize| doc.components[i].package.clone();
+        let (p0, p1, p2, p3) = (pkg(0), pkg(1), pkg(2), pkg(3));
+        doc.findings = vec![
+            // Critical but neither KEV nor likely exploited: not in the list.
+            (
+                0,
+                finding(&p0, "CVE-2097-0001", Severity::Critical, true, false, None),
+            ),
+            // High EPSS, fixable.
+            (
+                1,
+                finding(&p1, "CVE-2097-0002", Severity::Low, true, false, Some(0.9)),
+            ),
+            // KEV, fixable, low EPSS: first.
+            (
+                2,
+                finding(
+                    &p2,
+                    "CVE-2097-0003",
+                    Severity::Medium,
+                    true,
+                    true,
+                    Some(0.01),
+                ),
+            ),
+            // KEV but no fix: not in the list (nothing to do but wait).
+            (
+                3,
+                finding(
+                    &p3,
+                    "CVE-2097-0004",
+                    Severity::High,
+                    false,
+                    true,
+                    Some(0.95),
+                ),
+            ),
+        ]
+        .into_iter()
+        .map(|(component, finding)| bulwark_store::FindingInput { component, finding })
+        .collect();
+        store.ingest(&who, &doc).unwrap();
+        store.ingest(&who, &document("quiet", 2, 3, 0)).unwrap();
+
+        let mut b = Browser::new(&server.url);
+        b.login();
+        let overview = b.get("/");
+        let body = &overview.body;
+        let at = |id: &str| body.find(id);
+        assert!(at("CVE-2097-0001").is_none(), "{}: not KEV/EPSS", server.db);
+        assert!(at("CVE-2097-0004").is_none(), "{}: no fix", server.db);
+        let (kev, epss) = (at("CVE-2097-0003").unwrap(), at("CVE-2097-0002").unwrap());
+        assert!(kev < epss, "{}: KEV first", server.db);
+        // A lower EPSS threshold is a URL away, and a higher one empties the list.
+        let strict = b.get("/?epss=0.95");
+        assert!(!strict.body.contains("CVE-2097-0002"), "{}", server.db);
+
+        let by_kev = b.get("/assets?sort=kev");
+        let (r, q) = (
+            by_kev.body.find("data-asset=\"ranked\"").unwrap(),
+            by_kev.body.find("data-asset=\"quiet\"").unwrap(),
+        );
+        assert!(r < q, "{}: most KEV first", server.db);
+        let by_name = b.get("/assets?sort=name");
+        let (r, q) = (
+            by_name.body.find("data-asset=\"ranked\"").unwrap(),
+            by_name.body.find("data-asset=\"quiet\"").unwrap(),
+        );
+        assert!(q < r, "{}: by name", server.db);
+        assert!(by_name.body.contains("aria-sort=\"descending\""));
+    }
+}

@@ -8,6 +8,8 @@ mod access;
 mod advisory_update;
 mod browser;
 mod dashboard;
+mod dashboard_bench;
+mod dashboard_seed;
 mod ingest;
 mod rematch_notify;
 mod triage_vex;
