@@ -36,6 +36,13 @@ pub struct PriorityFinding {
     pub row: FindingRow,
 }
 
+/// One page of a list that is not counted, and whether more follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
 /// One layer of a version and what it brought.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayerSummary {
@@ -212,12 +219,14 @@ impl Store {
 
     /// What to fix first: open, unsuppressed, fixable findings of the assets' latest versions
     /// that are KEV-listed or have an EPSS of at least `min_epss`, KEV first, then by EPSS.
+    /// Walks the partial index `findings_fix_first` and stops after the page: no total is
+    /// counted (that would visit every matching finding), only whether there is more.
     pub fn fix_first(
         &self,
         who: &Principal,
         min_epss: f64,
         page: Page,
-    ) -> Result<crate::Paged<PriorityFinding>> {
+    ) -> Result<Window<PriorityFinding>> {
         who.require(Scope::Read)?;
         self.engine.read(|c| {
             let mut p = vec_params![min_epss];
@@ -227,8 +236,7 @@ impl Store {
                  WHERE f.state = 'open' AND f.fixable = 1 AND (f.kev = 1 OR f.epss >= $1) \
                  AND COALESCE(t.suppressed, 0) = 0{team}"
             );
-            let total = c.query_one(&format!("SELECT COUNT(*){from}"), &p)?.i64(0)?;
-            let lim = bind(&mut p, page.limit());
+            let lim = bind(&mut p, page.limit() + 1);
             let off = bind(&mut p, page.offset());
             let select = FINDING_SELECT.replacen("SELECT ", "SELECT a.name, a.uuid, ", 1);
             let rows = c.query(
@@ -238,18 +246,47 @@ impl Store {
                 ),
                 &p,
             )?;
+            let more = rows.len() as i64 > page.limit();
             let mut items = Vec::with_capacity(rows.len());
-            for r in rows {
-                let asset_name = r.text(0)?;
-                let asset_uuid = r.text(1)?;
-                let shifted = r.skip(2);
+            for r in rows.iter().take(usize::try_from(page.limit()).unwrap_or(0)) {
                 items.push(PriorityFinding {
-                    asset_name,
-                    asset_uuid,
-                    row: finding_of(&shifted)?,
+                    asset_name: r.text(0)?,
+                    asset_uuid: r.text(1)?,
+                    row: finding_of(&r.skip(2))?,
                 });
             }
-            Ok(crate::Paged { items, total })
+            Ok(Window { items, more })
+        })
+    }
+
+    /// New, changed and resolved finding events in `[from, to)` (unix ms) on the principal's
+    /// assets, by kind, read from the index alone when the principal sees every team.
+    pub fn event_kinds(
+        &self,
+        who: &Principal,
+        from: i64,
+        to: i64,
+    ) -> Result<BTreeMap<String, i64>> {
+        who.require(Scope::Read)?;
+        self.engine.read(|c| {
+            let mut p = vec_params![from, to];
+            let team = team_clause(who, &mut p, "a.team_id");
+            let join = if team.is_empty() {
+                ""
+            } else {
+                " JOIN assets a ON a.id = e.asset_id"
+            };
+            let mut out = BTreeMap::new();
+            for r in c.query(
+                &format!(
+                    "SELECT e.kind, COUNT(*) FROM finding_events e{join} \
+                     WHERE e.at >= $1 AND e.at < $2{team} GROUP BY e.kind ORDER BY e.kind"
+                ),
+                &p,
+            )? {
+                out.insert(r.text(0)?, r.i64(1)?);
+            }
+            Ok(out)
         })
     }
 
@@ -283,7 +320,8 @@ impl Store {
         })
     }
 
-    /// Open findings by severity per day in `[from_day, to_day]`, summed over the visible
+    /// Open findings by severity per day in `[from_day, to_day]` (no mean time to remediate:
+    /// the sums come from an index alone), summed over the visible
     /// assets (or one asset) in SQL: the trend charts.
     pub fn open_trend(
         &self,
@@ -310,7 +348,7 @@ impl Store {
                 &format!(
                     "SELECT s.day, CAST(SUM(s.critical) AS BIGINT), CAST(SUM(s.high) AS BIGINT), CAST(SUM(s.medium) AS BIGINT), \
                      CAST(SUM(s.low) AS BIGINT), CAST(SUM(s.unknown) AS BIGINT), CAST(SUM(s.kev) AS BIGINT), \
-                     CAST(SUM(s.fixable) AS BIGINT), CAST(AVG(s.mttr_ms) AS BIGINT) \
+                     CAST(SUM(s.fixable) AS BIGINT) \
                      FROM snapshots s{join}{w} GROUP BY s.day ORDER BY s.day"
                 ),
                 &p,
@@ -331,7 +369,7 @@ impl Store {
                         asset_id,
                         day: r.text(0)?,
                         counts,
-                        mttr_ms: r.opt_i64(8)?,
+                        mttr_ms: None,
                     })
                 })
                 .collect()

@@ -181,6 +181,38 @@ pub fn pager(
     out
 }
 
+/// Previous/next links for a list that is not counted (`more`: a next page exists).
+pub fn window_pager(
+    current: &BTreeMap<String, String>,
+    key: &str,
+    offset: u64,
+    limit: u32,
+    more: bool,
+) -> String {
+    if offset == 0 && !more {
+        return String::new();
+    }
+    let mut out = String::from("<nav class=\"pager\" aria-label=\"Pages\">");
+    if offset > 0 {
+        let prev = offset.saturating_sub(u64::from(limit));
+        out.push_str(&format!(
+            "<a rel=\"prev\" href=\"{}\">Previous</a>",
+            esc(&query_with(current, &[(key, &prev.to_string())]))
+        ));
+    }
+    if more {
+        out.push_str(&format!(
+            " <a rel=\"next\" href=\"{}\">Next</a>",
+            esc(&query_with(
+                current,
+                &[(key, &(offset + u64::from(limit)).to_string())]
+            ))
+        ));
+    }
+    out.push_str("</nav>");
+    out
+}
+
 /// A sortable column header: a link that sorts by `sort`, marked when it is the current one.
 pub fn sort_header(current: &BTreeMap<String, String>, sort: &str, label: &str) -> String {
     let active = current.get("sort").map(String::as_str) == Some(sort);

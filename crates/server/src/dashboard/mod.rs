@@ -13,6 +13,9 @@ mod pages;
 pub mod session;
 pub mod svg;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -63,6 +66,7 @@ pub fn router(tls: bool) -> Router<AppState> {
         .route("/static/{file}", get(static_file))
         .layer(axum::Extension(session::CookieSecurity { secure: tls }))
         .layer(axum::Extension(session::login_limiter()))
+        .layer(axum::Extension(TrendCache::default()))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -89,6 +93,54 @@ async fn static_file(Path(file): Path<String>) -> Response {
             None,
             "<h1>Not found</h1>",
         ),
+    }
+}
+
+/// Sums of past days' snapshots per team (`None`: every team), for the trend charts. A day's
+/// snapshots change only during that day (the snapshot job records "today"), so a past day's
+/// sum is final once computed; today's point comes from the live counts instead. Days older
+/// than [`TREND_CACHE_DAYS`] are dropped.
+#[derive(Clone, Default)]
+pub struct TrendCache(Arc<Mutex<HashMap<(Option<i64>, String), bulwark_store::SeverityCounts>>>);
+
+/// How many past days the trend cache keeps per team.
+pub const TREND_CACHE_DAYS: i64 = 92;
+
+impl TrendCache {
+    /// The sums of `days` (all before today) for `team`, or the days missing.
+    pub fn get(
+        &self,
+        team: Option<i64>,
+        days: &[String],
+    ) -> Result<Vec<bulwark_store::SeverityCounts>, Vec<String>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(days.len());
+        let mut missing = Vec::new();
+        for d in days {
+            match map.get(&(team, d.clone())) {
+                Some(c) => out.push(*c),
+                None => missing.push(d.clone()),
+            }
+        }
+        if missing.is_empty() {
+            Ok(out)
+        } else {
+            Err(missing)
+        }
+    }
+
+    /// Records past days' sums (`oldest_kept`: drop days before it).
+    pub fn put(
+        &self,
+        team: Option<i64>,
+        sums: impl IntoIterator<Item = (String, bulwark_store::SeverityCounts)>,
+        oldest_kept: &str,
+    ) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|(_, day), _| day.as_str() >= oldest_kept);
+        for (day, counts) in sums {
+            map.insert((team, day), counts);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use axum::Json;
 use bulwark_store::{AssetFilter, AssetSort, FindingRow, Page, Scope, TriageInput, TriageState};
 
@@ -80,6 +81,7 @@ fn yes(flag: bool, label: &str) -> String {
 /// `GET /`: what to fix first, new vs resolved this week, the trend of open findings.
 pub async fn overview(
     State(state): State<AppState>,
+    Extension(trend_cache): Extension<super::TrendCache>,
     session: Session,
     Query(q): Query<Q>,
 ) -> Result<Response, PageError> {
@@ -96,15 +98,40 @@ pub async fn overview(
     let store = state.store.clone();
     let who = session.principal.clone();
     let pg = page(&q);
-    let (fix, totals, events, trend) = blocking(move || {
-        let now = bulwark_store::now_ms();
+    let now = bulwark_store::now_ms();
+    // The chart's days, oldest first; the last is today.
+    let labels: Vec<String> = (0..days)
+        .rev()
+        .map(|d| bulwark_store::day_of(now - d * DAY_MS))
+        .collect();
+    let past: Vec<String> = labels[..labels.len() - 1].to_vec();
+    let team = who.team_id();
+    let cache = trend_cache.clone();
+    let (fix, totals, events, past_counts) = blocking(move || {
         let fix = store.fix_first(&who, min_epss, pg)?;
         let totals = store.portfolio_totals(&who)?;
-        let events = store.event_counts(&who, now - 7 * DAY_MS, now + 1)?;
-        let from = bulwark_store::day_of(now - (days - 1) * DAY_MS);
-        let today = bulwark_store::day_of(now);
-        let trend = store.open_trend(&who, None, &from, &today)?;
-        Ok((fix, totals, events, trend))
+        let events = store.event_kinds(&who, now - 7 * DAY_MS, now + 1)?;
+        let past_counts = match cache.get(team, &past) {
+            Ok(counts) => counts,
+            Err(missing) => {
+                let (first, last) = (&missing[0], &missing[missing.len() - 1]);
+                let sums: BTreeMap<String, bulwark_store::SeverityCounts> = store
+                    .open_trend(&who, None, first, last)?
+                    .into_iter()
+                    .map(|s| (s.day, s.counts))
+                    .collect();
+                let oldest = bulwark_store::day_of(now - super::TREND_CACHE_DAYS * DAY_MS);
+                cache.put(
+                    team,
+                    missing
+                        .iter()
+                        .map(|d| (d.clone(), sums.get(d).copied().unwrap_or_default())),
+                    &oldest,
+                );
+                cache.get(team, &past).unwrap_or_default()
+            }
+        };
+        Ok((fix, totals, events, past_counts))
     })
     .await?;
     let mut body = String::from("<h1>Overview</h1>");
@@ -146,24 +173,20 @@ pub async fn overview(
             ));
         }
         body.push_str("</tbody></table></div>");
-        body.push_str(&html::pager(&q, "offset", offset(&q), PAGE_SIZE, fix.total));
     }
+    body.push_str(&html::window_pager(
+        &q,
+        "offset",
+        offset(&q),
+        PAGE_SIZE,
+        fix.more,
+    ));
     body.push_str("</section>");
     // Trend: past days from the daily snapshots, today from the live counts.
-    let now = bulwark_store::now_ms();
-    let today = bulwark_store::day_of(now);
-    let mut by_day: BTreeMap<String, bulwark_store::SeverityCounts> =
-        trend.into_iter().map(|s| (s.day, s.counts)).collect();
-    by_day.insert(today, totals);
-    let labels: Vec<String> = (0..days)
-        .rev()
-        .map(|d| bulwark_store::day_of(now - d * DAY_MS))
-        .collect();
+    let mut points = past_counts;
+    points.push(totals);
     let pick = |f: fn(&bulwark_store::SeverityCounts) -> i64| -> Vec<i64> {
-        labels
-            .iter()
-            .map(|d| by_day.get(d).map(f).unwrap_or(0))
-            .collect()
+        points.iter().map(f).collect()
     };
     let series = [
         svg::Series {

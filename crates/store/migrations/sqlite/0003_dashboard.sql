@@ -12,4 +12,7 @@ CREATE TABLE dashboard_sessions (
 CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at);
 
 CREATE INDEX findings_fix_first ON findings (kev DESC, epss DESC) WHERE state = 'open' AND fixable = 1;
-CREATE INDEX snapshots_day ON snapshots (day);
+-- The trend chart sums a day's snapshots, and "new this week vs resolved" counts events by
+-- kind: both read these indexes alone, never the rows.
+CREATE INDEX snapshots_day_counts ON snapshots (day, critical, high, medium, low, unknown, kev, fixable, asset_id);
+CREATE INDEX finding_events_at_kind ON finding_events (at, kind, asset_id);
