@@ -97,8 +97,10 @@ pub fn short_digest(key: &str) -> String {
 pub struct Frame<'a> {
     pub user: &'a str,
     pub csrf: &'a str,
-    /// `overview`, `assets`, or "" (the nav item marked current).
+    /// `overview`, `assets`, `settings` or "" (the nav item marked current).
     pub section: &'a str,
+    /// Shows the Settings link (unrestricted admins).
+    pub admin: bool,
 }
 
 /// The whole page: head (stylesheet and script from `/static`, nothing inline), the
@@ -119,6 +121,9 @@ pub fn page(status: StatusCode, title: &str, frame: Option<&Frame<'_>>, body: &s
             ("overview", "/", "Overview"),
             ("assets", "/assets", "Portfolio"),
         ] {
+            if section == "settings" && !f.admin {
+                continue;
+            }
             let current = if f.section == section {
                 " aria-current=\"page\""
             } else {

@@ -58,6 +58,7 @@ pub fn router(tls: bool) -> Router<AppState> {
         .route("/vulns/{id}", get(pages::vulnerability))
         .route("/findings/{id}", get(pages::finding))
         .route("/triage", post(pages::triage))
+        .route("/settings", get(pages::settings))
         .route(
             "/login",
             get(session::login_form).post(session::login_submit),

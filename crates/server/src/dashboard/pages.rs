@@ -1018,3 +1018,111 @@ pub async fn triage(
     q.insert("notice".into(), notice);
     Ok(Redirect::to(&format!("{path}{}", query_with(&q, &[]))).into_response())
 }
+
+/// `GET /settings` (admins): teams, API tokens (names and scopes, never secrets),
+/// notification rules (type and events only: their URLs and secrets are credentials) and the
+/// advisory database's state.
+pub async fn settings(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    if !session.principal.has(Scope::Admin) || session.principal.team.is_some() {
+        return Err(PageError(ApiError::forbidden(
+            "settings are for unrestricted admins; ask one",
+        )));
+    }
+    let store = state.store.clone();
+    let who = session.principal.clone();
+    let dir = state.config.advisory_dir();
+    let (teams, tokens, rules, advisories) = blocking(move || {
+        let teams = store.list_teams(&who)?;
+        let tokens = store.list_tokens(&who)?;
+        let rules = store.rules(&who)?;
+        let advisories = match bulwark_vulndb::Store::open(&dir) {
+            Ok(db) => match db.metadata() {
+                Ok(m) => format!(
+                    "{} advisories, {} KEV entries, {} EPSS scores; updated {}",
+                    m.advisories, m.kev, m.epss, m.updated_at
+                ),
+                Err(e) => format!("unreadable: {e}"),
+            },
+            Err(bulwark_vulndb::Error::NotFound(_)) => {
+                "missing: run `bulwark db update --db-dir <data-dir>/advisories` or POST /api/v1/advisories/import".into()
+            }
+            Err(e) => format!("unreadable: {e}"),
+        };
+        Ok((teams, tokens, rules, advisories))
+    })
+    .await?;
+    let mut body = String::from("<h1>Settings</h1>");
+    body.push_str(&format!(
+        "<section><h2>Advisory database</h2><p data-advisories>{}</p></section>",
+        esc(&advisories)
+    ));
+    body.push_str("<section><h2 id=\"teams\">Teams</h2>");
+    if teams.is_empty() {
+        body.push_str("<p>No teams yet (they come from uploads' labels and projects, or <code>POST /api/v1/teams</code>).</p>");
+    } else {
+        body.push_str("<ul>");
+        for t in &teams {
+            body.push_str(&format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                esc(&query_with(&BTreeMap::new(), &[("team", &t.name)]))
+                    .replacen('?', "/assets?", 1),
+                esc(&t.name)
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("</section><section><h2 id=\"tokens\">API tokens</h2><div class=\"scroll\"><table class=\"list\" aria-labelledby=\"tokens\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Scopes</th><th scope=\"col\">Team</th><th scope=\"col\">Created</th><th scope=\"col\">Last used</th><th scope=\"col\">Revoked</th></tr></thead><tbody>");
+    for t in &tokens {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&t.name),
+            esc(&t
+                .scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")),
+            esc(t.team.as_ref().map(|t| t.name.as_str()).unwrap_or("all")),
+            when(t.created_at),
+            t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+            t.revoked_at.map(when).unwrap_or_default()
+        ));
+    }
+    body.push_str("</tbody></table></div><p class=\"muted\">Tokens are stored hashed; a new one is shown once, by <code>POST /api/v1/tokens</code>.</p></section>");
+    body.push_str("<section><h2 id=\"rules\">Notification rules</h2>");
+    if rules.is_empty() {
+        body.push_str("<p>No rules (<code>server.notifications</code> in the config file, or <code>POST /api/v1/notifications/rules</code>).</p>");
+    } else {
+        body.push_str("<div class=\"scroll\"><table class=\"list\" aria-labelledby=\"rules\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Publisher</th><th scope=\"col\">Events</th><th scope=\"col\">Enabled</th></tr></thead><tbody>");
+        for r in &rules {
+            let kind = r.config["type"].as_str().unwrap_or("?");
+            let on = r.config["on"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.name),
+                esc(kind),
+                esc(&on),
+                if r.enabled { "yes" } else { "no" }
+            ));
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str("</section>");
+    Ok(html::page(
+        StatusCode::OK,
+        "Settings",
+        Some(&session.frame("settings")),
+        &body,
+    ))
+}

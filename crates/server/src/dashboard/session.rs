@@ -56,6 +56,7 @@ impl Session {
             user: &self.principal.name,
             csrf: &self.csrf,
             section,
+            admin: self.principal.has(bulwark_store::Scope::Admin) && self.principal.team.is_none(),
         }
     }
 

@@ -438,6 +438,9 @@ fn dashboard_in_chromium_login_upload_layer_triage_vex_chart_axe_console() {
     assert!(driver.source().contains("coreutils is never run"));
     check_page("finding", &driver);
 
+    driver.go(&format!("{}/settings", server.url));
+    check_page("settings", &driver);
+
     // Dark mode renders too (screenshot only; axe runs on the light pages above).
     driver.call(
         "POST",

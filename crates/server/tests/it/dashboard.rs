@@ -387,6 +387,16 @@ fn pages_render_uploaded_data_and_triage_suppresses_in_vex() {
         assert!(trail.body.contains("NOT_AFFECTED") && trail.body.contains("never called"));
         assert!(trail.body.contains("user:"), "who: {}", trail.body);
 
+        let settings = b.get("/settings");
+        assert_eq!(settings.status, 200, "{}: {}", server.db, settings.body);
+        assert!(
+            settings.body.contains("API tokens") && settings.body.contains("Advisory database")
+        );
+        assert!(
+            !settings.body.contains(ADMIN),
+            "no token secret on the page"
+        );
+
         // After the triage the portfolio counts drop (the kept counts are refreshed).
         let portfolio = b.get("/assets");
         assert!(
@@ -479,5 +489,72 @@ fn overview_ranks_kev_then_epss_fixable_findings_first_and_the_portfolio_sorts()
         );
         assert!(q < r, "{}: by name", server.db);
         assert!(by_name.body.contains("aria-sort=\"descending\""));
+    }
+}
+
+#[test]
+fn a_team_limited_user_sees_only_its_team_and_no_settings() {
+    use bulwark_store::{DatabaseLocation, Principal, Scope, Store};
+
+    use crate::dashboard_seed::document;
+
+    for db in databases() {
+        let server = start(&db);
+        let store = Store::open(&DatabaseLocation::parse(&db.url()).unwrap()).unwrap();
+        let who = Principal::system("test");
+        let mut red = document("red-app", 3, 2, 2);
+        red.team = Some("red".into());
+        let mut blue = document("blue-app", 4, 2, 2);
+        blue.team = Some("blue".into());
+        store.ingest(&who, &red).unwrap();
+        store.ingest(&who, &blue).unwrap();
+        store
+            .create_user(
+                &who,
+                "alice",
+                PASSWORD,
+                &[Scope::Read, Scope::Triage],
+                Some("blue"),
+            )
+            .unwrap();
+        let red_uuid = store.asset_by_name(&who, "red-app").unwrap().unwrap().uuid;
+
+        let mut b = Browser::new(&server.url);
+        let csrf = hidden(&b.get("/login").body, "csrf");
+        let ok = b.post_form(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        );
+        assert_eq!(ok.status, 303, "{}", server.db);
+        let portfolio = b.get("/assets");
+        assert!(portfolio.body.contains("blue-app"), "{}", server.db);
+        assert!(
+            !portfolio.body.contains("red-app"),
+            "{}: other team hidden",
+            server.db
+        );
+        assert!(
+            !portfolio.body.contains("href=\"/settings\""),
+            "no settings link"
+        );
+        assert_eq!(
+            b.get(&format!("/assets/{red_uuid}")).status,
+            404,
+            "{}",
+            server.db
+        );
+        assert_eq!(
+            b.get(&format!("/assets/{red_uuid}/vex")).status,
+            404,
+            "{}",
+            server.db
+        );
+        assert_eq!(b.get("/settings").status, 403, "{}", server.db);
+        let overview = b.get("/");
+        assert!(!overview.body.contains("red-app"), "{}", server.db);
     }
 }
