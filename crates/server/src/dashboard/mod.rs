@@ -102,7 +102,10 @@ async fn static_file(Path(file): Path<String>) -> Response {
 /// sum is final once computed; today's point comes from the live counts instead. Days older
 /// than [`TREND_CACHE_DAYS`] are dropped.
 #[derive(Clone, Default)]
-pub struct TrendCache(Arc<Mutex<HashMap<(Option<i64>, String), bulwark_store::SeverityCounts>>>);
+pub struct TrendCache(Arc<Mutex<HashMap<TeamDay, bulwark_store::SeverityCounts>>>);
+
+/// A team (`None`: every team) and a day (`YYYY-MM-DD`).
+type TeamDay = (Option<i64>, String);
 
 /// How many past days the trend cache keeps per team.
 pub const TREND_CACHE_DAYS: i64 = 92;

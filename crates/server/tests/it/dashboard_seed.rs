@@ -125,9 +125,9 @@ pub fn document(name: &str, seed: usize, packages: usize, findings: usize) -> In
                     &components[c].package,
                     &format!("CVE-2098-{:05}", n % 40_000),
                     severities[n % 4],
-                    n % 3 != 0,
-                    n % 50 == 0,
-                    (n % 7 == 0).then(|| 0.1 + (n % 90) as f64 / 100.0),
+                    !n.is_multiple_of(3),
+                    n.is_multiple_of(50),
+                    n.is_multiple_of(7).then(|| 0.1 + (n % 90) as f64 / 100.0),
                 ),
             }
         })
