@@ -39,6 +39,9 @@ pub fn run(args: ServerArgs, _matches: &ArgMatches) -> Result<u8> {
     config.admin_token = std::env::var("BULWARK_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty());
+    config.admin_password = std::env::var("BULWARK_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     config.tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => Some(bulwark_server::state::TlsFiles { cert, key }),
         _ => None,

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut app = api
         .merge(crate::compat::router())
+        .merge(crate::dashboard::router(tls))
         .route(
             "/api/openapi.json",
             axum::routing::get(move || {
@@ -222,7 +223,7 @@ async fn json_errors(State(max_body): State<u64>, request: Request, next: Next) 
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+        .is_some_and(|v| v.contains("json") || v.contains("html"));
     if is_json {
         return response;
     }

@@ -25,6 +25,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod compat;
+pub mod dashboard;
 pub mod error;
 pub mod ingest;
 pub mod job_secrets;

@@ -59,6 +59,11 @@ pub fn open_state(config: ServerConfig) -> Result<(AppState, Option<String>), Se
         }
         None => None,
     };
+    if let Some(password) = &config.admin_password {
+        store
+            .ensure_admin_user(password)
+            .map_err(|e| ServerError::Store(e.to_string()))?;
+    }
     let state = AppState {
         config: Arc::new(config),
         store,

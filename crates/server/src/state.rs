@@ -57,6 +57,9 @@ pub struct ServerConfig {
     /// The scheduled advisory update (`--db-update-every`); `None`: only imports and
     /// `bulwark db update --db-dir` change the advisory store.
     pub advisory_update: Option<AdvisoryUpdate>,
+    /// The dashboard's `admin` user's password (`BULWARK_ADMIN_PASSWORD`): set at every start
+    /// when given (the user is created when missing).
+    pub admin_password: Option<String>,
 }
 
 /// Download advisories every `every` with `options` (sources, mirrors, size cap).
@@ -85,6 +88,7 @@ impl ServerConfig {
             ownership: bulwark_store::OwnershipLabels::default(),
             dashboard_url: None,
             advisory_update: None,
+            admin_password: None,
         }
     }
 

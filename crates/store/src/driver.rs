@@ -86,6 +86,15 @@ impl Row {
         }
     }
 
+    /// The row without its first `n` columns (a reader of a known column layout used after
+    /// extra leading columns).
+    pub(crate) fn skip(&self, n: usize) -> Row {
+        Row {
+            values: self.values.iter().skip(n).cloned().collect(),
+            backend: self.backend,
+        }
+    }
+
     /// The raw value of column `i`.
     pub fn value(&self, i: usize) -> &Value {
         self.values.get(i).unwrap_or(&Value::Null)

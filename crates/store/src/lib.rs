@@ -26,6 +26,7 @@
 
 mod auth;
 mod counts;
+mod dashboard;
 mod driver;
 mod error;
 mod ingest;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 
 pub use auth::{Principal, PrincipalKind, Scope, TeamInfo, TokenInfo, UserInfo};
 pub use counts::SeverityCounts;
+pub use dashboard::{LayerSummary, PriorityFinding, SessionInfo, VersionDiff, Window, ADMIN_USER};
 pub use driver::{Backend, Value};
 pub use error::{Result, StoreError};
 pub use ingest::{

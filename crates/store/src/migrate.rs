@@ -26,10 +26,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_asset_counts.sql"),
         postgres: include_str!("../migrations/postgres/0002_asset_counts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "dashboard",
+        sqlite: include_str!("../migrations/sqlite/0003_dashboard.sql"),
+        postgres: include_str!("../migrations/postgres/0003_dashboard.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 

@@ -343,18 +343,18 @@ fn assets_of(rows: Vec<Row>) -> Result<Vec<AssetSummary>> {
     Ok(out)
 }
 
-fn team_clause(who: &Principal, p: &mut Vec<Value>, column: &str) -> String {
+pub(crate) fn team_clause(who: &Principal, p: &mut Vec<Value>, column: &str) -> String {
     match who.team_id() {
         Some(t) => format!(" AND {column} = {}", bind(p, t)),
         None => String::new(),
     }
 }
 
-const FINDING_SELECT: &str = "SELECT f.id, f.asset_id, f.version_id, f.component_id, f.vuln_id, f.aliases, f.purl, f.package_name, \
+pub(crate) const FINDING_SELECT: &str = "SELECT f.id, f.asset_id, f.version_id, f.component_id, f.vuln_id, f.aliases, f.purl, f.package_name, \
      f.package_version, f.severity, f.cvss_score, f.epss, f.kev, f.fixable, f.fixed_versions, f.state, f.first_seen, \
      f.last_changed, f.resolved_at, t.state, COALESCE(t.suppressed, 0), f.finding";
 
-fn finding_of(r: &Row) -> Result<FindingRow> {
+pub(crate) fn finding_of(r: &Row) -> Result<FindingRow> {
     Ok(FindingRow {
         id: r.i64(0)?,
         asset_id: r.i64(1)?,
