@@ -58,7 +58,7 @@ pub enum Command {
     /// Scan a live Kubernetes cluster (kubeconfig or in-cluster service account) or a
     /// `kubectl get -A -o json` dump: every manifest check on the live objects, the
     /// cluster-wide checks, and each running image once.
-    K8s(Box<crate::k8s_cmd::K8sArgs>),
+    K8s(Box<K8sArgs>),
     /// Run the Kubernetes validating admission webhook (AdmissionReview v1 on POST /validate
     /// over TLS): bulwark.yaml's gates, ignores and `admission:` modes, Rego policies, image
     /// signatures and stored scan results (see docs/admission.md).
@@ -773,3 +773,69 @@ setting_flags!(
         value("cache_dir", "cache-dir", "DIR", value_parser!(PathBuf)),
     ]
 );
+
+/// `bulwark k8s` (run by `k8s_cmd`).
+#[derive(Debug, clap::Args)]
+pub struct K8sArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else the pod's service
+    /// account when running inside a cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Only this namespace (repeatable; default: all). Cluster-scoped objects are always read.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Vec<String>,
+
+    /// Read `kubectl get -A -o json` output instead of a live cluster (offline review).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
+    pub from_dump: Option<PathBuf>,
+
+    /// Print a per-control report for a compliance framework instead of the findings:
+    /// cis-k8s, nsa, pss-baseline, pss-restricted, nist-800-190.
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
+
+    /// Do not scan the running images (only the objects are checked).
+    #[arg(long)]
+    pub skip_images: bool,
+
+    /// Read the imagePullSecrets the pods name (and only those) for registry credentials.
+    #[arg(long)]
+    pub use_pull_secrets: bool,
+
+    /// A registry (`registry.example.com`, `ghcr.io/org`) images may come from; repeatable
+    /// (default: any).
+    #[arg(long, value_name = "REGISTRY")]
+    pub allowed_registry: Vec<String>,
+
+    /// Objects asked for per list request (`limit`).
+    #[arg(long, value_name = "N", default_value_t = bulwark_k8s::source::live::DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub page_size: u32,
+
+    // The settings: read through the resolved settings (`config::Loaded::settings`); the
+    // image scans take the same ones `bulwark image` does.
+    #[command(flatten)]
+    _output: OutputFlags,
+    #[command(flatten)]
+    _platform: PlatformFlag,
+    #[command(flatten)]
+    _vuln: VulnFlags,
+    #[command(flatten)]
+    _gate: GateFlags,
+    #[command(flatten)]
+    _policy: PolicyFlags,
+    #[command(flatten)]
+    _scan: ScanFlags,
+    #[command(flatten)]
+    _quiet: QuietFlag,
+    #[command(flatten)]
+    _registry: RegistryFlags,
+    #[command(flatten)]
+    _engine: EngineFlags,
+    #[command(flatten)]
+    _upload: UploadFlags,
+}

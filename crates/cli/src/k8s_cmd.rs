@@ -10,83 +10,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bulwark_k8s::source::dump::read_dump;
-use bulwark_k8s::source::live::{Cluster, Credentials, DEFAULT_PAGE_SIZE};
+use bulwark_k8s::source::live::{Cluster, Credentials};
 use bulwark_k8s::{ClusterOptions, ClusterOutcome, ClusterScan, RunningImage, Selection};
 use bulwark_misconfig::CheckKind;
 use bulwark_policy::settings::Origin;
 use bulwark_report::{Format, ScanReport};
 use bulwark_scan::CancelToken;
 
-use crate::cli::{
-    EngineFlags, GateFlags, OutputFlags, PlatformFlag, PolicyFlags, QuietFlag, RegistryFlags,
-    ScanFlags, UploadFlags, VulnFlags,
-};
+use crate::cli::K8sArgs;
 use crate::config::{self, LegacyGate};
-
-#[derive(Debug, clap::Args)]
-pub struct K8sArgs {
-    /// Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else the pod's service
-    /// account when running inside a cluster).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// The kubeconfig context to use (default: its current context).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-
-    /// Only this namespace (repeatable; default: all). Cluster-scoped objects are always read.
-    #[arg(long, short = 'n', value_name = "NS")]
-    pub namespace: Vec<String>,
-
-    /// Read `kubectl get -A -o json` output instead of a live cluster (offline review).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
-    pub from_dump: Option<PathBuf>,
-
-    /// Print a per-control report for a compliance framework instead of the findings:
-    /// cis-k8s, nsa, pss-baseline, pss-restricted, nist-800-190.
-    #[arg(long, value_name = "FRAMEWORK")]
-    pub compliance: Option<String>,
-
-    /// Do not scan the running images (only the objects are checked).
-    #[arg(long)]
-    pub skip_images: bool,
-
-    /// Read the imagePullSecrets the pods name (and only those) for registry credentials.
-    #[arg(long)]
-    pub use_pull_secrets: bool,
-
-    /// A registry (`registry.example.com`, `ghcr.io/org`) images may come from; repeatable
-    /// (default: any).
-    #[arg(long, value_name = "REGISTRY")]
-    pub allowed_registry: Vec<String>,
-
-    /// Objects asked for per list request (`limit`).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub page_size: u32,
-
-    // The settings: read through the resolved settings (`config::Loaded::settings`); the
-    // image scans take the same ones `bulwark image` does.
-    #[command(flatten)]
-    _output: OutputFlags,
-    #[command(flatten)]
-    _platform: PlatformFlag,
-    #[command(flatten)]
-    _vuln: VulnFlags,
-    #[command(flatten)]
-    _gate: GateFlags,
-    #[command(flatten)]
-    _policy: PolicyFlags,
-    #[command(flatten)]
-    _scan: ScanFlags,
-    #[command(flatten)]
-    _quiet: QuietFlag,
-    #[command(flatten)]
-    _registry: RegistryFlags,
-    #[command(flatten)]
-    _engine: EngineFlags,
-    #[command(flatten)]
-    _upload: UploadFlags,
-}
 
 /// Where the objects come from, decided before anything is read.
 enum Input {
@@ -175,7 +107,7 @@ pub fn run(args: K8sArgs, matches: &clap::ArgMatches) -> Result<u8> {
 
     let rendered = match (compliance, format) {
         (Some(target), f) => {
-            let checked = BTreeSet::from([CheckKind::Kubernetes]);
+            let checked = BTreeSet::from([CheckKind::Kubernetes, CheckKind::Cluster]);
             let view = bulwark_misconfig::compliance::report(
                 target,
                 &report.misconfigurations,
@@ -221,6 +153,7 @@ pub fn run(args: K8sArgs, matches: &clap::ArgMatches) -> Result<u8> {
 fn finish(scan: ClusterScan, args: &K8sArgs) -> ClusterOutcome {
     scan.finish(&ClusterOptions {
         allowed_registries: args.allowed_registry.clone(),
+        ..ClusterOptions::default()
     })
 }
 

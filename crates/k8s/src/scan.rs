@@ -67,6 +67,14 @@ struct Owner {
     uid: String,
 }
 
+/// Who runs one image reference: (namespace, pod owner, pod name only for a bare pod), and the
+/// (namespace, name) of the pull secrets those pods name.
+#[derive(Default)]
+struct ImageUse {
+    pods: BTreeSet<(String, Option<Owner>, String)>,
+    pull_secrets: BTreeSet<(String, String)>,
+}
+
 /// Everything kept between objects: compact (per namespace, per controller or per image),
 /// never the objects themselves.
 pub struct ClusterScan {
@@ -78,14 +86,8 @@ pub struct ClusterScan {
     /// ReplicaSet or Job uid → its own controller (Deployment, CronJob), to name a pod's
     /// workload once everything is read.
     controllers: HashMap<String, Owner>,
-    /// Image reference → (namespace, pod owner or the pod itself) and pull secrets.
-    images: BTreeMap<
-        String,
-        (
-            BTreeSet<(String, Option<Owner>, String)>,
-            BTreeSet<(String, String)>,
-        ),
-    >,
+    /// Image reference → who runs it and with which pull secrets.
+    images: BTreeMap<String, ImageUse>,
     namespace_owners: BTreeMap<String, String>,
     objects: usize,
     owned_skipped: usize,
@@ -126,13 +128,14 @@ impl ClusterScan {
         let images = self
             .images
             .into_iter()
-            .map(|(reference, (pods, pull_secrets))| RunningImage {
+            .map(|(reference, image)| RunningImage {
                 reference,
-                workloads: pods
+                workloads: image
+                    .pods
                     .into_iter()
                     .map(|(namespace, owner, pod)| top_workload(namespace, owner, pod, controllers))
                     .collect(),
-                pull_secrets,
+                pull_secrets: image.pull_secrets,
             })
             .collect();
         ClusterOutcome {
@@ -197,9 +200,9 @@ impl ClusterScan {
         for reference in running_images(pod_value) {
             let entry = self.images.entry(reference).or_default();
             entry
-                .0
+                .pods
                 .insert((namespace.to_string(), owner.clone(), pod.to_string()));
-            entry.1.extend(pull_secrets.iter().cloned());
+            entry.pull_secrets.extend(pull_secrets.iter().cloned());
         }
     }
 }

@@ -93,6 +93,7 @@ pub fn finding(
             score: 5.0,
             reason: String::new(),
         },
+        in_use: None,
     }
 }
 
