@@ -7,7 +7,7 @@ use std::fmt;
 use std::io::BufReader;
 use std::path::Path;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::{kind_rank, strip_secret_values, Consumer, Error, Selection, KINDS};
@@ -102,7 +102,11 @@ impl<'de> Visitor<'de> for Document<'_> {
                     depth: self.depth,
                 })?;
             } else if key == "items" {
-                map.next_value::<IgnoredAny>()?;
+                // kubectl never nests Lists this deep; skipping them would drop objects
+                // unseen.
+                return Err(serde::de::Error::custom(format!(
+                    "Lists nested more than {MAX_LIST_DEPTH} deep; flatten the dump (kubectl get -A -o json)"
+                )));
             } else {
                 other.insert(key, map.next_value()?);
             }
@@ -158,5 +162,42 @@ impl<'de> Visitor<'de> for Items<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Names(Vec<String>);
+
+    impl Consumer for Names {
+        fn object(&mut self, object: Value) {
+            self.0.push(str_at(&object, "kind").to_string());
+        }
+        fn warning(&mut self, _: String) {}
+    }
+
+    fn nested(depth: usize) -> Value {
+        let mut doc = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "deep"}});
+        for _ in 0..depth {
+            doc = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [doc]});
+        }
+        doc
+    }
+
+    fn read(doc: &Value) -> Result<Vec<String>, Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.json");
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let mut names = Names(Vec::new());
+        read_dump(&path, &Selection::default(), &mut names).map(|_| names.0)
+    }
+
+    #[test]
+    fn lists_nested_within_the_bound_are_read_and_deeper_ones_are_an_error_not_a_silent_skip() {
+        assert_eq!(read(&nested(MAX_LIST_DEPTH)).unwrap(), ["Namespace"]);
+        let err = read(&nested(MAX_LIST_DEPTH + 2)).unwrap_err().to_string();
+        assert!(err.contains("nested more than 4"), "{err}");
     }
 }
