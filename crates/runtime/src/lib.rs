@@ -18,6 +18,8 @@ pub mod checks;
 pub mod drift;
 pub mod inspect;
 pub mod procfs;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod usage;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,139 +5,21 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bulwark_engine::{Client, Engine, EngineOptions};
 use bulwark_runtime::procfs::ProcFs;
+use bulwark_runtime::testing::Dockerd;
 use bulwark_types::{Ecosystem, InUseState, Package};
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-}
-
-fn skip(why: &str) -> Option<Dockerd> {
-    if ci() {
-        panic!("runtime tests need dockerd: {why} (.ci/run installs docker.io)");
-    }
-    eprintln!("\n!!!!! SKIPPING runtime test: {why} !!!!!\n");
-    None
-}
-
-/// A dockerd of its own, stopped (with its containers) on drop.
-struct Dockerd {
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Dockerd {
-    fn start() -> Option<Dockerd> {
-        if Command::new("dockerd").arg("--version").output().is_err() {
-            return skip("dockerd is not installed (apt-get install docker.io)");
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("bwrt")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let d = dir.path();
-        let log = std::fs::File::create(d.join("dockerd.log")).unwrap();
-        let child = Command::new("dockerd")
-            .arg("--data-root")
-            .arg(d.join("data"))
-            .arg("--exec-root")
-            .arg(d.join("exec"))
-            .arg("--pidfile")
-            .arg(d.join("dockerd.pid"))
-            .arg("--host")
-            .arg(format!("unix://{}", d.join("d.sock").display()))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--iptables=false",
-                "--bridge=none",
-            ])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd spawns");
-        let daemon = Dockerd { dir, child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ok = daemon
-                .docker_raw(&["version", "--format", "{{.Server.Version}}"])
-                .status
-                .success();
-            if ok {
-                return Some(daemon);
-            }
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(daemon.dir.path().join("dockerd.log"))
-                    .unwrap_or_default();
-                let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
-                return skip(&format!("dockerd did not start: {tail}"));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("d.sock")
-    }
-
-    fn docker_raw(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", format!("unix://{}", self.socket().display()))
-            .env("DOCKER_CONFIG", self.dir.path().join("client"))
-            .output()
-            .expect("the docker client runs")
-    }
-
-    fn docker(&self, args: &[&str]) -> String {
-        let out = self.docker_raw(args);
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn client(&self) -> Client {
-        let options = EngineOptions {
-            docker_host: Some(format!("unix://{}", self.socket().display())),
-            podman_host: None,
-            timeout: Duration::from_secs(60),
-            min_rate: Default::default(),
-        };
-        Client::connect(Engine::Docker, &options).unwrap()
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        let ids = self.docker_raw(&["ps", "-aq"]);
-        let ids = String::from_utf8_lossy(&ids.stdout).to_string();
-        let ids: Vec<&str> = ids.split_whitespace().collect();
-        if !ids.is_empty() {
-            let mut args = vec!["rm", "-f"];
-            args.extend(ids);
-            let _ = self.docker_raw(&args);
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn client(daemon: &Dockerd) -> Client {
+    let options = EngineOptions {
+        docker_host: Some(daemon.host()),
+        podman_host: None,
+        timeout: Duration::from_secs(60),
+        min_rate: Default::default(),
+    };
+    Client::connect(Engine::Docker, &options).unwrap()
 }
 
 fn minbase() -> Option<PathBuf> {
@@ -237,7 +119,7 @@ fn risky_and_hardened_containers_on_a_real_dockerd() {
     ]);
     // The risky container writes its files a second after start.
     std::thread::sleep(Duration::from_secs(3));
-    let client = daemon.client();
+    let client = client(&daemon);
     let ids = bulwark_runtime::containers(&client, &[]).unwrap();
     assert_eq!(ids.len(), 2, "{ids:?}");
     let proc = ProcFs::default();
