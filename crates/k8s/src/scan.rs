@@ -67,6 +67,9 @@ struct Owner {
     uid: String,
 }
 
+/// The manifest check the cluster check `BW-CLU-040` replaces in a cluster scan.
+const MANIFEST_NOT_PINNED: &str = "BW-K8S-024";
+
 /// Who runs one image reference: (namespace, pod owner, pod name only for a bare pod), and the
 /// (namespace, name) of the pull secrets those pods name.
 #[derive(Default)]
@@ -112,7 +115,14 @@ impl ClusterScan {
 
     /// Runs the cluster-wide checks over the facts and returns everything found.
     pub fn finish(self, options: &ClusterOptions) -> ClusterOutcome {
-        let mut findings = self.findings;
+        // The cluster check of unpinned images (BW-CLU-040, once per controller, system
+        // namespaces exempt) says what the manifest check BW-K8S-024 says of the same
+        // workload: one finding, not two.
+        let mut findings: Vec<Misconfiguration> = self
+            .findings
+            .into_iter()
+            .filter(|f| f.check_id != MANIFEST_NOT_PINNED)
+            .collect();
         for hit in check_cluster(&self.facts, options) {
             findings.push(hit.into_finding(&self.origin));
         }
@@ -440,5 +450,20 @@ mod tests {
             .map(Workload::resource)
             .collect();
         assert_eq!(workloads, ["Deployment/prod/web"]);
+    }
+
+    #[test]
+    fn an_unpinned_image_is_one_finding_per_workload_not_a_manifest_and_a_cluster_one() {
+        let mut scan = ClusterScan::new("cluster://test");
+        let template = json!({"spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}});
+        scan.object(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "prod", "uid": "d1"}, "spec": {"template": template}}));
+        let out = scan.finish(&ClusterOptions::default());
+        let unpinned: Vec<_> = out
+            .findings
+            .iter()
+            .filter(|f| f.check_id == MANIFEST_NOT_PINNED || f.check_id == "BW-CLU-040")
+            .map(|f| (f.check_id.as_str(), f.location.resource.as_deref()))
+            .collect();
+        assert_eq!(unpinned, [("BW-CLU-040", Some("Deployment/prod/web"))]);
     }
 }
