@@ -21,6 +21,11 @@ pub const DELIVERY_CONCURRENCY: usize = 8;
 const DELIVERY_LEASE: Duration = Duration::from_secs(120);
 /// How often the worker looks for due retries when nothing wakes it.
 const DELIVERY_POLL: Duration = Duration::from_secs(1);
+/// How often the delivery worker looks for events left undispatched (a dispatch that failed;
+/// a server killed between a commit and its dispatch is caught when the worker starts).
+const UNDISPATCHED_SWEEP: Duration = Duration::from_secs(30);
+/// Undispatched events read per batch.
+const UNDISPATCHED_BATCH: usize = 500;
 
 /// A stored rule as the notify crate reads it.
 pub fn rule_of(stored: &NotificationRule) -> Result<Rule, String> {
@@ -96,13 +101,37 @@ pub fn dispatch(state: &AppState, events: &[FindingEvent]) {
             })
             .inc();
     }
-    if let Err(e) = dispatch_inner(state, events) {
+    let recorded = dispatch_inner(state, events).and_then(|()| {
+        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+        Ok(state.store.mark_events_dispatched(&ids)?)
+    });
+    if let Err(e) = recorded {
         tracing::error!(
-            "notifications for {} events not recorded: {e}",
-            events.len()
+            "notifications for {} events not recorded yet (retried within {} s): {e}",
+            events.len(),
+            UNDISPATCHED_SWEEP.as_secs()
         );
     }
     state.wake.deliveries.notify_one();
+}
+
+/// Dispatches the events an earlier dispatch left behind (it failed, or the server was killed
+/// between an ingest's commit and its dispatch): the outbox that makes a `kill -9` lose no
+/// notification. Enqueueing is idempotent per rule and event, so an event dispatched twice
+/// (by this sweep and its own ingest at once) is delivered once. Returns how many events.
+pub fn dispatch_undispatched(state: &AppState) -> Result<usize, ApiError> {
+    let mut total = 0;
+    loop {
+        let events = state.store.undispatched_events(UNDISPATCHED_BATCH)?;
+        if events.is_empty() {
+            return Ok(total);
+        }
+        dispatch_inner(state, &events)?;
+        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+        state.store.mark_events_dispatched(&ids)?;
+        total += events.len();
+        state.wake.deliveries.notify_one();
+    }
 }
 
 fn dispatch_inner(state: &AppState, events: &[FindingEvent]) -> Result<(), ApiError> {
@@ -154,7 +183,22 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
         };
         let policy = RetryPolicy::default();
         let slots = Arc::new(tokio::sync::Semaphore::new(DELIVERY_CONCURRENCY));
+        // Due at once: what a killed server left undispatched is sent when it starts again.
+        let mut next_sweep = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_sweep {
+                next_sweep = tokio::time::Instant::now() + UNDISPATCHED_SWEEP;
+                let swept = {
+                    let state = state.clone();
+                    tokio::task::spawn_blocking(move || dispatch_undispatched(&state)).await
+                };
+                match swept {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!("dispatched {n} events left undispatched"),
+                    Ok(Err(e)) => tracing::warn!("cannot dispatch undispatched events: {e}"),
+                    Err(e) => tracing::warn!("cannot dispatch undispatched events: {e}"),
+                }
+            }
             let free = slots.available_permits();
             if free > 0 {
                 let store = state.store.clone();

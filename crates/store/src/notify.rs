@@ -5,7 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{audit, ensure_team};
-use crate::driver::{params, Row};
+use crate::counts::bind;
+use crate::driver::{params, vec_params, Row};
+use crate::ingest::FindingEvent;
+use crate::reads::{event_of, EVENT_SELECT};
 use crate::{now_ms, Page, Paged, Principal, Result, Scope, Store, StoreError};
 
 /// A notification rule: `config` is the notify crate's JSON (publisher, filters, secret).
@@ -105,6 +108,9 @@ fn delivery_of(r: &Row) -> Result<Delivery> {
         updated_at: r.i64(10)?,
     })
 }
+
+/// Event ids marked per statement (well under both backends' parameter limits).
+const MARK_CHUNK: usize = 1_000;
 
 impl Store {
     /// Creates or replaces (by name) a rule (admin; a team-limited admin only for its team).
@@ -210,6 +216,43 @@ impl Store {
             .map(|r| r.i64(0))
             .transpose()
         })
+    }
+
+    /// Events whose notifications were never dispatched, oldest first, at most `limit`: those
+    /// of an ingest or rematch whose server stopped (or failed to record deliveries) between
+    /// its commit and its dispatch.
+    pub fn undispatched_events(&self, limit: usize) -> Result<Vec<FindingEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.engine.read(|c| {
+            c.query(
+                &format!("{EVENT_SELECT} WHERE e.dispatched_at IS NULL ORDER BY e.id LIMIT $1"),
+                &params![limit],
+            )?
+            .iter()
+            .map(event_of)
+            .collect()
+        })
+    }
+
+    /// Records that these events' deliveries were enqueued (for every rule they matched, or
+    /// none), so they are not dispatched again.
+    pub fn mark_events_dispatched(&self, ids: &[i64]) -> Result<()> {
+        let now = now_ms();
+        for chunk in ids.chunks(MARK_CHUNK) {
+            self.engine.write(|c| {
+                let mut p = vec_params![now];
+                let list: Vec<String> = chunk.iter().map(|&id| bind(&mut p, id)).collect();
+                c.execute(
+                    &format!(
+                        "UPDATE finding_events SET dispatched_at = $1 WHERE id IN ({}) AND dispatched_at IS NULL",
+                        list.join(", ")
+                    ),
+                    &p,
+                )?;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// Takes up to `limit` due pending deliveries and pushes their next attempt `lease` ahead,

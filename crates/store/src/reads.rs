@@ -384,7 +384,12 @@ pub(crate) fn finding_of(r: &Row) -> Result<FindingRow> {
     })
 }
 
-fn event_of(r: &Row) -> Result<FindingEvent> {
+/// An event with what a notification says of it; rows read by [`event_of`].
+pub(crate) const EVENT_SELECT: &str = "SELECT e.id, e.kind, e.at, e.finding_id, e.asset_id, a.name, a.team_id, e.version_id, f.vuln_id, f.aliases, \
+     f.purl, f.package_name, f.package_version, f.severity, f.kev, f.epss, f.fixable, e.detail \
+     FROM finding_events e JOIN findings f ON f.id = e.finding_id JOIN assets a ON a.id = e.asset_id";
+
+pub(crate) fn event_of(r: &Row) -> Result<FindingEvent> {
     let kind = r.text(1)?;
     Ok(FindingEvent {
         id: r.i64(0)?,
@@ -795,12 +800,7 @@ impl Store {
             let team = team_clause(who, &mut p, "a.team_id");
             let lim = bind(&mut p, Page::new(limit, 0).limit());
             c.query(
-                &format!(
-                    "SELECT e.id, e.kind, e.at, e.finding_id, e.asset_id, a.name, a.team_id, e.version_id, f.vuln_id, f.aliases, \
-                     f.purl, f.package_name, f.package_version, f.severity, f.kev, f.epss, f.fixable, e.detail \
-                     FROM finding_events e JOIN findings f ON f.id = e.finding_id JOIN assets a ON a.id = e.asset_id \
-                     WHERE e.id > $1{team} ORDER BY e.id LIMIT {lim}"
-                ),
+                &format!("{EVENT_SELECT} WHERE e.id > $1{team} ORDER BY e.id LIMIT {lim}"),
                 &p,
             )?
             .iter()

@@ -52,6 +52,18 @@ impl TestDatabase {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
+    /// Runs SQL on it behind the store's back: tests make the states a crash leaves.
+    pub fn execute_batch(&self, sql: &str) {
+        match &self.location {
+            DatabaseLocation::Sqlite(p) => rusqlite::Connection::open(p)
+                .and_then(|c| c.execute_batch(sql))
+                .unwrap_or_else(|e| panic!("sqlite: {sql}: {e}")),
+            DatabaseLocation::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(sql))
+                .unwrap_or_else(|e| panic!("postgres: {sql}: {e}")),
+        }
+    }
+
     /// The URL or path, as `--database` takes it.
     pub fn url(&self) -> String {
         match &self.location {

@@ -128,6 +128,64 @@ fn an_advisory_imported_later_makes_a_finding_and_a_signed_webhook_within_second
     }
 }
 
+/// `kill -9` between an ingest's commit and its dispatch leaves the events stored and no
+/// delivery recorded (made here by hand, the state such a kill leaves): the server started
+/// again on that database sends the webhook, once.
+#[test]
+fn events_a_killed_server_never_dispatched_are_notified_when_it_starts_again() {
+    for db in databases() {
+        let (url, received) = receiver(200);
+        {
+            let server = TestServer::start(&db);
+            server.import_advisory(
+                &debian_advisory("DSA-9999-4", "CVE-2099-0004", "coreutils", "9.1-2"),
+                "test",
+            );
+            let (status, _) = server.post_json(
+                "/api/v1/notifications/rules",
+                ADMIN,
+                &json!({"type": "webhook", "url": url, "secret": "a-long-enough-webhook-secret", "on": ["new_finding"]}),
+            );
+            assert_eq!(status, 201, "{}", server.db);
+            let (status, reply) = server.post(
+                "/api/v1/reports?asset=crashy",
+                ADMIN,
+                &fixture("syft-minbase.cdx.json"),
+            );
+            assert_eq!(status, 201, "{}: {reply}", server.db);
+            assert_eq!(reply["findings"], 1, "{}: {reply}", server.db);
+            received
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{}: the first server's webhook", server.db));
+            server.wait_for(Duration::from_secs(5), || {
+                let (_, log) = server.get("/api/v1/notifications/deliveries", ADMIN);
+                (log["items"][0]["state"] == "delivered").then_some(())
+            });
+        }
+        db.execute_batch("DELETE FROM deliveries; UPDATE finding_events SET dispatched_at = NULL");
+        let server = TestServer::start(&db);
+        let hook = received
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{}: no webhook after the restart", server.db));
+        let text = String::from_utf8_lossy(&hook.body).into_owned();
+        assert!(text.contains("CVE-2099-0004"), "{}: {text}", server.db);
+        assert!(text.contains("crashy"), "{}: {text}", server.db);
+        let log = server.wait_for(Duration::from_secs(5), || {
+            let (_, log) = server.get("/api/v1/notifications/deliveries", ADMIN);
+            (log["items"][0]["state"] == "delivered").then_some(log)
+        });
+        assert_eq!(log["total"], 1, "{}: {log}", server.db);
+        drop(server);
+        // Dispatched now: a third start sends nothing.
+        let _server = TestServer::start(&db);
+        assert!(
+            received.recv_timeout(Duration::from_secs(3)).is_err(),
+            "{}: an event is notified once",
+            db.label()
+        );
+    }
+}
+
 #[test]
 fn a_failing_receiver_is_retried_and_never_blocks_ingest() {
     for db in databases() {
