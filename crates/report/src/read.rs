@@ -232,6 +232,7 @@ mod tests {
                 reason: "in CISA KEV".into(),
             },
             in_use: None,
+            reachability: None,
         }];
         r.misconfigurations = vec![Misconfiguration {
             check_id: "BW-DF-001".into(),
