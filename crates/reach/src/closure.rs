@@ -478,6 +478,9 @@ impl Builder<'_, '_> {
             }
             Program::Shell => self.shell(node, &content, args, depth),
             Program::Interpreter => self.interpreter(node, &content, args),
+            Program::Other if self.index.elf(&content).is_none() => {
+                self.open(&content, "is a program whose format or linkage could not be read");
+            }
             Program::Other => {}
         }
     }
