@@ -764,6 +764,8 @@ pub fn simple_commands(script: &str) -> Result<Vec<Vec<String>>, &'static str> {
                 commands.push(std::mem::take(&mut words));
             }
             ' ' | '\t' => flush_word(&mut word, &mut in_word, &mut words),
+            // `2>&1`, `<&3`: a redirection, not a background `&`.
+            '&' if in_word && word.ends_with(['>', '<']) => word.push(c),
             ';' | '&' | '|' | '\n' | '(' | ')' | '{' | '}' if !(c == '{' || c == '}') || !in_word => {
                 flush_word(&mut word, &mut in_word, &mut words);
                 commands.push(std::mem::take(&mut words));
@@ -837,5 +839,43 @@ fn is_assignment(word: &str) -> bool {
                 && !name.starts_with(|c: char| c.is_ascii_digit())
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(script: &str) -> Vec<Vec<&'static str>> {
+        simple_commands(script)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.into_iter().map(|w| &*w.leak()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn shell_strings_give_the_first_word_of_each_simple_command() {
+        assert_eq!(
+            words("set -e; A=1 B='x y' exec nginx -g 'daemon off;' 2>&1 | tee /log && echo ok"),
+            vec![vec!["nginx", "-g", "daemon off;"], vec!["tee", "/log"]]
+        );
+        assert_eq!(
+            words("if test -f /x; then /usr/bin/run --a; fi\n# comment; rm -rf /\nsleep 1"),
+            vec![vec!["/usr/bin/run", "--a"], vec!["sleep", "1"]]
+        );
+        assert!(simple_commands("exec \"$@\"").is_err());
+        assert!(simple_commands("eval \"$CMD\"").is_err());
+        assert!(simple_commands("x=$(cat /f); run").is_err());
+        assert!(simple_commands("for f in *; do cat $f; done").is_err());
+        assert!(simple_commands(". /etc/profile; run").is_err());
+    }
+
+    #[test]
+    fn wildcards_match_like_glob() {
+        assert!(wildcard(b"*.conf", b"x86_64-linux-gnu.conf"));
+        assert!(!wildcard(b"*.conf", b"x.conf.bak"));
+        assert!(wildcard(b"lib?.so*", b"libz.so.1"));
+        assert!(!wildcard(b"a*a*a*a*b", &[b'a'; 10_000]));
     }
 }

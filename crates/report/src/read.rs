@@ -232,7 +232,16 @@ mod tests {
                 reason: "in CISA KEV".into(),
             },
             in_use: None,
-            reachability: None,
+            reachability: Some(bulwark_types::Reachability {
+                verdict: bulwark_types::ReachVerdict::Reachable,
+                chain: vec![
+                    "entrypoint: app".into(),
+                    "/usr/bin/app".into(),
+                    "/usr/lib/libssl.so.3".into(),
+                    "pkg:deb/debian/libssl3@3.0.0".into(),
+                ],
+                reason: "the entrypoint loads its file: /usr/lib/libssl.so.3".into(),
+            }),
         }];
         r.misconfigurations = vec![Misconfiguration {
             check_id: "BW-DF-001".into(),

@@ -1,0 +1,165 @@
+//! `bulwark image --reachability` end to end: an OCI image built here from this machine's real
+//! bzip2, libbz2, glibc and libexpat, with a dpkg database naming their Debian source packages,
+//! matched against the repository's Debian advisory excerpt (glibc and expat entries).
+
+use serde_json::{json, Value};
+
+use crate::util::*;
+
+const LIB: &str = "usr/lib/x86_64-linux-gnu";
+
+fn host(path: &str) -> Option<Vec<u8>> {
+    std::fs::read(std::fs::canonicalize(path).ok()?).ok()
+}
+
+/// Layer 1: the usr-merged tree and dpkg database; the entrypoint runs bzip2.
+fn image(dir: &std::path::Path) -> Option<()> {
+    let bzip2 = host("/usr/bin/bzip2")?;
+    let mut layer = LayerBuilder::new()
+        .symlink("lib", "usr/lib")
+        .symlink("lib64", "usr/lib64")
+        .symlink("bin", "usr/bin")
+        .file("etc/os-release", os_release_debian())
+        .file_mode("usr/bin/bzip2", &bzip2, 0o755)
+        .symlink(
+            "usr/lib64/ld-linux-x86-64.so.2",
+            "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        );
+    for lib in [
+        "libbz2.so.1.0",
+        "libc.so.6",
+        "ld-linux-x86-64.so.2",
+        "libexpat.so.1",
+    ] {
+        layer = layer.file(
+            &format!("{LIB}/{lib}"),
+            &host(&format!("/lib/x86_64-linux-gnu/{lib}"))?,
+        );
+    }
+    let packages: [(&str, &str, &str, &[&str]); 4] = [
+        ("bzip2", "1.0.8-5+b1", "bzip2", &["/bin/bzip2"]),
+        (
+            "libbz2-1.0",
+            "1.0.8-5+b1",
+            "bzip2",
+            &["/lib/x86_64-linux-gnu/libbz2.so.1.0"],
+        ),
+        (
+            "libc6",
+            "2.36-9+deb12u4",
+            "glibc",
+            &[
+                "/lib/x86_64-linux-gnu/libc.so.6",
+                "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            ],
+        ),
+        (
+            "libexpat1",
+            "2.5.0-1",
+            "expat",
+            &["/lib/x86_64-linux-gnu/libexpat.so.1"],
+        ),
+    ];
+    let mut status = String::new();
+    for (name, version, source, files) in packages {
+        status.push_str(&dpkg_stanza(name, version, Some(source)));
+        layer = layer.file(
+            &format!("var/lib/dpkg/info/{name}.list"),
+            format!("/.\n{}\n", files.join("\n")).as_bytes(),
+        );
+    }
+    let layer = layer.file("var/lib/dpkg/status", status.as_bytes()).finish();
+    let mut builder = ImageBuilder::new().layer(layer, Compression::Gzip, "COPY rootfs /");
+    builder.config_extra = json!({"config": {
+        "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"],
+        "Entrypoint": ["bzip2"],
+        "Cmd": ["-d"],
+    }});
+    builder.write_oci(dir);
+    Some(())
+}
+
+fn verdicts(report: &Value) -> Vec<(String, String, Value)> {
+    report["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap().to_string(),
+                f["id"].as_str().unwrap().to_string(),
+                f["reachability"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn reachability_marks_linked_packages_reachable_and_unlinked_ones_unreachable() {
+    let tmp = tempfile::tempdir().unwrap();
+    if image(&tmp.path().join("oci")).is_none() {
+        eprintln!("skipped: needs this machine's x86_64 bzip2, glibc and libexpat");
+        return;
+    }
+    let db = advisory_db(tmp.path());
+    let reference = format!("oci:{}", tmp.path().join("oci").display());
+    let db_args = ["--db-dir", db.to_str().unwrap()];
+
+    let (code, plain, stderr) = scan_json(&reference, &db_args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        verdicts(&plain).iter().all(|(_, _, r)| r.is_null()),
+        "off by default: reports stay as they were"
+    );
+
+    let mut args = db_args.to_vec();
+    args.push("--reachability");
+    let (code, report, stderr) = scan_json(&reference, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let found = verdicts(&report);
+    let of = |pkg: &str| -> Vec<&Value> {
+        found
+            .iter()
+            .filter(|(p, _, _)| p == pkg)
+            .map(|(_, _, r)| r)
+            .collect()
+    };
+    let glibc = of("libc6");
+    let expat = of("libexpat1");
+    assert!(!glibc.is_empty() && !expat.is_empty(), "{found:?}");
+    for r in glibc {
+        assert_eq!(r["verdict"], "reachable", "{r}");
+        let chain: Vec<&str> = r["chain"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(chain[0], "entrypoint: bzip2 -d");
+        assert_eq!(chain[1], "/usr/bin/bzip2");
+        assert!(chain.last().unwrap().starts_with("pkg:deb/debian/libc6@"), "{chain:?}");
+    }
+    for r in expat {
+        assert_eq!(r["verdict"], "unreachable", "{r}");
+        assert!(r.get("chain").is_none(), "{r}");
+    }
+
+    // The table shows the verdict once per package.
+    let out = bulwark(&[
+        "image",
+        &reference,
+        "--no-cache",
+        "--quiet",
+        "--format",
+        "table",
+        "--reachability",
+        "--db-dir",
+        db.to_str().unwrap(),
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("reachability: reachable (entrypoint: bzip2 -d → /usr/bin/bzip2 →"),
+        "{table}"
+    );
+    assert!(table.contains("reachability: unreachable (none of its 1 ELF object"), "{table}");
+}
