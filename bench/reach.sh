@@ -38,9 +38,37 @@ measure() { # name, command...
   echo "$name $(cut -d' ' -f1 "$tmp/$name.t" | median) $(cut -d' ' -f2 "$tmp/$name.t" | median)"
 }
 
+# A variant of minbase whose entrypoint is one ELF program (`sleep infinity`, a pause
+# container), not a shell: there the closure is closed and unlinked libraries can be judged.
+if [ -f "$OUT/minbase/oci/index.json" ]; then
+  mkdir -p "$tmp/images/minbase-sleep"
+  cp -a "$OUT/minbase/oci" "$tmp/images/minbase-sleep/oci"
+  python3 - "$tmp/images/minbase-sleep/oci" <<'PY'
+import hashlib, json, os, sys
+oci = sys.argv[1]
+def blob(digest):
+    return os.path.join(oci, "blobs", *digest.split(":"))
+def put(data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with open(blob(digest), "wb") as f:
+        f.write(data)
+    return digest, len(data)
+index = json.load(open(os.path.join(oci, "index.json")))
+desc = index["manifests"][0]
+manifest = json.load(open(blob(desc["digest"])))
+config = json.load(open(blob(manifest["config"]["digest"])))
+config["config"]["Entrypoint"] = ["sleep"]
+config["config"]["Cmd"] = ["infinity"]
+manifest["config"]["digest"], manifest["config"]["size"] = put(json.dumps(config).encode())
+desc["digest"], desc["size"] = put(json.dumps(manifest).encode())
+json.dump(index, open(os.path.join(oci, "index.json"), "w"))
+PY
+fi
+
 echo "binary: $BULWARK ($("$BULWARK" --version)), $REPEATS runs each, $(date -u +%FT%TZ)"
-for image in minbase python lang big; do
+for image in minbase minbase-sleep python lang big; do
   oci="$OUT/$image/oci"
+  [ "$image" = minbase-sleep ] && oci="$tmp/images/minbase-sleep/oci"
   [ -f "$oci/index.json" ] || continue
   cat "$oci"/blobs/sha256/* > /dev/null   # page cache
   args=(image "oci:$oci" --scanners vuln --no-cache --quiet --format json --db-dir "$tmp/db")

@@ -117,7 +117,8 @@ impl Analyzer for LinkageAnalyzer {
 fn is_ld_so_config(path: &str) -> bool {
     path == "etc/ld.so.conf"
         || path == "etc/ld.so.preload"
-        || (path.starts_with("etc/ld.so.conf.d/") && !path["etc/ld.so.conf.d/".len()..].contains('/'))
+        || (path.starts_with("etc/ld.so.conf.d/")
+            && !path["etc/ld.so.conf.d/".len()..].contains('/'))
 }
 
 /// The interpreter and its one optional argument, as Linux splits a `#!` line: the rest of
@@ -210,7 +211,7 @@ fn read_elf_as<Elf: FileHeader<Endian = Endianness>>(
                 let path = segment
                     .interpreter(endian, data)
                     .map_err(|e| format!("PT_INTERP: {e}"))?;
-                links.interpreter = path.map(|p| bounded_string(p));
+                links.interpreter = path.map(bounded_string);
             }
             elf::PT_DYNAMIC => {
                 dynamic = segment
@@ -235,10 +236,10 @@ fn read_elf_as<Elf: FileHeader<Endian = Endianness>>(
             elf::DT_NULL => break,
             elf::DT_STRTAB => strtab_addr = Some(value),
             elf::DT_STRSZ => strtab_size = Some(value),
-            t @ (elf::DT_NEEDED | elf::DT_RPATH | elf::DT_RUNPATH) => {
-                if offsets.len() < MAX_NEEDED + 2 * MAX_SEARCH_DIRS {
-                    offsets.push((t, value));
-                }
+            t @ (elf::DT_NEEDED | elf::DT_RPATH | elf::DT_RUNPATH)
+                if offsets.len() < MAX_NEEDED + 2 * MAX_SEARCH_DIRS =>
+            {
+                offsets.push((t, value));
             }
             _ => {}
         }
@@ -289,7 +290,9 @@ fn imports<Elf: FileHeader<Endian = Endianness>>(
         return (true, true);
     };
     let is_go = sections.section_by_name(endian, b".go.buildinfo").is_some()
-        || sections.section_by_name(endian, b".note.go.buildid").is_some();
+        || sections
+            .section_by_name(endian, b".note.go.buildid")
+            .is_some();
     let Ok(symbols) = sections.symbols(endian, data, elf::SHT_DYNSYM) else {
         return (true, true);
     };
@@ -343,7 +346,10 @@ mod tests {
             Some(("/bin/sh".into(), Some("-e -u".into())))
         );
         assert_eq!(parse_shebang(b"#!\n"), None);
-        assert_eq!(parse_shebang(b"#!/bin/bash"), Some(("/bin/bash".into(), None)));
+        assert_eq!(
+            parse_shebang(b"#!/bin/bash"),
+            Some(("/bin/bash".into(), None))
+        );
     }
 
     #[test]

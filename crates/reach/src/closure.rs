@@ -27,6 +27,9 @@ pub struct EntrypointConfig {
     /// `NAME=value` words.
     pub env: Vec<String>,
     pub working_dir: Option<String>,
+    /// The image's HEALTHCHECK command as its build history records it: it runs inside the
+    /// container too, and is not followed yet.
+    pub healthcheck: Option<String>,
 }
 
 impl EntrypointConfig {
@@ -36,19 +39,22 @@ impl EntrypointConfig {
     }
 
     fn env(&self, name: &str) -> Option<&str> {
-        self.env.iter().rev().find_map(|e| {
-            e.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-        })
+        self.env
+            .iter()
+            .rev()
+            .find_map(|e| e.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
     }
 }
+
+/// One `ld.so.conf`-like file: directories, `include` patterns, preloaded libraries.
+type LoaderConfigFile<'a> = (&'a [String], &'a [String], &'a [String]);
 
 /// The loading facts of the final filesystem, by image-relative content path.
 pub struct LoadIndex<'a> {
     files: &'a BTreeMap<String, VisibleFile>,
     elf: HashMap<&'a str, &'a ElfLinks>,
     scripts: HashMap<&'a str, (&'a str, Option<&'a str>)>,
-    ld_so_conf: HashMap<&'a str, (&'a [String], &'a [String], &'a [String])>,
+    ld_so_conf: HashMap<&'a str, LoaderConfigFile<'a>>,
 }
 
 impl<'a> LoadIndex<'a> {
@@ -348,6 +354,12 @@ pub fn closure(index: &LoadIndex, config: &EntrypointConfig) -> Option<Closure> 
         queue: VecDeque::new(),
         parsed_shells: HashSet::new(),
     };
+    if config.healthcheck.is_some() {
+        b.closure.open.push(OpenLoader {
+            path: "the HEALTHCHECK".into(),
+            why: "runs a command in the container that is not analysed yet".into(),
+        });
+    }
     b.start(&argv, None, 0);
     b.link();
     Some(b.closure)
@@ -415,10 +427,13 @@ impl Builder<'_, '_> {
             };
             return self.index.content_path(&path).map(|c| (path, c));
         }
-        self.path.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
-            let path = format!("{}/{word}", dir.trim_end_matches('/'));
-            self.index.content_path(&path).map(|c| (path, c))
-        })
+        self.path
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .find_map(|dir| {
+                let path = format!("{}/{word}", dir.trim_end_matches('/'));
+                self.index.content_path(&path).map(|c| (path, c))
+            })
     }
 
     /// Runs `argv` as an exec would, from `parent`.
@@ -448,7 +463,8 @@ impl Builder<'_, '_> {
             run.extend(argument.map(str::to_string));
             run.push(format!("/{content}"));
             run.extend(args.iter().cloned());
-            self.start_interpreter(&run, node, depth + 1);
+            // Through `env` when the line is `/usr/bin/env X`, like any start.
+            self.start(&run, Some(node), depth + 1);
             return;
         }
         match classify(&[invoked_name, real_name]) {
@@ -479,15 +495,13 @@ impl Builder<'_, '_> {
             Program::Shell => self.shell(node, &content, args, depth),
             Program::Interpreter => self.interpreter(node, &content, args),
             Program::Other if self.index.elf(&content).is_none() => {
-                self.open(&content, "is a program whose format or linkage could not be read");
+                self.open(
+                    &content,
+                    "is a program whose format or linkage could not be read",
+                );
             }
             Program::Other => {}
         }
-    }
-
-    /// A shebang line: its interpreter, through `env` when it is `/usr/bin/env X`.
-    fn start_interpreter(&mut self, run: &[String], script: usize, depth: usize) {
-        self.start(run, Some(script), depth);
     }
 
     fn shell(&mut self, node: usize, content: &str, args: &[String], depth: usize) {
@@ -512,9 +526,15 @@ impl Builder<'_, '_> {
                 if let Some((_, script_content)) = self.find_script(script) {
                     self.add(script_content, Some(node), script);
                 }
-                self.open(content, format!("is a shell running the script {script}, which is not analysed yet"));
+                self.open(
+                    content,
+                    format!("is a shell running the script {script}, which is not analysed yet"),
+                );
             }
-            _ => self.open(content, "is an interactive shell: it can run any program in the image"),
+            _ => self.open(
+                content,
+                "is an interactive shell: it can run any program in the image",
+            ),
         }
     }
 
@@ -536,7 +556,10 @@ impl Builder<'_, '_> {
         if let Some((_, script_content)) = script.and_then(|s| self.find_script(s)) {
             self.add(script_content, Some(node), "");
         }
-        self.open(content, "is an interpreter: the code it runs and imports is not analysed yet");
+        self.open(
+            content,
+            "is an interpreter: the code it runs and imports is not analysed yet",
+        );
     }
 
     /// `sh -c STRING`: the first word of each simple command, best effort. Anything the
@@ -561,7 +584,10 @@ impl Builder<'_, '_> {
                 // `dlopen` serves `enable -f` (caught above), its `execve` the commands.
                 self.parsed_shells.insert(content.to_string());
             }
-            Err(why) => self.open(content, format!("runs a shell command string with {why}, which is not analysed")),
+            Err(why) => self.open(
+                content,
+                format!("runs a shell command string with {why}, which is not analysed"),
+            ),
         }
     }
 
@@ -570,7 +596,12 @@ impl Builder<'_, '_> {
         let mut env_preload: Vec<String> = self
             .config
             .env("LD_PRELOAD")
-            .map(|v| v.split([' ', ':']).filter(|w| !w.is_empty()).map(str::to_string).collect())
+            .map(|v| {
+                v.split([' ', ':'])
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         env_preload.extend(self.preload.iter().cloned());
         while let Some((node, loaded_as)) = self.queue.pop_front() {
@@ -580,7 +611,10 @@ impl Builder<'_, '_> {
             };
             if !self.parsed_shells.contains(&content) {
                 if links.loads_libraries {
-                    self.open(&content, "imports dlopen: it can load libraries no DT_NEEDED names");
+                    self.open(
+                        &content,
+                        "imports dlopen: it can load libraries no DT_NEEDED names",
+                    );
                 }
                 if links.runs_programs {
                     self.open(&content, "can start other programs (imports exec, system or posix_spawn, or makes the system call itself)");
@@ -664,9 +698,18 @@ impl Builder<'_, '_> {
             }
         }
         if let Some(ld_library_path) = self.config.env("LD_LIBRARY_PATH") {
-            dirs.extend(ld_library_path.split([':', ';']).filter(|d| !d.is_empty()).map(str::to_string));
+            dirs.extend(
+                ld_library_path
+                    .split([':', ';'])
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string),
+            );
         }
-        let origin = origin_of(if loaded_as.is_empty() { &self.closure.nodes[node].path } else { loaded_as });
+        let origin = origin_of(if loaded_as.is_empty() {
+            &self.closure.nodes[node].path
+        } else {
+            loaded_as
+        });
         dirs.extend(links.runpath.iter().filter_map(|d| expand(d, &origin)));
         dirs.extend(self.conf_dirs.iter().cloned());
         dirs.extend(default_dirs(links).iter().map(|d| d.to_string()));
@@ -697,12 +740,52 @@ fn expand(dir: &str, origin: &str) -> Option<String> {
 /// traditional ones.
 fn default_dirs(links: &ElfLinks) -> &'static [&'static str] {
     match (links.machine, links.class64) {
-        (object::elf::EM_X86_64, true) => &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"],
-        (object::elf::EM_AARCH64, true) => &["/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"],
-        (object::elf::EM_386, false) => &["/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu", "/lib32", "/usr/lib32", "/lib", "/usr/lib"],
-        (object::elf::EM_ARM, false) => &["/lib/arm-linux-gnueabihf", "/usr/lib/arm-linux-gnueabihf", "/lib", "/usr/lib"],
-        (object::elf::EM_PPC64, true) => &["/lib/powerpc64le-linux-gnu", "/usr/lib/powerpc64le-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"],
-        (object::elf::EM_S390, true) => &["/lib/s390x-linux-gnu", "/usr/lib/s390x-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"],
+        (object::elf::EM_X86_64, true) => &[
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/lib",
+            "/usr/lib",
+        ],
+        (object::elf::EM_AARCH64, true) => &[
+            "/lib/aarch64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/lib",
+            "/usr/lib",
+        ],
+        (object::elf::EM_386, false) => &[
+            "/lib/i386-linux-gnu",
+            "/usr/lib/i386-linux-gnu",
+            "/lib32",
+            "/usr/lib32",
+            "/lib",
+            "/usr/lib",
+        ],
+        (object::elf::EM_ARM, false) => &[
+            "/lib/arm-linux-gnueabihf",
+            "/usr/lib/arm-linux-gnueabihf",
+            "/lib",
+            "/usr/lib",
+        ],
+        (object::elf::EM_PPC64, true) => &[
+            "/lib/powerpc64le-linux-gnu",
+            "/usr/lib/powerpc64le-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/lib",
+            "/usr/lib",
+        ],
+        (object::elf::EM_S390, true) => &[
+            "/lib/s390x-linux-gnu",
+            "/usr/lib/s390x-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/lib",
+            "/usr/lib",
+        ],
         (_, true) => &["/lib64", "/usr/lib64", "/lib", "/usr/lib"],
         (_, false) => &["/lib", "/usr/lib"],
     }
@@ -766,7 +849,9 @@ pub fn simple_commands(script: &str) -> Result<Vec<Vec<String>>, &'static str> {
             ' ' | '\t' => flush_word(&mut word, &mut in_word, &mut words),
             // `2>&1`, `<&3`: a redirection, not a background `&`.
             '&' if in_word && word.ends_with(['>', '<']) => word.push(c),
-            ';' | '&' | '|' | '\n' | '(' | ')' | '{' | '}' if !(c == '{' || c == '}') || !in_word => {
+            ';' | '&' | '|' | '\n' | '(' | ')' | '{' | '}'
+                if !(c == '{' || c == '}') || !in_word =>
+            {
                 flush_word(&mut word, &mut in_word, &mut words);
                 commands.push(std::mem::take(&mut words));
             }
@@ -800,9 +885,10 @@ pub fn simple_commands(script: &str) -> Result<Vec<Vec<String>>, &'static str> {
         loop {
             match words.first().map(String::as_str) {
                 Some(w) if is_assignment(w) => words = &words[1..],
-                Some("exec" | "command" | "nohup" | "time" | "!" | "then" | "else" | "do" | "if" | "elif" | "while" | "until") => {
-                    words = &words[1..]
-                }
+                Some(
+                    "exec" | "command" | "nohup" | "time" | "!" | "then" | "else" | "do" | "if"
+                    | "elif" | "while" | "until",
+                ) => words = &words[1..],
                 _ => break,
             }
         }
@@ -812,10 +898,10 @@ pub fn simple_commands(script: &str) -> Result<Vec<Vec<String>>, &'static str> {
         match first.as_str() {
             "eval" | "." | "source" | "trap" | "alias" => return Err("eval, sourcing or aliases"),
             "case" | "esac" | "for" | "select" | "function" => return Err("compound commands"),
-            "fi" | "done" | "true" | "false" | ":" | "cd" | "echo" | "printf" | "export" | "set"
-            | "unset" | "shift" | "exit" | "return" | "test" | "[" | "[[" | "read" | "wait"
-            | "umask" | "ulimit" | "local" | "readonly" | "pwd" | "break" | "continue" | "shopt"
-            | "declare" | "typeset" | "hash" | "type" | "kill" | "sleep" => {
+            "fi" | "done" | "true" | "false" | ":" | "cd" | "echo" | "printf" | "export"
+            | "set" | "unset" | "shift" | "exit" | "return" | "test" | "[" | "[[" | "read"
+            | "wait" | "umask" | "ulimit" | "local" | "readonly" | "pwd" | "break" | "continue"
+            | "shopt" | "declare" | "typeset" | "hash" | "type" | "kill" | "sleep" => {
                 // Builtins (sleep and kill are builtins in some shells; where they are
                 // programs the shell runs them, and they load only libc).
                 if first == "sleep" || first == "kill" {
@@ -823,7 +909,9 @@ pub fn simple_commands(script: &str) -> Result<Vec<Vec<String>>, &'static str> {
                 }
                 continue;
             }
-            w if w.contains(['$', '*', '?', '[', '~']) => return Err("expansions in a command word"),
+            w if w.contains(['$', '*', '?', '[', '~']) => {
+                return Err("expansions in a command word")
+            }
             w if w.ends_with("()") => return Err("function definitions"),
             _ => out.push(words.to_vec()),
         }

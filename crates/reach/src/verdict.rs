@@ -78,9 +78,10 @@ impl<'a> Verdicts<'a> {
                 "it has no ELF object in the image (scripts or data): only ELF linkage is analysed",
             );
         }
-        if let Some(script) = contents.iter().find(|c| {
-            self.index.is_script(c) || SCRIPT_ENDINGS.iter().any(|e| c.ends_with(e))
-        }) {
+        if let Some(script) = contents
+            .iter()
+            .find(|c| self.index.is_script(c) || SCRIPT_ENDINGS.iter().any(|e| c.ends_with(e)))
+        {
             return unknown(format!(
                 "it also holds code an interpreter loads (/{script}), which is not analysed yet"
             ));
@@ -98,14 +99,21 @@ impl<'a> Verdicts<'a> {
             let name = c.rsplit('/').next().unwrap_or(c);
             for host in &closure.plugin_hosts {
                 let plugin = match host {
-                    PluginHost::Glibc => name.starts_with("libnss_") || c.contains("/gconv/"),
+                    // NSS and gconv modules; libgcc_s for unwinding (pthread_cancel,
+                    // backtrace); libidn2 for IDN host names.
+                    PluginHost::Glibc => {
+                        name.starts_with("libnss_")
+                            || c.contains("/gconv/")
+                            || name.starts_with("libgcc_s.so")
+                            || name.starts_with("libidn2.so")
+                    }
                     PluginHost::Pam => c.contains("/security/"),
                 };
                 if plugin {
                     return unknown(format!(
                         "/{c} is a module {} loads at run time",
                         match host {
-                            PluginHost::Glibc => "glibc (NSS, iconv)",
+                            PluginHost::Glibc => "glibc (NSS, iconv, unwinding, IDN)",
                             PluginHost::Pam => "Linux-PAM",
                         }
                     ));

@@ -75,7 +75,11 @@ fn build_rootfs() -> Rootfs {
         "libexpat.so.1",
         "libnss_files.so.2",
     ] {
-        copy(&root, &format!("/lib/x86_64-linux-gnu/{lib}"), &format!("{MULTIARCH}/{lib}"));
+        copy(
+            &root,
+            &format!("/lib/x86_64-linux-gnu/{lib}"),
+            &format!("{MULTIARCH}/{lib}"),
+        );
     }
     symlink(
         &root,
@@ -83,7 +87,11 @@ fn build_rootfs() -> Rootfs {
         "../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
     );
     std::fs::create_dir_all(root.join("etc/ld.so.conf.d")).unwrap();
-    std::fs::write(root.join("etc/ld.so.conf"), "include /etc/ld.so.conf.d/*.conf\n").unwrap();
+    std::fs::write(
+        root.join("etc/ld.so.conf"),
+        "include /etc/ld.so.conf.d/*.conf\n",
+    )
+    .unwrap();
     std::fs::write(
         root.join("etc/ld.so.conf.d/x86_64-linux-gnu.conf"),
         "/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n",
@@ -156,6 +164,7 @@ fn config(argv: &[&str]) -> EntrypointConfig {
         cmd: Vec::new(),
         env: vec!["PATH=/usr/local/bin:/usr/bin:/bin".into()],
         working_dir: None,
+        healthcheck: None,
     }
 }
 
@@ -263,7 +272,10 @@ fn verdicts_follow_the_closure_and_stay_unknown_where_code_could_be_loaded() {
     assert_eq!(bz.chain[0], "entrypoint: bzip2 -d");
     assert_eq!(bz.chain[1], "/usr/bin/bzip2");
     assert_eq!(bz.chain[2], format!("/{MULTIARCH}/libbz2.so.1.0"));
-    assert!(bz.chain[3].starts_with("pkg:deb/debian/libbz2-1.0@1.0-1"), "{bz:?}");
+    assert!(
+        bz.chain[3].starts_with("pkg:deb/debian/libbz2-1.0@1.0-1"),
+        "{bz:?}"
+    );
     let libc = verdict(&facts, &["bzip2"], "libc6");
     assert_eq!(libc.verdict, ReachVerdict::Reachable, "{libc:?}");
 
@@ -277,7 +289,11 @@ fn verdicts_follow_the_closure_and_stay_unknown_where_code_could_be_loaded() {
 
     // Shell form: the commands of the string are followed, and the shell itself runs
     // nothing else.
-    let shell = ["/bin/sh", "-c", "set -e; FOO=1 exec bzip2 -d /data/x.bz2 2>/dev/null"];
+    let shell = [
+        "/bin/sh",
+        "-c",
+        "set -e; FOO=1 exec bzip2 -d /data/x.bz2 2>/dev/null",
+    ];
     let bz = verdict(&facts, &shell, "libbz2-1.0");
     assert_eq!(bz.verdict, ReachVerdict::Reachable, "{bz:?}");
     assert_eq!(
@@ -306,6 +322,13 @@ fn verdicts_follow_the_closure_and_stay_unknown_where_code_could_be_loaded() {
     assert!(closure(&index, &EntrypointConfig::default()).is_none());
     let none = Verdicts::new(&index, None).package(package(&facts, "libexpat1"));
     assert_eq!(none.verdict, ReachVerdict::Unknown);
+    let mut with_healthcheck = config(&["bzip2"]);
+    with_healthcheck.healthcheck =
+        Some("HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f localhost\"]}".into());
+    let healthcheck = closure(&index, &with_healthcheck).unwrap();
+    let expat = Verdicts::new(&index, Some(&healthcheck)).package(package(&facts, "libexpat1"));
+    assert_eq!(expat.verdict, ReachVerdict::Unknown, "{expat:?}");
+    assert!(expat.reason.contains("HEALTHCHECK"), "{expat:?}");
     let missing = verdict(&facts, &["nginx"], "libexpat1");
     assert_eq!(missing.verdict, ReachVerdict::Unknown, "{missing:?}");
 }
@@ -363,15 +386,32 @@ fn hostile_trees_end_in_bounded_closures() {
     );
     let index = LoadIndex::new(&facts);
     let spin = closure(&index, &config(&["spin"])).unwrap();
-    assert!(spin.nodes.is_empty() && spin.missing == ["spin"], "{spin:?}");
+    assert!(
+        spin.nodes.is_empty() && spin.missing == ["spin"],
+        "{spin:?}"
+    );
     let cycle = closure(&index, &config(&[&format!("/{MULTIARCH}/loopx.so9")])).unwrap();
     let paths: BTreeSet<&str> = cycle.nodes.iter().map(|n| n.path.as_str()).collect();
-    assert!(paths.contains(format!("{MULTIARCH}/loopy.so.1.00").as_str()), "{paths:?}");
-    assert!(paths.contains(format!("{MULTIARCH}/loopx.so9").as_str()), "{paths:?}");
+    assert!(
+        paths.contains(format!("{MULTIARCH}/loopy.so.1.00").as_str()),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(format!("{MULTIARCH}/loopx.so9").as_str()),
+        "{paths:?}"
+    );
     assert!(cycle.nodes.len() <= 5, "{paths:?}");
     let broken = closure(&index, &config(&["broken"])).unwrap();
-    assert_eq!(broken.nodes.len(), 1, "a file without linkage facts is a leaf");
-    assert_eq!(broken.open.len(), 1, "... that leaves the closure open: {broken:?}");
+    assert_eq!(
+        broken.nodes.len(),
+        1,
+        "a file without linkage facts is a leaf"
+    );
+    assert_eq!(
+        broken.open.len(),
+        1,
+        "... that leaves the closure open: {broken:?}"
+    );
 }
 
 #[test]
@@ -392,7 +432,11 @@ fn mutated_real_elf_files_never_panic_the_parser() {
         let mut m = bytes.clone();
         for _ in 0..(next() % 8 + 1) {
             // Mostly the headers, where offsets and counts live.
-            let span = if next() % 4 == 0 { m.len() } else { 4096.min(m.len()) };
+            let span = if next() % 4 == 0 {
+                m.len()
+            } else {
+                4096.min(m.len())
+            };
             let at = (next() as usize) % span;
             m[at] = next() as u8;
         }

@@ -149,8 +149,8 @@ fn scan(
         misconfigurations.extend(bulwark_misconfig::image_config::scan(&image, &facts));
         misconfigurations.extend(bulwark_misconfig::in_image::findings(&facts));
     }
-    let verdicts = reachability
-        .then(|| bulwark_reach::package_verdicts(&facts, &entrypoint_config(&image)));
+    let verdicts =
+        reachability.then(|| bulwark_reach::package_verdicts(&facts, &entrypoint_config(&image)));
     // The per-layer records served assembly and the checks above; nothing after this reads
     // them, and on a large tree they outweigh the findings (issue 13). The report takes the
     // facts it keeps (packages, secrets, layers) by value and frees the file index.
@@ -196,6 +196,15 @@ fn entrypoint_config(image: &bulwark_image::Image) -> bulwark_reach::EntrypointC
         cmd: config.and_then(|c| c.cmd().clone()).unwrap_or_default(),
         env: config.and_then(|c| c.env().clone()).unwrap_or_default(),
         working_dir: config.and_then(|c| c.working_dir().clone()),
+        // oci-spec does not model Docker's Healthcheck; every builder records it in the
+        // history (as the misconfiguration check BW-IMG-002 reads it).
+        healthcheck: image
+            .history
+            .iter()
+            .filter_map(|h| h.created_by.as_deref())
+            .rfind(|c| c.contains("HEALTHCHECK"))
+            .filter(|c| !c.contains("HEALTHCHECK NONE"))
+            .map(str::to_string),
     }
 }
 

@@ -68,7 +68,9 @@ fn image(dir: &std::path::Path) -> Option<()> {
             format!("/.\n{}\n", files.join("\n")).as_bytes(),
         );
     }
-    let layer = layer.file("var/lib/dpkg/status", status.as_bytes()).finish();
+    let layer = layer
+        .file("var/lib/dpkg/status", status.as_bytes())
+        .finish();
     let mut builder = ImageBuilder::new().layer(layer, Compression::Gzip, "COPY rootfs /");
     builder.config_extra = json!({"config": {
         "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"],
@@ -137,7 +139,10 @@ fn reachability_marks_linked_packages_reachable_and_unlinked_ones_unreachable() 
             .collect();
         assert_eq!(chain[0], "entrypoint: bzip2 -d");
         assert_eq!(chain[1], "/usr/bin/bzip2");
-        assert!(chain.last().unwrap().starts_with("pkg:deb/debian/libc6@"), "{chain:?}");
+        assert!(
+            chain.last().unwrap().starts_with("pkg:deb/debian/libc6@"),
+            "{chain:?}"
+        );
     }
     for r in expat {
         assert_eq!(r["verdict"], "unreachable", "{r}");
@@ -161,5 +166,8 @@ fn reachability_marks_linked_packages_reachable_and_unlinked_ones_unreachable() 
         table.contains("reachability: reachable (entrypoint: bzip2 -d → /usr/bin/bzip2 →"),
         "{table}"
     );
-    assert!(table.contains("reachability: unreachable (none of its 1 ELF object"), "{table}");
+    assert!(
+        table.contains("reachability: unreachable (none of its 1 ELF object"),
+        "{table}"
+    );
 }
