@@ -346,12 +346,12 @@ mod tests {
             from_cache gate gates id ids ignore_rules image index inferred installed_version \
             kev kind layer layer_created_by layer_index layers level license license_findings \
             licenses line location manifest_digest matched media_type message misconfigurations \
-            n name origin os package packages passed path percentile platform pretty_name \
-            priority product purl ransomware reason redacted references reference \
+            chain n name origin os package packages passed path percentile platform pretty_name \
+            priority product purl ransomware reachability reason redacted references reference \
             remediation removed_in_layer repo_tags resource rule_id schema score secrets \
             selectors severity severity_source size source source_path state statement status \
             status_note suppressed target title tool unmatched vector vendor version \
-            version_codename version_id vulnerabilities";
+            verdict version_codename version_id vulnerabilities";
         let expected: BTreeSet<String> = expected.split_whitespace().map(String::from).collect();
         assert_eq!(
             found.symmetric_difference(&expected).collect::<Vec<_>>(),
