@@ -161,6 +161,54 @@ pub enum Fact {
     /// The file is a configuration (a Dockerfile, manifest, compose file) that breaks a check;
     /// its location's path is the image path, its layer is set when the image is assembled.
     Misconfiguration(Misconfiguration),
+    /// The file is an ELF object: what the dynamic loader needs to load it (reachability).
+    ElfLinks(ElfLinks),
+    /// The file is an executable script: the interpreter its `#!` line names.
+    Shebang {
+        interpreter: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        argument: Option<String>,
+    },
+    /// The file is the dynamic loader's configuration (`/etc/ld.so.conf` or a file it
+    /// includes): library directories and `include` patterns, in order.
+    LdSoConf {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dirs: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        includes: Vec<String>,
+        /// `/etc/ld.so.preload`: libraries loaded into every dynamically linked program.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        preload: Vec<String>,
+    },
+}
+
+/// What an ELF object's headers say about loading it: only what `ld.so` reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElfLinks {
+    /// `ELFCLASS64` (else 32-bit): `ld.so` skips libraries of the other class.
+    pub class64: bool,
+    /// `e_machine`: `ld.so` skips libraries built for another machine.
+    pub machine: u16,
+    /// `PT_INTERP`: the program interpreter (the dynamic loader) an executable names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<String>,
+    /// `DT_NEEDED` names, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needed: Vec<String>,
+    /// `DT_RPATH` directories (ignored by `ld.so` when `DT_RUNPATH` is present).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rpath: Vec<String>,
+    /// `DT_RUNPATH` directories.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runpath: Vec<String>,
+    /// Whether the object imports `dlopen`/`dlmopen` (or its symbols could not be read, so it
+    /// may): it can load libraries no `DT_NEEDED` names.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loads_libraries: bool,
+    /// Whether the object imports `execve`, `system`, `posix_spawn` or a relative, or cannot
+    /// be shown not to run programs (static and Go binaries make the system call themselves).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub runs_programs: bool,
 }
 
 /// The facts one analyzer found in one file of one layer.

@@ -27,7 +27,7 @@ pub use assemble::{assemble, resolve_symlinks, ImageFacts, LayerSummary, Visible
 pub use budget::{MemoryBudget, Reservation};
 pub use cache::{CacheError, LayerCache};
 pub use facts::{
-    Diagnostic, DiagnosticLevel, Fact, FileKind, FileMeta, FileRecord, Interest, LayerFacts,
-    PackageRecord, PathFacts,
+    Diagnostic, DiagnosticLevel, ElfLinks, Fact, FileKind, FileMeta, FileRecord, Interest,
+    LayerFacts, PackageRecord, PathFacts,
 };
 pub use walker::{Analyzer, AnalyzerOutput, NoProgress, Progress, ScanError, WalkedLayer, Walker};

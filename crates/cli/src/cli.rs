@@ -382,6 +382,7 @@ setting_flags!(
     /// What an image scan reports, its limits and its cache.
     ScanFlags [
         list("scanners", "scanners", "SCANNERS", value_parser!(ScannerArg)),
+        switch("reachability", "reachability"),
         value("cache_dir", "cache-dir", "DIR", value_parser!(PathBuf)),
         switch("no_cache", "no-cache"),
         value("max_layer_size", "max-layer-size", "SIZE", parse_size),

@@ -69,6 +69,7 @@ fn vuln(id: &str, alias: &str, p: &Package, severity: Severity, fixed: bool) -> 
             reason: String::new(),
         },
         in_use: None,
+        reachability: None,
     }
 }
 

@@ -232,6 +232,16 @@ mod tests {
                 reason: "in CISA KEV".into(),
             },
             in_use: None,
+            reachability: Some(bulwark_types::Reachability {
+                verdict: bulwark_types::ReachVerdict::Reachable,
+                chain: vec![
+                    "entrypoint: app".into(),
+                    "/usr/bin/app".into(),
+                    "/usr/lib/libssl.so.3".into(),
+                    "pkg:deb/debian/libssl3@3.0.0".into(),
+                ],
+                reason: "the entrypoint loads its file: /usr/lib/libssl.so.3".into(),
+            }),
         }];
         r.misconfigurations = vec![Misconfiguration {
             check_id: "BW-DF-001".into(),
@@ -336,12 +346,12 @@ mod tests {
             from_cache gate gates id ids ignore_rules image index inferred installed_version \
             kev kind layer layer_created_by layer_index layers level license license_findings \
             licenses line location manifest_digest matched media_type message misconfigurations \
-            n name origin os package packages passed path percentile platform pretty_name \
-            priority product purl ransomware reason redacted references reference \
+            chain n name origin os package packages passed path percentile platform pretty_name \
+            priority product purl ransomware reachability reason redacted references reference \
             remediation removed_in_layer repo_tags resource rule_id schema score secrets \
             selectors severity severity_source size source source_path state statement status \
             status_note suppressed target title tool unmatched vector vendor version \
-            version_codename version_id vulnerabilities";
+            verdict version_codename version_id vulnerabilities";
         let expected: BTreeSet<String> = expected.split_whitespace().map(String::from).collect();
         assert_eq!(
             found.symmetric_difference(&expected).collect::<Vec<_>>(),

@@ -117,6 +117,20 @@ impl Redact for bulwark_types::InUse {
     }
 }
 
+/// The chain and reason name image paths and the entrypoint's words, which could hold a
+/// credential (`sh -c "curl -u user:pass ..."`).
+impl Redact for bulwark_types::Reachability {
+    fn redact(&mut self, r: RedactFn<'_>) {
+        let bulwark_types::Reachability {
+            verdict: _,
+            chain,
+            reason,
+        } = self;
+        chain.redact(r);
+        reason.redact(r);
+    }
+}
+
 impl Redact for bulwark_types::InUseEvidence {
     fn redact(&mut self, r: RedactFn<'_>) {
         self.path.redact(r);
@@ -330,8 +344,10 @@ impl Redact for VulnerabilityFinding {
             references,
             priority,
             in_use,
+            reachability,
         } = self;
         in_use.redact(r);
+        reachability.redact(r);
         id.redact(r);
         ids.redact(r);
         let FindingPackage {

@@ -283,6 +283,20 @@ fn vulnerability_groups(views: &[FindingView<'_>], color: bool, out: &mut String
             first.package.ecosystem,
             first.package.layer_index
         );
+        // `--reachability`: one verdict per package, so one line per group.
+        if let Some(r) = &first.reachability {
+            let evidence = if r.chain.is_empty() {
+                r.reason.clone()
+            } else {
+                r.chain.join(" → ")
+            };
+            let _ = writeln!(
+                out,
+                "    reachability: {} ({})",
+                r.verdict.as_str(),
+                truncate(&evidence, 110)
+            );
+        }
         for f in group {
             let fixed = if f.fixed_versions.is_empty() {
                 format!("{:?}", f.status).to_lowercase()

@@ -247,6 +247,7 @@ fn risky_and_hardened_containers_on_a_real_dockerd() {
                 reason: String::new(),
             },
             in_use: None,
+            reachability: None,
         }
     };
     let findings = vec![finding_for("libc6"), finding_for("zlib1g")];

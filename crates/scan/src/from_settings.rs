@@ -130,6 +130,7 @@ impl ImageScan {
                 },
                 advisories: Some(advisories(s, host.cache_dir.as_deref())?),
                 policy,
+                reachability: s.bool("reachability"),
             },
         })
     }

@@ -72,6 +72,7 @@ fn scan(
         secrets,
         advisories,
         policy,
+        reachability,
     } = settings;
     let (legacy_gate, today) = (policy.legacy_gate, policy.today);
     let mut policy = policy.policy;
@@ -95,6 +96,11 @@ fn scan(
     }
     if plan.misconfig {
         analyzers.push(Box::new(bulwark_misconfig::in_image::ConfigFileAnalyzer));
+    }
+    // Verdicts are about vulnerability findings: without matching there is nothing to judge.
+    let reachability = reachability && plan.vuln;
+    if reachability {
+        analyzers.push(Box::new(bulwark_reach::LinkageAnalyzer));
     }
     let vuln_store = match (plan.vuln, &advisories) {
         (true, Some(a)) => open_advisories(a, plan.vuln_required, sink)?,
@@ -143,6 +149,8 @@ fn scan(
         misconfigurations.extend(bulwark_misconfig::image_config::scan(&image, &facts));
         misconfigurations.extend(bulwark_misconfig::in_image::findings(&facts));
     }
+    let verdicts =
+        reachability.then(|| bulwark_reach::package_verdicts(&facts, &entrypoint_config(&image)));
     // The per-layer records served assembly and the checks above; nothing after this reads
     // them, and on a large tree they outweigh the findings (issue 13). The report takes the
     // facts it keeps (packages, secrets, layers) by value and frees the file index.
@@ -166,6 +174,9 @@ fn scan(
         sink.event(Event::Phase(Phase::Matching));
         match_vulnerabilities(&mut report, store, a.ignore_unfixed);
     }
+    if let Some(verdicts) = &verdicts {
+        verdicts.apply(&mut report.vulnerabilities);
+    }
     sink.event(Event::Phase(Phase::Policy));
     let warnings = policy.apply(&mut report, today);
     // Packages were catalogued for what needed them; the list is kept when asked for.
@@ -173,6 +184,28 @@ fn scan(
         report.packages.clear();
     }
     Ok(finish(report, &redactor, warnings, sink))
+}
+
+/// What the image config says runs, for the reachability closure.
+fn entrypoint_config(image: &bulwark_image::Image) -> bulwark_reach::EntrypointConfig {
+    let config = image.config.as_ref().and_then(|c| c.config().as_ref());
+    bulwark_reach::EntrypointConfig {
+        entrypoint: config
+            .and_then(|c| c.entrypoint().clone())
+            .unwrap_or_default(),
+        cmd: config.and_then(|c| c.cmd().clone()).unwrap_or_default(),
+        env: config.and_then(|c| c.env().clone()).unwrap_or_default(),
+        working_dir: config.and_then(|c| c.working_dir().clone()),
+        // oci-spec does not model Docker's Healthcheck; every builder records it in the
+        // history (as the misconfiguration check BW-IMG-002 reads it).
+        healthcheck: image
+            .history
+            .iter()
+            .filter_map(|h| h.created_by.as_deref())
+            .rfind(|c| c.contains("HEALTHCHECK"))
+            .filter(|c| !c.contains("HEALTHCHECK NONE"))
+            .map(str::to_string),
+    }
 }
 
 fn match_vulnerabilities(

@@ -95,6 +95,8 @@ pub struct ScanSettings {
     /// `None`: no vulnerability matching is possible; asking for it is then an error.
     pub advisories: Option<AdvisorySettings>,
     pub policy: PolicySettings,
+    /// Judge each vulnerability finding's reachability from the entrypoint (`bulwark-reach`).
+    pub reachability: bool,
 }
 
 impl Default for ScanSettings {
@@ -108,6 +110,7 @@ impl Default for ScanSettings {
             secrets: SecretSettings::default(),
             advisories: None,
             policy: PolicySettings::default(),
+            reachability: false,
         }
     }
 }

@@ -110,6 +110,7 @@ fn finding(pkg: &Package, id: &str, severity: Severity, fixed: &[&str]) -> Vulne
             reason: String::new(),
         },
         in_use: None,
+        reachability: None,
     }
 }
 

@@ -33,5 +33,5 @@ pub use severity::Severity;
 pub use text::BorrowedText;
 pub use vulnerability::{
     CvssInfo, EpssScore, FindingPackage, FindingStatus, KevEntry, MatchOutcome, Priority,
-    SeveritySource, VulnerabilityFinding,
+    ReachVerdict, Reachability, SeveritySource, VulnerabilityFinding,
 };

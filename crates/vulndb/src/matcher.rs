@@ -768,6 +768,7 @@ fn match_each<'p>(
                             reason: reasons.join("; "),
                         },
                         in_use: None,
+                        reachability: None,
                         epss,
                         kev,
                         title,

@@ -16,6 +16,7 @@ mod library;
 mod misconfig;
 mod new_ecosystems;
 mod policy;
+mod reach;
 mod real_images;
 mod redaction;
 mod registry;

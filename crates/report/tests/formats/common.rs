@@ -149,6 +149,7 @@ fn finding(
             reason: format!("{severity}"),
         },
         in_use: None,
+        reachability: None,
     }
 }
 

@@ -52,5 +52,6 @@ pub fn finding(id: &str, package: &str, severity: Severity) -> VulnerabilityFind
             reason: String::new(),
         },
         in_use: None,
+        reachability: None,
     }
 }

@@ -94,6 +94,7 @@ pub fn finding(
             reason: String::new(),
         },
         in_use: None,
+        reachability: None,
     }
 }
 
