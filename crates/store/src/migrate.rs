@@ -32,10 +32,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_dashboard.sql"),
         postgres: include_str!("../migrations/postgres/0003_dashboard.sql"),
     },
+    Migration {
+        version: 4,
+        name: "compliance",
+        sqlite: include_str!("../migrations/sqlite/0004_compliance.sql"),
+        postgres: include_str!("../migrations/postgres/0004_compliance.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
