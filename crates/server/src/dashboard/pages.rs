@@ -278,13 +278,20 @@ fn mttr_section(mttr: &[bulwark_store::MttrDay], days: i64) -> String {
             })
             .collect(),
     }];
+    let headline = match mean {
+        Some(m) => format!(
+            "<span class=\"big\" data-metric=\"mttr\" data-mttr-ms=\"{m}\">{}</span> on average from first seen to resolved, \
+             over <span data-metric=\"resolved-window\">{resolved}</span> findings resolved in the window.",
+            duration_text(mean)
+        ),
+        None => format!(
+            "<span data-metric=\"mttr\" data-mttr-ms=\"\">No finding was resolved</span> in the last {days} days \
+             (<span data-metric=\"resolved-window\">0</span> resolved)."
+        ),
+    };
     let mut out = format!(
         "<section><h2 id=\"mttr\">Mean time to remediate, last {days} days</h2>\
-         <p><span class=\"big\" data-metric=\"mttr\" data-mttr-ms=\"{}\">{}</span> on average from first seen to resolved, \
-         over <span data-metric=\"resolved-window\">{resolved}</span> findings resolved in the window. \
-         The chart plots each day's mean in hours; a day with nothing resolved is plotted at 0 and shown as – in the table.</p>{}",
-        mean.map(|m| m.to_string()).unwrap_or_default(),
-        duration_text(mean),
+         <p>{headline} The chart plots each day's mean in hours; a day with nothing resolved is plotted at 0 and shown as – in the table.</p>{}",
         svg::line_chart(
             "mttr-chart",
             &format!("Mean hours to remediate per day over the last {days} days"),

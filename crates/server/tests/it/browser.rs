@@ -463,7 +463,7 @@ fn dashboard_in_chromium_login_upload_layer_triage_vex_chart_axe_console() {
     assert_eq!(failing, 1);
     check_page("compliance", &driver);
     driver.go(&format!(
-        "{}/compliance?framework=cis-docker&control=4.1",
+        "{}/compliance?framework=cis-docker&control=4.1#assets",
         server.url
     ));
     assert!(driver.source().contains("BW-IMG-001"));
