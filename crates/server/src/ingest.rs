@@ -180,6 +180,22 @@ pub fn format_name(format: InventoryFormat) -> &'static str {
     }
 }
 
+/// The misconfigurations of a bulwark report (the compliance page's input). A bulwark report
+/// counts as assessed even with none: `bulwark image` runs its misconfiguration checks by
+/// default, and the report does not record which scanners ran.
+fn report_misconfigurations(
+    bytes: &[u8],
+) -> Result<Vec<bulwark_types::Misconfiguration>, ApiError> {
+    #[derive(Deserialize)]
+    struct Misconfigs {
+        #[serde(default)]
+        misconfigurations: Vec<bulwark_types::Misconfiguration>,
+    }
+    serde_json::from_slice::<Misconfigs>(bytes)
+        .map(|m| m.misconfigurations)
+        .map_err(|e| ApiError::bad_request(format!("bulwark report: misconfigurations: {e}")))
+}
+
 /// Reads, matches and stores one upload (blocking: call through [`crate::error::blocking`]).
 pub fn ingest_bytes(
     state: &AppState,
@@ -247,6 +263,10 @@ pub fn ingest_bytes(
                 .map(move |finding| FindingInput { component, finding })
         })
         .collect();
+    let misconfigurations = match inventory.format {
+        InventoryFormat::BulwarkReport => Some(report_misconfigurations(bytes)?),
+        _ => None,
+    };
     let source_kind = source_kind
         .unwrap_or(format_name(inventory.format))
         .to_string();
@@ -264,6 +284,7 @@ pub fn ingest_bytes(
         ownership: state.config.ownership.clone(),
         components,
         findings,
+        misconfigurations,
     };
     let outcome = match state.store.ingest(who, &doc) {
         Ok(outcome) => outcome,

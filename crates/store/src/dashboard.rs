@@ -69,6 +69,25 @@ pub struct VersionDiff {
     pub findings_removed: Vec<(String, String)>,
 }
 
+/// Findings resolved on one day and their mean time from first seen to resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MttrDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub resolved: i64,
+    /// The sum of the resolved findings' times from first seen to resolved (unix ms).
+    pub total_ms: i64,
+}
+
+impl MttrDay {
+    /// The mean time to remediate of the day's resolved findings (`None`: none resolved).
+    pub fn mean_ms(&self) -> Option<i64> {
+        (self.resolved > 0).then(|| self.total_ms / self.resolved)
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
 fn random_token() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
@@ -373,6 +392,46 @@ impl Store {
                     })
                 })
                 .collect()
+        })
+    }
+
+    /// Findings of the visible assets resolved on each of the `days` UTC days ending with the
+    /// day of `now` (oldest first, every day present), with the sum of their times from first
+    /// seen to resolved: the overview's mean-time-to-remediate trend. Reads the partial index
+    /// `findings_resolved` (migration 0004) alone when the principal sees every team.
+    pub fn mttr_by_day(&self, who: &Principal, now: i64, days: i64) -> Result<Vec<MttrDay>> {
+        who.require(Scope::Read)?;
+        let days = days.clamp(1, 3_660);
+        let from = now - now.rem_euclid(DAY_MS) - (days - 1) * DAY_MS;
+        let to = from + days * DAY_MS;
+        let mut out: Vec<MttrDay> = (0..days)
+            .map(|d| MttrDay {
+                day: crate::day_of(from + d * DAY_MS),
+                ..MttrDay::default()
+            })
+            .collect();
+        self.engine.read(|c| {
+            let mut p = vec_params![from, to];
+            let team = team_clause(who, &mut p, "a.team_id");
+            let join = if team.is_empty() {
+                ""
+            } else {
+                " JOIN assets a ON a.id = f.asset_id"
+            };
+            for r in c.query(
+                &format!(
+                    "SELECT (f.resolved_at - $1) / {DAY_MS}, COUNT(*), CAST(SUM(f.resolved_at - f.first_seen) AS BIGINT) \
+                     FROM findings f{join} WHERE f.state = 'resolved' AND f.resolved_at >= $1 AND f.resolved_at < $2{team} \
+                     GROUP BY 1"
+                ),
+                &p,
+            )? {
+                if let Some(day) = usize::try_from(r.i64(0)?).ok().and_then(|d| out.get_mut(d)) {
+                    day.resolved = r.i64(1)?;
+                    day.total_ms = r.opt_i64(2)?.unwrap_or(0);
+                }
+            }
+            Ok(out)
         })
     }
 

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 
-use bulwark_types::{OsRelease, Package, Severity, VulnerabilityFinding};
+use bulwark_types::{Misconfiguration, OsRelease, Package, Severity, VulnerabilityFinding};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -85,6 +85,11 @@ pub struct IngestDocument {
     pub idempotency_key: Option<String>,
     pub components: Vec<ComponentInput>,
     pub findings: Vec<FindingInput>,
+    /// The misconfigurations a bulwark report carried (`None`: the upload ran no
+    /// misconfiguration checks, as an SBOM; the version is then not assessed for compliance).
+    /// At most [`MAX_MISCONFIGS_PER_VERSION`] are kept.
+    #[serde(default)]
+    pub misconfigurations: Option<Vec<bulwark_types::Misconfiguration>>,
 }
 
 /// The idempotency key of an upload: the SHA-256 of its exact bytes plus what names it (asset
@@ -919,6 +924,9 @@ fn ingest_in(
         version_id,
     };
     let (events, open) = sync_findings(c, &ctx, SyncScope::Version, &desired, now)?;
+    if let Some(misconfigs) = &doc.misconfigurations {
+        replace_misconfigurations(c, version_id, misconfigs)?;
+    }
 
     c.execute(
         "UPDATE assets SET latest_version_id = $2 WHERE id = $1",
@@ -954,4 +962,93 @@ fn ingest_in(
         open_findings: open,
         events,
     })
+}
+
+/// The most misconfigurations kept per version: a report with more (a host scan of a huge
+/// tree) keeps the first ones, so one upload cannot grow the table without bound. The count
+/// on the version stays the real one.
+pub const MAX_MISCONFIGS_PER_VERSION: usize = 5_000;
+
+/// `(framework, control)` pairs of a misconfiguration, deduplicated.
+fn controls_of(m: &Misconfiguration) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = m
+        .compliance
+        .iter()
+        .map(|c| (c.framework.as_str().to_string(), c.control.clone()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn place_of(m: &Misconfiguration) -> String {
+    match m.location.line {
+        Some(line) => format!("{}:{line}", m.location.path),
+        None => m.location.path.clone(),
+    }
+}
+
+/// Replaces a version's stored misconfigurations and the framework controls they fail
+/// (migration 0004; read by the compliance page through `compliance.rs`).
+pub(crate) fn replace_misconfigurations(
+    c: &mut dyn Conn,
+    version_id: i64,
+    misconfigs: &[Misconfiguration],
+) -> Result<()> {
+    c.execute(
+        "DELETE FROM version_misconfigs WHERE version_id = $1",
+        &params![version_id],
+    )?;
+    c.execute(
+        "DELETE FROM version_controls WHERE version_id = $1",
+        &params![version_id],
+    )?;
+    c.execute(
+        "UPDATE versions SET misconfig_count = $2 WHERE id = $1",
+        &params![
+            version_id,
+            i64::try_from(misconfigs.len()).unwrap_or(i64::MAX)
+        ],
+    )?;
+    let kept = &misconfigs[..misconfigs.len().min(MAX_MISCONFIGS_PER_VERSION)];
+    let mut rows: Vec<Value> = Vec::with_capacity(kept.len() * 7);
+    let mut controls: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for m in kept {
+        let pairs = controls_of(m);
+        let json: Vec<serde_json::Value> = pairs
+            .iter()
+            .map(|(f, c)| serde_json::json!({ "framework": f, "control": c }))
+            .collect();
+        rows.extend(params![
+            version_id,
+            m.check_id.as_str(),
+            m.severity.as_str(),
+            m.title.as_str(),
+            m.message.as_str(),
+            place_of(m),
+            serde_json::Value::Array(json).to_string()
+        ]);
+        for pair in pairs {
+            *controls.entry(pair).or_default() += 1;
+        }
+    }
+    insert_rows(
+        c,
+        "INSERT INTO version_misconfigs (version_id, check_id, severity, title, message, place, compliance) VALUES",
+        7,
+        &rows,
+        "",
+    )?;
+    let mut rows: Vec<Value> = Vec::with_capacity(controls.len() * 4);
+    for ((framework, control), n) in controls {
+        rows.extend(params![version_id, framework, control, n]);
+    }
+    insert_rows(
+        c,
+        "INSERT INTO version_controls (version_id, framework, control, findings) VALUES",
+        4,
+        &rows,
+        "",
+    )?;
+    Ok(())
 }

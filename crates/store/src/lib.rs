@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod compliance;
 mod counts;
 mod dashboard;
 mod driver;
@@ -43,13 +44,16 @@ mod triage;
 use std::sync::Arc;
 
 pub use auth::{Principal, PrincipalKind, Scope, TeamInfo, TokenInfo, UserInfo};
+pub use compliance::{AssetCompliance, ComplianceSummary, StoredMisconfig};
 pub use counts::SeverityCounts;
-pub use dashboard::{LayerSummary, PriorityFinding, SessionInfo, VersionDiff, Window, ADMIN_USER};
+pub use dashboard::{
+    LayerSummary, MttrDay, PriorityFinding, SessionInfo, VersionDiff, Window, ADMIN_USER,
+};
 pub use driver::{Backend, Value};
 pub use error::{Result, StoreError};
 pub use ingest::{
     idempotency_key, ComponentInput, EventKind, FindingEvent, FindingInput, IngestDocument,
-    IngestOutcome, MatchKeyInput, OwnershipLabels,
+    IngestOutcome, MatchKeyInput, OwnershipLabels, MAX_MISCONFIGS_PER_VERSION,
 };
 pub use jobs::{Job, JobState};
 pub use location::DatabaseLocation;

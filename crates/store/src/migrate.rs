@@ -34,14 +34,20 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
+        name: "compliance",
+        sqlite: include_str!("../migrations/sqlite/0004_compliance.sql"),
+        postgres: include_str!("../migrations/postgres/0004_compliance.sql"),
+    },
+    Migration {
+        version: 5,
         name: "event_dispatch",
-        sqlite: include_str!("../migrations/sqlite/0004_event_dispatch.sql"),
-        postgres: include_str!("../migrations/postgres/0004_event_dispatch.sql"),
+        sqlite: include_str!("../migrations/sqlite/0005_event_dispatch.sql"),
+        postgres: include_str!("../migrations/postgres/0005_event_dispatch.sql"),
     },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 

@@ -3,7 +3,7 @@
 mod admin;
 mod assets;
 mod health;
-mod notifications;
+pub(crate) mod notifications;
 mod reports;
 mod scans;
 mod triage;

@@ -89,11 +89,11 @@ pub async fn create_rule(
 
 async fn stored_rule(
     state: &AppState,
-    principal: &Principal,
+    who: &bulwark_store::Principal,
     id: i64,
 ) -> Result<bulwark_store::NotificationRule, ApiError> {
     let store = state.store.clone();
-    let who = principal.0.clone();
+    let who = who.clone();
     blocking(move || {
         store
             .rules(&who)?
@@ -116,7 +116,7 @@ pub async fn update_rule(
     Json(mut config): Json<RuleConfig>,
 ) -> Result<Json<RuleView>, ApiError> {
     principal.require(Scope::Admin)?;
-    let old = stored_rule(&state, &principal, id).await?;
+    let old = stored_rule(&state, &principal.0, id).await?;
     if let Ok(old_rule) = crate::notifications::rule_of(&old) {
         config.keep_secrets_from(&old_rule);
     }
@@ -173,7 +173,18 @@ pub async fn test_rule(
     Path(id): Path<i64>,
 ) -> Result<Json<TestResult>, ApiError> {
     principal.require(Scope::Admin)?;
-    let stored = stored_rule(&state, &principal, id).await?;
+    Ok(Json(send_test(&state, &principal.0, id).await?))
+}
+
+/// Sends the test event through rule `id` now (the API's `POST .../test` and the dashboard's
+/// "send test" button): the rule's own publisher, the delivery options of real events.
+pub async fn send_test(
+    state: &AppState,
+    who: &bulwark_store::Principal,
+    id: i64,
+) -> Result<TestResult, ApiError> {
+    who.require(bulwark_store::Scope::Admin)?;
+    let stored = stored_rule(state, who, id).await?;
     let rule = crate::notifications::rule_of(&stored).map_err(ApiError::unprocessable)?;
     let event = bulwark_notify::Event {
         kind: bulwark_notify::EventKind::Test,
@@ -208,7 +219,7 @@ pub async fn test_rule(
         Ok(notifier.deliver(&rule.publisher, &event, &format!("test-{id}")))
     })
     .await?;
-    Ok(Json(TestResult {
+    Ok(TestResult {
         status: match result.status {
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Retry { .. } => "retry",
@@ -218,7 +229,7 @@ pub async fn test_rule(
         http_status: result.http_status,
         error: result.error,
         millis: u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

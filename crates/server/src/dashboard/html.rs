@@ -97,7 +97,7 @@ pub fn short_digest(key: &str) -> String {
 pub struct Frame<'a> {
     pub user: &'a str,
     pub csrf: &'a str,
-    /// `overview`, `assets`, `settings` or "" (the nav item marked current).
+    /// `overview`, `assets`, `compliance`, `settings` or "" (the nav item marked current).
     pub section: &'a str,
     /// Shows the Settings link (unrestricted admins).
     pub admin: bool,
@@ -120,6 +120,8 @@ pub fn page(status: StatusCode, title: &str, frame: Option<&Frame<'_>>, body: &s
         for (section, href, label) in [
             ("overview", "/", "Overview"),
             ("assets", "/assets", "Portfolio"),
+            ("compliance", "/compliance", "Compliance"),
+            ("settings", "/settings", "Settings"),
         ] {
             if section == "settings" && !f.admin {
                 continue;

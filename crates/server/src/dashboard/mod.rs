@@ -8,6 +8,7 @@
 //! holds a random token; the store keeps its hash, the user and a CSRF token that every
 //! form posts back). The first user is `admin`, whose password `BULWARK_ADMIN_PASSWORD` sets.
 
+mod compliance;
 pub mod html;
 mod pages;
 pub mod session;
@@ -58,7 +59,9 @@ pub fn router(tls: bool) -> Router<AppState> {
         .route("/vulns/{id}", get(pages::vulnerability))
         .route("/findings/{id}", get(pages::finding))
         .route("/triage", post(pages::triage))
+        .route("/compliance", get(compliance::compliance))
         .route("/settings", get(pages::settings))
+        .route("/settings/rules/{id}/test", post(pages::send_test))
         .route(
             "/login",
             get(session::login_form).post(session::login_submit),

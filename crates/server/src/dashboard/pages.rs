@@ -30,7 +30,7 @@ pub const MAX_TRIAGE_AT_ONCE: usize = 1_000;
 
 const DAY_MS: i64 = 86_400_000;
 
-fn offset(q: &Q) -> u64 {
+pub(super) fn offset(q: &Q) -> u64 {
     q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0)
 }
 
@@ -107,8 +107,9 @@ pub async fn overview(
     let past: Vec<String> = labels[..labels.len() - 1].to_vec();
     let team = who.team_id();
     let cache = trend_cache.clone();
-    let (fix, totals, events, past_counts) = blocking(move || {
+    let (fix, totals, events, past_counts, mttr) = blocking(move || {
         let fix = store.fix_first(&who, min_epss, pg)?;
+        let mttr = store.mttr_by_day(&who, now, days)?;
         let totals = store.portfolio_totals(&who)?;
         let events = store.event_kinds(&who, now - 7 * DAY_MS, now + 1)?;
         let past_counts = match cache.get(team, &past) {
@@ -131,7 +132,7 @@ pub async fn overview(
                 cache.get(team, &past).unwrap_or_default()
             }
         };
-        Ok((fix, totals, events, past_counts))
+        Ok((fix, totals, events, past_counts, mttr))
     })
     .await?;
     let mut body = String::from("<h1>Overview</h1>");
@@ -226,6 +227,7 @@ pub async fn overview(
         ));
     }
     body.push_str("</tbody></table></div></details></section>");
+    body.push_str(&mttr_section(&mttr, days));
     body.push_str(&format!(
         "<section><h2>Open findings now</h2>{}</section>",
         svg::severity_bars(
@@ -245,6 +247,72 @@ pub async fn overview(
         Some(&session.frame("overview")),
         &body,
     ))
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// `1.5 days` / `5 hours` / `–`.
+fn duration_text(ms: Option<i64>) -> String {
+    match ms {
+        None => "–".into(),
+        Some(ms) if ms >= DAY_MS => format!("{:.1} days", ms as f64 / DAY_MS as f64),
+        Some(ms) => format!("{:.1} hours", ms as f64 / HOUR_MS as f64),
+    }
+}
+
+/// The mean-time-to-remediate trend: per day, the mean time from first seen to resolved of
+/// the findings resolved that day, as a chart (hours) and a table, with the window's mean.
+fn mttr_section(mttr: &[bulwark_store::MttrDay], days: i64) -> String {
+    let resolved: i64 = mttr.iter().map(|d| d.resolved).sum();
+    let total_ms: i64 = mttr.iter().map(|d| d.total_ms).sum();
+    let mean = (resolved > 0).then(|| total_ms / resolved);
+    let labels: Vec<String> = mttr.iter().map(|d| d.day.clone()).collect();
+    let series = [svg::Series {
+        name: "mttr",
+        values: mttr
+            .iter()
+            .map(|d| {
+                d.mean_ms()
+                    .map(|m| (m + HOUR_MS / 2) / HOUR_MS)
+                    .unwrap_or(0)
+            })
+            .collect(),
+    }];
+    let headline = match mean {
+        Some(m) => format!(
+            "<span class=\"big\" data-metric=\"mttr\" data-mttr-ms=\"{m}\">{}</span> on average from first seen to resolved, \
+             over <span data-metric=\"resolved-window\">{resolved}</span> findings resolved in the window.",
+            duration_text(mean)
+        ),
+        None => format!(
+            "<span data-metric=\"mttr\" data-mttr-ms=\"\">No finding was resolved</span> in the last {days} days \
+             (<span data-metric=\"resolved-window\">0</span> resolved)."
+        ),
+    };
+    let mut out = format!(
+        "<section><h2 id=\"mttr\">Mean time to remediate, last {days} days</h2>\
+         <p>{headline} The chart plots each day's mean in hours; a day with nothing resolved is plotted at 0 and shown as – in the table.</p>{}",
+        svg::line_chart(
+            "mttr-chart",
+            &format!("Mean hours to remediate per day over the last {days} days"),
+            &labels,
+            &series
+        )
+    );
+    out.push_str("<details><summary>The chart's numbers</summary><div class=\"scroll\"><table class=\"list\" id=\"mttr-data\"><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Resolved</th><th scope=\"col\">Mean time to remediate</th></tr></thead><tbody>");
+    for d in mttr.iter().rev() {
+        out.push_str(&format!(
+            "<tr data-day=\"{}\" data-resolved=\"{}\" data-mean-ms=\"{}\"><th scope=\"row\">{}</th><td>{}</td><td>{}</td></tr>",
+            esc(&d.day),
+            d.resolved,
+            d.mean_ms().map(|m| m.to_string()).unwrap_or_default(),
+            esc(&d.day),
+            d.resolved,
+            duration_text(d.mean_ms())
+        ));
+    }
+    out.push_str("</tbody></table></div></details></section>");
+    out
 }
 
 /// `GET /assets`: the portfolio, filtered by `q` (name), `team`, `owner`, sorted by `sort`.
@@ -1025,6 +1093,7 @@ pub async fn triage(
 pub async fn settings(
     State(state): State<AppState>,
     session: Session,
+    Query(q): Query<Q>,
 ) -> Result<Response, PageError> {
     if !session.principal.has(Scope::Admin) || session.principal.team.is_some() {
         return Err(PageError(ApiError::forbidden(
@@ -1055,6 +1124,12 @@ pub async fn settings(
     })
     .await?;
     let mut body = String::from("<h1>Settings</h1>");
+    if let Some(notice) = q.get("notice") {
+        body.push_str(&format!(
+            "<p class=\"notice\" role=\"status\" id=\"test-result\">{}</p>",
+            esc(notice)
+        ));
+    }
     body.push_str(&format!(
         "<section><h2>Advisory database</h2><p data-advisories>{}</p></section>",
         esc(&advisories)
@@ -1096,7 +1171,7 @@ pub async fn settings(
     if rules.is_empty() {
         body.push_str("<p>No rules (<code>server.notifications</code> in the config file, or <code>POST /api/v1/notifications/rules</code>).</p>");
     } else {
-        body.push_str("<div class=\"scroll\"><table class=\"list\" aria-labelledby=\"rules\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Publisher</th><th scope=\"col\">Events</th><th scope=\"col\">Enabled</th></tr></thead><tbody>");
+        body.push_str("<div class=\"scroll\"><table class=\"list\" aria-labelledby=\"rules\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Publisher</th><th scope=\"col\">Events</th><th scope=\"col\">Enabled</th><th scope=\"col\">Test</th></tr></thead><tbody>");
         for r in &rules {
             let kind = r.config["type"].as_str().unwrap_or("?");
             let on = r.config["on"]
@@ -1109,11 +1184,16 @@ pub async fn settings(
                 })
                 .unwrap_or_default();
             body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr data-rule=\"{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td><form method=\"post\" action=\"/settings/rules/{id}/test\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <button type=\"submit\" aria-label=\"Send a test event through {}\">Send test</button></form></td></tr>",
                 esc(&r.name),
                 esc(kind),
                 esc(&on),
-                if r.enabled { "yes" } else { "no" }
+                if r.enabled { "yes" } else { "no" },
+                esc(&session.csrf),
+                esc(&r.name),
+                id = r.id,
             ));
         }
         body.push_str("</tbody></table></div>");
@@ -1125,4 +1205,35 @@ pub async fn settings(
         Some(&session.frame("settings")),
         &body,
     ))
+}
+
+/// `POST /settings/rules/{id}/test` (unrestricted admins, CSRF-checked): sends the test event
+/// through the rule's publisher, as `POST /api/v1/notifications/rules/{id}/test` does, then
+/// back to the settings with the result.
+pub async fn send_test(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = Form::parse(&body);
+    session.check_csrf(&form)?;
+    if !session.principal.has(Scope::Admin) || session.principal.team.is_some() {
+        return Err(PageError(ApiError::forbidden(
+            "settings are for unrestricted admins; ask one",
+        )));
+    }
+    let result = crate::api::notifications::send_test(&state, &session.principal, id).await?;
+    let mut notice = format!("Test event to rule {id}: {}", result.status);
+    if let Some(code) = result.http_status {
+        notice.push_str(&format!(", HTTP {code}"));
+    }
+    notice.push_str(&format!(", {} ms", result.millis));
+    if let Some(error) = &result.error {
+        notice.push_str(&format!(": {error}"));
+    }
+    notice.push('.');
+    let mut q = Q::new();
+    q.insert("notice".into(), notice);
+    Ok(Redirect::to(&format!("/settings{}#rules", query_with(&q, &[]))).into_response())
 }

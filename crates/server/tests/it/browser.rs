@@ -441,6 +441,34 @@ fn dashboard_in_chromium_login_upload_layer_triage_vex_chart_axe_console() {
     driver.go(&format!("{}/settings", server.url));
     check_page("settings", &driver);
 
+    // Compliance: a real bulwark report's image-config findings fail CIS Docker 4.1; the
+    // nav leads there, and the control's evidence names the check.
+    let (status, reply) = server.post(
+        "/api/v1/reports?asset=minbase&version=sha256:bbbb",
+        ADMIN,
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bulwark-minbase.json"),
+        )
+        .unwrap(),
+    );
+    assert_eq!(status, 201, "{reply}");
+    driver.click("header.top nav a[href=\"/compliance\"]");
+    driver.wait_until("the compliance page", |d| {
+        d.current_url().contains("/compliance")
+    });
+    let failing = driver.script(
+        "return Number(document.querySelector('tr[data-control=\"4.1\"]').dataset.failing);",
+        json!([]),
+    );
+    assert_eq!(failing, 1);
+    check_page("compliance", &driver);
+    driver.go(&format!(
+        "{}/compliance?framework=cis-docker&control=4.1#assets",
+        server.url
+    ));
+    assert!(driver.source().contains("BW-IMG-001"));
+    check_page("compliance-evidence", &driver);
+
     // Dark mode renders too (screenshot only; axe runs on the light pages above).
     driver.call(
         "POST",

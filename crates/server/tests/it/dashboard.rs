@@ -504,6 +504,8 @@ fn a_team_limited_user_sees_only_its_team_and_no_settings() {
         let who = Principal::system("test");
         let mut red = document("red-app", 3, 2, 2);
         red.team = Some("red".into());
+        // Both fail CIS Docker 4.1: the compliance page must count only alice's team's.
+        red.misconfigurations = Some(crate::dashboard_seed::misconfigurations(1));
         let mut blue = document("blue-app", 4, 2, 2);
         blue.team = Some("blue".into());
         store.ingest(&who, &red).unwrap();
@@ -556,5 +558,19 @@ fn a_team_limited_user_sees_only_its_team_and_no_settings() {
         assert_eq!(b.get("/settings").status, 403, "{}", server.db);
         let overview = b.get("/");
         assert!(!overview.body.contains("red-app"), "{}", server.db);
+        let compliance = b.get("/compliance?framework=cis-docker&control=4.1");
+        assert_eq!(compliance.status, 200, "{}", server.db);
+        assert!(compliance.body.contains("blue-app"), "{}", compliance.body);
+        assert!(
+            !compliance.body.contains("red-app"),
+            "{}: other team hidden",
+            server.db
+        );
+        assert!(compliance
+            .body
+            .contains("data-assessed=\"1\" data-assets=\"1\""));
+        assert!(compliance
+            .body
+            .contains("<tr data-control=\"4.1\" data-failing=\"1\""));
     }
 }

@@ -89,6 +89,18 @@ fn bench_dashboard_pages() {
             ("asset (layers)", format!("/assets/{uuid}"), false),
             ("vulnerability", format!("/vulns/{vuln}"), false),
             ("finding trail", format!("/findings/{}", finding.id), false),
+            ("compliance (CIS Docker)", "/compliance".into(), false),
+            (
+                "compliance (NIST SP 800-190)",
+                "/compliance?framework=nist-800-190".into(),
+                false,
+            ),
+            (
+                "compliance evidence, page 20",
+                "/compliance?framework=cis-docker&control=4.1&offset=1000".into(),
+                false,
+            ),
+            ("settings", "/settings".into(), false),
             (
                 "API: portfolio page (baseline)",
                 "/api/v1/assets?sort=severity&limit=50".into(),

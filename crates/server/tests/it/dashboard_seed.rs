@@ -142,8 +142,80 @@ pub fn document(name: &str, seed: usize, packages: usize, findings: usize) -> In
         team: Some(format!("team-{}", seed % 20)),
         components,
         findings,
+        misconfigurations: Some(misconfigurations(seed)),
         ..Default::default()
     }
+}
+
+/// The image-config misconfigurations `bulwark image` reports on the `minbase` test image
+/// (tests/data/bulwark-minbase.json), on two assets in three: root user, no HEALTHCHECK, a
+/// setuid file, with the catalogue's compliance mappings.
+pub fn misconfigurations(seed: usize) -> Vec<bulwark_types::Misconfiguration> {
+    use bulwark_types::{ComplianceRef, Framework, MisconfigLocation, Misconfiguration};
+    if seed.is_multiple_of(3) {
+        return Vec::new();
+    }
+    let refs = |pairs: &[(Framework, &str)]| -> Vec<ComplianceRef> {
+        pairs
+            .iter()
+            .map(|(framework, control)| ComplianceRef {
+                framework: *framework,
+                control: (*control).into(),
+            })
+            .collect()
+    };
+    let one = |check: &str, severity: Severity, path: &str, compliance: Vec<ComplianceRef>| {
+        Misconfiguration {
+            check_id: check.into(),
+            title: format!("{check} title"),
+            severity,
+            message: format!("{check} found in seed {seed}"),
+            remediation: "Fix it.".into(),
+            references: vec![],
+            compliance,
+            location: MisconfigLocation {
+                path: path.into(),
+                line: None,
+                column: None,
+                end_line: None,
+                resource: None,
+                layer: None,
+            },
+        }
+    };
+    vec![
+        one(
+            "BW-IMG-001",
+            Severity::Medium,
+            "image-config",
+            refs(&[
+                (Framework::CisDocker, "4.1"),
+                (Framework::Nist800190, "4.1.2"),
+                (Framework::Nist800190, "4.4.3"),
+                (Framework::PciDss, "2.2.1"),
+                (Framework::PciDss, "7.2.2"),
+            ]),
+        ),
+        one(
+            "BW-IMG-002",
+            Severity::Low,
+            "image-config",
+            refs(&[
+                (Framework::CisDocker, "4.6"),
+                (Framework::Nist800190, "4.1.2"),
+            ]),
+        ),
+        one(
+            "BW-IMG-007",
+            Severity::Medium,
+            "/usr/bin/passwd",
+            refs(&[
+                (Framework::CisDocker, "4.8"),
+                (Framework::Nist800190, "4.1.2"),
+                (Framework::PciDss, "2.2.1"),
+            ]),
+        ),
+    ]
 }
 
 /// Ingests `assets` assets of [`document`].

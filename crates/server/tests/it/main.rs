@@ -10,6 +10,7 @@ mod advisory_update;
 mod browser;
 mod dashboard;
 mod dashboard_bench;
+mod dashboard_more;
 mod dashboard_seed;
 mod ingest;
 mod rematch_notify;
