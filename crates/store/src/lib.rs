@@ -48,6 +48,7 @@ pub use compliance::{AssetCompliance, ComplianceSummary, StoredMisconfig};
 pub use counts::SeverityCounts;
 pub use dashboard::{
     LayerSummary, MttrDay, PriorityFinding, SessionInfo, VersionDiff, Window, ADMIN_USER,
+    EVENT_COUNT_CAP,
 };
 pub use driver::{Backend, Value};
 pub use error::{Result, StoreError};

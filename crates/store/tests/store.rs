@@ -406,6 +406,48 @@ fn a_finding_that_disappears_is_resolved_with_a_time() {
     });
 }
 
+/// The overview's "new this week": exact up to the cap, "more than the cap" past it, per kind,
+/// however many events of another kind share the range.
+#[test]
+fn event_kinds_count_each_kind_exactly_up_to_the_cap() {
+    each_db(|db, store| {
+        store
+            .ingest(
+                &admin(),
+                &document(
+                    "app",
+                    "sha256:1",
+                    vec![component("openssl", "3.0.1")],
+                    &[(0, "CVE-1", Severity::High), (0, "CVE-2", Severity::Low)],
+                ),
+            )
+            .unwrap();
+        let kinds = ["new", "resolved"];
+        let counts = store.event_kinds(&admin(), &kinds, 0, i64::MAX).unwrap();
+        assert_eq!(counts.get("new"), Some(&2), "{}", db.label());
+        assert_eq!(counts.get("resolved"), Some(&0), "{}", db.label());
+        // Copies of that event, past the cap (dispatched, so nothing would notify them).
+        let extra = bulwark_store::EVENT_COUNT_CAP + 5;
+        db.execute_batch(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {extra}) \
+             INSERT INTO finding_events (finding_id, version_id, asset_id, kind, detail, at, dispatched_at) \
+             SELECT e.finding_id, e.version_id, e.asset_id, e.kind, e.detail, e.at, e.at \
+             FROM n, (SELECT * FROM finding_events ORDER BY id LIMIT 1) e"
+        ));
+        let counts = store.event_kinds(&admin(), &kinds, 0, i64::MAX).unwrap();
+        assert_eq!(
+            counts.get("new"),
+            Some(&(bulwark_store::EVENT_COUNT_CAP + 1)),
+            "{}: capped",
+            db.label()
+        );
+        assert_eq!(counts.get("resolved"), Some(&0), "{}", db.label());
+        // The range still applies.
+        let none = store.event_kinds(&admin(), &kinds, 0, 1).unwrap();
+        assert_eq!(none.get("new"), Some(&0), "{}", db.label());
+    });
+}
+
 #[test]
 fn triage_is_inherited_by_a_later_digest_of_the_same_asset() {
     each_db(|db, store| {

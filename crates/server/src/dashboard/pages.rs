@@ -111,7 +111,7 @@ pub async fn overview(
         let fix = store.fix_first(&who, min_epss, pg)?;
         let mttr = store.mttr_by_day(&who, now, days)?;
         let totals = store.portfolio_totals(&who)?;
-        let events = store.event_kinds(&who, now - 7 * DAY_MS, now + 1)?;
+        let events = store.event_kinds(&who, &["new", "resolved"], now - 7 * DAY_MS, now + 1)?;
         let past_counts = match cache.get(team, &past) {
             Ok(counts) => counts,
             Err(missing) => {
@@ -137,8 +137,13 @@ pub async fn overview(
     .await?;
     let mut body = String::from("<h1>Overview</h1>");
     // Summary.
-    let new = events.get("new").copied().unwrap_or(0);
-    let resolved = events.get("resolved").copied().unwrap_or(0);
+    let capped = |kind: &str| match events.get(kind).copied().unwrap_or(0) {
+        n if n > bulwark_store::EVENT_COUNT_CAP => {
+            format!("{}+", bulwark_store::EVENT_COUNT_CAP)
+        }
+        n => n.to_string(),
+    };
+    let (new, resolved) = (capped("new"), capped("resolved"));
     body.push_str(&format!(
         "<section class=\"cards\" aria-label=\"Summary\">\
          <div class=\"card\"><span class=\"big\" data-metric=\"open\">{}</span> open findings</div>\
