@@ -247,6 +247,13 @@ pub struct ImageArgs {
 
     // The settings: read through the resolved settings (`config::Loaded::settings`).
     #[command(flatten)]
+    _settings: ImageScanFlags,
+}
+
+/// The flags of an image scan: `bulwark image`, and `bulwark k8s` for the images it scans.
+#[derive(Debug, clap::Args)]
+pub struct ImageScanFlags {
+    #[command(flatten)]
     _output: OutputFlags,
     #[command(flatten)]
     _platform: PlatformFlag,
@@ -820,23 +827,5 @@ pub struct K8sArgs {
     // The settings: read through the resolved settings (`config::Loaded::settings`); the
     // image scans take the same ones `bulwark image` does.
     #[command(flatten)]
-    _output: OutputFlags,
-    #[command(flatten)]
-    _platform: PlatformFlag,
-    #[command(flatten)]
-    _vuln: VulnFlags,
-    #[command(flatten)]
-    _gate: GateFlags,
-    #[command(flatten)]
-    _policy: PolicyFlags,
-    #[command(flatten)]
-    _scan: ScanFlags,
-    #[command(flatten)]
-    _quiet: QuietFlag,
-    #[command(flatten)]
-    _registry: RegistryFlags,
-    #[command(flatten)]
-    _engine: EngineFlags,
-    #[command(flatten)]
-    _upload: UploadFlags,
+    _settings: ImageScanFlags,
 }

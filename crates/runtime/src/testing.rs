@@ -3,7 +3,7 @@
 //! runtime tests here and in the cli audit real containers without touching the machine's
 //! engine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -107,6 +107,58 @@ impl Dockerd {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Dockerd {
+    /// Loads the minbase test image from its `docker save` archive and starts the two
+    /// containers both runtime suites audit: `risky` (an added capability, the host's PID
+    /// namespace, `/etc` mounted, root, and two files written a second after start) and
+    /// `hardened` (by image id, read-only, no capabilities, limits). Returns the image id once
+    /// the risky container has written its files.
+    pub fn start_risky_and_hardened(&self, archive: &Path) -> String {
+        let loaded = self.docker(&["load", "-i", &archive.display().to_string()]);
+        assert!(loaded.contains("bulwark-test/minbase"), "{loaded}");
+        let image_id = self.docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Id}}",
+            "bulwark-test/minbase:latest",
+        ]);
+        self.docker(&[
+            "run", "-d", "--name", "risky", "--network", "none", "--cap-add", "SYS_ADMIN", "--pid",
+            "host", "-v", "/etc:/host-etc", "-u", "0", "bulwark-test/minbase:latest", "sh", "-c",
+            "sleep 1; echo drift > /tmp/written-after-start; cp /bin/true /usr/local/bin/dropped; exec sleep 600",
+        ]);
+        self.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "hardened",
+            "--network",
+            "none",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "-u",
+            "1000",
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "50",
+            "--cpus",
+            "0.5",
+            "--cgroupns",
+            "private",
+            &image_id,
+            "sleep",
+            "600",
+        ]);
+        std::thread::sleep(Duration::from_secs(3));
+        image_id
     }
 }
 

@@ -77,48 +77,7 @@ fn risky_and_hardened_containers_on_a_real_dockerd() {
     let Some(daemon) = Dockerd::start() else {
         return;
     };
-    let loaded = daemon.docker(&["load", "-i", archive.to_str().unwrap()]);
-    assert!(loaded.contains("bulwark-test/minbase"), "{loaded}");
-    let image_id = daemon.docker(&[
-        "image",
-        "inspect",
-        "-f",
-        "{{.Id}}",
-        "bulwark-test/minbase:latest",
-    ]);
-    daemon.docker(&[
-        "run", "-d", "--name", "risky", "--network", "none", "--cap-add", "SYS_ADMIN", "--pid", "host",
-        "-v", "/etc:/host-etc", "-u", "0", "bulwark-test/minbase:latest", "sh", "-c",
-        "sleep 1; echo drift > /tmp/written-after-start; cp /bin/true /usr/local/bin/dropped; exec sleep 600",
-    ]);
-    daemon.docker(&[
-        "run",
-        "-d",
-        "--name",
-        "hardened",
-        "--network",
-        "none",
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "-u",
-        "1000",
-        "--memory",
-        "64m",
-        "--pids-limit",
-        "50",
-        "--cpus",
-        "0.5",
-        "--cgroupns",
-        "private",
-        &image_id,
-        "sleep",
-        "600",
-    ]);
-    // The risky container writes its files a second after start.
-    std::thread::sleep(Duration::from_secs(3));
+    daemon.start_risky_and_hardened(&archive);
     let client = client(&daemon);
     let ids = bulwark_runtime::containers(&client, &[]).unwrap();
     assert_eq!(ids.len(), 2, "{ids:?}");

@@ -809,32 +809,6 @@ impl Store {
         })
     }
 
-    /// Counts of new and resolved events between two times (`[from, to)`, unix ms), on the
-    /// principal's assets: "new this week vs resolved".
-    pub fn event_counts(
-        &self,
-        who: &Principal,
-        from: i64,
-        to: i64,
-    ) -> Result<BTreeMap<String, i64>> {
-        who.require(Scope::Read)?;
-        self.engine.read(|c| {
-            let mut p = vec_params![from, to];
-            let team = team_clause(who, &mut p, "a.team_id");
-            let mut out = BTreeMap::new();
-            for r in c.query(
-                &format!(
-                    "SELECT e.kind, COUNT(*) FROM finding_events e JOIN assets a ON a.id = e.asset_id \
-                     WHERE e.at >= $1 AND e.at < $2{team} GROUP BY e.kind ORDER BY e.kind"
-                ),
-                &p,
-            )? {
-                out.insert(r.text(0)?, r.i64(1)?);
-            }
-            Ok(out)
-        })
-    }
-
     /// The audit log, newest first (admin).
     pub fn audit_log(&self, who: &Principal, page: Page) -> Result<crate::Paged<AuditEntry>> {
         who.require(Scope::Admin)?;

@@ -109,47 +109,7 @@ fn runtime_audits_real_docker_containers() {
         return;
     };
     let archive = minbase.join("docker-archive.tar");
-    daemon.docker(&["load", "-i", archive.to_str().unwrap()]);
-    let image_id = daemon.docker(&[
-        "image",
-        "inspect",
-        "-f",
-        "{{.Id}}",
-        "bulwark-test/minbase:latest",
-    ]);
-    daemon.docker(&[
-        "run", "-d", "--name", "risky", "--network", "none", "--cap-add", "SYS_ADMIN",
-        "--pid", "host", "-v", "/etc:/host-etc", "-u", "0", "bulwark-test/minbase:latest",
-        "sh", "-c",
-        "sleep 1; echo drift > /tmp/written-after-start; cp /bin/true /usr/local/bin/dropped; exec sleep 600",
-    ]);
-    daemon.docker(&[
-        "run",
-        "-d",
-        "--name",
-        "hardened",
-        "--network",
-        "none",
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "-u",
-        "1000",
-        "--memory",
-        "64m",
-        "--pids-limit",
-        "50",
-        "--cpus",
-        "0.5",
-        "--cgroupns",
-        "private",
-        &image_id,
-        "sleep",
-        "600",
-    ]);
-    std::thread::sleep(Duration::from_secs(3));
+    let image_id = daemon.start_risky_and_hardened(&archive);
     let tmp = tempfile::tempdir().unwrap();
     let db = advisory_db(tmp.path());
     let db = db.to_str().unwrap();
